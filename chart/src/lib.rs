@@ -1,0 +1,2 @@
+//! Chart model, loading, values coalescing and rendering a chart over `rudder-engine`.
+//! (Filled in by the charts issue.)

@@ -1,0 +1,10 @@
+//! Rudder's template engine: Go's `text/template` language with sprig v3, Helm's and helmfile's
+//! functions, and Go-compatible printing, YAML, JSON and TOML.
+//!
+//! It knows nothing about charts: a template set, data values and a pluggable function table.
+
+pub mod funcs;
+pub mod value;
+
+pub use funcs::{CallContext, Func, FuncError, FuncMap, FuncResult, Signature};
+pub use value::{FloatKind, GoType, IntKind, List, Map, Member, Object, Str, UintKind, Value};
