@@ -4,7 +4,13 @@
 //! It knows nothing about charts: a template set, data values and a pluggable function table.
 
 pub mod funcs;
+pub mod json;
+pub mod print;
+pub mod template;
+pub mod toml;
 pub mod value;
+pub mod yaml;
 
 pub use funcs::{CallContext, Func, FuncError, FuncMap, FuncResult, Signature};
+pub use template::{Error, MissingKey, TemplateSet};
 pub use value::{FloatKind, GoType, IntKind, List, Map, Member, Object, Str, UintKind, Value};

@@ -6,6 +6,25 @@
 //! the error "wrong type for value; expected int; got float64"). The executor does that
 //! conversion; a function body receives values already of the declared types.
 
+pub mod builtins;
+pub mod strings;
+pub mod regex;
+pub mod encoding;
+pub mod paths;
+pub mod url;
+pub mod reflect;
+pub mod defaults;
+pub mod lists;
+pub mod dicts;
+pub mod numeric;
+pub mod semver;
+pub mod date;
+pub mod crypto;
+pub mod random;
+pub mod network;
+pub mod helm;
+pub mod helmfile;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -129,6 +148,10 @@ impl FuncMap {
         self.funcs.get(name)
     }
 
+    pub fn remove(&mut self, name: &str) -> Option<Func> {
+        self.funcs.remove(name)
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.funcs.contains_key(name)
     }
@@ -140,4 +163,52 @@ impl FuncMap {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.funcs.keys().map(String::as_str)
     }
+}
+
+/// Go's own built-in functions (`and`, `or`, `not`, `len`, `index`, `slice`, `print`, `printf`,
+/// `println`, `html`, `js`, `urlquery`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `call`). The executor
+/// implements `and`/`or` itself to short-circuit; they are still listed so that names resolve.
+pub fn builtins() -> FuncMap {
+    let mut m = FuncMap::new();
+    builtins::register(&mut m);
+    m
+}
+
+/// All of sprig v3.3.0's `TxtFuncMap` (including `env` and `expandenv`).
+pub fn sprig() -> FuncMap {
+    let mut m = FuncMap::new();
+    strings::register(&mut m);
+    regex::register(&mut m);
+    encoding::register(&mut m);
+    paths::register(&mut m);
+    url::register(&mut m);
+    reflect::register(&mut m);
+    defaults::register(&mut m);
+    lists::register(&mut m);
+    dicts::register(&mut m);
+    numeric::register(&mut m);
+    semver::register(&mut m);
+    date::register(&mut m);
+    crypto::register(&mut m);
+    random::register(&mut m);
+    network::register(&mut m);
+    m
+}
+
+/// The table Helm gives chart templates: sprig without `env`/`expandenv`, plus Helm's own
+/// functions (`include`, `tpl`, `required`, `fail`, `toYaml`, ...). Chart-bound ones (`lookup`,
+/// `.Files`) come from the chart layer.
+pub fn helm() -> FuncMap {
+    let mut m = sprig();
+    m.remove("env");
+    m.remove("expandenv");
+    helm::register(&mut m);
+    m
+}
+
+/// helmfile's table for `.gotmpl` files: sprig plus helmfile's functions.
+pub fn helmfile() -> FuncMap {
+    let mut m = sprig();
+    helmfile::register(&mut m);
+    m
 }
