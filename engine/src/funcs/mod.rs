@@ -16,6 +16,7 @@ pub mod reflect;
 pub mod defaults;
 pub mod lists;
 pub mod dicts;
+pub mod duration;
 pub mod numeric;
 pub mod semver;
 pub mod date;
@@ -203,6 +204,7 @@ pub fn helm() -> FuncMap {
     m.remove("env");
     m.remove("expandenv");
     helm::register(&mut m);
+    duration::register(&mut m);
     m
 }
 
