@@ -11,7 +11,7 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A Go string (immutable, shared).
 pub type Str = Arc<str>;
@@ -132,12 +132,61 @@ pub struct List {
 }
 
 /// A Go map with string keys (the only key type Helm's data and sprig's functions produce).
-/// `BTreeMap` because Go prints maps, ranges over them and encodes them to JSON/YAML in sorted key
-/// order.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Go maps are reference values: sprig's `set`, `unset`, `merge` mutate the map they are given and a
+/// later `.Values.x` sees the change (charts rely on `{{ $_ := set .Values "x" 1 }}`). So the
+/// entries sit behind a lock and every clone of the `Arc<Map>` shares them, as Go shares a map.
+/// Entries are a `BTreeMap` because Go prints maps, ranges over them and encodes them to JSON and
+/// YAML in sorted key order. Templates run single-threaded per render; the lock is uncontended.
+#[derive(Debug)]
 pub struct Map {
     pub elem: GoType,
-    pub entries: BTreeMap<Str, Value>,
+    entries: RwLock<BTreeMap<Str, Value>>,
+}
+
+impl Map {
+    pub fn new(elem: GoType, entries: BTreeMap<Str, Value>) -> Self {
+        Map { elem, entries: RwLock::new(entries) }
+    }
+
+    /// Read access to the entries. (A poisoned lock cannot happen: nothing panics while holding it;
+    /// if it ever did, the data is still used as Go would.)
+    pub fn read(&self) -> RwLockReadGuard<'_, BTreeMap<Str, Value>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the entries: Go's in-place map assignment and delete.
+    pub fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<Str, Value>> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value at `key`, cloned (cheap: values share their contents).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.read().get(key).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// A new map with the same element type and a shallow copy of the entries (Go: copying a
+    /// map into a fresh one).
+    pub fn shallow_copy(&self) -> Map {
+        Map::new(self.elem.clone(), self.read().clone())
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        self.elem == other.elem && *self.read() == *other.read()
+    }
 }
 
 /// A struct or pointer value with fields and methods: `.Capabilities`, `.Files`, `.Release`,
@@ -227,7 +276,7 @@ impl Value {
 
     /// A `map[string]interface {}`.
     pub fn map(entries: BTreeMap<Str, Value>) -> Value {
-        Value::Map(Arc::new(Map { elem: GoType::Interface, entries }))
+        Value::Map(Arc::new(Map::new(GoType::Interface, entries)))
     }
 
     /// An empty `map[string]interface {}`.

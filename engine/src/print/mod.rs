@@ -39,7 +39,7 @@ pub fn format_v(v: &Value) -> String {
         ),
         Value::Map(m) => format!(
             "map[{}]",
-            m.entries
+            m.read()
                 .iter()
                 .map(|(k, v)| format!("{k}:{}", format_v(v)))
                 .collect::<Vec<_>>()
