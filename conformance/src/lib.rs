@@ -1,2 +1,4 @@
 //! Test-bed helpers shared by the conformance tests: locating the oracles built by
 //! `conformance/oracles` and bringing the local cluster up with `conformance/testbed`.
+
+pub mod testbed;
