@@ -99,6 +99,7 @@ impl Testbed {
             .env("HELM_CONFIG_HOME", home.join("config"))
             .env("HELM_CACHE_HOME", home.join("cache"))
             .env("HELM_DATA_HOME", home.join("data"))
+            .env("HELMFILE_UPGRADE_NOTICE_DISABLED", "1")
             .env_remove("HELM_DRIVER")
             .env_remove("HELM_NAMESPACE")
             .env_remove("HELM_KUBECONTEXT");

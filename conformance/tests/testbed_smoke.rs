@@ -119,7 +119,7 @@ fn oracles_report_pinned_versions() {
     };
     assert!(run("helm", &["version"]).contains(&format!("Version:\"{}\"", v["HELM4_VERSION"])));
     assert!(run("helm3", &["version"]).contains(&format!("Version:\"{}\"", v["HELM3_VERSION"])));
-    let helmfile = run("helmfile", &["version", "-o", "short"]);
+    let helmfile = run("helmfile", &["--version"]);
     assert!(helmfile.contains(v["HELMFILE_VERSION"].trim_start_matches('v')), "{helmfile}");
 }
 
