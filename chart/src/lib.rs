@@ -1,3 +1,5 @@
 //! Chart model, loading, values coalescing and rendering a chart over `rudder-engine`.
 
+pub mod ignore;
+pub mod pathmatch;
 pub mod values;
