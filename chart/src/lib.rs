@@ -1,5 +1,6 @@
 //! Chart model, loading, values coalescing and rendering a chart over `rudder-engine`.
 
 pub mod ignore;
+pub mod manifest;
 pub mod pathmatch;
 pub mod values;
