@@ -2,3 +2,4 @@
 //! `conformance/oracles` and bringing the local cluster up with `conformance/testbed`.
 
 pub mod testbed;
+pub mod cases;

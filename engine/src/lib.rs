@@ -3,8 +3,11 @@
 //!
 //! It knows nothing about charts: a template set, data values and a pluggable function table.
 
+pub mod exec;
 pub mod funcs;
 pub mod json;
+pub mod lex;
+pub mod parse;
 pub mod print;
 pub mod template;
 pub mod toml;

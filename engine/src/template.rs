@@ -1,10 +1,13 @@
 //! The public face of the template language: a set of named templates sharing one `define`
 //! namespace and one function table (Go's `*template.Template` with its associated templates).
-//! Placeholder until the lexer, parser and executor land; the signatures are the seam.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
+use crate::exec::{self, Builtin, ExecShared};
 use crate::funcs::FuncMap;
+use crate::parse::{self, Tree};
 use crate::value::Value;
 
 /// Go's `missingkey` option.
@@ -34,34 +37,96 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// A set of templates (Go: `template.New(name).Funcs(...).Parse(...)` and friends).
+/// A set of templates (Go: `template.New(name).Funcs(...).Parse(...)` and friends). Cloning is
+/// cheap: trees and the function table are shared.
 #[derive(Clone, Debug)]
 pub struct TemplateSet {
-    funcs: FuncMap,
+    name: String,
+    funcs: Arc<FuncMap>,
+    trees: HashMap<String, Arc<Tree>>,
     missing_key: MissingKey,
+    left_delim: String,
+    right_delim: String,
 }
 
 impl TemplateSet {
     /// A new set with the given function table (Go's built-ins are always present underneath).
+    /// Its name (Go: the name given to `template.New`) is that of the first template parsed,
+    /// unless set with [`TemplateSet::with_name`].
     pub fn new(funcs: FuncMap) -> Self {
-        TemplateSet { funcs, missing_key: MissingKey::Default }
+        TemplateSet {
+            name: String::new(),
+            funcs: Arc::new(funcs),
+            trees: HashMap::new(),
+            missing_key: MissingKey::Default,
+            left_delim: String::new(),
+            right_delim: String::new(),
+        }
+    }
+
+    /// Names the set (Helm names its set `gotpl`; `tpl` parses under this name).
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn set_missing_key(&mut self, mk: MissingKey) {
         self.missing_key = mk;
     }
 
-    /// Parses `text` as template `name` (Go: `t.New(name).Parse(text)`); its `define`s join the set.
+    pub fn missing_key(&self) -> MissingKey {
+        self.missing_key
+    }
+
+    /// Go's `Delims`: empty strings mean the defaults `{{` and `}}`.
+    pub fn set_delims(&mut self, left: &str, right: &str) {
+        self.left_delim = left.to_string();
+        self.right_delim = right.to_string();
+    }
+
+    pub fn funcs(&self) -> &FuncMap {
+        &self.funcs
+    }
+
+    /// Parses `text` as template `name` (Go: `t.New(name).Parse(text)`); its `define`s join the
+    /// set. Function names are checked now, as Go does.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let _ = (name, text, &self.funcs);
-        Err(Error { message: "template engine not implemented yet".into() })
+        if self.name.is_empty() {
+            self.name = name.to_string();
+        }
+        let funcs = self.funcs.clone();
+        let has = move |f: &str| funcs.contains(f) || Builtin::lookup(f).is_some();
+        parse::parse(name, text, &self.left_delim, &self.right_delim, &has, &mut self.trees)
+            .map_err(|e| Error { message: e.0 })
+    }
+
+    /// The names of all templates in the set (in no particular order).
+    pub fn template_names(&self) -> impl Iterator<Item = &str> {
+        self.trees.keys().map(String::as_str)
+    }
+
+    pub(crate) fn tree(&self, name: &str) -> Option<&Tree> {
+        self.trees.get(name).map(|t| t.as_ref())
     }
 
     /// Executes template `name` on `data`, appending to `out`. As in Go, output written before an
     /// execution error stays in `out`.
     pub fn execute_to(&self, name: &str, data: &Value, out: &mut String) -> Result<(), Error> {
-        let _ = (name, data, out, self.missing_key);
-        Err(Error { message: "template engine not implemented yet".into() })
+        let Some(tree) = self.tree(name) else {
+            return Err(Error {
+                message: format!(
+                    "template: no template {} associated with template {}",
+                    crate::print::quote(name),
+                    crate::print::quote(&self.name)
+                ),
+            });
+        };
+        let mut shared = ExecShared::default();
+        exec::execute(self, tree, data, out, &mut shared)
     }
 
     /// Executes template `name` on `data` and returns the output.

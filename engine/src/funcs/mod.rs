@@ -65,8 +65,11 @@ pub trait CallContext {
     /// it on `data` (Helm's `tpl`).
     fn execute_text(&mut self, text: &str, data: &Value) -> Result<String, FuncError>;
 
-    /// The name of the template being executed.
+    /// The name of the template set (Go: the `*Template` the functions were bound to).
     fn template_name(&self) -> &str;
+
+    /// Helm's per-name `include` nesting counter for the current top-level execution.
+    fn include_count(&mut self, name: &str) -> &mut usize;
 }
 
 /// The declared Go signature of a function: `func(params...) T` or `func(params...) (T, error)`.

@@ -1,0 +1,609 @@
+//! The lexer (Go: text/template/parse/lex.go): the same states and the same token boundaries,
+//! including trim markers (`{{- ` and ` -}}`), comments, raw strings, character constants and Go's
+//! number syntax. It produces the whole token list up front; an error token ends the list, so the
+//! parser meets it exactly where Go's lazy lexer would.
+
+/// Token kinds (Go: `itemType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemType {
+    Error,
+    Bool,
+    Char,
+    CharConstant,
+    Complex,
+    Assign,
+    Declare,
+    Eof,
+    Field,
+    Identifier,
+    LeftDelim,
+    LeftParen,
+    Number,
+    Pipe,
+    RawString,
+    RightDelim,
+    RightParen,
+    Space,
+    String,
+    Text,
+    Variable,
+    // Keywords (Go: after `itemKeyword`).
+    Block,
+    Break,
+    Continue,
+    Dot,
+    Define,
+    Else,
+    End,
+    If,
+    Nil,
+    Range,
+    Template,
+    With,
+}
+
+impl ItemType {
+    fn is_keyword(self) -> bool {
+        matches!(
+            self,
+            ItemType::Block
+                | ItemType::Break
+                | ItemType::Continue
+                | ItemType::Dot
+                | ItemType::Define
+                | ItemType::Else
+                | ItemType::End
+                | ItemType::If
+                | ItemType::Nil
+                | ItemType::Range
+                | ItemType::Template
+                | ItemType::With
+        )
+    }
+}
+
+/// A token: kind, byte offset, text, and the line it starts on.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub typ: ItemType,
+    pub pos: usize,
+    pub val: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Item {
+    /// Go: `item.String`, as used in "unexpected X in Y".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.typ {
+            ItemType::Eof => f.write_str("EOF"),
+            ItemType::Error => f.write_str(&self.val),
+            t if t.is_keyword() => write!(f, "<{}>", self.val),
+            _ if self.val.chars().count() > 10 => {
+                let head: String = self.val.chars().take(10).collect();
+                write!(f, "{}...", crate::print::quote(&head))
+            }
+            _ => f.write_str(&crate::print::quote(&self.val)),
+        }
+    }
+}
+
+fn keyword(word: &str) -> Option<ItemType> {
+    Some(match word {
+        "." => ItemType::Dot,
+        "block" => ItemType::Block,
+        "break" => ItemType::Break,
+        "continue" => ItemType::Continue,
+        "define" => ItemType::Define,
+        "else" => ItemType::Else,
+        "end" => ItemType::End,
+        "if" => ItemType::If,
+        "range" => ItemType::Range,
+        "nil" => ItemType::Nil,
+        "template" => ItemType::Template,
+        "with" => ItemType::With,
+        _ => return None,
+    })
+}
+
+const LEFT_COMMENT: &str = "/*";
+const RIGHT_COMMENT: &str = "*/";
+
+pub struct Options {
+    pub break_ok: bool,
+    pub continue_ok: bool,
+}
+
+struct Lexer<'a> {
+    input: &'a str,
+    left: &'a str,
+    right: &'a str,
+    pos: usize,
+    start: usize,
+    line: usize,
+    start_line: usize,
+    paren_depth: i32,
+    items: Vec<Item>,
+    opts: Options,
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+fn is_alnum(c: char) -> bool {
+    c == '_' || c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
+}
+
+/// Go's `unicode.IsDigit` (category Nd).
+fn is_go_digit(c: char) -> bool {
+    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric() && c.to_digit(10).is_none() && is_nd(c))
+}
+
+fn is_nd(c: char) -> bool {
+    // Characters of category Nd outside ASCII: Rust's `is_numeric` also covers No and Nl; a
+    // decimal digit has a digit value in some script. This approximation accepts Nd-looking
+    // characters (those whose block has 10 consecutive digits).
+    let u = c as u32;
+    [0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0xFF10]
+        .iter()
+        .any(|b| u >= *b && u < b + 10)
+}
+
+fn has_left_trim_marker(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
+}
+
+fn has_right_trim_marker(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
+}
+
+const SPACE_CHARS: [char; 4] = [' ', '\t', '\r', '\n'];
+
+impl<'a> Lexer<'a> {
+    fn next(&mut self) -> Option<char> {
+        let c = self.input[self.pos..].chars().next()?;
+        self.pos += c.len_utf8();
+        if c == '\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.input[self.pos..].chars().next()
+    }
+
+    fn backup(&mut self, c: Option<char>) {
+        if let Some(c) = c {
+            self.pos -= c.len_utf8();
+            if c == '\n' {
+                self.line -= 1;
+            }
+        }
+    }
+
+    fn emit(&mut self, typ: ItemType) {
+        let val = self.input[self.start..self.pos].to_string();
+        self.items.push(Item { typ, pos: self.start, val, line: self.start_line });
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+
+    fn ignore(&mut self) {
+        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+
+    fn accept(&mut self, valid: &str) -> bool {
+        match self.peek() {
+            Some(c) if valid.contains(c) => {
+                self.next();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn accept_run(&mut self, valid: &str) {
+        while self.accept(valid) {}
+    }
+
+    /// Go: `errorf`: an error item ends the stream.
+    fn error(&mut self, msg: String) -> bool {
+        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: msg, line: self.start_line });
+        false
+    }
+
+    fn at_right_delim(&self) -> (bool, bool) {
+        let rest = &self.input[self.pos..];
+        if has_right_trim_marker(rest) && rest[2..].starts_with(self.right) {
+            return (true, true);
+        }
+        (rest.starts_with(self.right), false)
+    }
+
+    /// Go: `lexText`. Returns false when lexing is over.
+    fn lex_text(&mut self) -> bool {
+        if let Some(x) = self.input[self.pos..].find(self.left) {
+            if x > 0 {
+                // Scan over the text without counting lines twice.
+                let text_end = self.pos + x;
+                let delim_end = text_end + self.left.len();
+                let mut trim = 0;
+                if has_left_trim_marker(&self.input[delim_end..]) {
+                    let s = &self.input[self.start..text_end];
+                    trim = s.len() - s.trim_end_matches(SPACE_CHARS).len();
+                }
+                self.pos = text_end - trim;
+                self.line += self.input[self.start..self.pos].matches('\n').count();
+                let val = self.input[self.start..self.pos].to_string();
+                let item = Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line };
+                self.start = self.pos;
+                self.start_line = self.line;
+                self.pos += trim;
+                self.ignore();
+                if !item.val.is_empty() {
+                    self.items.push(item);
+                }
+            }
+            return self.lex_left_delim();
+        }
+        self.pos = self.input.len();
+        if self.pos > self.start {
+            self.line += self.input[self.start..self.pos].matches('\n').count();
+            let val = self.input[self.start..self.pos].to_string();
+            self.items.push(Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line });
+            self.start = self.pos;
+            self.start_line = self.line;
+        }
+        self.items.push(Item { typ: ItemType::Eof, pos: self.pos, val: "EOF".into(), line: self.start_line });
+        false
+    }
+
+    fn lex_left_delim(&mut self) -> bool {
+        self.pos += self.left.len();
+        let trim = has_left_trim_marker(&self.input[self.pos..]);
+        let after = if trim { 2 } else { 0 };
+        if self.input[self.pos + after..].starts_with(LEFT_COMMENT) {
+            self.pos += after;
+            self.ignore();
+            return self.lex_comment();
+        }
+        self.emit(ItemType::LeftDelim);
+        self.pos += after;
+        self.ignore();
+        self.paren_depth = 0;
+        self.lex_inside_action()
+    }
+
+    fn lex_comment(&mut self) -> bool {
+        self.pos += LEFT_COMMENT.len();
+        let Some(x) = self.input[self.pos..].find(RIGHT_COMMENT) else {
+            return self.error("unclosed comment".into());
+        };
+        self.pos += x + RIGHT_COMMENT.len();
+        let (delim, trim) = self.at_right_delim();
+        if !delim {
+            return self.error("comment ends before closing delimiter".into());
+        }
+        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.start = self.pos;
+        self.start_line = self.line;
+        if trim {
+            self.pos += 2;
+        }
+        self.pos += self.right.len();
+        if trim {
+            let s = &self.input[self.pos..];
+            self.pos += s.len() - s.trim_start_matches(SPACE_CHARS).len();
+        }
+        self.ignore();
+        true
+    }
+
+    fn lex_right_delim(&mut self) -> bool {
+        let (_, trim) = self.at_right_delim();
+        if trim {
+            self.pos += 2;
+            self.ignore();
+        }
+        self.pos += self.right.len();
+        self.emit(ItemType::RightDelim);
+        if trim {
+            let s = &self.input[self.pos..];
+            self.pos += s.len() - s.trim_start_matches(SPACE_CHARS).len();
+            self.ignore();
+        }
+        true
+    }
+
+    /// Go: `lexInsideAction`, looping until the right delimiter.
+    fn lex_inside_action(&mut self) -> bool {
+        loop {
+            let (delim, _) = self.at_right_delim();
+            if delim {
+                if self.paren_depth == 0 {
+                    return self.lex_right_delim();
+                }
+                return self.error("unclosed left paren".into());
+            }
+            let c = self.next();
+            let ok = match c {
+                None => self.error("unclosed action".into()),
+                Some(c) if is_space(c) => {
+                    self.backup(Some(c));
+                    self.lex_space()
+                }
+                Some('=') => {
+                    self.emit(ItemType::Assign);
+                    true
+                }
+                Some(':') => {
+                    if self.next() != Some('=') {
+                        return self.error("expected :=".into());
+                    }
+                    self.emit(ItemType::Declare);
+                    true
+                }
+                Some('|') => {
+                    self.emit(ItemType::Pipe);
+                    true
+                }
+                Some('"') => self.lex_quote(),
+                Some('`') => self.lex_raw_quote(),
+                Some('$') => self.lex_variable(),
+                Some('\'') => self.lex_char(),
+                Some('.') if !matches!(self.input.as_bytes().get(self.pos), Some(b'0'..=b'9')) => {
+                    self.lex_field_or_variable(ItemType::Field)
+                }
+                Some(c) if c == '.' || c == '+' || c == '-' || c.is_ascii_digit() => {
+                    self.backup(Some(c));
+                    self.lex_number()
+                }
+                Some(c) if is_alnum(c) => {
+                    self.backup(Some(c));
+                    self.lex_identifier()
+                }
+                Some('(') => {
+                    self.paren_depth += 1;
+                    self.emit(ItemType::LeftParen);
+                    true
+                }
+                Some(')') => {
+                    self.paren_depth -= 1;
+                    if self.paren_depth < 0 {
+                        return self.error("unexpected right paren".into());
+                    }
+                    self.emit(ItemType::RightParen);
+                    true
+                }
+                Some(c) if c.is_ascii() && !c.is_ascii_control() => {
+                    self.emit(ItemType::Char);
+                    true
+                }
+                Some(c) => self.error(format!("unrecognized character in action: {}", go_sharp_u(c))),
+            };
+            if !ok {
+                return false;
+            }
+            if self.items.last().map(|i| i.typ) == Some(ItemType::RightDelim) {
+                return true;
+            }
+        }
+    }
+
+    fn lex_space(&mut self) -> bool {
+        let mut n = 0;
+        while let Some(c) = self.peek() {
+            if !is_space(c) {
+                break;
+            }
+            self.next();
+            n += 1;
+        }
+        let rest = &self.input[self.pos - 1..];
+        if has_right_trim_marker(rest) && rest[2..].starts_with(self.right) {
+            // Back up before the last space: it belongs to " -}}".
+            self.pos -= 1;
+            if self.input.as_bytes()[self.pos] == b'\n' {
+                self.line -= 1;
+            }
+            if n == 1 {
+                return self.lex_right_delim();
+            }
+        }
+        self.emit(ItemType::Space);
+        true
+    }
+
+    fn at_terminator(&self) -> bool {
+        match self.peek() {
+            None => true,
+            Some(c) if is_space(c) => true,
+            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            _ => self.input[self.pos..].starts_with(self.right),
+        }
+    }
+
+    fn lex_identifier(&mut self) -> bool {
+        loop {
+            let c = self.next();
+            match c {
+                Some(c) if is_alnum(c) => {}
+                _ => {
+                    self.backup(c);
+                    let word = &self.input[self.start..self.pos];
+                    if !self.at_terminator() {
+                        return self.error(format!("bad character {}", go_sharp_u(c.unwrap_or('\u{0}'))));
+                    }
+                    let typ = match keyword(word) {
+                        Some(ItemType::Break) if !self.opts.break_ok => ItemType::Identifier,
+                        Some(ItemType::Continue) if !self.opts.continue_ok => ItemType::Identifier,
+                        Some(k) if k != ItemType::Dot => k,
+                        _ if word.starts_with('.') => ItemType::Field,
+                        _ if word == "true" || word == "false" => ItemType::Bool,
+                        _ => ItemType::Identifier,
+                    };
+                    self.emit(typ);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn lex_variable(&mut self) -> bool {
+        if self.at_terminator() {
+            self.emit(ItemType::Variable);
+            return true;
+        }
+        self.lex_field_or_variable(ItemType::Variable)
+    }
+
+    fn lex_field_or_variable(&mut self, typ: ItemType) -> bool {
+        if self.at_terminator() {
+            self.emit(if typ == ItemType::Variable { ItemType::Variable } else { ItemType::Dot });
+            return true;
+        }
+        let mut last;
+        loop {
+            last = self.next();
+            match last {
+                Some(c) if is_alnum(c) => {}
+                _ => {
+                    self.backup(last);
+                    break;
+                }
+            }
+        }
+        if !self.at_terminator() {
+            return self.error(format!("bad character {}", go_sharp_u(last.unwrap_or('\u{0}'))));
+        }
+        self.emit(typ);
+        true
+    }
+
+    fn lex_char(&mut self) -> bool {
+        loop {
+            match self.next() {
+                Some('\\') => match self.next() {
+                    Some(c) if c != '\n' => {}
+                    _ => return self.error("unterminated character constant".into()),
+                },
+                None | Some('\n') => return self.error("unterminated character constant".into()),
+                Some('\'') => break,
+                _ => {}
+            }
+        }
+        self.emit(ItemType::CharConstant);
+        true
+    }
+
+    fn lex_number(&mut self) -> bool {
+        if !self.scan_number() {
+            return self.error(format!("bad number syntax: {}", crate::print::quote(&self.input[self.start..self.pos])));
+        }
+        if matches!(self.peek(), Some('+' | '-')) {
+            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
+                return self.error(format!("bad number syntax: {}", crate::print::quote(&self.input[self.start..self.pos])));
+            }
+            self.emit(ItemType::Complex);
+            return true;
+        }
+        self.emit(ItemType::Number);
+        true
+    }
+
+    fn scan_number(&mut self) -> bool {
+        self.accept("+-");
+        let mut digits = "0123456789_";
+        if self.accept("0") {
+            if self.accept("xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if self.accept("oO") {
+                digits = "01234567_";
+            } else if self.accept("bB") {
+                digits = "01_";
+            }
+        }
+        self.accept_run(digits);
+        if self.accept(".") {
+            self.accept_run(digits);
+        }
+        if digits.len() == 11 && self.accept("eE") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        if digits.len() == 23 && self.accept("pP") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        self.accept("i");
+        if let Some(c) = self.peek() {
+            if is_alnum(c) {
+                self.next();
+                return false;
+            }
+        }
+        true
+    }
+
+    fn lex_quote(&mut self) -> bool {
+        loop {
+            match self.next() {
+                Some('\\') => match self.next() {
+                    Some(c) if c != '\n' => {}
+                    _ => return self.error("unterminated quoted string".into()),
+                },
+                None | Some('\n') => return self.error("unterminated quoted string".into()),
+                Some('"') => break,
+                _ => {}
+            }
+        }
+        self.emit(ItemType::String);
+        true
+    }
+
+    fn lex_raw_quote(&mut self) -> bool {
+        loop {
+            match self.next() {
+                None => return self.error("unterminated raw quoted string".into()),
+                Some('`') => break,
+                _ => {}
+            }
+        }
+        self.emit(ItemType::RawString);
+        true
+    }
+}
+
+/// Go's `%#U`: `U+0041 'A'`.
+pub fn go_sharp_u(c: char) -> String {
+    if c.is_control() || c == '\u{fffd}' && false {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("U+{:04X} '{}'", c as u32, c)
+    }
+}
+
+/// Lexes `input` into tokens, ending with `Eof` or `Error`.
+pub fn lex(input: &str, left: &str, right: &str, opts: Options) -> Vec<Item> {
+    let left = if left.is_empty() { "{{" } else { left };
+    let right = if right.is_empty() { "}}" } else { right };
+    let mut l = Lexer {
+        input,
+        left,
+        right,
+        pos: 0,
+        start: 0,
+        line: 1,
+        start_line: 1,
+        paren_depth: 0,
+        items: Vec::new(),
+        opts,
+    };
+    while l.lex_text() {}
+    l.items
+}
