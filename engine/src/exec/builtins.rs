@@ -70,7 +70,7 @@ impl Builtin {
 }
 
 impl<'t> State<'t, '_> {
-    pub(super) fn eval_builtin(&mut self, dot: &Wv, b: Builtin, node: &'t Arg, name: &str, args: &'t [Arg], final_: Value) -> Result<Wv> {
+    pub(super) fn eval_builtin(&mut self, dot: &Wv, b: Builtin, node: At<'t>, name: &str, args: &'t [Arg], final_: Value) -> Result<Wv> {
         let args = if args.is_empty() { args } else { &args[1..] };
         let has_final = !matches!(final_, Value::Missing);
         let num_in = args.len() + usize::from(has_final);
@@ -117,7 +117,7 @@ impl<'t> State<'t, '_> {
         match r {
             Ok(v) => Ok(v),
             Err(msg) => {
-                self.at = At::Arg(node);
+                self.at = node;
                 Err(self.errorf(format!("error calling {name}: {msg}")))
             }
         }

@@ -227,14 +227,14 @@ impl<'t, 'o> State<'t, 'o> {
             if !decl.is_empty() {
                 if b.pipe.is_assign {
                     let v = if decl.len() > 1 { index.clone() } else { elem.v.clone() };
-                    st.set_var(&decl[0], v);
+                    st.set_var(&decl[0], v)?;
                 } else {
                     st.set_top_var(1, elem.v.clone());
                 }
             }
             if decl.len() > 1 {
                 if b.pipe.is_assign {
-                    st.set_var(&decl[1], elem.v.clone());
+                    st.set_var(&decl[1], elem.v.clone())?;
                 } else {
                     st.set_top_var(2, index);
                 }
@@ -329,13 +329,14 @@ impl<'t, 'o> State<'t, 'o> {
         Err(self.errorf(format!("undefined variable: {name}")))
     }
 
-    fn set_var(&mut self, name: &str, v: Value) {
+    fn set_var(&mut self, name: &str, v: Value) -> Result<()> {
         for (n, val) in self.vars.iter_mut().rev() {
             if *n == name {
                 *val = v;
-                return;
+                return Ok(());
             }
         }
+        Err(self.errorf(format!("undefined variable: {name}")))
     }
 
     fn set_top_var(&mut self, n: usize, v: Value) {
@@ -355,7 +356,7 @@ impl<'t, 'o> State<'t, 'o> {
         }
         for name in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(name, value.clone());
+                self.set_var(name, value.clone())?;
             } else {
                 self.vars.push((name.as_str(), value.clone()));
             }
@@ -382,7 +383,7 @@ impl<'t, 'o> State<'t, 'o> {
                 let pipe = self.eval_arg(dot, None, node)?;
                 return self.eval_field_chain(dot, Wv::plain(pipe), first, field, &cmd.args, final_);
             }
-            Arg::Identifier { name, .. } => return self.eval_function(dot, name, first, &cmd.args, final_),
+            Arg::Identifier { name, .. } => return self.eval_function(dot, name, At::Cmd(cmd), &cmd.args, final_),
             Arg::Pipe { pipe, .. } => {
                 self.not_a_function(&cmd.args, &final_)?;
                 return Ok(Wv::plain(self.eval_pipeline(dot, pipe)?));
@@ -463,7 +464,7 @@ impl<'t, 'o> State<'t, 'o> {
                     return Err(self.errorf(format!("nil pointer evaluating {}.{}", o.go_type(), name)));
                 }
                 match o.member(name) {
-                    Some(Member::Method(f)) => self.eval_call(dot, &f, false, node, name, args, final_),
+                    Some(Member::Method(f)) => self.eval_call(dot, &f, false, At::Arg(node), name, args, final_),
                     Some(Member::Field(v)) => {
                         if has_args {
                             return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
@@ -491,8 +492,11 @@ impl<'t, 'o> State<'t, 'o> {
         }
     }
 
-    fn eval_function(&mut self, dot: &Wv, name: &str, node: &'t Arg, args: &'t [Arg], final_: Value) -> Result<Wv> {
-        self.at = At::Arg(node);
+    fn eval_function(&mut self, dot: &Wv, name: &str, node: At<'t>, args: &'t [Arg], final_: Value) -> Result<Wv> {
+        self.at = match node {
+            At::Cmd(c) => At::Arg(&c.args[0]),
+            n => n,
+        };
         if let Some(b) = builtins::Builtin::lookup(name) {
             if !self.set.funcs().contains(name) {
                 return self.eval_builtin(dot, b, node, name, args, final_);
@@ -505,7 +509,7 @@ impl<'t, 'o> State<'t, 'o> {
     }
 
     /// Go: `evalCall` for a function with a declared signature.
-    fn eval_call(&mut self, dot: &Wv, f: &Func, _named: bool, node: &'t Arg, name: &str, args: &'t [Arg], final_: Value) -> Result<Wv> {
+    fn eval_call(&mut self, dot: &Wv, f: &Func, _named: bool, node: At<'t>, name: &str, args: &'t [Arg], final_: Value) -> Result<Wv> {
         let args = if args.is_empty() { args } else { &args[1..] };
         let sig = &f.sig;
         let num_in_decl = sig.params.len();
@@ -546,7 +550,7 @@ impl<'t, 'o> State<'t, 'o> {
         match (f.imp)(&mut ctx, &argv) {
             Ok(v) => Ok(Wv { wrapped: sig.result == GoType::Interface, v }),
             Err(FuncError(msg)) => {
-                self.at = At::Arg(node);
+                self.at = node;
                 Err(self.errorf(format!("error calling {name}: {msg}")))
             }
         }
@@ -574,7 +578,7 @@ impl<'t, 'o> State<'t, 'o> {
                 }
             }
             Arg::Pipe { pipe, .. } => Wv::plain(self.eval_pipeline(dot, pipe)?),
-            Arg::Identifier { name, .. } => self.eval_function(dot, name, n, &[], Value::Missing)?,
+            Arg::Identifier { name, .. } => self.eval_function(dot, name, At::Arg(n), &[], Value::Missing)?,
             Arg::Chain { node, field, .. } => {
                 if matches!(node.as_ref(), Arg::Nil { .. }) {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));

@@ -12,6 +12,7 @@ pub mod regex;
 pub mod encoding;
 pub mod paths;
 pub mod url;
+pub mod util;
 pub mod reflect;
 pub mod defaults;
 pub mod lists;
