@@ -3,3 +3,4 @@
 
 pub mod testbed;
 pub mod cases;
+pub mod engine_diff;

@@ -34,7 +34,11 @@ pub fn pinned_versions() -> BTreeMap<String, String> {
 /// Path of an oracle binary (`helm`, `helm3`, `helmfile`, `gotmpl-oracle`, ...). Panics with the
 /// command that builds it if it is not there.
 pub fn oracle(name: &str) -> PathBuf {
-    let path = workspace_root().join("target/oracles/bin").join(name);
+    // RUDDER_ORACLES_BIN lets a second checkout (a git worktree) use the oracles built in another.
+    let dir = std::env::var_os("RUDDER_ORACLES_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/oracles/bin"));
+    let path = dir.join(name);
     if !path.exists() {
         panic!(
             "the real `{name}` is not built ({} is missing): run `conformance/oracles {name}`",

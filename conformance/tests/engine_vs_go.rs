@@ -5,31 +5,10 @@
 //! figure; an unlisted failure or a listed case that now passes fails this test.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use rudder_conformance::cases::{load_dir, run_oracle, Case, Outcome};
+use rudder_conformance::cases::{load_dir, run_oracle};
+use rudder_conformance::engine_diff::compare;
 use rudder_conformance::testbed::{oracle, workspace_root};
-use rudder_engine::{funcs, MissingKey, TemplateSet, Value};
-
-fn run_rudder(c: &Case) -> Outcome {
-    let mut set = TemplateSet::new(funcs::helm());
-    match c.option.as_str() {
-        "missingkey=zero" => set.set_missing_key(MissingKey::Zero),
-        "missingkey=error" => set.set_missing_key(MissingKey::Error),
-        _ => {}
-    }
-    let data: serde_json::Value = serde_json::from_str(&c.data).unwrap_or(serde_json::Value::Null);
-    let data = Value::from_json(&data);
-    if let Err(e) = set.parse(&c.name, &c.template) {
-        return Outcome { output: String::new(), error: e.message };
-    }
-    let mut out = String::new();
-    let error = match set.execute_to(&c.name, &data, &mut out) {
-        Ok(()) => String::new(),
-        Err(e) => e.message,
-    };
-    Outcome { output: out, error }
-}
 
 fn known_differences() -> BTreeMap<String, String> {
     let path = workspace_root().join("conformance/known-differences/engine_vs_go.txt");
@@ -49,35 +28,8 @@ fn engine_matches_go_text_template() {
     assert!(!cases.is_empty(), "no cases found");
     let go = run_oracle(&oracle("gotmpl-oracle"), &cases).unwrap();
     let known = known_differences();
-    let mut report = String::new();
-    let mut failed = Vec::new();
-    for (c, want) in cases.iter().zip(&go) {
-        // Each case runs on its own thread with a generous stack, as a chart render would.
-        let case = c.clone();
-        let got = std::thread::Builder::new()
-            .stack_size(64 << 20)
-            .spawn(move || std::panic::catch_unwind(|| run_rudder(&case)))
-            .unwrap()
-            .join()
-            .unwrap()
-            .unwrap_or_else(|_| Outcome { output: String::new(), error: "RUDDER PANICKED".into() });
-        if &got != want {
-            failed.push(c.name.clone());
-            let _ = writeln!(
-                report,
-                "=== {} ({}:{})\n--- template\n{}\n--- data\n{}\n--- go output\n{:?}\n--- go error\n{}\n--- rudder output\n{:?}\n--- rudder error\n{}\n",
-                c.name,
-                c.file.display(),
-                c.line,
-                c.template,
-                c.data,
-                want.output,
-                want.error,
-                got.output,
-                got.error
-            );
-        }
-    }
+    let cmp = compare(&cases, &go);
+    let (failed, report) = (cmp.failed, cmp.report);
     let passed = cases.len() - failed.len();
     let dir = workspace_root().join("target/conformance");
     std::fs::create_dir_all(&dir).unwrap();
