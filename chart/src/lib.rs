@@ -2,5 +2,6 @@
 
 pub mod ignore;
 pub mod manifest;
+pub mod model;
 pub mod pathmatch;
 pub mod values;
