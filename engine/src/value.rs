@@ -361,3 +361,10 @@ impl From<bool> for Value {
         Value::Bool(b)
     }
 }
+
+impl Default for Value {
+    /// A nil `interface {}` (Go's zero value of `interface{}`).
+    fn default() -> Value {
+        Value::Nil
+    }
+}
