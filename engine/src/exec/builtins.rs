@@ -113,7 +113,16 @@ impl<'t> State<'t, '_> {
                 argv.push(final_);
             }
         }
-        let r = self.call_builtin(b, &argv);
+        let r = if b == Builtin::Call {
+            // Go passes the callee's node text as the function's name for messages.
+            let callee = args.first().map(|a| a.to_string()).unwrap_or_default();
+            match &argv[0] {
+                Value::Missing | Value::Nil => Err("call of nil".to_string()),
+                v => Err(format!("non-function {callee} of type {}", v.go_type())),
+            }
+        } else {
+            self.call_builtin(b, &argv)
+        };
         match r {
             Ok(v) => Ok(v),
             Err(msg) => {
@@ -331,13 +340,8 @@ fn js_escape(s: &str) -> String {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c if !c.is_ascii() && (c.is_control() || c == '\u{2028}' || c == '\u{2029}') => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
-            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
+            c if !c.is_ascii() && !crate::print::is_print(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }

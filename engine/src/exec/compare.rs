@@ -3,6 +3,8 @@
 
 use crate::value::Value;
 
+/// Go's `basicKind`: everything that is not a basic kind (nil, slices, maps, structs, pointers)
+/// is `Invalid` and compares only by Go's nil/identity rules.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     Invalid,
@@ -11,18 +13,36 @@ enum Kind {
     Uint,
     Float,
     String,
-    Other,
 }
 
 fn kind(v: &Value) -> Kind {
     match v {
-        Value::Missing | Value::Nil => Kind::Invalid,
         Value::Bool(_) => Kind::Bool,
         Value::Int(..) => Kind::Int,
         Value::Uint(..) => Kind::Uint,
         Value::Float(..) => Kind::Float,
         Value::String(_) => Kind::String,
-        _ => Kind::Other,
+        _ => Kind::Invalid,
+    }
+}
+
+/// `reflect.Value.Kind()` for the non-basic values (`None` = invalid, i.e. nil or no value).
+fn reflect_kind(v: &Value) -> Option<&'static str> {
+    match v {
+        Value::Missing | Value::Nil => None,
+        Value::List(_) | Value::Bytes(_) => Some("slice"),
+        Value::Map(_) => Some("map"),
+        Value::Object(o) => Some(if o.go_type().to_string().starts_with('*') { "ptr" } else { "struct" }),
+        _ => Some("basic"),
+    }
+}
+
+/// Go's `isNil` on an indirected value.
+fn is_nil(v: &Value) -> bool {
+    match v {
+        Value::Missing | Value::Nil => true,
+        Value::Object(o) => o.is_nil(),
+        _ => false,
     }
 }
 
@@ -62,10 +82,7 @@ pub fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                 (Kind::Int, Kind::Uint) => as_i(a) >= 0 && as_i(a) as u64 == as_u(b),
                 (Kind::Uint, Kind::Int) => as_i(b) >= 0 && as_u(a) == as_i(b) as u64,
                 _ => {
-                    if !matches!(a, Value::Missing) && !matches!(b, Value::Missing) && k1 != Kind::Invalid && k2 != Kind::Invalid {
-                        return Err(format!("incompatible types for comparison: {} and {}", type_name(a), type_name(b)));
-                    }
-                    if (k1 == Kind::Invalid) != (k2 == Kind::Invalid) && !matches!(a, Value::Missing) && !matches!(b, Value::Missing) {
+                    if !is_invalid(a) && !is_invalid(b) {
                         return Err(format!("incompatible types for comparison: {} and {}", type_name(a), type_name(b)));
                     }
                     false
@@ -75,18 +92,28 @@ pub fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
             match k1 {
                 Kind::Bool | Kind::Int | Kind::Uint | Kind::String => scalar_eq(a, b),
                 Kind::Float => matches!((a, b), (Value::Float(x, _), Value::Float(y, _)) if x == y),
-                Kind::Invalid => true,
-                Kind::Other => {
-                    if matches!(a, Value::List(_) | Value::Map(_)) || matches!(b, Value::List(_) | Value::Map(_)) {
+                Kind::Invalid => {
+                    let (ra, rb) = (reflect_kind(a), reflect_kind(b));
+                    if ra != rb && ra.is_some() && rb.is_some() {
                         return Err(format!(
                             "non-comparable types {}: {}, {}: {}",
-                            crate::print::format_v(a),
+                            crate::print::sprintf("%s", std::slice::from_ref(a)),
                             type_name(a),
                             type_name(b),
                             crate::print::format_v(b)
                         ));
                     }
-                    a == b
+                    if is_nil(a) || is_nil(b) {
+                        is_nil(a) == is_nil(b)
+                    } else if matches!(b, Value::List(_) | Value::Bytes(_) | Value::Map(_)) {
+                        return Err(format!(
+                            "non-comparable type {}: {}",
+                            crate::print::sprintf("%s", std::slice::from_ref(b)),
+                            type_name(b)
+                        ));
+                    } else {
+                        a == b
+                    }
                 }
             }
         };
@@ -95,6 +122,10 @@ pub fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
         }
     }
     Ok(false)
+}
+
+fn is_invalid(v: &Value) -> bool {
+    matches!(v, Value::Missing | Value::Nil)
 }
 
 fn scalar_eq(a: &Value, b: &Value) -> bool {
@@ -110,11 +141,11 @@ fn scalar_eq(a: &Value, b: &Value) -> bool {
 /// Go: `lt(arg1, arg2)`.
 pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     let k1 = kind(a);
-    if matches!(k1, Kind::Invalid | Kind::Other) {
+    if matches!(k1, Kind::Invalid) {
         return Err("invalid type for comparison".into());
     }
     let k2 = kind(b);
-    if matches!(k2, Kind::Invalid | Kind::Other) {
+    if matches!(k2, Kind::Invalid) {
         return Err("invalid type for comparison".into());
     }
     if k1 != k2 {

@@ -319,6 +319,15 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags) {
     }
 }
 
+/// Formats an element of a slice or map (Go: `printValue` at depth > 0, where a nil interface
+/// prints `<nil>` whatever the verb).
+fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
+    match v {
+        Value::Missing | Value::Nil => pad(out, "<nil>", f),
+        v => print_arg(out, v, verb, f),
+    }
+}
+
 /// Formats one argument for one verb (Go: `pp.printArg`).
 fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     if verb == 'T' {
@@ -363,18 +372,14 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             }
         },
         Value::List(l) => {
-            if verb == 'v' || verb == 's' || verb == 'd' || verb == 'q' || verb == 'x' || verb == 'f' || verb == 'g' || verb == 't' {
                 out.push('[');
                 for (i, x) in l.items.iter().enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }
-                    print_arg(out, x, verb, f);
+                    print_elem(out, x, verb, f);
                 }
                 out.push(']');
-            } else {
-                bad_verb(out, verb, v);
-            }
         }
         Value::Map(m) => {
             out.push_str("map[");
@@ -382,9 +387,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
                 if i > 0 {
                     out.push(' ');
                 }
-                print_arg(out, &Value::String(k.clone()), verb, f);
+                print_elem(out, &Value::String(k.clone()), verb, f);
                 out.push(':');
-                print_arg(out, x, verb, f);
+                print_elem(out, x, verb, f);
             }
             out.push(']');
         }
