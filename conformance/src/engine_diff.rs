@@ -73,3 +73,17 @@ pub fn compare(cases: &[Case], go: &[Outcome]) -> Comparison {
     }
     Comparison { failed, report }
 }
+
+/// A known-differences list from `conformance/known-differences/FILE`: `NAME  REASON` lines,
+/// `#` comments.
+pub fn known_differences(file: &str) -> std::collections::BTreeMap<String, String> {
+    let path = crate::testbed::workspace_root().join("conformance/known-differences").join(file);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once(char::is_whitespace) {
+            Some((n, why)) => (n.to_string(), why.trim().to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}

@@ -4,30 +4,17 @@
 //! `conformance/known-differences/engine_vs_go.txt` and still count as failures in the N/M
 //! figure; an unlisted failure or a listed case that now passes fails this test.
 
-use std::collections::BTreeMap;
 
 use rudder_conformance::cases::{load_dir, run_oracle};
 use rudder_conformance::engine_diff::compare;
 use rudder_conformance::testbed::{oracle, workspace_root};
-
-fn known_differences() -> BTreeMap<String, String> {
-    let path = workspace_root().join("conformance/known-differences/engine_vs_go.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
-            Some((n, why)) => (n.to_string(), why.trim().to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect()
-}
 
 #[test]
 fn engine_matches_go_text_template() {
     let cases = load_dir(&workspace_root().join("conformance/cases/engine")).unwrap();
     assert!(!cases.is_empty(), "no cases found");
     let go = run_oracle(&oracle("gotmpl-oracle"), &cases).unwrap();
-    let known = known_differences();
+    let known = rudder_conformance::engine_diff::known_differences("engine_vs_go.txt");
     let cmp = compare(&cases, &go);
     let (failed, report) = (cmp.failed, cmp.report);
     let passed = cases.len() - failed.len();
