@@ -193,11 +193,20 @@ fn unreachable_builtin() -> std::result::Result<Wv, String> {
 }
 
 /// Go: `evalArgs`: a lone string argument as is, else `fmt.Sprint`.
+/// Go: `evalArgs` for `html`, `js` and `urlquery`: a nil argument prints as `<no value>` (a
+/// string, so `fmt.Sprint` puts no space next to it).
 fn eval_args(argv: &[Value]) -> String {
     if let [Value::String(s)] = argv {
         return s.to_string();
     }
-    crate::print::sprint(argv)
+    let printable: Vec<Value> = argv
+        .iter()
+        .map(|v| match v {
+            Value::Missing | Value::Nil => Value::string("<no value>"),
+            v => v.clone(),
+        })
+        .collect();
+    crate::print::sprint(&printable)
 }
 
 fn index_arg(i: &Value, cap: usize) -> std::result::Result<usize, String> {

@@ -374,7 +374,10 @@ impl<'t, 'o> State<'t, 'o> {
     fn eval_command(&mut self, dot: &Wv, cmd: &'t Command, final_: Value) -> Result<Wv> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field { ident, .. } => return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, final_),
+            Arg::Field { ident, .. } => {
+                self.at = At::Arg(first);
+                return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, final_);
+            }
             Arg::Chain { node, field, .. } => {
                 self.at = At::Arg(first);
                 if matches!(node.as_ref(), Arg::Nil { .. }) {
@@ -440,7 +443,8 @@ impl<'t, 'o> State<'t, 'o> {
         args: &'t [Arg],
         final_: Value,
     ) -> Result<Wv> {
-        self.at = At::Arg(node);
+        // Like Go, no `s.at` here: errors point at the last node evaluated (for `(pipe).x`, the
+        // pipeline's last operand).
         let n = ident.len();
         for name in &ident[..n - 1] {
             receiver = self.eval_field(dot, name, node, &[], Value::Missing, receiver)?;
@@ -626,10 +630,9 @@ impl<'t, 'o> State<'t, 'o> {
     /// Go: `validateType`.
     fn validate_type(&self, wv: Wv, typ: Option<&GoType>) -> Result<Value> {
         let Some(typ) = typ else {
-            return Ok(match wv.v {
-                Value::Missing => Value::Nil,
-                v => v,
-            });
+            // Go: an untyped nil stays `reflect.ValueOf(nil)`, the invalid value; builtins (whose
+            // parameters are `reflect.Value`) see "no value" and a nil interface apart.
+            return Ok(wv.v);
         };
         match (&wv.v, typ) {
             (Value::Missing, t) => {

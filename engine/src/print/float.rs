@@ -164,3 +164,50 @@ pub fn format_g(f: f64, prec: usize, upper: bool) -> String {
     }
     fmt_f(neg, &d.d, d.dp, (nd - d.dp).max(0) as usize)
 }
+
+/// Go's `strconv.FormatFloat(x, 'x', -1, 64)` (`%x` on a float): `-0x1.8p+00`.
+pub fn format_hex(x: f64, upper: bool) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let bits = x.to_bits();
+    let neg = bits >> 63 == 1;
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (mut mant, mut exp) = if biased == 0 { (frac, -1022i64) } else { (frac | (1u64 << 52), biased - 1023) };
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    let hex: &[u8] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    s.push('0');
+    s.push(if upper { 'X' } else { 'x' });
+    s.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
+    mant <<= 4;
+    if mant != 0 {
+        s.push('.');
+        while mant != 0 {
+            s.push(hex[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    s.push(if upper { 'P' } else { 'p' });
+    s.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        s.push('0');
+    }
+    s.push_str(&e.to_string());
+    s
+}

@@ -98,6 +98,54 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// Go's `strconv.QuoteToASCII` (`%+q`): like `quote`, with every non-ASCII rune escaped.
+pub fn quote_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c.is_ascii() {
+            quote_char_into(&mut out, c, '"');
+        } else if (c as u32) < 0x10000 {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push_str(&format!("\\U{:08x}", c as u32));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.CanBackquote`.
+fn can_backquote(s: &str) -> bool {
+    s.chars().all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !(c < ' ' || c == '\u{7f}')))
+}
+
+/// Go's `%#v`: the value in Go syntax. `top` is false for elements of `interface {}` containers,
+/// where a nil prints as `interface {}(nil)`.
+pub fn go_syntax(v: &Value, top: bool) -> String {
+    match v {
+        Value::Missing | Value::Nil => if top { "<nil>".into() } else { "interface {}(nil)".into() },
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i, _) => i.to_string(),
+        Value::Uint(u, _) => format!("0x{u:x}"),
+        Value::Float(x, k) => float::format_v(*x, *k == FloatKind::Float32),
+        Value::String(s) => quote(s),
+        Value::Bytes(b) => {
+            let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
+            format!("[]byte{{{}}}", items.join(", "))
+        }
+        Value::List(l) => {
+            let items: Vec<String> = l.items.iter().map(|x| go_syntax(x, false)).collect();
+            format!("{}{{{}}}", v.go_type(), items.join(", "))
+        }
+        Value::Map(m) => {
+            let items: Vec<String> = m.read().iter().map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x, false))).collect();
+            format!("{}{{{}}}", v.go_type(), items.join(", "))
+        }
+        Value::Object(o) => o.format_v(),
+    }
+}
+
 /// Go's `strconv.QuoteRune`.
 pub fn quote_rune(c: char) -> String {
     let mut out = String::from("'");
@@ -259,8 +307,12 @@ fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, bits32: bool) {
         },
         'e' | 'E' => float::format_e(x, f.prec.unwrap_or(6), verb == 'E'),
         'f' | 'F' => float::format_f(x, f.prec.unwrap_or(6)),
+        'x' | 'X' if f.prec.is_none() => float::format_hex(x, verb == 'X'),
         _ => float::format_v(x, bits32),
     };
+    if f.sharp && x.is_finite() {
+        s = sharp_float(&s, verb, f.prec);
+    }
     if f.plus && !s.starts_with('-') && !s.starts_with('+') {
         s.insert(0, '+');
     } else if f.space && !s.starts_with('-') && !s.starts_with('+') {
@@ -274,6 +326,52 @@ fn fmt_float(out: &mut String, x: f64, verb: char, f: &Flags, bits32: bool) {
         f2.zero = false;
     }
     pad(out, &s, &f2);
+}
+
+/// Go's `#` flag on floats: keep the decimal point and, for `%g`, pad to the precision's count of
+/// significant digits (Go: fmt/format.go `fmtFloat`).
+fn sharp_float(num: &str, verb: char, prec: Option<usize>) -> String {
+    let mut digits: i64 = match verb {
+        'v' | 'g' | 'G' | 'x' | 'X' => prec.map(|p| p as i64).unwrap_or(6),
+        _ => 0,
+    };
+    let (sign, body) = match num.strip_prefix(['-', '+', ' ']) {
+        Some(b) => (&num[..1], b),
+        None => ("", num),
+    };
+    let split = body.find(|c: char| c == 'p' || c == 'P' || ((c == 'e' || c == 'E') && verb != 'x' && verb != 'X'));
+    let (mant, tail) = match split {
+        Some(i) => (&body[..i], &body[i..]),
+        None => (body, ""),
+    };
+    let mut has_point = false;
+    let mut nonzero = false;
+    for c in mant.chars() {
+        match c {
+            '.' => has_point = true,
+            c => {
+                if c != '0' {
+                    nonzero = true;
+                }
+                if nonzero {
+                    digits -= 1;
+                }
+            }
+        }
+    }
+    let mut out = format!("{sign}{mant}");
+    if !has_point {
+        if mant == "0" {
+            digits -= 1;
+        }
+        out.push('.');
+    }
+    while digits > 0 {
+        out.push('0');
+        digits -= 1;
+    }
+    out.push_str(tail);
+    out
 }
 
 fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags) {
@@ -290,7 +388,13 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags) {
                 Some(p) => s.chars().take(p).collect(),
                 None => s.to_string(),
             };
-            let q = if f.sharp && !s.contains('`') { format!("`{s}`") } else { quote(&s) };
+            let q = if f.sharp && can_backquote(&s) {
+                format!("`{s}`")
+            } else if f.plus {
+                quote_ascii(&s)
+            } else {
+                quote(&s)
+            };
             pad(out, &q, f);
         }
         'x' | 'X' => {
@@ -360,6 +464,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
         },
         Value::Float(x, k) => match verb {
             'v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' => fmt_float(out, *x, verb, f, *k == FloatKind::Float32),
+            'x' | 'X' if f.prec.is_none() => fmt_float(out, *x, verb, f, *k == FloatKind::Float32),
             _ => bad_verb(out, verb, v),
         },
         Value::String(s) => fmt_string(out, s, verb, f),
@@ -430,24 +535,34 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             i += 1;
         }
-        // Argument index [n].
-        let take_index = |i: &mut usize, argn: &mut usize| {
-            if *i < chars.len() && chars[*i] == '[' {
-                let start = *i + 1;
-                let mut j = start;
-                while j < chars.len() && chars[j].is_ascii_digit() {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j] == ']' && j > start {
-                    let n: usize = chars[start..j].iter().collect::<String>().parse().unwrap_or(0);
-                    *argn = n.saturating_sub(1);
-                    *i = j + 1;
-                    return true;
+        // Argument index [n] (Go: `argNumber`): a bad or out-of-range index makes the verb print
+        // `%!v(BADINDEX)`.
+        let mut good_arg = true;
+        let nargs = args.len();
+        let take_index = |i: &mut usize, argn: &mut usize, good: &mut bool| -> bool {
+            if *i >= chars.len() || chars[*i] != '[' {
+                return false;
+            }
+            let rest = &chars[*i..];
+            let mut wid = 1;
+            let mut parsed: Option<usize> = None;
+            if rest.len() >= 3 {
+                if let Some(close) = rest.iter().position(|&c| c == ']') {
+                    wid = close + 1;
+                    let digits: String = rest[1..close].iter().collect();
+                    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                        parsed = digits.parse::<usize>().ok();
+                    }
                 }
             }
-            false
+            *i += wid;
+            match parsed {
+                Some(n) if n >= 1 && n - 1 < nargs => *argn = n - 1,
+                _ => *good = false,
+            }
+            true
         };
-        if take_index(&mut i, &mut argn) {
+        if take_index(&mut i, &mut argn, &mut good_arg) {
             reordered = true;
         }
         // Width.
@@ -477,7 +592,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         // Precision.
         if i < chars.len() && chars[i] == '.' {
             i += 1;
-            if take_index(&mut i, &mut argn) {
+            if take_index(&mut i, &mut argn, &mut good_arg) {
                 reordered = true;
             }
             if i < chars.len() && chars[i] == '*' {
@@ -496,7 +611,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 f.prec = Some(chars[start..i].iter().collect::<String>().parse().unwrap_or(0));
             }
         }
-        if take_index(&mut i, &mut argn) {
+        if take_index(&mut i, &mut argn, &mut good_arg) {
             reordered = true;
         }
         if i >= chars.len() {
@@ -507,6 +622,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         i += 1;
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if !good_arg {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(BADINDEX)");
             continue;
         }
         match args.get(argn) {
@@ -521,11 +642,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
                 if verb == 'v' && f.sharp {
                     // %#v: Go syntax; strings quoted, others as %v.
-                    match a {
-                        Value::String(s) => pad(&mut out, &quote(s), &f),
-                        Value::Nil | Value::Missing => pad(&mut out, "interface {}(nil)", &f),
-                        other => print_arg(&mut out, other, 'v', &Flags { sharp: false, ..f }),
-                    }
+                    pad(&mut out, &go_syntax(a, true), &Flags { sharp: false, ..f });
                 } else {
                     print_arg(&mut out, a, verb, &f);
                 }
