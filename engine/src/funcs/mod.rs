@@ -25,6 +25,7 @@ pub mod crypto;
 pub mod random;
 pub mod network;
 pub mod helm;
+pub mod helm_yaml;
 pub mod helmfile;
 
 use std::collections::HashMap;
@@ -207,6 +208,7 @@ pub fn helm() -> FuncMap {
     let mut m = sprig();
     m.remove("env");
     m.remove("expandenv");
+    helm_yaml::register(&mut m);
     helm::register(&mut m);
     duration::register(&mut m);
     m
