@@ -154,3 +154,6 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
     }
     Value::map(out)
 }
+
+#[cfg(test)]
+mod tests;
