@@ -141,6 +141,113 @@ for name, s in inputs:
     d = json.dumps({"s": s})
     out.append(f"### case: fromyaml-{name}\n### data: {d}\n{{{{ $m := fromYaml .s }}}}{{{{ $m }}}}|{{{{ range $k, $v := $m }}}}{{{{ $k }}}}={{{{ printf \"%T:%v\" $v $v }}}};{{{{ end }}}}")
     out.append(f"### case: fromyamlarray-{name}\n### data: {d}\n{{{{ $m := fromYamlArray .s }}}}{{{{ $m }}}}|{{{{ range $m }}}}{{{{ printf \"%T:%v\" . . }}}};{{{{ end }}}}")
+
+values_yaml = """# Default values for mychart.
+replicaCount: 1
+
+image:
+  repository: nginx
+  pullPolicy: IfNotPresent
+  # Overrides the image tag whose default is the chart appVersion.
+  tag: ""
+
+imagePullSecrets: []
+nameOverride: ""
+
+serviceAccount:
+  create: true
+  annotations: {}
+  name: ""
+
+podAnnotations: {}
+
+securityContext: {}
+  # capabilities:
+  #   drop:
+  #   - ALL
+
+service:
+  type: ClusterIP
+  port: 80
+
+ingress:
+  enabled: false
+  className: ""
+  annotations: {}
+    # kubernetes.io/ingress.class: nginx
+  hosts:
+    - host: chart-example.local
+      paths:
+        - path: /
+          pathType: ImplementationSpecific
+  tls: []
+
+resources: {}
+autoscaling:
+  enabled: false
+  minReplicas: 1
+  maxReplicas: 100
+  targetCPUUtilizationPercentage: 80
+nodeSelector: {}
+tolerations: []
+affinity: {}
+config: |
+  server {
+    listen 80;
+  }
+env:
+  - name: A
+    value: "1"
+  - name: B
+    value: 'two'
+defaults: &defaults
+  timeout: 30s
+  retries: 3
+prod:
+  <<: *defaults
+  retries: 5
+"""
+more = [
+ ("values-yaml", values_yaml),
+ ("err-unclosed-flow-eof", "a: 1\nb: 2\nc: [\n"),
+ ("err-seq-then-key", "a: 1\nb:\n  - x\n  y: 2\n"),
+ ("err-deeper-indent", "a:\n  b: 1\n   c: 2\n"),
+ ("err-unterminated-line2", "key: 'unterminated\nnext: 1\n"),
+ ("err-indent-after-scalar", "a: 1\n  b: 2\n"),
+ ("err-seq-misindent", "- a\n - b\n"),
+ ("err-extra-brace", "a: {b: 1}}\n"),
+ ("err-backslash-eof", "a: \"\\\n"),
+ ("tab-after-colon", "a:\tb\n"),
+ ("err-tab-seq", "a:\n\t- b\n"),
+ ("err-line5", "a: 1\nb: 2\nc: 3\nd: 4\ne: f: g\n"),
+ ("err-line5-flow", "a: 1\nb: 2\nc: 3\nd: 4\ne: [1, 2\nf: 3\n"),
+ ("err-quote-in-plain", "a: b \"c\nd: e\n"),
+ ("err-anchor-undefined-later", "a: *b\nb: &b 1\n"),
+ ("anchor-redefined", "a: &x 1\nb: *x\nc: &x 2\nd: *x\n"),
+ ("err-key-too-long", "a" * 1100 + ": 1\n"),
+ ("key-long-ok", "a" * 1000 + ": 1\n"),
+ ("err-implicit-key-multiline", "a\nb: 1\n"),
+ ("err-directive-no-doc", "%YAML 1.1\na: 1\n"),
+ ("doc-end-only", "...\n"),
+ ("doc-start-only", "---\n"),
+ ("two-doc-starts", "---\n---\na: 1\n"),
+ ("err-tag-unknown-handle", "a: !x!y z\n"),
+ ("complex-keys", "? - a\n  - b\n: c\n"),
+ ("flow-in-block-multiline", "a: [1,\n  2,\n  3]\nb: {x: 1,\n  y: 2}\n"),
+ ("err-flow-in-block-dedent", "a: [1,\n2]\n"),
+ ("plain-with-colon-no-space", "url: http://a:80/b\ntime: 12:30\n"),
+ ("question-plain", "a: ?b\nc: -d\n"),
+ ("windows-path", "p: C:\\\\dir\\\\file\nq: 'C:\\\\x'\n"),
+ ("escapes-all", "a: \"\\0\\a\\b\\t\\n\\v\\f\\r\\e\\ \\\"\\/\"\n"),
+ ("err-escape-slash", "a: \"\\/\"\n"),
+ ("null-values-list", "- ~\n- null\n-\n- ''\n"),
+ ("int-like-strings", "a: 1.0.0\nb: 1.2\nc: v1\nd: 1e\ne: 0.0.1\n"),
+ ("versions", "version: 1.10\nappVersion: 1.10.0\nkube: 1.20\n"),
+]
+for name, s in more:
+    d = json.dumps({"s": s})
+    out.append(f"### case: fromyaml-{name}\n### data: {d}\n{{{{ $m := fromYaml .s }}}}{{{{ $m }}}}|{{{{ range $k, $v := $m }}}}{{{{ $k }}}}={{{{ printf \"%T:%v\" $v $v }}}};{{{{ end }}}}")
+    out.append(f"### case: toyaml-of-fromyaml-{name}\n### data: {d}\n{{{{ fromYaml .s | toYaml }}}}")
 for name, s in big:
     d = json.dumps({"s": s})
     out.append(f"### case: fromyaml-{name}\n### data: {d}\n{{{{ $m := fromYaml .s }}}}{{{{ $m.Error }}}}|{{{{ len $m }}}}")
