@@ -165,3 +165,16 @@ fn to_yaml_round_trips_values() {
     assert_eq!(from_yaml(&pretty).unwrap(), v);
 }
 
+
+#[test]
+fn large_documents_parse_in_linear_time() {
+    let mut s = String::new();
+    for i in 0..2_000 {
+        s.push_str(&format!("key{i}:\n  name: value {i}\n  list: [a, b, {{c: d}}]\n  text: |\n    line one\n    line two\n"));
+    }
+    let t = std::time::Instant::now();
+    let v = from_yaml(&s).unwrap();
+    let out = to_yaml(&v).unwrap();
+    assert!(out.len() > s.len() / 2);
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+}
