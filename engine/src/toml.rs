@@ -539,11 +539,21 @@ struct Parser<'a> {
 
 type PResult<T> = Result<T, String>;
 
+/// Go's `%q` of a rune (the lexer's EOF rune is 0).
 fn rune_q(c: Option<char>) -> String {
+    crate::print::quote_rune(c.unwrap_or('\0'))
+}
+
+/// BurntSushi's `runeOrEOF`.
+fn rune_or_eof(c: Option<char>) -> String {
     match c {
-        Some(c) => crate::print::quote(&c.to_string()),
-        None => "EOF".into(),
+        Some(c) => crate::print::quote_rune(c),
+        None => "end of file".into(),
     }
+}
+
+fn ctrl_err(c: char) -> String {
+    format!("TOML files cannot contain control characters: '0x{:02x}'", c as u32)
 }
 
 impl Parser<'_> {
@@ -601,7 +611,7 @@ impl Parser<'_> {
                     break;
                 }
                 if (c < 0x20 && c != b'\t' && c != b'\r') || c == 0x7f {
-                    return Err(self.err(format!("control characters are not allowed in comments: {}", crate::print::quote(&(c as char).to_string()))));
+                    return Err(self.err(ctrl_err(c as char)));
                 }
                 self.i += 1;
             }
@@ -677,6 +687,7 @@ impl Parser<'_> {
                     self.context = key.clone();
                     self.current_key.clear();
                     self.define_table(root, &key, aot)?;
+                    self.context = key.clone();
                     cur = key;
                     self.end_of_line()?;
                 }
@@ -778,15 +789,14 @@ impl Parser<'_> {
             let entry = t.entries.entry(part.clone()).or_insert_with(|| TV::Tbl(Tbl::new(TKind::Implicit)));
             t = match entry {
                 TV::Tbl(sub) => {
-                    if sub.kind == TKind::Inline {
-                        return Err(self.err(format!("Key '{}' has already been defined.", Self::key_desc(&key[..=idx]))));
-                    }
-                    sub
+sub
                 }
                 TV::Aot(list) => list.last_mut().expect("array of tables is never empty"),
-                _ => return Err(self.err(format!("Key '{}' has already been defined.", Self::key_desc(&key[..=idx])))),
+                _ => return Err(self.err(format!("Key '{}' was already created as a hash.", Self::key_desc(&key[..=idx])))),
             };
         }
+        // Go checks the last part with the context set to the parents.
+        self.context = key[..key.len() - 1].to_vec();
         let last = key[key.len() - 1].clone();
         let desc = Self::key_desc(key);
         if aot {
@@ -802,8 +812,7 @@ impl Parser<'_> {
                 None => {
                     t.entries.insert(last, TV::Tbl(Tbl::new(TKind::Explicit)));
                 }
-                Some(TV::Tbl(sub)) if sub.kind == TKind::Implicit => sub.kind = TKind::Explicit,
-                Some(TV::Aot(_)) => return Err(self.err(format!("Key '{desc}' was already created as a hash."))),
+                Some(TV::Tbl(sub)) if matches!(sub.kind, TKind::Implicit | TKind::Dotted) => sub.kind = TKind::Explicit,
                 Some(_) => return Err(self.err(format!("Key '{desc}' has already been defined."))),
             }
         }
@@ -838,7 +847,12 @@ impl Parser<'_> {
             self.context.push(part.clone());
             let entry = t.entries.entry(part.clone()).or_insert_with(|| TV::Tbl(Tbl::new(TKind::Dotted)));
             t = match entry {
-                TV::Tbl(sub) if sub.kind == TKind::Dotted || sub.kind == TKind::Implicit => sub,
+                TV::Tbl(sub) => {
+                    // BurntSushi marks every dotted parent implicit again.
+                    sub.kind = TKind::Dotted;
+                    sub
+                }
+                TV::Aot(list) => list.last_mut().expect("array of tables is never empty"),
                 _ => {
                     let ctx = Self::key_desc(&self.context);
                     return Err(self.err(format!("Key '{ctx}' has already been defined.")));
@@ -891,6 +905,11 @@ impl Parser<'_> {
                 if start == self.i {
                     if c == b'\n' || c == b'\r' {
                         return Err(self.err(format!("expected value but found {} instead", rune_q(Some('\n')))));
+                    }
+                    if let Some(ch) = self.peek_char() {
+                        if ((ch as u32) < 0x20 && ch != '\t') || ch == '\u{7f}' {
+                            return Err(self.err(ctrl_err(ch)));
+                        }
                     }
                     return Err(self.err(format!("expected value but found {} instead", rune_q(self.peek_char()))));
                 }
@@ -964,10 +983,7 @@ impl Parser<'_> {
             }
             return match tok.replace('_', "").parse::<i64>() {
                 Ok(i) => Ok(TV::Val(Value::Int(i, IntKind::Int64))),
-                Err(_) => Err(self.err(format!(
-                    "Integer {} is out of the range of 64-bit signed integers (-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807)",
-                    crate::print::quote(tok)
-                ))),
+                Err(_) => Err(self.err(format!("{tok} is out of range for int64"))),
             };
         }
         if !underscores_ok(body) {
@@ -984,7 +1000,8 @@ impl Parser<'_> {
         }
         match tok.replace('_', "").parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(TV::Val(Value::float(f))),
-            _ => Err(self.err(format!("Invalid float value: {}", crate::print::quote(tok)))),
+            Ok(_) => Err(self.err(format!("{tok} is out of range for float64"))),
+            Err(_) => Err(self.err(format!("Invalid float value: {}", crate::print::quote(tok)))),
         }
     }
 
@@ -1112,10 +1129,7 @@ impl Parser<'_> {
                     return Ok(TV::Arr(items));
                 }
                 c => {
-                    let got = match c {
-                        None => "EOF".to_string(),
-                        Some(_) => rune_q(self.peek_char()),
-                    };
+                    let got = rune_or_eof(c.and(self.peek_char()));
                     return Err(self.err(format!("expected a comma (',') or array terminator (']'), but got {got}")));
                 }
             }
@@ -1145,7 +1159,6 @@ impl Parser<'_> {
             let ctx = self.context.clone();
             self.key_value(&mut t)?;
             self.context = ctx;
-            self.current_key.clear();
             first = false;
             self.skip_ws_nl()?;
             match self.peek() {
@@ -1157,10 +1170,7 @@ impl Parser<'_> {
                     break;
                 }
                 c => {
-                    let got = match c {
-                        None => "EOF".to_string(),
-                        Some(_) => rune_q(self.peek_char()),
-                    };
+                    let got = rune_or_eof(c.and(self.peek_char()));
                     return Err(self.err(format!("expected a comma or an inline table terminator '}}', but got {got} instead")));
                 }
             }
@@ -1168,6 +1178,8 @@ impl Parser<'_> {
         self.context = outer_ctx;
         self.current_key = outer_key;
         seal(&mut t);
+        // An inline table's own key ends up defined, its dotted parents implicit.
+        t.kind = TKind::Inline;
         Ok(TV::Tbl(t))
     }
 
@@ -1196,7 +1208,7 @@ impl Parser<'_> {
     fn push_char(&mut self, out: &mut String) -> PResult<()> {
         let ch = self.peek_char().unwrap_or('\u{fffd}');
         if ((ch as u32) < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || ch == '\u{7f}' {
-            return Err(self.err(format!("control characters are not allowed in strings: {}", crate::print::quote(&ch.to_string()))));
+            return Err(self.err(ctrl_err(ch)));
         }
         if ch == '\n' {
             self.line += 1;
@@ -1249,7 +1261,7 @@ impl Parser<'_> {
                 }
             }
             other => {
-                return Err(self.err(format!("invalid escape character {}; only the following escape characters are allowed: \\b, \\t, \\n, \\f, \\r, \\e, \\\", \\\\, \\xXX, \\uXXXX, and \\UXXXXXXXX", crate::print::quote(&(other as char).to_string()))));
+                return Err(self.err(format!("invalid escape in string '\\{}'", other as char)));
             }
         }
         Ok(())
@@ -1360,9 +1372,11 @@ impl Parser<'_> {
 }
 
 fn seal(t: &mut Tbl) {
-    t.kind = TKind::Inline;
     for v in t.entries.values_mut() {
         if let TV::Tbl(sub) = v {
+            if sub.kind != TKind::Dotted {
+                sub.kind = TKind::Inline;
+            }
             seal(sub);
         }
     }
