@@ -962,6 +962,14 @@ sub
             if body.len() != tok.len() {
                 return Err(self.err(format!("cannot use sign with non-decimal numbers: '{}'", &tok[..3])));
             }
+            if rest.starts_with('_') {
+                let what = match radix {
+                    16 => "hexadecimal",
+                    8 => "octal",
+                    _ => "binary",
+                };
+                return Err(self.err(format!("not a {what} number: '{}_'", &body[..2])));
+            }
             if !underscores_ok(rest) {
                 return Err(self.err(format!("Invalid integer {}: underscores must be surrounded by digits", crate::print::quote(tok))));
             }
