@@ -211,6 +211,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// For functions that need the concrete Rust type back (e.g. semver methods, `date` on a
     /// `time.Time`).
     fn as_any(&self) -> &dyn Any;
+
+    /// How Go's `encoding/json` marshals this value (its `MarshalJSON`, or its exported fields).
+    /// `None`: a struct without exported fields, `{}`.
+    fn json_form(&self) -> Option<crate::json::JsonForm> {
+        None
+    }
 }
 
 /// What an object's member resolves to.

@@ -26,6 +26,7 @@ pub mod random;
 pub mod network;
 pub mod helm;
 pub mod helm_yaml;
+pub mod sprig_json;
 pub mod helmfile;
 
 use std::collections::HashMap;
@@ -198,6 +199,7 @@ pub fn sprig() -> FuncMap {
     crypto::register(&mut m);
     random::register(&mut m);
     network::register(&mut m);
+    sprig_json::register(&mut m);
     m
 }
 
