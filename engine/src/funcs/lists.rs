@@ -210,16 +210,30 @@ pub fn register(m: &mut FuncMap) {
     add_variadic(m, "concat", vec![any()], any(), concat);
 }
 
-/// Go's `reflect.DeepEqual` on two interface values.
+/// Go's `reflect.DeepEqual` on two interface values: same dynamic types and deeply equal contents
+/// (a map or list is equal to itself; NaN is unequal to everything). Objects (structs and pointers
+/// to them) are compared by type and printed form, which reflects their fields.
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
-    let nil = |v: &Value| matches!(v, Value::Nil | Value::Missing);
-    if nil(a) || nil(b) {
-        return nil(a) && nil(b);
-    }
-    if let (Value::Map(x), Value::Map(y)) = (a, b) {
-        if Arc::ptr_eq(x, y) {
-            return true;
+    match (a, b) {
+        (Value::Nil | Value::Missing, Value::Nil | Value::Missing) => true,
+        (Value::Nil | Value::Missing, _) | (_, Value::Nil | Value::Missing) => false,
+        (Value::List(x), Value::List(y)) => {
+            Arc::ptr_eq(x, y)
+                || (x.elem == y.elem && x.items.len() == y.items.len() && x.items.iter().zip(&y.items).all(|(p, q)| deep_equal(p, q)))
         }
+        (Value::Map(x), Value::Map(y)) => {
+            if Arc::ptr_eq(x, y) {
+                return true;
+            }
+            if x.elem != y.elem {
+                return false;
+            }
+            let (xe, ye) = (x.read().clone(), y.read().clone());
+            xe.len() == ye.len() && xe.iter().all(|(k, v)| ye.get(k).is_some_and(|w| deep_equal(v, w)))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            Arc::ptr_eq(x, y) || (x.go_type() == y.go_type() && x.is_nil() == y.is_nil() && x.format_v() == y.format_v())
+        }
+        _ => a == b,
     }
-    a == b
 }
