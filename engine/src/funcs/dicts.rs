@@ -59,6 +59,25 @@ fn merge_maps(dst: &Arc<Map>, src: &Arc<Map>, overwrite: bool, depth: usize) -> 
             }
             continue;
         }
+        if let Value::List(sl) = &sv {
+            // Into a typed map, mergo's slice handling trips over reflect: it asks whether the
+            // present destination value is nil (a panic for a string), or stores the slice first
+            // (an assignability panic).
+            if dst.elem != GoType::Interface {
+                if let Some(d) = &dv {
+                    if !matches!(dst.elem, GoType::Slice(_) | GoType::Map(_, _)) {
+                        return Err(FuncError::new(format!("reflect: call of reflect.Value.IsNil on {} Value", kind_name(d))));
+                    }
+                }
+                let slice_t = GoType::slice_of(sl.elem.clone());
+                if dst.elem != slice_t && (overwrite || dv.is_none() || dst.is_empty()) {
+                    return Err(FuncError::new(format!(
+                        "reflect.Value.SetMapIndex: value of type {slice_t} is not assignable to type {}",
+                        dst.elem
+                    )));
+                }
+            }
+        }
         if let Value::Map(sm) = &sv {
             if let Some(Value::Map(dm)) = &dv {
                 merge_maps(dm, sm, overwrite, depth + 1)?;
