@@ -172,7 +172,7 @@ fn canonical_name(name: &str) -> String {
 /// single word (Go's lookup does not find the others once the name is canonicalized).
 fn unicode_class(name: &str) -> Option<String> {
     const CATEGORIES: &[&str] = &[
-        "Cc", "Cf", "Cn", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn", "N", "Nd", "Nl",
+        "C", "Cc", "Cf", "Cn", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn", "N", "Nd", "Nl",
         "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc", "Sk", "Sm", "So", "Z", "Zl", "Zp", "Zs",
     ];
     const ALIASES: &[(&str, &str)] = &[
@@ -204,11 +204,11 @@ fn unicode_class(name: &str) -> Option<String> {
         "Yezidi", "Yi",
     ];
     let cat = |c: &str| -> String {
-        if c == "C" {
-            // Go's C is Cc, Cf, Co and Cs (without the unassigned code points).
-            r"\p{Cc}\p{Cf}\p{Co}\p{Cs}".to_string()
-        } else {
-            format!(r"\p{{{c}}}")
+        match c {
+            // The regex crate has no surrogates (they cannot occur in a string).
+            "C" => r"\p{Cc}\p{Cf}\p{Cn}\p{Co}".into(),
+            "Cs" => String::new(),
+            c => format!(r"\p{{{c}}}"),
         }
     };
     match name {
@@ -236,7 +236,7 @@ struct Parser<'a> {
 }
 
 /// Go's `parseEscape`: the character of an ordinary escape at `s` (which starts with `\`).
-fn parse_escape(s: &str) -> Result<(char, &str), String> {
+fn parse_escape(s: &str) -> Result<(u32, &str), String> {
     let t = &s[1..];
     let mut chars = t.chars();
     let Some(c) = chars.next() else {
@@ -258,7 +258,7 @@ fn parse_escape(s: &str) -> Result<(char, &str), String> {
                     _ => break,
                 }
             }
-            return Ok((char::from_u32(r).unwrap_or('\0'), t));
+            return Ok((r, t));
         }
         'x' => {
             let mut it = t.chars();
@@ -290,25 +290,24 @@ fn parse_escape(s: &str) -> Result<(char, &str), String> {
                 if n == 0 {
                     return Err(bad(t));
                 }
-                // Go accepts surrogates here; they cannot match anything in a valid string.
-                return Ok((char::from_u32(r).unwrap_or('\u{FFFD}'), t));
+                return Ok((r, t));
             }
             let x = c.to_digit(16);
             let mut it = t.chars();
             let c2 = it.next();
             t = it.as_str();
             match (x, c2.and_then(|c| c.to_digit(16))) {
-                (Some(x), Some(y)) => return Ok((char::from_u32(x * 16 + y).unwrap_or('\0'), t)),
+                (Some(x), Some(y)) => return Ok((x * 16 + y, t)),
                 _ => return Err(bad(t)),
             }
         }
-        'a' => return Ok(('\u{7}', t)),
-        'f' => return Ok(('\u{c}', t)),
-        'n' => return Ok(('\n', t)),
-        'r' => return Ok(('\r', t)),
-        't' => return Ok(('\t', t)),
-        'v' => return Ok(('\u{b}', t)),
-        c if c.is_ascii() && !c.is_ascii_alphanumeric() => return Ok((c, t)),
+        'a' => return Ok((7, t)),
+        'f' => return Ok((0xC, t)),
+        'n' => return Ok((0xA, t)),
+        'r' => return Ok((0xD, t)),
+        't' => return Ok((9, t)),
+        'v' => return Ok((0xB, t)),
+        c if c.is_ascii() && !c.is_ascii_alphanumeric() => return Ok((c as u32, t)),
         _ => {}
     }
     Err(bad(t))
@@ -345,7 +344,13 @@ fn parse_unicode_class(s: &str) -> Result<(bool, String, &str), String> {
     }
 }
 
+/// A class that matches nothing.
+const NOTHING: &str = r"[^\x{0}-\x{10FFFF}]";
+
 fn class_part(negated: bool, body: &str) -> String {
+    if body.is_empty() {
+        return if negated { r"[\x{0}-\x{10FFFF}]".into() } else { NOTHING.into() };
+    }
     if negated {
         format!("[^{body}]")
     } else {
@@ -423,20 +428,10 @@ impl<'a> Parser<'a> {
                     return Err(perr(ERR_INVALID_CHAR_CLASS_RANGE, &rng[..rng.len() - t.len()]));
                 }
             }
-            body.push_str(&lit(lo));
-            if hi != lo {
-                body.push('-');
-                body.push_str(&lit(hi));
-            }
+            push_range(&mut body, lo, hi);
         }
         t = &t[1..];
-        let text = if body.is_empty() {
-            // Go's `[^\x00-\x{10FFFF}]`-like classes cannot be empty here; an empty body only
-            // arises for nothing at all, which Go rejects before this point.
-            String::from(r"[^\x{0}-\x{10FFFF}]")
-        } else {
-            class_part(negated, &body)
-        };
+        let text = class_part(negated, &body);
         let fold = self.flags.fold;
         self.push(with_fold(text, fold), false);
         Ok(t)
@@ -674,13 +669,41 @@ impl<'a> Parser<'a> {
             }
         }
         let (c, rest) = parse_escape(t)?;
-        self.literal(c);
+        match char::from_u32(c) {
+            Some(c) => self.literal(c),
+            // A surrogate never matches a valid string.
+            None => self.push(NOTHING.into(), false),
+        }
         Ok(rest)
     }
 }
 
+/// Adds `lo-hi` to a class body, without the surrogates (which the regex crate rejects and
+/// which cannot occur in a valid string).
+fn push_range(body: &mut String, lo: u32, hi: u32) {
+    let mut one = |lo: u32, hi: u32| {
+        if let (Some(a), Some(b)) = (char::from_u32(lo), char::from_u32(hi)) {
+            body.push_str(&lit(a));
+            if hi != lo {
+                body.push('-');
+                body.push_str(&lit(b));
+            }
+        }
+    };
+    if hi < 0xD800 || lo > 0xDFFF {
+        one(lo, hi);
+        return;
+    }
+    if lo < 0xD800 {
+        one(lo, 0xD7FF);
+    }
+    if hi > 0xDFFF {
+        one(0xE000, hi);
+    }
+}
+
 /// A class character (Go's `parseClassChar`); `whole` is the class from its `[`.
-fn class_char<'a>(s: &'a str, whole: &str) -> Result<(char, &'a str), String> {
+fn class_char<'a>(s: &'a str, whole: &str) -> Result<(u32, &'a str), String> {
     if s.is_empty() {
         return Err(perr(ERR_MISSING_BRACKET, whole));
     }
@@ -688,7 +711,7 @@ fn class_char<'a>(s: &'a str, whole: &str) -> Result<(char, &'a str), String> {
         return parse_escape(s);
     }
     let c = s.chars().next().unwrap_or('\0');
-    Ok((c, &s[c.len_utf8()..]))
+    Ok((c as u32, &s[c.len_utf8()..]))
 }
 
 /// Go's `parseInt` for repeat counts: `None` if no digits or a leading zero; -1 if too big.
