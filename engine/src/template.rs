@@ -101,7 +101,19 @@ impl TemplateSet {
         let funcs = self.funcs.clone();
         let has = move |f: &str| funcs.contains(f) || Builtin::lookup(f).is_some();
         parse::parse(name, text, &self.left_delim, &self.right_delim, &has, &mut self.trees)
+            .map(|_| ())
             .map_err(|e| Error { message: e.0 })
+    }
+
+    /// Like [`TemplateSet::parse`], returning the tree parsed for `name` itself (Go: the new
+    /// `*Template`'s own tree, which an empty text does not install in the set).
+    pub(crate) fn parse_own(&mut self, name: &str, text: &str) -> Result<Arc<Tree>, Error> {
+        if self.name.is_empty() {
+            self.name = name.to_string();
+        }
+        let funcs = self.funcs.clone();
+        let has = move |f: &str| funcs.contains(f) || Builtin::lookup(f).is_some();
+        parse::parse(name, text, &self.left_delim, &self.right_delim, &has, &mut self.trees).map_err(|e| Error { message: e.0 })
     }
 
     /// The names of all templates in the set (in no particular order).

@@ -70,9 +70,9 @@ impl Builtin {
 }
 
 impl<'t> State<'t, '_> {
-    pub(super) fn eval_builtin(&mut self, dot: &Wv, b: Builtin, node: At<'t>, name: &str, args: &'t [Arg], final_: Value) -> Result<Wv> {
+    pub(super) fn eval_builtin(&mut self, dot: &Wv, b: Builtin, node: At<'t>, name: &str, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
         let args = if args.is_empty() { args } else { &args[1..] };
-        let has_final = !matches!(final_, Value::Missing);
+        let has_final = final_.is_some();
         let num_in = args.len() + usize::from(has_final);
         let (fixed, variadic) = b.arity();
         if variadic {
@@ -91,8 +91,8 @@ impl<'t> State<'t, '_> {
                     return Ok(Wv::plain(v));
                 }
             }
-            if has_final {
-                v = final_;
+            if let Some(f) = final_ {
+                v = f;
             }
             return Ok(Wv::plain(v));
         }
@@ -106,11 +106,11 @@ impl<'t> State<'t, '_> {
                 argv.push(self.eval_arg_any(dot, a)?);
             }
         }
-        if has_final {
+        if let Some(fv) = final_ {
             if b == Builtin::Printf && argv.is_empty() {
-                argv.push(self.validate_type(Wv::plain(final_), Some(&GoType::String))?);
+                argv.push(self.validate_type(Wv::plain(fv), Some(&GoType::String))?);
             } else {
-                argv.push(final_);
+                argv.push(fv);
             }
         }
         let r = if b == Builtin::Call {

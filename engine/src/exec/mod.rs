@@ -350,10 +350,13 @@ impl<'t, 'o> State<'t, 'o> {
     /// argument; declarations bind the result.
     fn eval_pipeline(&mut self, dot: &Wv, pipe: &'t Pipe) -> Result<Value> {
         self.at = At::Pipe(pipe);
-        let mut value = Value::Missing;
+        // Go's `missingVal`: the first command gets no piped value; every later one gets the
+        // previous result, even when that is nil or "no value".
+        let mut piped: Option<Value> = None;
         for cmd in &pipe.cmds {
-            value = self.eval_command(dot, cmd, value)?.unwrap();
+            piped = Some(self.eval_command(dot, cmd, piped)?.unwrap());
         }
+        let value = piped.unwrap_or(Value::Missing);
         for name in &pipe.decl {
             if pipe.is_assign {
                 self.set_var(name, value.clone())?;
@@ -364,14 +367,14 @@ impl<'t, 'o> State<'t, 'o> {
         Ok(value)
     }
 
-    fn not_a_function(&self, args: &[Arg], final_: &Value) -> Result<()> {
-        if args.len() > 1 || !matches!(final_, Value::Missing) {
+    fn not_a_function(&self, args: &[Arg], final_: &Option<Value>) -> Result<()> {
+        if args.len() > 1 || final_.is_some() {
             return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
         }
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Wv, cmd: &'t Command, final_: Value) -> Result<Wv> {
+    fn eval_command(&mut self, dot: &Wv, cmd: &'t Command, final_: Option<Value>) -> Result<Wv> {
         let first = &cmd.args[0];
         match first {
             Arg::Field { ident, .. } => {
@@ -441,20 +444,20 @@ impl<'t, 'o> State<'t, 'o> {
         node: &'t Arg,
         ident: &'t [String],
         args: &'t [Arg],
-        final_: Value,
+        final_: Option<Value>,
     ) -> Result<Wv> {
         // Like Go, no `s.at` here: errors point at the last node evaluated (for `(pipe).x`, the
         // pipeline's last operand).
         let n = ident.len();
         for name in &ident[..n - 1] {
-            receiver = self.eval_field(dot, name, node, &[], Value::Missing, receiver)?;
+            receiver = self.eval_field(dot, name, node, &[], None, receiver)?;
         }
         self.eval_field(dot, &ident[n - 1], node, args, final_, receiver)
     }
 
     /// Go: `evalField`.
-    fn eval_field(&mut self, dot: &Wv, name: &str, node: &'t Arg, args: &'t [Arg], final_: Value, receiver: Wv) -> Result<Wv> {
-        let has_args = args.len() > 1 || !matches!(final_, Value::Missing);
+    fn eval_field(&mut self, dot: &Wv, name: &str, node: &'t Arg, args: &'t [Arg], final_: Option<Value>, receiver: Wv) -> Result<Wv> {
+        let has_args = args.len() > 1 || final_.is_some();
         match &receiver.v {
             Value::Missing => {
                 if self.set.missing_key() == MissingKey::Error {
@@ -496,7 +499,7 @@ impl<'t, 'o> State<'t, 'o> {
         }
     }
 
-    fn eval_function(&mut self, dot: &Wv, name: &str, node: At<'t>, args: &'t [Arg], final_: Value) -> Result<Wv> {
+    fn eval_function(&mut self, dot: &Wv, name: &str, node: At<'t>, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
         self.at = match node {
             At::Cmd(c) => At::Arg(&c.args[0]),
             n => n,
@@ -513,12 +516,12 @@ impl<'t, 'o> State<'t, 'o> {
     }
 
     /// Go: `evalCall` for a function with a declared signature.
-    fn eval_call(&mut self, dot: &Wv, f: &Func, _named: bool, node: At<'t>, name: &str, args: &'t [Arg], final_: Value) -> Result<Wv> {
+    fn eval_call(&mut self, dot: &Wv, f: &Func, _named: bool, node: At<'t>, name: &str, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
         let args = if args.is_empty() { args } else { &args[1..] };
         let sig = &f.sig;
         let num_in_decl = sig.params.len();
         let mut num_in = args.len();
-        if !matches!(final_, Value::Missing) {
+        if final_.is_some() {
             num_in += 1;
         }
         let num_fixed = if sig.variadic { num_in_decl - 1 } else { args.len() };
@@ -542,13 +545,13 @@ impl<'t, 'o> State<'t, 'o> {
                 i += 1;
             }
         }
-        if !matches!(final_, Value::Missing) || num_in > argv.len() {
+        if let Some(fv) = final_ {
             let t = if sig.variadic && num_in - 1 >= num_fixed {
                 &sig.params[num_in_decl - 1]
             } else {
                 &sig.params[(num_in - 1).min(num_in_decl.saturating_sub(1))]
             };
-            argv.push(self.validate_type(Wv::plain(final_), Some(t))?);
+            argv.push(self.validate_type(Wv::plain(fv), Some(t))?);
         }
         let mut ctx = Ctx { st: self };
         match (f.imp)(&mut ctx, &argv) {
@@ -572,23 +575,23 @@ impl<'t, 'o> State<'t, 'o> {
                     Some(t) => Err(self.errorf(format!("cannot assign nil to {t}"))),
                 };
             }
-            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot.clone(), n, ident, std::slice::from_ref(n), Value::Missing)?,
+            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot.clone(), n, ident, std::slice::from_ref(n), None)?,
             Arg::Variable { ident, .. } => {
                 let value = self.var_value(&ident[0])?;
                 if ident.len() == 1 {
                     Wv::plain(value)
                 } else {
-                    self.eval_field_chain(dot, Wv::plain(value), n, &ident[1..], &[], Value::Missing)?
+                    self.eval_field_chain(dot, Wv::plain(value), n, &ident[1..], &[], None)?
                 }
             }
             Arg::Pipe { pipe, .. } => Wv::plain(self.eval_pipeline(dot, pipe)?),
-            Arg::Identifier { name, .. } => self.eval_function(dot, name, At::Arg(n), &[], Value::Missing)?,
+            Arg::Identifier { name, .. } => self.eval_function(dot, name, At::Arg(n), &[], None)?,
             Arg::Chain { node, field, .. } => {
                 if matches!(node.as_ref(), Arg::Nil { .. }) {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                self.eval_field_chain(dot, Wv::plain(pipe), n, field, &[], Value::Missing)?
+                self.eval_field_chain(dot, Wv::plain(pipe), n, field, &[], None)?
             }
             Arg::Bool { val, .. } => {
                 return match typ {
@@ -729,14 +732,11 @@ impl CallContext for Ctx<'_, '_, '_> {
         let mk = if self.st.set.missing_key() == MissingKey::Error { MissingKey::Error } else { MissingKey::Zero };
         clone.set_missing_key(mk);
         let name = clone.name().to_string();
-        clone
-            .parse(&name, text)
+        let tree = clone
+            .parse_own(&name, text)
             .map_err(|e| FuncError(format!("cannot parse template {}: {}", crate::print::quote(text), e.message)))?;
-        let Some(tree) = clone.tree(&name) else {
-            return Err(FuncError(format!("cannot parse template {}", crate::print::quote(text))));
-        };
         let mut out = String::new();
-        execute(&clone, tree, data, &mut out, self.st.shared).map_err(|e| {
+        execute(&clone, &tree, data, &mut out, self.st.shared).map_err(|e| {
             FuncError(format!("error during tpl function execution for {}: {}", crate::print::quote(text), e.message))
         })?;
         Ok(out.replace("<no value>", ""))

@@ -52,7 +52,7 @@ pub fn parse(
     right: &str,
     has_func: &dyn Fn(&str) -> bool,
     set: &mut HashMap<String, Arc<Tree>>,
-) -> Result<()> {
+) -> Result<Arc<Tree>> {
     let items = lex::lex(
         text,
         left,
@@ -95,13 +95,23 @@ pub fn parse(
             None => local.push(t),
         }
     }
+    // The tree parsed for `name` itself, returned whether or not it joined the set: Go's
+    // `t.New(name).Parse(text)` executes its own tree even when the set keeps an older one.
+    let mut own: Option<Arc<Tree>> = None;
     for t in local {
+        let is_top = t.name == name;
         let keep_old = set.contains_key(&t.name) && node::is_empty_tree(&t.root);
+        let t = Arc::new(t);
+        if is_top {
+            own = Some(t.clone());
+        }
         if !keep_old {
-            set.insert(t.name.clone(), Arc::new(t));
+            set.insert(t.name.clone(), t);
         }
     }
-    Ok(())
+    Ok(own.unwrap_or_else(|| {
+        Arc::new(Tree { name: name.to_string(), parse_name: name.to_string(), root: Default::default(), text: Arc::from(text) })
+    }))
 }
 
 struct Parser<'a> {
