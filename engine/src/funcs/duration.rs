@@ -51,51 +51,6 @@ fn trim_space(s: &str) -> &str {
     s.trim_matches(super::strings::go_space)
 }
 
-/// Go's `strconv.ParseFloat(s, 64)`: decimal and hexadecimal floats, `inf`/`infinity`/`nan`,
-/// `_` between digits only after a base prefix.
-fn parse_float(s: &str) -> Option<f64> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let neg = s.starts_with('-');
-    let lower = body.to_ascii_lowercase();
-    match lower.as_str() {
-        "inf" | "infinity" => return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY }),
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    if lower.starts_with("0x") {
-        return parse_hex_float(&lower[2..]).map(|f| if neg { -f } else { f });
-    }
-    if body.is_empty() || body.contains('_') || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
-        return None;
-    }
-    if !body.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.') {
-        return None;
-    }
-    s.parse::<f64>().ok()
-}
-
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let s = s.replace('_', "");
-    let (mant, exp) = match s.split_once('p') {
-        Some((m, e)) => (m.to_string(), e.parse::<i32>().ok()?),
-        None => return None,
-    };
-    let (int, frac) = mant.split_once('.').unwrap_or((&mant, ""));
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int.chars() {
-        v = v * 16.0 + c.to_digit(16)? as f64;
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac.chars() {
-        v += c.to_digit(16)? as f64 * scale;
-        scale /= 16.0;
-    }
-    Some(v * 2f64.powi(exp))
-}
-
 /// Helm's `asDuration`.
 fn as_duration(v: &Value) -> Result<i64, String> {
     if let Some(d) = duration_of(v) {
@@ -110,7 +65,7 @@ fn as_duration(v: &Value) -> Result<i64, String> {
             if let Ok(d) = gotime::parse_duration(s) {
                 return Ok(d);
             }
-            if let Some(f) = parse_float(s) {
+            if let Some(f) = super::numeric::go_parse_float(s) {
                 return from_seconds_float(f);
             }
             Err(format!("could not parse duration {}", crate::print::quote(x)))

@@ -27,10 +27,8 @@ pub fn go_f64_to_i64(f: f64) -> i64 {
 pub fn cast_int64(v: &Value) -> i64 {
     match v {
         Value::Float(f, _) => go_f64_to_i64(*f),
-        Value::Object(o) => match super::date::month_or_weekday(o.as_ref()) {
-            Some(i) => i,
-            None => 0,
-        },
+        Value::String(s) => go_parse_int0(trim_zero_decimal(s)).unwrap_or(0),
+        Value::Object(o) => super::date::month_or_weekday(o.as_ref()).unwrap_or(0),
         v => to_int64(v),
     }
 }
@@ -38,12 +36,163 @@ pub fn cast_int64(v: &Value) -> i64 {
 /// spf13/cast v1.7 `ToFloat64`: errors become 0.
 pub fn cast_float64(v: &Value) -> f64 {
     match v {
-        Value::Object(o) => match super::date::month_or_weekday(o.as_ref()) {
-            Some(i) => i as f64,
-            None => 0.0,
-        },
+        Value::String(s) => go_parse_float(s).unwrap_or(0.0),
+        Value::Object(o) => super::date::month_or_weekday(o.as_ref()).map(|i| i as f64).unwrap_or(0.0),
         v => to_float64(v),
     }
+}
+
+/// spf13/cast's `trimZeroDecimal`: `"3.00"` → `"3"`.
+fn trim_zero_decimal(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut found_zero = false;
+    for i in (0..b.len()).rev() {
+        match b[i] {
+            b'.' => {
+                if found_zero {
+                    return &s[..i];
+                }
+            }
+            b'0' => found_zero = true,
+            _ => return s,
+        }
+    }
+    s
+}
+
+/// Go's `underscoreOK`: `_` only between digits (a base prefix counts as a digit).
+fn underscore_ok(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
+    let mut saw = b'^';
+    let mut i = 0;
+    let mut hex = false;
+    if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
+        i = 2;
+        saw = b'0';
+        hex = s[1].to_ascii_lowercase() == b'x';
+    }
+    while i < s.len() {
+        let c = s[i];
+        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+        i += 1;
+    }
+    saw != b'_'
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`: sign, `0x`/`0o`/`0b`/`0` prefixes, `_` separators.
+pub fn go_parse_int0(s0: &str) -> Option<i64> {
+    let (neg, s) = match s0.as_bytes().first() {
+        Some(b'-') => (true, &s0[1..]),
+        Some(b'+') => (false, &s0[1..]),
+        _ => (false, s0),
+    };
+    if s.is_empty() {
+        return None;
+    }
+    let b = s.as_bytes();
+    let (base, digits) = if b[0] == b'0' && b.len() >= 3 && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
+        (match b[1].to_ascii_lowercase() { b'b' => 2, b'o' => 8, _ => 16 }, &s[2..])
+    } else if b[0] == b'0' {
+        (8, &s[1..])
+    } else {
+        (10, s)
+    };
+    let mut n: u64 = 0;
+    let mut underscores = false;
+    for c in digits.bytes() {
+        let d = match c {
+            b'_' => {
+                underscores = true;
+                continue;
+            }
+            b'0'..=b'9' => c - b'0',
+            c if c.is_ascii_alphabetic() => c.to_ascii_lowercase() - b'a' + 10,
+            _ => return None,
+        };
+        if d as u32 >= base {
+            return None;
+        }
+        n = n.checked_mul(base as u64)?.checked_add(d as u64)?;
+    }
+    if underscores && !underscore_ok(s0) {
+        return None;
+    }
+    if neg {
+        if n > 1u64 << 63 {
+            return None;
+        }
+        Some((n as i64).wrapping_neg())
+    } else if n > i64::MAX as u64 {
+        None
+    } else {
+        Some(n as i64)
+    }
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` (`None` where Go reports an error, including overflow).
+pub fn go_parse_float(s: &str) -> Option<f64> {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let neg = s.starts_with('-');
+    match body.to_ascii_lowercase().as_str() {
+        "inf" | "infinity" => return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if body.contains('_') && !underscore_ok(s) {
+        return None;
+    }
+    let clean = body.replace('_', "");
+    let lower = clean.to_ascii_lowercase();
+    let v = if let Some(h) = lower.strip_prefix("0x").filter(|h| !h.is_empty()) {
+        parse_hex_float(h)?
+    } else {
+        let ok = !clean.is_empty()
+            && clean.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+            && clean.bytes().any(|b| b.is_ascii_digit())
+            && matches!(clean.as_bytes()[0], b'0'..=b'9' | b'.');
+        if !ok {
+            return None;
+        }
+        clean.parse::<f64>().ok()?
+    };
+    if v.is_infinite() {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mant, exp) = s.split_once('p')?;
+    let exp: i64 = exp.parse().ok()?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut m = BigInt::from(0);
+    for c in int.chars().chain(frac.chars()) {
+        m = m * 16 + c.to_digit(16)?;
+    }
+    let e2 = exp - 4 * frac.len() as i64;
+    // Exact value m × 2^e2, rounded once through a decimal string of enough digits.
+    let text = if e2 >= 0 {
+        format!("{}", m << (e2 as usize))
+    } else {
+        let five = BigInt::from(5).pow((-e2) as u32);
+        format!("{}e{}", m * five, e2)
+    };
+    text.parse::<f64>().ok()
 }
 
 /// Go's `strconv.Atoi` value when its error is ignored: 0 for bad syntax, the clamped bound for
