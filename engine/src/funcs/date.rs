@@ -92,6 +92,12 @@ impl Object for TimeObj {
         let other = |v: &Value| time_of(v).unwrap_or_else(Time::zero);
         Some(match name {
             "String" => m0(str_t(), move || Value::string(t.string())),
+            "MarshalJSON" | "MarshalText" => {
+                let json = name == "MarshalJSON";
+                Member::Method(Func::pure(Signature::new(vec![], GoType::slice_of(GoType::Uint(crate::value::UintKind::Uint8))).with_error(), move |_| {
+                    marshal_time(&t, json)
+                }))
+            }
             "Format" => m1(str_t(), str_t(), move |l| Ok(Value::string(t.format(arg_str(l))))),
             "Year" => m0(int_t(), move || Value::int(t.year())),
             "Month" => m0(GoType::Named("time.Month".into()), move || {
@@ -321,6 +327,19 @@ fn duration_round_text(v: &Value) -> String {
     } else {
         "0s".into()
     }
+}
+
+/// Go: `Time.MarshalJSON` / `MarshalText` (RFC 3339 with nanoseconds; years outside 0..=9999
+/// are an error).
+pub fn marshal_time(t: &Time, json: bool) -> Result<Value, FuncError> {
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        let which = if json { "Time.MarshalJSON" } else { "Time.MarshalText" };
+        return Err(FuncError::new(format!("{which}: year outside of range [0,9999]")));
+    }
+    let s = t.format("2006-01-02T15:04:05.999999999Z07:00");
+    let s = if json { format!("\"{s}\"") } else { s };
+    Ok(Value::Bytes(Arc::from(s.into_bytes())))
 }
 
 fn arg_time(v: &Value) -> Time {
