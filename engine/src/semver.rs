@@ -359,7 +359,7 @@ impl PartialEq for Version {
 impl Eq for Version {}
 impl PartialOrd for Version {
     fn partial_cmp(&self, o: &Version) -> Option<Ordering> {
-        Some(self.compare(o))
+        Some(self.cmp(o))
     }
 }
 impl Ord for Version {

@@ -10,13 +10,16 @@ use num_bigint::{BigInt, Sign};
 
 use super::util::*;
 use super::{FuncError, FuncMap, FuncResult};
-use crate::value::{FloatKind, GoType, IntKind, List, Value};
+use crate::value::{GoType, List, Value};
+
+/// 2^63 (exactly representable).
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 
 const DIV_ZERO: &str = "runtime error: integer divide by zero";
 
 /// Go's `int64(f)` conversion as amd64 does it: out-of-range values and NaN become MinInt64.
 pub fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223372036854775807e18 || f < -9.223372036854775808e18 {
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -69,7 +72,7 @@ fn underscore_ok(s: &str) -> bool {
     if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = s[1].to_ascii_lowercase() == b'x';
+        hex = s[1].eq_ignore_ascii_case(&b'x');
     }
     while i < s.len() {
         let c = s[i];
@@ -369,7 +372,7 @@ fn go_pow_int(x: f64, y: f64) -> f64 {
         };
     }
     let yi = y.abs().trunc();
-    if yi >= 9.223372036854775808e18 {
+    if yi >= TWO_63 {
         return if x == -1.0 {
             1.0
         } else if (x.abs() < 1.0) == (y > 0.0) {
@@ -668,7 +671,6 @@ pub fn register(m: &mut FuncMap) {
         };
         f64v(round(cast_float64(&a[0]), arg_int(&a[1]) as f64, round_on))
     });
-    let _ = (IntKind::Int, FloatKind::Float64);
 }
 
 /// A uniformly random number in `0..n` (Go's `rand.Intn` is not reproducible here either: its

@@ -110,7 +110,7 @@ pub fn time_quote(s: &[u8]) -> String {
         }
     } else {
         for &byte in s {
-            if byte >= 0x80 || byte < b' ' {
+            if !(b' '..0x80).contains(&byte) {
                 out.push_str(&format!("\\x{byte:02x}"));
             } else {
                 if byte == b'"' || byte == b'\\' {
@@ -1235,7 +1235,8 @@ fn starts_with_lower(s: &[u8]) -> bool {
     s.first().is_some_and(|c| c.is_ascii_lowercase())
 }
 
-/// Go: `nextStdChunk`.
+/// Go: `nextStdChunk` (kept in Go's shape, hence the nested ifs).
+#[allow(clippy::collapsible_match)]
 fn next_std_chunk(layout: &[u8]) -> (&[u8], Std, &[u8]) {
     let l = layout;
     let at = |i: usize, s: &str| l.len() >= i + s.len() && &l[i..i + s.len()] == s.as_bytes();
@@ -1538,6 +1539,9 @@ fn parse_error(layout: &[u8], value: &[u8], layout_elem: &[u8], value_elem: &[u8
     }
 }
 
+/// Sign, hours, minutes, seconds and the rest of the value of a numeric zone offset.
+type TzParts<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
 const SHORT_DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const SHORT_MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -1729,7 +1733,7 @@ pub fn parse(layout_s: &str, value_s: &str, default_loc: Arc<Location>, local: A
                     value = &value[1..];
                     z = Some(Location::utc());
                 } else {
-                    let parts: Option<(&[u8], &[u8], &[u8], &[u8], &[u8])> = if kind.colon && !kind.seconds {
+                    let parts: Option<TzParts> = if kind.colon && !kind.seconds {
                         if value.len() < 6 || value[3] != b':' {
                             None
                         } else {
