@@ -465,7 +465,18 @@ impl Location {
                 return Some(Arc::new(l));
             }
         }
-        load_from_sources(name).map(Arc::new)
+        // Go reads the file on every call; the zone files do not change during a render, so
+        // loaded zones are kept.
+        static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Arc<Location>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(l) = cache.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Some(l);
+        }
+        let l = load_from_sources(name).map(Arc::new)?;
+        if let Ok(mut c) = cache.lock() {
+            c.insert(name.to_string(), l.clone());
+        }
+        Some(l)
     }
 
     /// Go: `time.LoadLocationFromTZData`.
