@@ -330,18 +330,20 @@ pub fn days_in(month: i64, year: i64) -> i64 {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (month 1..12, day 1..31).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
+    // Wrapping arithmetic: absurd years (from `AddDate` with huge numbers) must not panic; Go's
+    // own arithmetic wraps there too.
+    let y = if m <= 2 { y.wrapping_sub(1) } else { y };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
+    let yoe = y.rem_euclid(400);
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    era.wrapping_mul(146097).wrapping_add(doe).wrapping_sub(719468)
 }
 
 /// The date of a day count since 1970-01-01: (year, month 1..12, day 1..31).
 pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
+    let z = z.wrapping_add(719468);
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -846,9 +848,9 @@ fn tzset(s: &str, last_tx_sec: i64, sec: i64) -> Option<Lookup> {
     }
     let days = sec.div_euclid(86400);
     let (year, _, _) = civil_from_days(days);
-    let yday = days - days_from_civil(year, 1, 1) + 1;
-    let ysec = (yday - 1) * 86400 + sec % 86400;
-    let ystart = sec - ysec;
+    let yday = days.wrapping_sub(days_from_civil(year, 1, 1)).wrapping_add(1);
+    let ysec = (yday - 1).wrapping_mul(86400).wrapping_add(sec % 86400);
+    let ystart = sec.wrapping_sub(ysec);
     let mut start_sec = tzrule_time(year, start_rule, std_offset);
     let mut end_sec = tzrule_time(year, end_rule, dst_offset);
     let (mut dst_is_dst, mut std_is_dst) = (true, false);
@@ -858,12 +860,13 @@ fn tzset(s: &str, last_tx_sec: i64, sec: i64) -> Option<Lookup> {
         std::mem::swap(&mut std_offset, &mut dst_offset);
         std::mem::swap(&mut std_is_dst, &mut dst_is_dst);
     }
+    let at = |x: i64| ystart.wrapping_add(x);
     Some(if ysec < start_sec {
-        Lookup { name: std_name, offset: std_offset, start: ystart, end: start_sec + ystart, is_dst: std_is_dst }
+        Lookup { name: std_name, offset: std_offset, start: ystart, end: at(start_sec), is_dst: std_is_dst }
     } else if ysec >= end_sec {
-        Lookup { name: std_name, offset: std_offset, start: end_sec + ystart, end: ystart + 365 * 86400, is_dst: std_is_dst }
+        Lookup { name: std_name, offset: std_offset, start: at(end_sec), end: at(365 * 86400), is_dst: std_is_dst }
     } else {
-        Lookup { name: dst_name, offset: dst_offset, start: start_sec + ystart, end: end_sec + ystart, is_dst: dst_is_dst }
+        Lookup { name: dst_name, offset: dst_offset, start: at(start_sec), end: at(end_sec), is_dst: dst_is_dst }
     })
 }
 
@@ -920,18 +923,7 @@ impl Time {
     #[allow(clippy::too_many_arguments)]
     pub fn date(year: i64, month: i64, day: i64, hour: i64, min: i64, sec: i64, nsec: i64, loc: Arc<Location>) -> Time {
         fn norm(hi: i64, lo: i64, base: i64) -> (i64, i64) {
-            let (mut hi, mut lo) = (hi, lo);
-            if lo < 0 {
-                let n = (-lo - 1) / base + 1;
-                hi -= n;
-                lo += n * base;
-            }
-            if lo >= base {
-                let n = lo / base;
-                hi += n;
-                lo -= n * base;
-            }
-            (hi, lo)
+            (hi.wrapping_add(lo.div_euclid(base)), lo.rem_euclid(base))
         }
         let (year, m) = norm(year, month - 1, 12);
         let month = m + 1;
@@ -939,13 +931,13 @@ impl Time {
         let (min, sec) = norm(min, sec, 60);
         let (hour, min) = norm(hour, min, 60);
         let (day, hour) = norm(day, hour, 24);
-        let days = days_from_civil(year, month, 1) + day - 1;
-        let mut unix = days * 86400 + hour * 3600 + min * 60 + sec;
+        let days = days_from_civil(year, month, 1).wrapping_add(day).wrapping_sub(1);
+        let mut unix = days.wrapping_mul(86400).wrapping_add(hour * 3600 + min * 60 + sec);
         let l = loc.lookup(unix);
         if l.offset != 0 {
-            let utc = unix - l.offset;
+            let utc = unix.wrapping_sub(l.offset);
             let offset = if utc < l.start || utc >= l.end { loc.lookup(utc).offset } else { l.offset };
-            unix -= offset;
+            unix = unix.wrapping_sub(offset);
         }
         Time { sec: unix, nsec, loc, mono: None }
     }
@@ -987,11 +979,11 @@ impl Time {
     }
     /// 0 = Sunday.
     pub fn weekday(&self) -> i64 {
-        (self.local_parts().6 + 4).rem_euclid(7)
+        (self.local_parts().6.rem_euclid(7) + 4).rem_euclid(7)
     }
     pub fn year_day(&self) -> i64 {
         let (y, _, _, _, _, _, days) = self.local_parts();
-        days - days_from_civil(y, 1, 1) + 1
+        days.wrapping_sub(days_from_civil(y, 1, 1)).wrapping_add(1)
     }
 
     /// Go: `t.In(loc)` / `t.UTC()` / `t.Local()` (drops the monotonic reading).
@@ -1039,7 +1031,7 @@ impl Time {
     /// Go: `t.AddDate(years, months, days)`.
     pub fn add_date(&self, years: i64, months: i64, days: i64) -> Time {
         let (y, m, d, h, mi, s, _) = self.local_parts();
-        Time::date(y + years, m + months, d + days, h, mi, s, self.nsec, self.loc.clone())
+        Time::date(y.wrapping_add(years), m.wrapping_add(months), d.wrapping_add(days), h, mi, s, self.nsec, self.loc.clone())
     }
 
     /// Go: `t.String()`.
@@ -1972,6 +1964,18 @@ mod tests {
         assert_eq!(t.format("2006-01-02T15:04:05.000Z07:00 Mon Jan _2 3PM MST"), "2006-01-02T15:04:05.123Z Mon Jan  2 3PM UTC");
         assert_eq!(t.string(), "2006-01-02 15:04:05.123456789 +0000 UTC");
         assert_eq!(Time::zero().string(), "0001-01-01 00:00:00 +0000 UTC");
+    }
+
+    #[test]
+    fn extremes_do_not_panic() {
+        let ny = Location::load("America/New_York").unwrap_or_else(Location::utc);
+        for sec in [i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1] {
+            let t = Time { sec, nsec: 0, loc: ny.clone(), mono: None };
+            let _ = t.string();
+            let _ = t.add_date(i64::MAX, i64::MIN, i64::MAX).string();
+            let _ = t.add(i64::MAX).sub(&Time::zero());
+        }
+        let _ = Time::date(i64::MAX, i64::MAX, i64::MIN, i64::MAX, i64::MIN, i64::MAX, i64::MIN, ny);
     }
 
     #[test]
