@@ -127,6 +127,15 @@ impl Object for TimeObj {
             "AddDate" => Member::Method(Func::pure(Signature::new(vec![int_t(), int_t(), int_t()], time_t()), move |a| {
                 Ok(time_value(t.add_date(arg_int(&a[0]), arg_int(&a[1]), arg_int(&a[2]))))
             })),
+            "Round" => m1(duration_t(), time_t(), move |d| Ok(time_value(t.round(duration_of(d).unwrap_or(0))))),
+            "Truncate" => m1(duration_t(), time_t(), move |d| Ok(time_value(t.truncate(duration_of(d).unwrap_or(0))))),
+            "In" => m1(GoType::Named("*time.Location".into()), time_t(), move |l| match l {
+                Value::Object(o) => match o.as_any().downcast_ref::<LocationObj>() {
+                    Some(loc) => Ok(time_value(t.in_loc(loc.0.clone()))),
+                    None => Err(FuncError::new("time: missing Location in call to Time.In")),
+                },
+                _ => Err(FuncError::new("time: missing Location in call to Time.In")),
+            }),
             "Sub" => m1(time_t(), duration_t(), move |u| Ok(duration_value(t.sub(&other(u))))),
             "After" => m1(time_t(), bool_t(), move |u| Ok(Value::Bool(t.after(&other(u))))),
             "Before" => m1(time_t(), bool_t(), move |u| Ok(Value::Bool(t.before(&other(u))))),

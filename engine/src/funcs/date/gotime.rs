@@ -1028,6 +1028,37 @@ impl Time {
         self.sec == ZERO_UNIX && self.nsec == 0
     }
 
+    /// The remainder of the time since Go's zero time (year 1) divided by `d` (Go: `div`).
+    fn rem_since_zero(&self, d: i64) -> i64 {
+        let total = (self.sec as i128 - ZERO_UNIX as i128) * 1_000_000_000 + self.nsec as i128;
+        total.rem_euclid(d as i128) as i64
+    }
+
+    /// Go: `t.Truncate(d)` (drops the monotonic reading).
+    pub fn truncate(&self, d: i64) -> Time {
+        let mut t = self.clone();
+        t.mono = None;
+        if d <= 0 {
+            return t;
+        }
+        let r = t.rem_since_zero(d);
+        t.add(-r)
+    }
+
+    /// Go: `t.Round(d)`: halfway values round up (drops the monotonic reading).
+    pub fn round(&self, d: i64) -> Time {
+        let mut t = self.clone();
+        t.mono = None;
+        if d <= 0 {
+            return t;
+        }
+        let r = t.rem_since_zero(d);
+        if (r as u64).wrapping_add(r as u64) < d as u64 {
+            return t.add(-r);
+        }
+        t.add(d - r)
+    }
+
     /// Go: `t.AddDate(years, months, days)`.
     pub fn add_date(&self, years: i64, months: i64, days: i64) -> Time {
         let (y, m, d, h, mi, s, _) = self.local_parts();
