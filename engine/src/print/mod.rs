@@ -236,7 +236,9 @@ fn type_of(v: &Value) -> String {
     }
 }
 
-fn bad_verb(out: &mut String, verb: char, v: &Value) {
+/// Go: `pp.badVerb`. The value is printed with `%v` under the verb's own flags (width, zero
+/// padding), as Go's `printArg(p.arg, 'v')` does.
+fn bad_verb_flags(out: &mut String, verb: char, v: &Value, f: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -245,10 +247,14 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
         v => {
             out.push_str(&type_of(v));
             out.push('=');
-            write_v(out, v);
+            print_arg(out, v, 'v', f);
         }
     }
     out.push(')');
+}
+
+fn bad_verb(out: &mut String, verb: char, v: &Value) {
+    bad_verb_flags(out, verb, v, &Flags::default());
 }
 
 fn fmt_integer(out: &mut String, neg: bool, mag: u128, verb: char, f: &Flags) {
@@ -419,7 +425,7 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags) {
             }
             pad(out, &h, f);
         }
-        _ => bad_verb(out, verb, &Value::string(s)),
+        _ => bad_verb_flags(out, verb, &Value::string(s), f),
     }
 }
 
@@ -441,31 +447,31 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     match v {
         Value::Missing | Value::Nil => match verb {
             'v' => pad(out, "<nil>", f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb_flags(out, verb, v, f),
         },
         Value::Bool(b) => match verb {
             't' | 'v' => pad(out, if *b { "true" } else { "false" }, f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb_flags(out, verb, v, f),
         },
         Value::Int(i, _) => match verb {
             'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => fmt_integer(out, *i < 0, i.unsigned_abs() as u128, verb, f),
             'c' => pad(out, &char::from_u32(*i as u32).unwrap_or('\u{FFFD}').to_string(), f),
             'q' => pad(out, &quote_rune(char::from_u32(*i as u32).unwrap_or('\u{FFFD}')), f),
             'U' => pad(out, &format!("U+{:04X}", *i), f),
-            'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => bad_verb(out, verb, v),
-            _ => bad_verb(out, verb, v),
+            'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => bad_verb_flags(out, verb, v, f),
+            _ => bad_verb_flags(out, verb, v, f),
         },
         Value::Uint(u, _) => match verb {
             'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b' => fmt_integer(out, false, *u as u128, verb, f),
             'c' => pad(out, &char::from_u32(*u as u32).unwrap_or('\u{FFFD}').to_string(), f),
             'q' => pad(out, &quote_rune(char::from_u32(*u as u32).unwrap_or('\u{FFFD}')), f),
             'U' => pad(out, &format!("U+{:04X}", *u), f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb_flags(out, verb, v, f),
         },
         Value::Float(x, k) => match verb {
             'v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' => fmt_float(out, *x, verb, f, *k == FloatKind::Float32),
             'x' | 'X' if f.prec.is_none() => fmt_float(out, *x, verb, f, *k == FloatKind::Float32),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb_flags(out, verb, v, f),
         },
         Value::String(s) => fmt_string(out, s, verb, f),
         Value::Bytes(b) => match verb {
@@ -500,7 +506,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
         }
         Value::Object(o) => match verb {
             'v' | 's' => pad(out, &o.format_v(), f),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb_flags(out, verb, v, f),
         },
     }
 }
