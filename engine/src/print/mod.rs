@@ -505,7 +505,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             out.push(']');
         }
         Value::Object(o) => match verb {
-            'v' | 's' => pad(out, &o.format_v(), f),
+            'v' => pad(out, &o.format_v(), f),
+            // Go's handleMethods: a Stringer under a string verb prints its String().
+            's' | 'q' | 'x' | 'X' => fmt_string(out, &o.format_v(), verb, f),
             _ => bad_verb_flags(out, verb, v, f),
         },
     }
