@@ -134,8 +134,11 @@ impl<'t> State<'t, '_> {
 
     /// An argument for a `reflect.Value` parameter: evaluated, never converted.
     fn eval_arg_any(&mut self, dot: &Wv, a: &'t Arg) -> Result<Value> {
+        // Go's evalArg starts with s.at(n) whatever the node.
+        self.at = At::Arg(a);
         match a {
-            Arg::Nil { .. } => Ok(Value::Nil),
+            // nil for a reflect.Value parameter is the zero reflect.Value: "no value".
+            Arg::Nil { .. } => Ok(Value::Missing),
             Arg::Number { num, .. } => {
                 self.at = At::Arg(a);
                 self.ideal_constant(num)
@@ -159,7 +162,8 @@ impl<'t> State<'t, '_> {
                 Value::Bytes(x) => plain(Value::int(x.len() as i64)),
                 Value::List(l) => plain(Value::int(l.items.len() as i64)),
                 Value::Map(m) => plain(Value::int(m.len() as i64)),
-                Value::Missing | Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
+                Value::Nil => Err("len of nil pointer".into()),
+                Value::Missing => Err("reflect: call of reflect.Value.Type on zero Value".into()),
                 v => Err(format!("len of type {}", v.go_type())),
             },
             Builtin::Index => index(&argv[0], &argv[1..]),

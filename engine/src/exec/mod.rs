@@ -105,6 +105,11 @@ pub struct State<'t, 'o> {
 
 /// Executes `tree` (a member of `set`) on `data`, appending to `out`.
 pub fn execute(set: &TemplateSet, tree: &Tree, data: &Value, out: &mut String, shared: &mut ExecShared) -> std::result::Result<(), Error> {
+    // Go: reflect.ValueOf(nil) is the invalid value, so nil data is "no value" inside.
+    let data = match data {
+        Value::Nil => &Value::Missing,
+        d => d,
+    };
     let mut st = State { set, tree, out, vars: vec![("$", data.clone())], depth: 0, at: At::None, shared };
     // Deep template recursion must not overflow the native stack: grow it on the heap.
     stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || st.walk_list(&Wv::plain(data.clone()), &tree.root)).map(|_| ())

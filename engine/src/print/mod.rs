@@ -253,6 +253,7 @@ fn bad_verb_flags(out: &mut String, verb: char, v: &Value, f: &Flags) {
     out.push(')');
 }
 
+#[allow(dead_code)]
 fn bad_verb(out: &mut String, verb: char, v: &Value) {
     bad_verb_flags(out, verb, v, &Flags::default());
 }
@@ -433,7 +434,8 @@ fn fmt_string(out: &mut String, s: &str, verb: char, f: &Flags) {
 /// prints `<nil>` whatever the verb).
 fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
     match v {
-        Value::Missing | Value::Nil => pad(out, "<nil>", f),
+        // Go writes it unpadded (printValue: buf.writeString(nilAngleString)).
+        Value::Missing | Value::Nil => out.push_str("<nil>"),
         v => print_arg(out, v, verb, f),
     }
 }
