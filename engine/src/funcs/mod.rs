@@ -209,6 +209,7 @@ pub fn helm() -> FuncMap {
     m.remove("expandenv");
     helm::register(&mut m);
     duration::register(&mut m);
+    network::register_helm(&mut m);
     m
 }
 
