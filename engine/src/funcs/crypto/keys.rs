@@ -23,9 +23,89 @@ pub const OID_X25519: &[u64] = &[1, 3, 101, 110];
 /// A private key of one of the types sprig produces or accepts.
 pub enum PrivKey {
     Rsa(Box<rsa::RsaPrivateKey>),
-    P256(p256::SecretKey),
+    Ec(EcKey),
     Ed25519(ed25519_dalek::SigningKey),
     Dsa(Box<dsa::SigningKey>),
+    /// An X25519 key (`*ecdh.PrivateKey`): parsed from PKCS#8, never usable in a certificate.
+    X25519([u8; 32]),
+}
+
+/// An ECDSA key on one of the NIST curves Go's x509 supports (P-224 aside).
+#[derive(Clone)]
+pub enum EcKey {
+    P256(p256::SecretKey),
+    P384(p384::SecretKey),
+    P521(p521::SecretKey),
+}
+
+macro_rules! each_curve {
+    ($e:expr, $k:ident => $body:expr) => {
+        match $e {
+            EcKey::P256($k) => $body,
+            EcKey::P384($k) => $body,
+            EcKey::P521($k) => $body,
+        }
+    };
+}
+
+impl EcKey {
+    fn curve_oid(&self) -> &'static [u64] {
+        match self {
+            EcKey::P256(_) => OID_P256,
+            EcKey::P384(_) => OID_P384,
+            EcKey::P521(_) => OID_P521,
+        }
+    }
+
+    fn scalar(&self) -> Vec<u8> {
+        each_curve!(self, k => k.to_bytes().to_vec())
+    }
+
+    fn point(&self) -> Vec<u8> {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        each_curve!(self, k => k.public_key().to_encoded_point(false).as_bytes().to_vec())
+    }
+
+    /// Go: ECDSA with SHA-256/384/512 for P-256/384/521.
+    fn sig_oid(&self) -> &'static [u64] {
+        match self {
+            EcKey::P256(_) => &[1, 2, 840, 10045, 4, 3, 2],
+            EcKey::P384(_) => &[1, 2, 840, 10045, 4, 3, 3],
+            EcKey::P521(_) => &[1, 2, 840, 10045, 4, 3, 4],
+        }
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        use p256::ecdsa::signature::RandomizedSigner;
+        let bad = |_| "rudder: invalid EC key".to_string();
+        Ok(match self {
+            EcKey::P256(k) => {
+                let sk = p256::ecdsa::SigningKey::from_bytes(&k.to_bytes()).map_err(bad)?;
+                let sig: p256::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
+                sig.to_der().as_bytes().to_vec()
+            }
+            EcKey::P384(k) => {
+                let sk = p384::ecdsa::SigningKey::from_bytes(&k.to_bytes()).map_err(bad)?;
+                let sig: p384::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
+                sig.to_der().as_bytes().to_vec()
+            }
+            EcKey::P521(k) => {
+                let sk = p521::ecdsa::SigningKey::from_bytes(&k.to_bytes()).map_err(bad)?;
+                let sig: p521::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
+                sig.to_der().as_bytes().to_vec()
+            }
+        })
+    }
+
+    /// Go's `x509.MarshalECPrivateKey`.
+    fn to_der(&self) -> Vec<u8> {
+        seq(&[
+            &small_int(1),
+            &octets(&self.scalar()),
+            &cons(0xa0, &[&oid(self.curve_oid())]),
+            &cons(0xa1, &[&bit_string(&self.point())]),
+        ])
+    }
 }
 
 /// A public key as `x509.marshalPublicKey` sees it: the algorithm identifier and the key bits.
@@ -58,7 +138,7 @@ impl PrivKey {
                 let comps = dsa::Components::generate(&mut OsRng, dsa::KeySize::DSA_2048_256);
                 Ok(PrivKey::Dsa(Box::new(dsa::SigningKey::generate(&mut OsRng, comps))))
             }
-            "ecdsa" => Ok(PrivKey::P256(p256::SecretKey::random(&mut OsRng))),
+            "ecdsa" => Ok(PrivKey::Ec(EcKey::P256(p256::SecretKey::random(&mut OsRng)))),
             "ed25519" => Ok(PrivKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng))),
             _ => Err(format!("Unknown type {typ}")),
         }
@@ -74,9 +154,10 @@ impl PrivKey {
     pub fn go_type(&self) -> &'static str {
         match self {
             PrivKey::Rsa(_) => "*rsa.PrivateKey",
-            PrivKey::P256(_) => "*ecdsa.PrivateKey",
+            PrivKey::Ec(_) => "*ecdsa.PrivateKey",
             PrivKey::Ed25519(_) => "ed25519.PrivateKey",
             PrivKey::Dsa(_) => "*dsa.PrivateKey",
+            PrivKey::X25519(_) => "*ecdh.PrivateKey",
         }
     }
 
@@ -104,7 +185,11 @@ impl PrivKey {
                 ]);
                 pem::encode("RSA PRIVATE KEY", &body)
             }
-            PrivKey::P256(k) => pem::encode("EC PRIVATE KEY", &ec_private_der(k)),
+            PrivKey::Ec(k) => pem::encode("EC PRIVATE KEY", &k.to_der()),
+            PrivKey::X25519(k) => {
+                let body = seq(&[&small_int(0), &seq(&[&oid(OID_X25519)]), &octets(&octets(k))]);
+                pem::encode("PRIVATE KEY", &body)
+            }
             PrivKey::Ed25519(k) => {
                 let body = seq(&[&small_int(0), &seq(&[&oid(OID_ED25519)]), &octets(&octets(&k.to_bytes()))]);
                 pem::encode("PRIVATE KEY", &body)
@@ -132,10 +217,11 @@ impl PrivKey {
                 algorithm: seq(&[&oid(OID_RSA), &tlv(NULL, &[])]),
                 bits: seq(&[&big(k.n()), &big(k.e())]),
             }),
-            PrivKey::P256(k) => Ok(PubKey {
-                algorithm: seq(&[&oid(OID_EC_PUBLIC_KEY), &oid(OID_P256)]),
-                bits: ec_point(k),
+            PrivKey::Ec(k) => Ok(PubKey {
+                algorithm: seq(&[&oid(OID_EC_PUBLIC_KEY), &oid(k.curve_oid())]),
+                bits: k.point(),
             }),
+            PrivKey::X25519(_) => Err("x509: unsupported public key type: *ecdh.PublicKey".into()),
             PrivKey::Ed25519(k) => Ok(PubKey {
                 algorithm: seq(&[&oid(OID_ED25519)]),
                 bits: k.verifying_key().to_bytes().to_vec(),
@@ -146,15 +232,15 @@ impl PrivKey {
 
     /// Whether the key is a `crypto.Signer` (Go's DSA keys are not).
     pub fn is_signer(&self) -> bool {
-        !matches!(self, PrivKey::Dsa(_))
+        !matches!(self, PrivKey::Dsa(_) | PrivKey::X25519(_))
     }
 
     /// The signature algorithm identifier Go picks for the key (`signingParamsForKey`).
     pub fn signature_algorithm(&self) -> Vec<u8> {
         match self {
             PrivKey::Rsa(_) => seq(&[&oid(OID_SHA256_RSA), &tlv(NULL, &[])]),
-            PrivKey::P256(_) => seq(&[&oid(OID_ECDSA_SHA256)]),
-            PrivKey::Ed25519(_) | PrivKey::Dsa(_) => seq(&[&oid(OID_ED25519)]),
+            PrivKey::Ec(k) => seq(&[&oid(k.sig_oid())]),
+            PrivKey::Ed25519(_) | PrivKey::Dsa(_) | PrivKey::X25519(_) => seq(&[&oid(OID_ED25519)]),
         }
     }
 
@@ -170,17 +256,12 @@ impl PrivKey {
                 };
                 k.sign(scheme, &digest).map_err(|e| e.to_string())
             }
-            PrivKey::P256(k) => {
-                use p256::ecdsa::signature::RandomizedSigner;
-                let sk = p256::ecdsa::SigningKey::from(k.clone());
-                let sig: p256::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
-                Ok(sig.to_der().as_bytes().to_vec())
-            }
+            PrivKey::Ec(k) => k.sign(msg),
             PrivKey::Ed25519(k) => {
                 use ed25519_dalek::Signer;
                 Ok(k.sign(msg).to_bytes().to_vec())
             }
-            PrivKey::Dsa(_) => Err("x509: certificate private key does not implement crypto.Signer".into()),
+            PrivKey::Dsa(_) | PrivKey::X25519(_) => Err("x509: certificate private key does not implement crypto.Signer".into()),
         }
     }
 }
@@ -189,22 +270,6 @@ fn mod_inverse(a: &BigUint, m: &BigUint) -> BigUint {
     // m is prime here (an RSA prime): a^(m-2) mod m.
     let two = BigUint::from(2u32);
     a.modpow(&(m - &two), m)
-}
-
-fn ec_point(k: &p256::SecretKey) -> Vec<u8> {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    k.public_key().to_encoded_point(false).as_bytes().to_vec()
-}
-
-/// Go's `x509.MarshalECPrivateKey` for a P-256 key.
-fn ec_private_der(k: &p256::SecretKey) -> Vec<u8> {
-    let d = k.to_bytes();
-    seq(&[
-        &small_int(1),
-        &octets(&d),
-        &cons(0xa0, &[&oid(OID_P256)]),
-        &cons(0xa1, &[&bit_string(&ec_point(k))]),
-    ])
 }
 
 /// sprig `parsePrivateKeyPEM`.
@@ -320,20 +385,32 @@ fn parse_ec(data: &[u8], named_curve: Option<Vec<u64>>) -> Result<PrivKey, Strin
     let Some(curve) = curve else {
         return Err("x509: unknown elliptic curve".into());
     };
-    if curve != OID_P256 {
-        if curve == OID_P224 || curve == OID_P384 || curve == OID_P521 {
-            return Err("rudder: only P-256 EC keys are supported".into());
-        }
+    let size = if curve == OID_P256 {
+        32
+    } else if curve == OID_P384 {
+        48
+    } else if curve == OID_P521 {
+        66
+    } else if curve == OID_P224 {
+        return Err("rudder: P-224 EC keys are not supported".into());
+    } else {
         return Err("x509: unknown elliptic curve".into());
-    }
+    };
     let d = items[1].content;
-    if d.len() > 32 {
+    if d.len() > size {
         return Err("x509: invalid private key length".into());
     }
-    let mut buf = [0u8; 32];
-    buf[32 - d.len()..].copy_from_slice(d);
-    let k = p256::SecretKey::from_slice(&buf).map_err(|_| "x509: invalid elliptic curve private key value".to_string())?;
-    Ok(PrivKey::P256(k))
+    let mut buf = vec![0u8; size];
+    buf[size - d.len()..].copy_from_slice(d);
+    let invalid = |_| "x509: invalid elliptic curve private key value".to_string();
+    let key = if size == 32 {
+        EcKey::P256(p256::SecretKey::from_slice(&buf).map_err(invalid)?)
+    } else if size == 48 {
+        EcKey::P384(p384::SecretKey::from_slice(&buf).map_err(invalid)?)
+    } else {
+        EcKey::P521(p521::SecretKey::from_slice(&buf).map_err(invalid)?)
+    };
+    Ok(PrivKey::Ec(key))
 }
 
 /// Go's `x509.ParsePKCS8PrivateKey`.
@@ -376,6 +453,18 @@ fn parse_pkcs8(data: &[u8]) -> Result<PrivKey, String> {
             return Err(format!("x509: invalid Ed25519 private key length: {}", seed.content.len()));
         };
         return Ok(PrivKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)));
+    }
+    if alg_oid == OID_X25519 {
+        if alg.len() > 1 {
+            return Err("x509: invalid X25519 private key parameters".into());
+        }
+        let Some((k, _)) = der::expect(inner, OCTET_STRING) else {
+            return Err("x509: invalid X25519 private key: asn1: structure error".into());
+        };
+        let Ok(k) = <[u8; 32]>::try_from(k.content) else {
+            return Err("crypto/ecdh: invalid private key size".into());
+        };
+        return Ok(PrivKey::X25519(k));
     }
     Err(format!("x509: PKCS#8 wrapping contained private key with unknown algorithm: {}", der::oid_string(&alg_oid)))
 }
