@@ -68,6 +68,12 @@ fn verify_signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) {
             let s = p256::ecdsa::Signature::from_der(sig).expect("DER ECDSA signature");
             vk.verify(tbs, &s).expect("ECDSA signature verifies");
         }
+        "1.2.840.10045.4.3.3" => {
+            use p384::ecdsa::signature::Verifier;
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bits).expect("p384 key");
+            let s = p384::ecdsa::Signature::from_der(sig).expect("DER ECDSA signature");
+            vk.verify(tbs, &s).expect("ECDSA P-384 signature verifies");
+        }
         "1.3.101.112" => {
             use ed25519_dalek::Verifier;
             let vk = ed25519_dalek::VerifyingKey::from_bytes(key_bits.try_into().unwrap()).unwrap();
@@ -372,5 +378,63 @@ fn derive_password_is_deterministic_and_matches_go() {
     assert_eq!(a, render(tpl));
     if oracle().is_some() {
         assert_eq!(go(tpl, serde_json::json!({})).0, a);
+    }
+}
+
+/// A P-384 key made by openssl (test input).
+const P384_KEY: &str = "-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDCEvFI2bMwixulZm9ctfeGgAYTZZIGOQ+Amn8ghyKGIrTDbLMIjv1gL
+9XrUE61j9cSgBwYFK4EEACKhZANiAATAr5Ml+JSmEFUDgDpZRB5ZNByBg+ez4SHO
+Uowf1Kqkp20V2ZbPe7A94+S9/x1EG7FpSAMwMYLyrqm1jXJDodhZjiQ+M+Viycl2
++NU4hoXCCYkTf90WDBuHZ3CTpsgtaiU=
+-----END EC PRIVATE KEY-----
+";
+
+#[test]
+fn p384_ca_signs_with_sha384() {
+    let out = render_with(
+        r#"{{ $ca := genCAWithKey "p384" 5 .k }}{{ $leaf := genSignedCertWithKey "leaf" nil .dns 5 $ca (genPrivateKey "ed25519") }}{{ $ca.Cert }}|{{ $leaf.Cert }}|{{ eq $ca.Key .k }}"#,
+        serde_json::json!({"k": P384_KEY, "dns": ["p384.example"]}),
+    )
+    .unwrap();
+    let parts: Vec<&str> = out.split('|').collect();
+    assert_eq!(parts[2], "true");
+    let ca_der = der_of(parts[0]);
+    let (_, ca) = X509Certificate::from_der(&ca_der).unwrap();
+    assert_eq!(ca.signature_algorithm.algorithm.to_id_string(), "1.2.840.10045.4.3.3");
+    verify_signed_by(&ca, &ca);
+    let leaf_der = der_of(parts[1]);
+    let (_, leaf) = X509Certificate::from_der(&leaf_der).unwrap();
+    verify_signed_by(&leaf, &ca);
+    assert_eq!(leaf.public_key().algorithm.algorithm.to_id_string(), "1.3.101.112");
+    openssl_verify(parts[0], parts[1]);
+    if oracle().is_some() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let (_, err) = go(r#"{{ buildCustomCert .c .k }}"#, serde_json::json!({"c": b64(parts[0]), "k": b64(P384_KEY)}));
+        assert_eq!(err, "");
+    }
+}
+
+#[test]
+fn dsa_key_is_sprig_format() {
+    let k = render(r#"{{ genPrivateKey "dsa" }}"#);
+    let (_, pem) = x509_parser::pem::parse_x509_pem(k.as_bytes()).unwrap();
+    assert_eq!(pem.label, "DSA PRIVATE KEY");
+    // SEQUENCE { version 0, P (2048 bits), Q (256 bits), G, Y, X } with g^x = y (mod p).
+    let (rest, obj) = x509_parser::der_parser::parse_der(&pem.contents).unwrap();
+    assert!(rest.is_empty());
+    let items = obj.as_sequence().unwrap();
+    assert_eq!(items.len(), 6);
+    let n: Vec<rsa::BigUint> = items.iter().map(|i| rsa::BigUint::from_bytes_be(i.as_slice().unwrap())).collect();
+    assert_eq!(n[0], rsa::BigUint::from(0u32));
+    assert_eq!(n[1].bits(), 2048);
+    assert_eq!(n[2].bits(), 256);
+    assert_eq!(n[3].modpow(&n[5], &n[1]), n[4]);
+    assert_eq!((&n[1] - 1u32) % &n[2], rsa::BigUint::from(0u32));
+    if oracle().is_some() {
+        // Go's sprig parses it (and refuses to sign with it, as DSA keys are no crypto.Signer).
+        let (_, err) = go(r#"{{ genCAWithKey "x" 1 .k }}"#, serde_json::json!({"k": k}));
+        assert!(err.ends_with("error creating certificate: x509: certificate private key does not implement crypto.Signer"), "{err}");
     }
 }
