@@ -25,7 +25,8 @@ pub enum PrivKey {
     Rsa(Box<rsa::RsaPrivateKey>),
     Ec(EcKey),
     Ed25519(ed25519_dalek::SigningKey),
-    Dsa(Box<dsa::SigningKey>),
+    /// A DSA key as sprig's `DSAKeyFormat` DER (Go can neither sign with it nor certify it).
+    Dsa(Vec<u8>),
     /// An X25519 key (`*ecdh.PrivateKey`): parsed from PKCS#8, never usable in a certificate.
     X25519([u8; 32]),
 }
@@ -136,7 +137,17 @@ impl PrivKey {
             "" | "rsa" => Self::rsa(4096),
             "dsa" => {
                 let comps = dsa::Components::generate(&mut OsRng, dsa::KeySize::DSA_2048_256);
-                Ok(PrivKey::Dsa(Box::new(dsa::SigningKey::generate(&mut OsRng, comps))))
+                let k = dsa::SigningKey::generate(&mut OsRng, comps);
+                let vk = k.verifying_key();
+                let c = vk.components();
+                Ok(PrivKey::Dsa(seq(&[
+                    &small_int(0),
+                    &dsa_big(c.p()),
+                    &dsa_big(c.q()),
+                    &dsa_big(c.g()),
+                    &dsa_big(vk.y()),
+                    &dsa_big(k.x()),
+                ])))
             }
             "ecdsa" => Ok(PrivKey::Ec(EcKey::P256(p256::SecretKey::random(&mut OsRng)))),
             "ed25519" => Ok(PrivKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng))),
@@ -194,19 +205,7 @@ impl PrivKey {
                 let body = seq(&[&small_int(0), &seq(&[&oid(OID_ED25519)]), &octets(&octets(&k.to_bytes()))]);
                 pem::encode("PRIVATE KEY", &body)
             }
-            PrivKey::Dsa(k) => {
-                let vk = k.verifying_key();
-                let c = vk.components();
-                let body = seq(&[
-                    &small_int(0),
-                    &dsa_big(c.p()),
-                    &dsa_big(c.q()),
-                    &dsa_big(c.g()),
-                    &dsa_big(vk.y()),
-                    &dsa_big(k.x()),
-                ]);
-                pem::encode("DSA PRIVATE KEY", &body)
-            }
+            PrivKey::Dsa(der) => pem::encode("DSA PRIVATE KEY", der),
         }
     }
 
@@ -291,94 +290,88 @@ pub fn parse_pem(text: &str) -> Result<PrivKey, String> {
     }
 }
 
-const MALFORMED: &str = "asn1: structure error: tags don't match";
+fn hint_ec() -> String {
+    "x509: failed to parse private key (use ParseECPrivateKey instead for this key format)".into()
+}
+fn hint_pkcs1() -> String {
+    "x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)".into()
+}
+fn hint_pkcs8() -> String {
+    "x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".into()
+}
+fn is_ec(d: &[u8]) -> bool {
+    der::go_unmarshal(d, "ecPrivateKey", EC_PRIVATE_KEY).is_ok()
+}
+fn is_pkcs1(d: &[u8]) -> bool {
+    der::go_unmarshal(d, "pkcs1PrivateKey", PKCS1_PRIVATE_KEY).is_ok()
+}
+fn is_pkcs8(d: &[u8]) -> bool {
+    der::go_unmarshal(d, "pkcs8", PKCS8).is_ok()
+}
 
-fn syntax_trailing() -> String {
-    "asn1: syntax error: trailing data".into()
+/// The elements of the outer SEQUENCE (already checked by `go_unmarshal`).
+fn elements(data: &[u8]) -> Vec<Tlv<'_>> {
+    der::read(data).and_then(|(t, _)| children(t.content)).unwrap_or_default()
 }
 
 /// Go's `x509.ParsePKCS1PrivateKey`.
 fn parse_pkcs1(data: &[u8]) -> Result<PrivKey, String> {
-    let Some((outer, rest)) = der::read(data) else {
-        return Err(der_error(data));
-    };
-    if !rest.is_empty() {
-        return Err(syntax_trailing());
+    match der::go_unmarshal(data, "pkcs1PrivateKey", PKCS1_PRIVATE_KEY) {
+        Ok(n) if n < data.len() => return Err("asn1: syntax error: trailing data".into()),
+        Ok(_) => {}
+        Err(e) => {
+            if is_ec(data) {
+                return Err(hint_ec());
+            }
+            if is_pkcs8(data) {
+                return Err(hint_pkcs8());
+            }
+            return Err(e);
+        }
     }
-    let items = (outer.tag == SEQUENCE).then(|| children(outer.content)).flatten();
-    let ints: Option<Vec<Vec<u8>>> = items.as_ref().and_then(|items| {
-        if items.len() < 9 {
-            return None;
-        }
-        items[..9].iter().map(uint_content).collect()
-    });
-    let Some(ints) = ints else {
-        if parse_ec_structure(data) {
-            return Err("x509: failed to parse private key (use ParseECPrivateKey instead for this key format)".into());
-        }
-        if pkcs8_structure(data) {
-            return Err("x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".into());
-        }
-        return Err(MALFORMED.into());
-    };
-    let version = der::int_value(&items.as_ref().unwrap()[0]).unwrap_or(0);
-    if version > 1 {
+    let items = elements(data);
+    if der::int_value(&items[0]).unwrap_or(0) > 1 {
         return Err("x509: unsupported private key version".into());
     }
-    if ints[1..6].iter().any(|i| i.is_empty()) || ints[6..9].iter().any(|i| i.is_empty()) {
+    let positive = |t: &Tlv<'_>| uint_content(t).is_some_and(|v| !v.is_empty());
+    // N, D, P, Q must be positive; Dp, Dq, Qinv too when present.
+    if [1, 3, 4, 5].iter().any(|i| !positive(&items[*i])) || items.iter().skip(6).take(3).filter(|t| t.tag == INTEGER).any(|t| !positive(t)) {
         return Err("x509: private key contains zero or negative value".into());
     }
-    let n = BigUint::from_bytes_be(&ints[1]);
-    let e = BigUint::from_bytes_be(&ints[2]);
-    let d = BigUint::from_bytes_be(&ints[3]);
-    let p = BigUint::from_bytes_be(&ints[4]);
-    let q = BigUint::from_bytes_be(&ints[5]);
-    let key = rsa::RsaPrivateKey::from_components(n, e, d, vec![p, q]).map_err(|_| "crypto/rsa: invalid private key".to_string())?;
+    let big_at = |i: usize| BigUint::from_bytes_be(&uint_content(&items[i]).unwrap_or_default());
+    let e = match uint_content(&items[2]) {
+        Some(v) if !v.is_empty() => BigUint::from_bytes_be(&v),
+        _ => return Err("crypto/rsa: invalid public exponent".into()),
+    };
+    let key = rsa::RsaPrivateKey::from_components(big_at(1), e, big_at(3), vec![big_at(4), big_at(5)])
+        .map_err(|_| "crypto/rsa: invalid private key".to_string())?;
     key.validate().map_err(|_| "crypto/rsa: invalid private key".to_string())?;
     Ok(PrivKey::Rsa(Box::new(key)))
 }
 
-fn parse_ec_structure(data: &[u8]) -> bool {
-    let Some((outer, _)) = der::expect(data, SEQUENCE) else { return false };
-    let Some(items) = children(outer.content) else { return false };
-    items.len() >= 2 && items[0].tag == INTEGER && items[1].tag == OCTET_STRING
-}
-
-fn pkcs8_structure(data: &[u8]) -> bool {
-    let Some((outer, _)) = der::expect(data, SEQUENCE) else { return false };
-    let Some(items) = children(outer.content) else { return false };
-    items.len() >= 3 && items[0].tag == INTEGER && items[1].tag == SEQUENCE && items[2].tag == OCTET_STRING
-}
-
-/// A rough rendition of Go's `asn1` error for data that is not DER at all.
-fn der_error(data: &[u8]) -> String {
-    if data.is_empty() {
-        return "asn1: syntax error: sequence truncated".into();
-    }
-    if data.len() < 2 {
-        return "asn1: syntax error: data truncated".into();
-    }
-    MALFORMED.into()
-}
-
-/// Go's `x509.parseECPrivateKey` (P-256 only: the curve sprig's `genPrivateKey` produces).
+/// Go's `x509.parseECPrivateKey`.
 fn parse_ec(data: &[u8], named_curve: Option<Vec<u64>>) -> Result<PrivKey, String> {
-    let parsed = der::expect(data, SEQUENCE).and_then(|(outer, _)| children(outer.content));
-    let Some(items) = parsed.filter(|i| i.len() >= 2 && i[0].tag == INTEGER && i[1].tag == OCTET_STRING) else {
-        if pkcs8_structure(data) {
-            return Err("x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".into());
+    if let Err(e) = der::go_unmarshal(data, "ecPrivateKey", EC_PRIVATE_KEY) {
+        if is_pkcs8(data) {
+            return Err(hint_pkcs8());
         }
-        return Err("x509: failed to parse EC private key: ".to_string() + &der_error(data));
-    };
+        if is_pkcs1(data) {
+            return Err(hint_pkcs1());
+        }
+        return Err(format!("x509: failed to parse EC private key: {e}"));
+    }
+    let items = elements(data);
     let version = der::int_value(&items[0]).unwrap_or(-1);
     if version != 1 {
         return Err(format!("x509: unknown EC private key version {version}"));
     }
     let mut curve = named_curve;
-    for it in &items[2..] {
-        if it.tag == 0xa0 {
-            if let Some((o, _)) = der::expect(it.content, OID) {
-                curve = der::oid_arcs(&o);
+    if curve.is_none() {
+        for it in &items[2..] {
+            if it.tag == 0xa0 {
+                if let Some((o, _)) = der::expect(it.content, OID) {
+                    curve = der::oid_arcs(&o);
+                }
             }
         }
     }
@@ -415,20 +408,16 @@ fn parse_ec(data: &[u8], named_curve: Option<Vec<u64>>) -> Result<PrivKey, Strin
 
 /// Go's `x509.ParsePKCS8PrivateKey`.
 fn parse_pkcs8(data: &[u8]) -> Result<PrivKey, String> {
-    let parsed = der::expect(data, SEQUENCE).and_then(|(outer, _)| children(outer.content));
-    let Some(items) = parsed.filter(|i| i.len() >= 3 && i[0].tag == INTEGER && i[1].tag == SEQUENCE && i[2].tag == OCTET_STRING) else {
-        if parse_ec_structure(data) {
-            return Err("x509: failed to parse private key (use ParseECPrivateKey instead for this key format)".into());
+    if let Err(e) = der::go_unmarshal(data, "pkcs8", PKCS8) {
+        if is_ec(data) {
+            return Err(hint_ec());
         }
-        let rsa_like = der::expect(data, SEQUENCE)
-            .and_then(|(o, _)| children(o.content))
-            .map(|i| i.len() >= 9 && i.iter().take(9).all(|t| t.tag == INTEGER))
-            .unwrap_or(false);
-        if rsa_like {
-            return Err("x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)".into());
+        if is_pkcs1(data) {
+            return Err(hint_pkcs1());
         }
-        return Err(der_error(data));
-    };
+        return Err(e);
+    }
+    let items = elements(data);
     let alg = children(items[1].content).unwrap_or_default();
     let alg_oid = alg.first().and_then(der::oid_arcs).unwrap_or_default();
     let inner = items[2].content;
@@ -471,17 +460,6 @@ fn parse_pkcs8(data: &[u8]) -> Result<PrivKey, String> {
 
 /// sprig's DSA format: SEQUENCE { version, P, Q, G, Y, X }.
 fn parse_dsa(data: &[u8]) -> Result<PrivKey, String> {
-    let parsed = der::expect(data, SEQUENCE).and_then(|(outer, _)| children(outer.content));
-    let Some(items) = parsed.filter(|i| i.len() >= 6 && i.iter().take(6).all(|t| t.tag == INTEGER)) else {
-        return Err(der_error(data));
-    };
-    let v: Vec<dsa::BigUint> = items[1..6]
-        .iter()
-        .map(|t| dsa::BigUint::from_bytes_be(&uint_content(t).unwrap_or_default()))
-        .collect();
-    let comps = dsa::Components::from_components(v[0].clone(), v[1].clone(), v[2].clone())
-        .map_err(|_| "rudder: invalid DSA parameters".to_string())?;
-    let vk = dsa::VerifyingKey::from_components(comps, v[3].clone()).map_err(|_| "rudder: invalid DSA public key".to_string())?;
-    let sk = dsa::SigningKey::from_components(vk, v[4].clone()).map_err(|_| "rudder: invalid DSA private key".to_string())?;
-    Ok(PrivKey::Dsa(Box::new(sk)))
+    let n = der::go_unmarshal(data, "DSAKeyFormat", DSA_KEY_FORMAT)?;
+    Ok(PrivKey::Dsa(data[..n].to_vec()))
 }
