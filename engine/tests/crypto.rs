@@ -335,7 +335,7 @@ fn go_parses_rudder_certificates_and_keys() {
     }
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    for key_type in ["ecdsa", "ed25519", "rsa2048"] {
+    for key_type in ["ecdsa", "ed25519", "rsa2048", "rsa"] {
         let key_expr = if key_type == "rsa2048" { String::new() } else { format!(r#"(genPrivateKey "{key_type}")"#) };
         let tpl = if key_type == "rsa2048" {
             r#"{{ $ca := genCA "rudder-ca" 30 }}{{ $ca.Cert }}|{{ $ca.Key }}"#.to_string()
@@ -437,4 +437,37 @@ fn dsa_key_is_sprig_format() {
         let (_, err) = go(r#"{{ genCAWithKey "x" 1 .k }}"#, serde_json::json!({"k": k}));
         assert!(err.ends_with("error creating certificate: x509: certificate private key does not implement crypto.Signer"), "{err}");
     }
+}
+
+#[test]
+#[ignore = "timing probe"]
+fn timing_probe() {
+    for t in [r#"{{ len (genPrivateKey "rsa") }}"#, r#"{{ len (genCA "x" 1).Cert }}"#, r#"{{ len (genPrivateKey "dsa") }}"#, r#"{{ derivePassword 1 "long" "a" "b" "c" }}"#, r#"{{ bcrypt "x" }}"#] {
+        let s = std::time::Instant::now();
+        render(t);
+        eprintln!("{t}: {:?}", s.elapsed());
+    }
+}
+
+#[test]
+fn get_host_by_name_sprig_resolves_helm_is_offline() {
+    // sprig's function resolves (localhost comes from /etc/hosts, no DNS traffic) ...
+    let mut set = TemplateSet::new(funcs::sprig());
+    set.parse("t", r#"{{ getHostByName "localhost" }}|{{ getHostByName "127.0.0.1" }}"#).unwrap();
+    let mut out = String::new();
+    set.execute_to("t", &Value::from_json(&serde_json::json!({})), &mut out).unwrap();
+    let (local, literal) = out.split_once('|').unwrap();
+    assert!(local == "127.0.0.1" || local == "::1", "{local}");
+    assert_eq!(literal, "127.0.0.1");
+    // ... and panics in Go (rand.Intn(0)) when nothing resolves, which text/template reports.
+    let mut set = TemplateSet::new(funcs::sprig());
+    set.parse("t", r#"{{ getHostByName "" }}"#).unwrap();
+    let err = set.execute_to("t", &Value::from_json(&serde_json::json!({})), &mut String::new()).unwrap_err();
+    assert!(err.message.ends_with("error calling getHostByName: invalid argument to Intn"), "{}", err.message);
+    // Helm replaces it with an offline stub unless DNS lookups are enabled.
+    let mut set = TemplateSet::new(funcs::helm());
+    set.parse("t", r#"[{{ getHostByName "localhost" }}]"#).unwrap();
+    let mut out = String::new();
+    set.execute_to("t", &Value::from_json(&serde_json::json!({})), &mut out).unwrap();
+    assert_eq!(out, "[]");
 }
