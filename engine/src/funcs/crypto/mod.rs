@@ -182,7 +182,7 @@ fn encrypt_aes(password: &str, plaintext: &str) -> FuncResult {
     let cipher = aes_key(password);
     let mut content = plaintext.as_bytes().to_vec();
     let pad = 16 - content.len() % 16;
-    content.extend(std::iter::repeat(pad as u8).take(pad));
+    content.extend(std::iter::repeat_n(pad as u8, pad));
     let mut out = vec![0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut out);
     let mut prev: [u8; 16] = out[..16].try_into().unwrap();
