@@ -744,7 +744,11 @@ fn parse_number(text: &str, typ: ItemType) -> std::result::Result<Number, String
         };
         if let Some(f) = f {
             let f = if neg { -f } else { f };
-            if f.is_finite() && (text.contains(['.', 'e', 'E', 'p', 'P'])) {
+            // Go: a float that looks like an integer is a huge number too large for an int.
+            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+                return Err(format!("integer overflow: {}", crate::print::quote(text)));
+            }
+            if f.is_finite() {
                 n.is_float = true;
                 n.float = f;
                 if !n.is_int && (f as i64) as f64 == f && f.abs() < 9.3e18 {

@@ -193,6 +193,8 @@ pub fn is_print(c: char) -> bool {
 #[derive(Default, Clone, Copy)]
 struct Flags {
     plus: bool,
+    /// `%+v`: struct field names.
+    plus_v: bool,
     minus: bool,
     sharp: bool,
     zero: bool,
@@ -507,6 +509,22 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             out.push(']');
         }
         Value::Object(o) => match verb {
+            'v' if f.plus_v => match o.json_form() {
+                Some(crate::json::JsonForm::Fields(fields)) => {
+                    let mut s = String::from("{");
+                    for (i, (k, x)) in fields.iter().enumerate() {
+                        if i > 0 {
+                            s.push(' ');
+                        }
+                        s.push_str(k);
+                        s.push(':');
+                        print_arg(&mut s, x, 'v', &Flags { width: None, ..*f });
+                    }
+                    s.push('}');
+                    pad(out, &s, f)
+                }
+                _ => pad(out, &o.format_v(), f),
+            },
             'v' => pad(out, &o.format_v(), f),
             // Go's handleMethods: a Stringer under a string verb prints its String().
             's' | 'q' | 'x' | 'X' => fmt_string(out, &o.format_v(), verb, f),
@@ -649,6 +667,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             Some(a) => {
                 if verb == 'v' && f.plus {
                     f.plus = false;
+                    f.plus_v = true;
                 }
                 if verb == 'v' && f.sharp {
                     // %#v: Go syntax; strings quoted, others as %v.

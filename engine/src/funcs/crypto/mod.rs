@@ -44,6 +44,14 @@ impl Object for Certificate {
         format!("{{{} {}}}", self.cert, self.key)
     }
 
+    /// `{Cert, Key}` with no JSON tags: `toJson` gives `{"Cert":...,"Key":...}` as Go does.
+    fn json_form(&self) -> Option<crate::json::JsonForm> {
+        Some(crate::json::JsonForm::Fields(vec![
+            (Arc::from("Cert"), Value::string(self.cert.as_str())),
+            (Arc::from("Key"), Value::string(self.key.as_str())),
+        ]))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
