@@ -4,4 +4,5 @@ pub mod ignore;
 pub mod manifest;
 pub mod model;
 pub mod pathmatch;
+pub mod render;
 pub mod values;
