@@ -9,6 +9,7 @@ pub mod json;
 pub mod lex;
 pub mod parse;
 pub mod print;
+pub mod semver;
 pub mod template;
 pub mod toml;
 pub mod value;
