@@ -219,6 +219,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn underlying(&self) -> Option<Value> {
         None
     }
+
+    /// How Go's `encoding/json` marshals this value (its `MarshalJSON`, or its exported fields).
+    /// `None`: a struct without exported fields, `{}`.
+    fn json_form(&self) -> Option<crate::json::JsonForm> {
+        None
+    }
 }
 
 /// What an object's member resolves to.

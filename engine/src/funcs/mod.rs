@@ -25,6 +25,7 @@ pub mod crypto;
 pub mod random;
 pub mod network;
 pub mod helm;
+pub mod sprig_json;
 pub mod helmfile;
 
 use std::collections::HashMap;
@@ -197,6 +198,7 @@ pub fn sprig() -> FuncMap {
     crypto::register(&mut m);
     random::register(&mut m);
     network::register(&mut m);
+    sprig_json::register(&mut m);
     m
 }
 
