@@ -9,9 +9,14 @@
 pub mod archive;
 pub mod dir;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::model::{Chart, File};
+use rudder_engine::Value;
+
+use crate::metadata::{self, NullEntries};
+use crate::model::{Chart, File, Metadata};
+use crate::values::{self, options::go_errno_text};
 
 /// Helm's `MaxDecompressedChartSize`: 100 MiB, for an archive and for a directory alike.
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
@@ -49,28 +54,219 @@ pub enum LoadError {
 }
 
 /// Helm's `loader.Load(path)` as `helm template`/`install` call it: a directory or an archive
-/// file, dispatched on the chart's apiVersion.
+/// file, dispatched on the chart's apiVersion (v1 and v2 load; v3 is refused for now).
 pub fn load(path: impl AsRef<Path>) -> Result<Chart, LoadError> {
-    let _ = path;
-    Err(LoadError::Other("load: not implemented yet".into()))
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io(format!("stat {shown}: {}", go_errno_text(&e))))?;
+    if meta.is_dir() {
+        let top = std::path::absolute(path).map_err(|e| LoadError::Io(go_errno_text(&e)))?;
+        let name = top.join("Chart.yaml");
+        let data = std::fs::read(&name).map_err(|e| {
+            LoadError::Io(format!(
+                "unable to detect chart at {}: open {}: {}",
+                name.display(),
+                name.display(),
+                go_errno_text(&e)
+            ))
+        })?;
+        check_api_version(&data)?;
+        return load_dir(path);
+    }
+    let raw = std::fs::read(path).map_err(|e| LoadError::Io(format!("open {shown}: {}", go_errno_text(&e))))?;
+    archive::ensure_archive(&shown, &raw)?;
+    let files = match archive::load_archive_files(&raw) {
+        Ok(f) => f,
+        Err(LoadError::Archive(e)) if e.starts_with("gzip: ") => {
+            return Err(LoadError::Archive(format!(
+                "file '{shown}' does not appear to be a valid chart file (details: {e})"
+            )))
+        }
+        Err(_) => return Err(LoadError::Archive("unable to load chart archive".into())),
+    };
+    match files.iter().find(|f| f.name == "Chart.yaml") {
+        Some(f) => check_api_version(&f.data)?,
+        None => return Err(LoadError::Other("unable to detect chart version, no Chart.yaml found".into())),
+    }
+    load_files(files)
+}
+
+/// pkg/chart/loader's `chartBase` sniff: only apiVersion v1, v2 (or none) go to the v2 loader.
+fn check_api_version(data: &[u8]) -> Result<(), LoadError> {
+    let doc = crate::yaml::parse(&String::from_utf8_lossy(data))
+        .map_err(|e| LoadError::Decode(format!("cannot load Chart.yaml: {e}")))?;
+    let mut md = Metadata::default();
+    if let Value::Map(m) = &doc {
+        // Only the apiVersion field matters here; decode just that key (case-insensitively).
+        let only: std::collections::BTreeMap<_, _> = m
+            .read()
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("apiVersion"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        metadata::decode_metadata(&Value::map(only), &mut md).map_err(|e| {
+            LoadError::Decode(format!("cannot load Chart.yaml: {}", e.replace("struct field Metadata.", "struct field chartBase.")))
+        })?;
+    } else if !matches!(doc, Value::Nil) {
+        let mut md2 = Metadata::default();
+        metadata::decode_metadata(&doc, &mut md2).map_err(|e| {
+            LoadError::Decode(format!("cannot load Chart.yaml: {}", e.replace("v2.Metadata", "loader.chartBase")))
+        })?;
+    }
+    match md.api_version.as_str() {
+        "" | "v1" | "v2" => Ok(()),
+        "v3" => Err(LoadError::Other("apiVersion v3 charts are not supported by Rudder yet".into())),
+        _ => Err(LoadError::Other("unsupported chart version".into())),
+    }
 }
 
 /// Helm's v2 `LoadDir`: walks `dir` (symlinks followed, names sorted), applies `.helmignore`
 /// plus the built-in `templates/.?*` rule, strips BOMs, enforces the 100 MiB budget.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<Chart, LoadError> {
-    let _ = dir;
-    Err(LoadError::Other("load_dir: not implemented yet".into()))
+    load_files(dir::load_dir_files(dir.as_ref())?)
 }
 
 /// Helm's v2 `LoadArchive`: a gzipped tar stream in memory (no `.helmignore`).
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
-    let _ = bytes;
-    Err(LoadError::Other("load_archive: not implemented yet".into()))
+    load_files(archive::load_archive_files(bytes)?)
+}
+
+pub(crate) fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(b"\xef\xbb\xbf") {
+        data.drain(..3);
+    }
+    data
+}
+
+/// Go's `filepath.Ext`.
+fn ext(name: &str) -> &str {
+    for (i, b) in name.bytes().enumerate().rev() {
+        if b == b'/' {
+            break;
+        }
+        if b == b'.' {
+            return &name[i..];
+        }
+    }
+    ""
 }
 
 /// Helm's `LoadFiles`: sorts files (names relative to the chart root, `/`-separated, BOMs
 /// stripped, in load order) into a chart, loads subcharts recursively and validates Chart.yaml.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
-    let _ = files;
-    Err(LoadError::Other("load_files: not implemented yet".into()))
+    let mut c = Chart::default();
+    let mut md: Option<Metadata> = None;
+    let mut nulls = NullEntries::default();
+    for f in &files {
+        if f.name == "Chart.yaml" {
+            let m = md.get_or_insert_with(Metadata::default);
+            let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))
+                .map_err(|e| LoadError::Decode(format!("cannot load Chart.yaml: {e}")))?;
+            metadata::decode_metadata_nulls(&doc, m, &mut nulls)
+                .map_err(|e| LoadError::Decode(format!("cannot load Chart.yaml: {e}")))?;
+            if m.api_version.is_empty() {
+                m.api_version = "v1".into();
+            }
+            c.metadata_raw = doc;
+        }
+    }
+    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    for f in &files {
+        c.raw.push(f.clone());
+        let name = f.name.as_str();
+        match name {
+            "Chart.yaml" => {}
+            "Chart.lock" | "requirements.lock" => {
+                let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))
+                    .map_err(|e| LoadError::Decode(format!("cannot load {name}: {e}")))?;
+                // A `null` document sets Go's `*Lock` to nil.
+                c.lock = match doc {
+                    Value::Nil => None,
+                    _ => Some(metadata::decode_lock(&doc).map_err(|e| LoadError::Decode(format!("cannot load {name}: {e}")))?),
+                };
+                if name == "requirements.lock" {
+                    let m = md.get_or_insert_with(Metadata::default);
+                    if m.api_version == "v1" {
+                        c.files.push(f.clone());
+                    }
+                }
+            }
+            "values.yaml" => {
+                c.values = values::load_values(&f.data).map_err(|e| LoadError::Decode(format!("cannot load values.yaml: {e}")))?;
+                c.values_raw = Some(f.data.clone());
+            }
+            "values.schema.json" => c.schema = Some(f.data.clone()),
+            "requirements.yaml" => {
+                let m = md.get_or_insert_with(Metadata::default);
+                let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))
+                    .map_err(|e| LoadError::Decode(format!("cannot load requirements.yaml: {e}")))?;
+                metadata::decode_metadata_nulls(&doc, m, &mut nulls)
+                    .map_err(|e| LoadError::Decode(format!("cannot load requirements.yaml: {e}")))?;
+                if m.api_version == "v1" {
+                    c.files.push(f.clone());
+                }
+            }
+            _ if name.starts_with("templates/") => c.templates.push(f.clone()),
+            _ if name.starts_with("charts/") => {
+                if ext(name) == ".prov" {
+                    c.files.push(f.clone());
+                    continue;
+                }
+                let fname = &name["charts/".len()..];
+                let cname = fname.split('/').next().unwrap_or("");
+                subcharts.entry(cname.to_string()).or_default().push(File {
+                    name: fname.to_string(),
+                    data: f.data.clone(),
+                });
+            }
+            _ => c.files.push(f.clone()),
+        }
+    }
+    let Some(mut md) = md else {
+        return Err(LoadError::Other("Chart.yaml file is missing".into()));
+    };
+    metadata::validate_nulls(&mut md, &nulls).map_err(LoadError::Validation)?;
+    c.metadata = md;
+    if !matches!(c.values, Value::Map(_)) {
+        c.values = Value::empty_map();
+    }
+
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sc = if ext(&n) == ".tgz" {
+            let file = &files[0];
+            if file.name != n {
+                return Err(LoadError::Other(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {}",
+                    c.name(),
+                    file.name
+                )));
+            }
+            load_archive(&file.data)
+        } else {
+            let buff: Vec<File> = files
+                .into_iter()
+                .filter_map(|f| {
+                    f.name.split_once('/').map(|(_, rest)| File {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_files(buff)
+        };
+        match sc {
+            Ok(sc) => c.dependencies.push(sc),
+            Err(e) => {
+                return Err(LoadError::Subchart {
+                    name: n,
+                    parent: c.name().to_string(),
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+    Ok(c)
 }

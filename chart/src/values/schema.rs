@@ -1,19 +1,186 @@
 //! values.schema.json validation (Helm: pkg/chart/common/util/jsonschema.go, santhosh-tekuri
-//! jsonschema v6; here its Rust sibling `boon`).
+//! jsonschema v6; here its Rust sibling `boon`, with the messages rewritten into the Go library's
+//! wording: `- at '/replicaCount': got string, want integer`).
+//!
+//! Remote `$ref`s (http/https) are not fetched yet: such a schema fails to compile with a clear
+//! error.
 
+use std::fmt::Write;
+
+use boon::{Compiler, ErrorKind, Schemas, ValidationError};
 use rudder_engine::Value;
 
 use crate::model::Chart;
+use crate::values::coalesce::table;
+
+const SCHEMA_URL: &str = "file:///values.schema.json";
 
 /// Helm's `ValidateAgainstSchema(chart, values)`: the chart's schema validates `values`, each
 /// subchart's schema its sub-map, recursively. The error is the text Helm puts after
 /// `values don't meet the specifications of the schema(s) in the following chart(s):\n`.
 pub fn validate_against_schema(chart: &Chart, values: &Value) -> Result<(), String> {
-    let _ = (chart, values);
-    Ok(())
+    let mut sb = String::new();
+    if let Some(schema) = &chart.schema {
+        if let Err(e) = validate_single(values, schema) {
+            let _ = write!(sb, "{}:\n{e}", chart.name());
+        }
+    }
+    for sub in &chart.dependencies {
+        let raw = match table(values) {
+            Some(m) => m.get(sub.name()),
+            None => None,
+        };
+        let Some(raw) = raw else { continue };
+        if matches!(raw, Value::Nil) {
+            continue;
+        }
+        if table(&raw).is_none() {
+            let _ = write!(
+                sb,
+                "{}:\ninvalid type for values: expected object (map), got {}\n",
+                sub.name(),
+                raw.go_type()
+            );
+            continue;
+        }
+        if let Err(e) = validate_against_schema(sub, &raw) {
+            sb.push_str(&e);
+        }
+    }
+    if sb.is_empty() {
+        Ok(())
+    } else {
+        Err(sb)
+    }
 }
 
 /// The full error Helm reports for a schema failure of [`validate_against_schema`].
 pub fn schema_error_text(detail: &str) -> String {
     format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{detail}")
+}
+
+/// Go values as the JSON the validator sees.
+pub fn to_json_value(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Nil | Value::Missing => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i, _) => serde_json::Value::from(*i),
+        Value::Uint(u, _) => serde_json::Value::from(*u),
+        Value::Float(f, _) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+        Value::List(l) => serde_json::Value::Array(l.items.iter().map(to_json_value).collect()),
+        Value::Map(m) => serde_json::Value::Object(m.read().iter().map(|(k, v)| (k.to_string(), to_json_value(v))).collect()),
+        Value::Object(o) => serde_json::Value::String(o.format_v()),
+    }
+}
+
+/// Helm's `ValidateAgainstSingleSchema`; the error text ends with a newline.
+pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String> {
+    let schema: serde_json::Value = serde_json::from_slice(schema_json).map_err(|e| e.to_string())?;
+    let mut compiler = Compiler::new();
+    compiler.set_default_draft(boon::Draft::V2020_12);
+    compiler.add_resource(SCHEMA_URL, schema).map_err(|e| e.to_string())?;
+    let mut schemas = Schemas::new();
+    let idx = compiler.compile(SCHEMA_URL, &mut schemas).map_err(|e| e.to_string())?;
+    let instance = match values {
+        Value::Map(_) => to_json_value(values),
+        _ => serde_json::Value::Object(Default::default()),
+    };
+    match schemas.validate(&instance, idx) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let mut out = String::new();
+            display(&e, 0, &mut out);
+            // Helm trims the root line ("jsonschema validation failed with '...#'\n").
+            let text = match out.split_once('\n') {
+                Some((first, rest)) if first.starts_with("jsonschema validation failed with") => rest.to_string(),
+                _ => out,
+            };
+            Err(text + "\n")
+        }
+    }
+}
+
+fn skip(e: &ValidationError) -> bool {
+    e.causes.len() == 1 && matches!(e.kind, ErrorKind::Reference { .. })
+}
+
+/// The Go library's `display` (non-verbose).
+fn display(e: &ValidationError, mut indent: usize, sb: &mut String) {
+    if !skip(e) {
+        if indent > 0 {
+            sb.push('\n');
+            for _ in 0..indent - 1 {
+                sb.push_str("  ");
+            }
+            sb.push_str("- ");
+        }
+        indent += 1;
+        if let ErrorKind::Schema { url } = &e.kind {
+            let _ = write!(sb, "jsonschema validation failed with {}", quote(url));
+        } else {
+            let _ = write!(sb, "at {}: {}", quote(&e.instance_location.to_string()), go_message(&e.kind));
+        }
+    }
+    for c in &e.causes {
+        display(c, indent, sb);
+    }
+}
+
+fn quote(s: &str) -> String {
+    // The Go library's quote: single quotes around strconv.Quote's inside.
+    let q = rudder_engine::print::quote(s);
+    format!("'{}'", q[1..q.len() - 1].replace("\\\"", "\"").replace('\'', "\\'"))
+}
+
+fn join_quoted(items: &[&str], sep: &str) -> String {
+    items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(sep)
+}
+
+/// The Go library's wording for the kinds whose text differs from boon's.
+fn go_message(k: &ErrorKind) -> String {
+    match k {
+        ErrorKind::Type { got, want } => {
+            let want: Vec<String> = want.iter().map(|t| t.to_string()).collect();
+            format!("got {got}, want {}", want.join(" or "))
+        }
+        ErrorKind::Required { want } => {
+            if want.len() == 1 {
+                format!("missing property {}", quote(want[0]))
+            } else {
+                format!("missing properties {}", join_quoted(want, ", "))
+            }
+        }
+        ErrorKind::AdditionalProperties { got } => {
+            let props: Vec<&str> = got.iter().map(|s| s.as_ref()).collect();
+            format!("additional properties {} not allowed", join_quoted(&props, ", "))
+        }
+        ErrorKind::MinItems { got, want } => format!("minItems: got {got}, want {want}"),
+        ErrorKind::MaxItems { got, want } => format!("maxItems: got {got}, want {want}"),
+        ErrorKind::MinLength { got, want } => format!("minLength: got {got}, want {want}"),
+        ErrorKind::MaxLength { got, want } => format!("maxLength: got {got}, want {want}"),
+        ErrorKind::MinProperties { got, want } => format!("minProperties: got {got}, want {want}"),
+        ErrorKind::MaxProperties { got, want } => format!("maxProperties: got {got}, want {want}"),
+        ErrorKind::Minimum { got, want } => format!("minimum: got {got}, want {want}"),
+        ErrorKind::Maximum { got, want } => format!("maximum: got {got}, want {want}"),
+        ErrorKind::ExclusiveMinimum { got, want } => format!("exclusiveMinimum: got {got}, want {want}"),
+        ErrorKind::ExclusiveMaximum { got, want } => format!("exclusiveMaximum: got {got}, want {want}"),
+        ErrorKind::MultipleOf { got, want } => format!("multipleOf: got {got}, want {want}"),
+        ErrorKind::Not => "'not' failed".into(),
+        ErrorKind::AllOf => "'allOf' failed".into(),
+        ErrorKind::AnyOf => "'anyOf' failed".into(),
+        ErrorKind::OneOf(None) => "'oneOf' failed, none matched".into(),
+        ErrorKind::OneOf(Some((i, j))) => format!("'oneOf' failed, subschemas {i}, {j} matched"),
+        ErrorKind::Enum { .. } | ErrorKind::Const { .. } => {
+            let s = k.to_string();
+            match s.as_str() {
+                "enum failed" => "'enum' failed".into(),
+                "const failed" => "'const' failed".into(),
+                _ => s,
+            }
+        }
+        ErrorKind::AdditionalItems { got } => format!("last {got} additionalItem(s) not allowed"),
+        other => other.to_string(),
+    }
 }

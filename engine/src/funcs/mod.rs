@@ -26,6 +26,7 @@ pub mod random;
 pub mod network;
 pub mod helm;
 pub mod sprig_json;
+pub mod helm_yaml;
 pub mod helmfile;
 
 use std::collections::HashMap;
@@ -209,6 +210,7 @@ pub fn helm() -> FuncMap {
     let mut m = sprig();
     m.remove("env");
     m.remove("expandenv");
+    helm_yaml::register(&mut m);
     helm::register(&mut m);
     duration::register(&mut m);
     m
