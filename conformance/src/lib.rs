@@ -4,3 +4,4 @@
 pub mod testbed;
 pub mod cases;
 pub mod engine_diff;
+pub mod template_diff;
