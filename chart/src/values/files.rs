@@ -11,22 +11,7 @@ use super::coalesce::table;
 /// file gives `{}`. The error is Helm's text (`error reading yaml document: ...`,
 /// `cannot unmarshal yaml document: ...`).
 pub fn load_values(data: &[u8]) -> Result<Value, String> {
-    let mut values = Value::empty_map();
-    for doc in split_documents(data)? {
-        let text = String::from_utf8_lossy(&doc);
-        let current = crate::yaml::parse(&text).map_err(|e| format!("cannot unmarshal yaml document: {e}"))?;
-        match &current {
-            Value::Nil => {}
-            Value::Map(_) => values = merge_maps(&values, &current),
-            other => {
-                return Err(format!(
-                    "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    json_kind(other)
-                ))
-            }
-        }
-    }
-    Ok(values)
+    rudder_engine::yaml::load_values(&String::from_utf8_lossy(data))
 }
 
 /// encoding/json's name for the JSON kind of a decoded value (`UnmarshalTypeError.Value`).
