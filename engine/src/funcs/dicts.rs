@@ -36,8 +36,19 @@ fn assignable(src_static: &GoType, dst_elem: &GoType) -> bool {
     *dst_elem == GoType::Interface || src_static == dst_elem
 }
 
+/// How deep `merge` and `deepCopy` follow nested maps. Go has no limit and dies of a stack
+/// overflow on a map that contains itself; Rudder reports that as an error instead.
+const MAX_DEPTH: usize = 2000;
+
+fn stack_overflow() -> FuncError {
+    FuncError::new("runtime: goroutine stack exceeds 1000000000-byte limit")
+}
+
 /// mergo's `deepMerge` of one map into another (both maps).
-fn merge_maps(dst: &Arc<Map>, src: &Arc<Map>, overwrite: bool) -> Result<(), FuncError> {
+fn merge_maps(dst: &Arc<Map>, src: &Arc<Map>, overwrite: bool, depth: usize) -> Result<(), FuncError> {
+    if depth > MAX_DEPTH {
+        return Err(stack_overflow());
+    }
     let src_entries = src.read().clone();
     let src_static = src.elem.clone();
     for (key, sv) in src_entries {
@@ -48,9 +59,28 @@ fn merge_maps(dst: &Arc<Map>, src: &Arc<Map>, overwrite: bool) -> Result<(), Fun
             }
             continue;
         }
+        if let Value::List(sl) = &sv {
+            // Into a typed map, mergo's slice handling trips over reflect: it asks whether the
+            // present destination value is nil (a panic for a string), or stores the slice first
+            // (an assignability panic).
+            if dst.elem != GoType::Interface {
+                if let Some(d) = &dv {
+                    if !matches!(dst.elem, GoType::Slice(_) | GoType::Map(_, _)) {
+                        return Err(FuncError::new(format!("reflect: call of reflect.Value.IsNil on {} Value", kind_name(d))));
+                    }
+                }
+                let slice_t = GoType::slice_of(sl.elem.clone());
+                if dst.elem != slice_t && (overwrite || dv.is_none() || dst.is_empty()) {
+                    return Err(FuncError::new(format!(
+                        "reflect.Value.SetMapIndex: value of type {slice_t} is not assignable to type {}",
+                        dst.elem
+                    )));
+                }
+            }
+        }
         if let Value::Map(sm) = &sv {
             if let Some(Value::Map(dm)) = &dv {
-                merge_maps(dm, sm, overwrite)?;
+                merge_maps(dm, sm, overwrite, depth + 1)?;
                 if !dm.is_empty() {
                     continue;
                 }
@@ -86,25 +116,32 @@ fn merge(a: &[Value], overwrite: bool) -> Result<Value, FuncError> {
     };
     for src in &a[1..] {
         if let Value::Map(s) = src {
-            merge_maps(&dst, s, overwrite)?;
+            merge_maps(&dst, s, overwrite, 0)?;
         }
     }
     Ok(Value::Map(dst))
 }
 
 /// copystructure's deep copy: maps and lists are rebuilt, everything else is kept.
-fn deep_copy(v: &Value) -> Value {
-    match v {
+fn deep_copy(v: &Value, depth: usize) -> Result<Value, FuncError> {
+    if depth > MAX_DEPTH {
+        return Err(stack_overflow());
+    }
+    Ok(match v {
         Value::Map(m) => {
-            let copied = m.read().iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect();
+            let entries = m.read().clone();
+            let mut copied = BTreeMap::new();
+            for (k, v) in entries {
+                copied.insert(k, deep_copy(&v, depth + 1)?);
+            }
             Value::Map(Arc::new(Map::new(m.elem.clone(), copied)))
         }
-        Value::List(l) => Value::List(Arc::new(crate::value::List {
-            elem: l.elem.clone(),
-            items: l.items.iter().map(deep_copy).collect(),
-        })),
+        Value::List(l) => {
+            let items = l.items.iter().map(|x| deep_copy(x, depth + 1)).collect::<Result<Vec<_>, _>>()?;
+            Value::List(Arc::new(crate::value::List { elem: l.elem.clone(), items }))
+        }
         v => v.clone(),
-    }
+    })
 }
 
 /// Go's panic text for a failed `x.(T)` on an `interface {}`.
@@ -226,9 +263,35 @@ pub fn register(m: &mut FuncMap) {
     add(m, "values", vec![map_t()], list_t(), |a| ok(Value::list(entries(&a[0]).into_values().collect())));
     let copy = |a: &[Value]| match &a[0] {
         Value::Nil | Value::Missing => err("reflect: call of reflect.Value.Type on zero Value"),
-        v => ok(deep_copy(v)),
+        v => deep_copy(v, 0),
     };
     add(m, "deepCopy", vec![any()], any(), copy);
     add_err(m, "mustDeepCopy", vec![any()], any(), false, copy);
     add_err(m, "dig", vec![any()], any(), true, dig);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{funcs, TemplateSet, Value};
+
+    fn render(text: &str) -> Result<String, String> {
+        let mut set = TemplateSet::new(funcs::helm());
+        set.parse("t", text).map_err(|e| e.message)?;
+        set.execute("t", &Value::empty_map()).map_err(|e| e.message)
+    }
+
+    // Go dies of a stack overflow on these (its oracle cannot run them); Rudder must return an
+    // error instead of overflowing its own stack.
+    #[test]
+    fn self_containing_maps_error_instead_of_overflowing() {
+        let cyc = r#"{{ $a := dict }}{{ $_ := set $a "s" $a }}{{ $b := dict }}{{ $_ := set $b "s" $b }}"#;
+        for call in ["{{ $_ := merge $a $b }}", "{{ $_ := mergeOverwrite $a $b }}", "{{ $_ := deepCopy $a }}"] {
+            let text = format!("{cyc}{call}");
+            let handle = std::thread::Builder::new().stack_size(8 << 20).spawn(move || render(&text)).unwrap();
+            let res = handle.join().expect("no stack overflow");
+            let e = res.expect_err("error expected");
+            assert!(e.contains("goroutine stack exceeds"), "{e}");
+        }
+        assert_eq!(render(&format!("{cyc}{{{{ deepEqual $a $b }}}}")).unwrap(), "true");
+    }
 }

@@ -211,15 +211,32 @@ pub fn register(m: &mut FuncMap) {
 }
 
 /// Go's `reflect.DeepEqual` on two interface values: same dynamic types and deeply equal contents
-/// (a map or list is equal to itself; NaN is unequal to everything). Objects (structs and pointers
-/// to them) are compared by type and printed form, which reflects their fields.
+/// (a map or list is equal to itself; NaN is unequal to everything; a cycle already being compared
+/// counts as equal, as in Go). Objects (structs and pointers to them) are compared by type and
+/// printed form, which reflects their fields.
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
+    deep_equal_in(a, b, &mut Vec::new())
+}
+
+fn deep_equal_in(a: &Value, b: &Value, visiting: &mut Vec<(usize, usize)>) -> bool {
     match (a, b) {
         (Value::Nil | Value::Missing, Value::Nil | Value::Missing) => true,
         (Value::Nil | Value::Missing, _) | (_, Value::Nil | Value::Missing) => false,
         (Value::List(x), Value::List(y)) => {
-            Arc::ptr_eq(x, y)
-                || (x.elem == y.elem && x.items.len() == y.items.len() && x.items.iter().zip(&y.items).all(|(p, q)| deep_equal(p, q)))
+            if Arc::ptr_eq(x, y) {
+                return true;
+            }
+            if x.elem != y.elem || x.items.len() != y.items.len() {
+                return false;
+            }
+            let key = (Arc::as_ptr(x) as usize, Arc::as_ptr(y) as usize);
+            if visiting.contains(&key) {
+                return true;
+            }
+            visiting.push(key);
+            let eq = x.items.iter().zip(&y.items).all(|(p, q)| deep_equal_in(p, q, visiting));
+            visiting.pop();
+            eq
         }
         (Value::Map(x), Value::Map(y)) => {
             if Arc::ptr_eq(x, y) {
@@ -228,8 +245,18 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
             if x.elem != y.elem {
                 return false;
             }
+            let key = (Arc::as_ptr(x) as usize, Arc::as_ptr(y) as usize);
+            if visiting.contains(&key) {
+                return true;
+            }
             let (xe, ye) = (x.read().clone(), y.read().clone());
-            xe.len() == ye.len() && xe.iter().all(|(k, v)| ye.get(k).is_some_and(|w| deep_equal(v, w)))
+            if xe.len() != ye.len() {
+                return false;
+            }
+            visiting.push(key);
+            let eq = xe.iter().all(|(k, v)| ye.get(k).is_some_and(|w| deep_equal_in(v, w, visiting)));
+            visiting.pop();
+            eq
         }
         (Value::Object(x), Value::Object(y)) => {
             Arc::ptr_eq(x, y) || (x.go_type() == y.go_type() && x.is_nil() == y.is_nil() && x.format_v() == y.format_v())
