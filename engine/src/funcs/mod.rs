@@ -213,6 +213,7 @@ pub fn helm() -> FuncMap {
     helm_yaml::register(&mut m);
     helm::register(&mut m);
     duration::register(&mut m);
+    network::register_helm(&mut m);
     m
 }
 
