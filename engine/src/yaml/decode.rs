@@ -26,6 +26,27 @@ pub enum Native {
     Map(Vec<(Native, Native)>),
 }
 
+impl Drop for Native {
+    /// Iterative, so that dropping a 10,000-deep tree cannot overflow the stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<Native> = Vec::new();
+        let take = |n: &mut Native, stack: &mut Vec<Native>| match n {
+            Native::Seq(items) => stack.append(items),
+            Native::Map(entries) => {
+                for (k, v) in entries.drain(..) {
+                    stack.push(k);
+                    stack.push(v);
+                }
+            }
+            _ => {}
+        };
+        take(self, &mut stack);
+        while let Some(mut n) = stack.pop() {
+            take(&mut n, &mut stack);
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Document,
@@ -38,6 +59,8 @@ enum Kind {
 #[derive(Debug)]
 struct Node {
     kind: Kind,
+    /// 0-based line (go-yaml's type errors print `line+1`).
+    #[allow(dead_code)]
     line: usize,
     tag: String,
     value: String,

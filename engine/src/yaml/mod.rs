@@ -10,6 +10,8 @@
 //!   Helm 4's `loader.LoadValues` uses), [`load_values`] is `LoadValues` itself.
 
 mod decode;
+mod emitter;
+mod encode;
 mod parser;
 mod resolve;
 mod scanner;
@@ -19,15 +21,17 @@ pub use decode::Native;
 use crate::value::Value;
 
 /// `sigs.k8s.io/yaml.Marshal(v)`, with its trailing newline. Errors carry Go's message.
+/// Helm's `toYaml` trims that newline (and turns an error into `""`).
 pub fn to_yaml(v: &Value) -> Result<String, String> {
-    let _ = v;
-    Err("toYaml: not implemented yet".into())
+    encode::marshal_v2(v)
 }
 
 /// go-yaml v3 encoder, indent 2, with its trailing newline.
+/// go-yaml v3 has no JSON step: a `float64` 1e6 prints `1e+06`, strings that v3 would read
+/// as another type (or that YAML 1.1 would: `yes`, `on`, base-60 numbers) are double-quoted,
+/// and block sequences are indented under their key.
 pub fn to_yaml_pretty(v: &Value) -> Result<String, String> {
-    let _ = v;
-    Err("toYamlPretty: not implemented yet".into())
+    encode::marshal_v3(v, 2)
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal` of one document (the first) into `interface{}`: `Value::Nil`
@@ -150,3 +154,6 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
     }
     Value::map(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,6 +39,7 @@ impl EventType {
 pub struct Event {
     pub typ: EventType,
     pub start_mark: Mark,
+    #[allow(dead_code)]
     pub end_mark: Mark,
     pub anchor: Vec<u8>,
     pub tag: Vec<u8>,
@@ -75,8 +76,6 @@ enum State {
     DocumentContent,
     DocumentEnd,
     BlockNode,
-    BlockNodeOrIndentlessSequence,
-    FlowNode,
     BlockSequenceFirstEntry,
     BlockSequenceEntry,
     IndentlessSequenceEntry,
@@ -164,8 +163,6 @@ impl Parser {
             State::DocumentContent => self.parse_document_content(),
             State::DocumentEnd => self.parse_document_end(),
             State::BlockNode => self.parse_node(true, false),
-            State::BlockNodeOrIndentlessSequence => self.parse_node(true, true),
-            State::FlowNode => self.parse_node(false, false),
             State::BlockSequenceFirstEntry => self.parse_block_sequence_entry(true),
             State::BlockSequenceEntry => self.parse_block_sequence_entry(false),
             State::IndentlessSequenceEntry => self.parse_indentless_sequence_entry(),

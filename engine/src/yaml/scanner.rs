@@ -26,6 +26,8 @@ pub enum ErrorKind {
 #[derive(Clone, Debug)]
 pub struct ParseError {
     pub kind: ErrorKind,
+    /// libyaml's context ("while scanning a simple key"); go-yaml does not print it.
+    #[allow(dead_code)]
     pub context: String,
     pub context_mark: Mark,
     pub problem: String,

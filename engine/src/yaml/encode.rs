@@ -1,0 +1,412 @@
+//! Encoders: values to emitter events.
+//!
+//! - `marshal_v2`: `sigs.k8s.io/yaml.Marshal` = `json.Marshal`, the JSON text read back by
+//!   go-yaml v2 (so numbers become `int`/`uint64`/`float64` by YAML 1.1 rules), then go-yaml v2's
+//!   encoder (natural key order, quoting of strings that would resolve to another type).
+//! - `marshal_v3`: go-yaml v3's encoder on the template value itself (Helm's `toYamlPretty`).
+
+use std::cmp::Ordering;
+
+use super::decode::{unmarshal_native, Native};
+use super::emitter::{Emitter, Ev, Style};
+use super::resolve::{parse_timestamp, resolve, v3_resolves_non_str, Resolved};
+use crate::value::{FloatKind, Value};
+
+// ---- encoding/json ---------------------------------------------------------------------
+
+/// Go's `encoding/json` float text (`'f'` between 1e-6 and 1e21, `'e'` outside, `e-07` → `e-7`).
+pub fn json_float(f: f64, bits32: bool) -> Result<String, String> {
+    if f.is_nan() || f.is_infinite() {
+        return Err(format!("json: unsupported value: {}", crate::print::float::format_v(f, bits32)));
+    }
+    let abs = f.abs();
+    let use_e = abs != 0.0
+        && if bits32 {
+            let a = abs as f32;
+            a < 1e-6 || a >= 1e21
+        } else {
+            !(1e-6..1e21).contains(&abs)
+        };
+    let sci = if bits32 { format!("{:e}", f as f32) } else { format!("{f:e}") };
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    if use_e {
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        s.push('e');
+        s.push(if exp < 0 { '-' } else { '+' });
+        let e = exp.unsigned_abs();
+        if e < 10 && exp >= 0 {
+            s.push('0');
+        }
+        s.push_str(&e.to_string());
+        return Ok(s);
+    }
+    if digits == "0" {
+        s.push('0');
+        return Ok(s);
+    }
+    // Fixed notation: value = 0.d1d2... × 10^(exp+1).
+    let dp = exp + 1;
+    if dp <= 0 {
+        s.push_str("0.");
+        for _ in 0..(-dp) {
+            s.push('0');
+        }
+        s.push_str(&digits);
+    } else if dp as usize >= digits.len() {
+        s.push_str(&digits);
+        for _ in 0..(dp as usize - digits.len()) {
+            s.push('0');
+        }
+    } else {
+        s.push_str(&digits[..dp as usize]);
+        s.push('.');
+        s.push_str(&digits[dp as usize..]);
+    }
+    Ok(s)
+}
+
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `json.Marshal(v)` for template values (objects go through `crate::json::to_json`).
+pub fn json_marshal(v: &Value, out: &mut String) -> Result<(), String> {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
+        match v {
+            Value::Missing | Value::Nil => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i, _) => out.push_str(&i.to_string()),
+            Value::Uint(u, _) => out.push_str(&u.to_string()),
+            Value::Float(f, k) => out.push_str(&json_float(*f, *k == FloatKind::Float32)?),
+            Value::String(s) => json_string(s, out),
+            Value::Bytes(b) => {
+                use base64::Engine;
+                json_string(&base64::engine::general_purpose::STANDARD.encode(b), out)
+            }
+            Value::List(l) => {
+                out.push('[');
+                for (i, it) in l.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    json_marshal(it, out)?;
+                }
+                out.push(']');
+            }
+            Value::Map(m) => {
+                out.push('{');
+                for (i, (k, v)) in m.read().iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    json_string(k, out);
+                    out.push(':');
+                    json_marshal(v, out)?;
+                }
+                out.push('}');
+            }
+            Value::Object(_) => out.push_str(&crate::json::to_json(v)?),
+        }
+        Ok(())
+    })
+}
+
+// ---- key order (go-yaml sorter.go) -----------------------------------------------------
+
+fn go_is_letter(c: char) -> bool {
+    c.is_alphabetic()
+}
+
+fn go_is_digit(c: char) -> bool {
+    c.is_numeric() && (c.is_ascii_digit() || !c.is_ascii())
+}
+
+/// go-yaml's `keyList.Less` for two string keys (`v3` adds its `digits` tweak).
+fn key_less(a: &str, b: &str, v3: bool) -> bool {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    let mut digits = false;
+    let mut i = 0;
+    while i < ar.len() && i < br.len() {
+        if ar[i] == br[i] {
+            digits = go_is_digit(ar[i]);
+            i += 1;
+            continue;
+        }
+        let al = go_is_letter(ar[i]);
+        let bl = go_is_letter(br[i]);
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            if v3 && digits {
+                return al;
+            }
+            return bl;
+        }
+        let mut an: i64 = 0;
+        let mut bn: i64 = 0;
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i as isize - 1;
+            while j >= 0 && go_is_digit(ar[j as usize]) {
+                if ar[j as usize] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+                j -= 1;
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && go_is_digit(ar[ai]) {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && go_is_digit(br[bi]) {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+            bi += 1;
+        }
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
+}
+
+fn sort_keys<T>(items: &mut [(String, T)], v3: bool) {
+    items.sort_by(|a, b| {
+        if key_less(&a.0, &b.0, v3) {
+            Ordering::Less
+        } else if key_less(&b.0, &a.0, v3) {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    });
+}
+
+// ---- go-yaml v2 encoder ----------------------------------------------------------------
+
+/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
+fn is_base60_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':') {
+        return false;
+    }
+    let mut i = 0;
+    if b[i] == b'+' || b[i] == b'-' {
+        i += 1;
+    }
+    if i >= b.len() || !b[i].is_ascii_digit() {
+        return false;
+    }
+    i += 1;
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+        i += 1;
+    }
+    let mut groups = 0;
+    while i < b.len() && b[i] == b':' {
+        i += 1;
+        // [0-5]?[0-9]
+        if i + 1 < b.len() && (b'0'..=b'5').contains(&b[i]) && b[i + 1].is_ascii_digit() {
+            i += 2;
+        } else if i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        } else {
+            return false;
+        }
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+    }
+    i == b.len()
+}
+
+fn v2_string_style(s: &str) -> Style {
+    let rtag_is_str = matches!(resolve("", s), Ok(Resolved::Str(_)));
+    let can_use_plain = rtag_is_str && !is_base60_float(s);
+    if s.contains('\n') {
+        Style::Literal
+    } else if can_use_plain {
+        Style::Plain
+    } else {
+        Style::DoubleQuoted
+    }
+}
+
+fn scalar(value: String, style: Style) -> Ev {
+    Ev::Scalar { value, style }
+}
+
+fn native_events(n: &Native, evs: &mut Vec<Ev>) {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || match n {
+        Native::Nil => evs.push(scalar("null".into(), Style::Plain)),
+        Native::Bool(b) => evs.push(scalar(if *b { "true" } else { "false" }.into(), Style::Plain)),
+        Native::Int(i) => evs.push(scalar(i.to_string(), Style::Plain)),
+        Native::Uint(u) => evs.push(scalar(u.to_string(), Style::Plain)),
+        Native::Float(f) => evs.push(scalar(float_text(*f, false), Style::Plain)),
+        Native::Str(s) => evs.push(scalar(s.clone(), v2_string_style(s))),
+        Native::Seq(items) => {
+            evs.push(Ev::SequenceStart { flow: false });
+            for it in items {
+                native_events(it, evs);
+            }
+            evs.push(Ev::SequenceEnd);
+        }
+        Native::Map(entries) => {
+            evs.push(Ev::MappingStart { flow: false });
+            // After the JSON step every key is a string.
+            let mut keyed: Vec<(String, &Native, &Native)> = entries
+                .iter()
+                .map(|(k, v)| (match k { Native::Str(s) => s.clone(), other => format!("{other:?}") }, k, v))
+                .collect();
+            let mut order: Vec<(String, usize)> = keyed.iter().enumerate().map(|(i, k)| (k.0.clone(), i)).collect();
+            sort_keys(&mut order, false);
+            for (_, i) in order {
+                let (_, k, v) = &keyed[i];
+                native_events(k, evs);
+                native_events(v, evs);
+            }
+            keyed.clear();
+            evs.push(Ev::MappingEnd);
+        }
+    })
+}
+
+fn float_text(f: f64, bits32: bool) -> String {
+    let s = crate::print::float::format_v(f, bits32);
+    match s.as_str() {
+        "+Inf" => ".inf".into(),
+        "-Inf" => "-.inf".into(),
+        "NaN" => ".nan".into(),
+        _ => s,
+    }
+}
+
+fn emit(events: Vec<Ev>, v3: bool, indent: i64) -> Result<String, String> {
+    let mut all = Vec::with_capacity(events.len() + 4);
+    all.push(Ev::StreamStart);
+    all.push(Ev::DocumentStart);
+    all.extend(events);
+    all.push(Ev::DocumentEnd);
+    if !v3 {
+        all.push(Ev::StreamEnd);
+    }
+    Emitter::new(v3, indent).emit_all(&all).map_err(|e| format!("yaml: {e}"))
+}
+
+/// `sigs.k8s.io/yaml.Marshal(v)`.
+pub fn marshal_v2(v: &Value) -> Result<String, String> {
+    let mut json = String::new();
+    json_marshal(v, &mut json).map_err(|e| format!("error marshaling into JSON: {e}"))?;
+    // JSONToYAML: go-yaml v2 reads the JSON (errors come back unwrapped), then marshals it.
+    let native = unmarshal_native(&json)?;
+    let mut evs = Vec::new();
+    native_events(&native, &mut evs);
+    emit(evs, false, 2)
+}
+
+// ---- go-yaml v3 encoder ----------------------------------------------------------------
+
+fn is_old_bool(s: &str) -> bool {
+    matches!(s, "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF")
+}
+
+fn v3_string_style(s: &str) -> Style {
+    let can_use_plain = !v3_resolves_non_str(s) && !(is_base60_float(s) || is_old_bool(s));
+    if s.contains('\n') {
+        Style::Literal
+    } else if can_use_plain {
+        Style::Plain
+    } else {
+        Style::DoubleQuoted
+    }
+}
+
+fn value_events_v3(v: &Value, evs: &mut Vec<Ev>) {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || match v {
+        Value::Missing | Value::Nil => evs.push(scalar("null".into(), Style::Plain)),
+        Value::Bool(b) => evs.push(scalar(if *b { "true" } else { "false" }.into(), Style::Plain)),
+        Value::Int(i, _) => evs.push(scalar(i.to_string(), Style::Plain)),
+        Value::Uint(u, _) => evs.push(scalar(u.to_string(), Style::Plain)),
+        Value::Float(f, k) => evs.push(scalar(float_text(*f, *k == FloatKind::Float32), Style::Plain)),
+        Value::String(s) => evs.push(scalar(s.to_string(), v3_string_style(s))),
+        Value::Bytes(b) => {
+            evs.push(Ev::SequenceStart { flow: false });
+            for x in b.iter() {
+                evs.push(scalar(x.to_string(), Style::Plain));
+            }
+            evs.push(Ev::SequenceEnd);
+        }
+        Value::List(l) => {
+            evs.push(Ev::SequenceStart { flow: false });
+            for it in &l.items {
+                value_events_v3(it, evs);
+            }
+            evs.push(Ev::SequenceEnd);
+        }
+        Value::Map(m) => {
+            evs.push(Ev::MappingStart { flow: false });
+            let mut items: Vec<(String, Value)> = m.read().iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            sort_keys(&mut items, true);
+            for (k, v) in items {
+                evs.push(scalar(k.clone(), v3_string_style(&k)));
+                value_events_v3(&v, evs);
+            }
+            evs.push(Ev::MappingEnd);
+        }
+        Value::Object(o) => {
+            let s = o.format_v();
+            let st = v3_string_style(&s);
+            evs.push(scalar(s, st));
+        }
+    })
+}
+
+/// go-yaml v3 `Encoder` with `SetIndent(indent)`, one `Encode(v)` (no `Close`).
+pub fn marshal_v3(v: &Value, indent: i64) -> Result<String, String> {
+    let mut evs = Vec::new();
+    value_events_v3(v, &mut evs);
+    emit(evs, true, indent)
+}
+
+#[allow(dead_code)]
+fn _ts(s: &str) -> bool {
+    parse_timestamp(s)
+}
