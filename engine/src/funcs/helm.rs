@@ -40,10 +40,15 @@ pub fn register(m: &mut FuncMap) {
         })
     });
     // toToml returns the encoder's error text as its output; mustToToml panics with it.
+    // A nil argument makes the encoder panic inside reflect before any TOML error is possible.
     add(m, "toToml", vec![any()], str_t(), |a| {
+        nil_toml(&a[0])?;
         Ok(Value::string(crate::toml::to_toml(&a[0]).unwrap_or_else(|e| e)))
     });
-    add(m, "mustToToml", vec![any()], str_t(), |a| crate::toml::to_toml(&a[0]).map(Value::string).map_err(FuncError));
+    add(m, "mustToToml", vec![any()], str_t(), |a| {
+        nil_toml(&a[0])?;
+        crate::toml::to_toml(&a[0]).map(Value::string).map_err(FuncError)
+    });
     add(m, "fromToml", vec![str_t()], map_t(), |a| {
         Ok(match crate::toml::from_toml(a[0].as_str().unwrap_or("")) {
             Ok(v) => v,
@@ -120,5 +125,12 @@ fn with_error_key(v: Value, e: Option<String>) -> Value {
             entries.insert(Str::from("Error"), Value::string(e));
             Value::map(entries)
         }
+    }
+}
+
+fn nil_toml(v: &Value) -> Result<(), FuncError> {
+    match v {
+        Value::Nil | Value::Missing => Err(FuncError("reflect: call of reflect.Value.Type on zero Value".into())),
+        _ => Ok(()),
     }
 }
