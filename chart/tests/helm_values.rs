@@ -253,3 +253,50 @@ fn subchart_type_mismatch() {
     };
     compare(d.path(), "p", &["--set", "other=5"], &opts);
 }
+
+#[test]
+fn schema_errors_like_helm() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        &[
+            ("p/Chart.yaml", &chart_yaml("p", "")),
+            ("p/values.yaml", "replicas: 1\nname: x\n"),
+            (
+                "p/values.schema.json",
+                r#"{"type":"object","required":["name","port"],"properties":{"replicas":{"type":"integer","minimum":2},"name":{"type":"string","enum":["a","b"]}},"additionalProperties":{"not":{"const":"forbidden"}},"patternProperties":{"^e":{"type":"string"}}}"#,
+            ),
+            ("p/templates/values.yaml", VALUES_TPL),
+            ("p/charts/s/Chart.yaml", &chart_yaml("s", "")),
+            ("p/charts/s/values.schema.json", r#"{"properties":{"n":{"type":["string","null"]}}}"#),
+            ("p/charts/s/templates/values.yaml", VALUES_TPL),
+        ],
+    );
+    for set in ["s.n=1,extra=1,e2=forbidden", "replicas=3,name=a,port=1"] {
+        let chart = d.path().join("p");
+        let out = Command::new(helm()).args(["template", "t"]).arg(&chart).args(["--set", set]).output().unwrap();
+        let helm_err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let opts = ValueOptions {
+            values: vec![set.into()],
+            ..Default::default()
+        };
+        let (c, vals) = rudder_values(&chart, &opts).unwrap();
+        let ours = match rudder_chart::values::validate_against_schema(&c, &vals) {
+            Ok(()) => String::new(),
+            Err(e) => format!("Error: {}\n", rudder_chart::values::schema::schema_error_text(&e)),
+        };
+        if out.status.success() {
+            assert_eq!(ours, "", "{set}");
+        } else {
+            // Go's validator walks schema maps in random order: the lines of a chart's section
+            // come in any order from one helm run to the next, so compare them as sets.
+            let lines = |t: &str| {
+                let mut v: Vec<String> = t.lines().map(str::to_string).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(lines(&helm_err), lines(&ours), "{set}");
+            assert!(helm_err.ends_with("\n\n") && ours.ends_with("\n\n"));
+        }
+    }
+}

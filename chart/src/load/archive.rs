@@ -147,7 +147,10 @@ pub fn ensure_archive(name: &str, head: &[u8]) -> Result<(), LoadError> {
 
 /// A small part of Go's `http.DetectContentType`: the answers a chart path is likely to get.
 fn detect_content_type(data: &[u8]) -> &'static str {
-    let head = &data[..data.len().min(512)];
+    // Helm reads into a zeroed 512-byte buffer and sniffs all of it (short files end in NULs).
+    let mut buf = data[..data.len().min(512)].to_vec();
+    buf.resize(512, 0);
+    let head = &buf[..];
     if head.starts_with(b"\x1f\x8b\x08") {
         return "application/x-gzip";
     }

@@ -138,6 +138,15 @@ fn join_quoted(items: &[&str], sep: &str) -> String {
     items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(sep)
 }
 
+/// A JSON number as the Go library prints its `*big.Rat`-backed numbers: integers plainly.
+fn num(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e21 && n.as_i64().is_none() && n.as_u64().is_none() => format!("{}", f as i128),
+        Some(f) if n.as_i64().is_none() && n.as_u64().is_none() => rudder_engine::print::float::format_v(f, false),
+        _ => n.to_string(),
+    }
+}
+
 /// The Go library's wording for the kinds whose text differs from boon's.
 fn go_message(k: &ErrorKind) -> String {
     match k {
@@ -162,11 +171,11 @@ fn go_message(k: &ErrorKind) -> String {
         ErrorKind::MaxLength { got, want } => format!("maxLength: got {got}, want {want}"),
         ErrorKind::MinProperties { got, want } => format!("minProperties: got {got}, want {want}"),
         ErrorKind::MaxProperties { got, want } => format!("maxProperties: got {got}, want {want}"),
-        ErrorKind::Minimum { got, want } => format!("minimum: got {got}, want {want}"),
-        ErrorKind::Maximum { got, want } => format!("maximum: got {got}, want {want}"),
-        ErrorKind::ExclusiveMinimum { got, want } => format!("exclusiveMinimum: got {got}, want {want}"),
-        ErrorKind::ExclusiveMaximum { got, want } => format!("exclusiveMaximum: got {got}, want {want}"),
-        ErrorKind::MultipleOf { got, want } => format!("multipleOf: got {got}, want {want}"),
+        ErrorKind::Minimum { got, want } => format!("minimum: got {}, want {}", num(got), num(want)),
+        ErrorKind::Maximum { got, want } => format!("maximum: got {}, want {}", num(got), num(want)),
+        ErrorKind::ExclusiveMinimum { got, want } => format!("exclusiveMinimum: got {}, want {}", num(got), num(want)),
+        ErrorKind::ExclusiveMaximum { got, want } => format!("exclusiveMaximum: got {}, want {}", num(got), num(want)),
+        ErrorKind::MultipleOf { got, want } => format!("multipleOf: got {}, want {}", num(got), num(want)),
         ErrorKind::Not => "'not' failed".into(),
         ErrorKind::AllOf => "'allOf' failed".into(),
         ErrorKind::AnyOf => "'anyOf' failed".into(),
