@@ -139,15 +139,58 @@ fn run(bin: &Path, chart_dir: &Path, v: &Variant, home: &Path) -> Run {
         .env_remove("HELM_NAMESPACE")
         .env_remove("KUBECONFIG")
         .current_dir(home);
-    match cmd.output() {
-        Ok(o) => Run {
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            code: o.status.code().unwrap_or(-1),
-        },
-        Err(e) => Run { stdout: String::new(), stderr: format!("cannot run {}: {e}", bin.display()), code: -1 },
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Run { stdout: String::new(), stderr: format!("cannot run {}: {e}", bin.display()), code: -1 },
+    };
+    let mut so = child.stdout.take();
+    let mut se = child.stderr.take();
+    let t1 = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        if let Some(s) = so.as_mut() {
+            let _ = std::io::Read::read_to_end(s, &mut b);
+        }
+        b
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        if let Some(s) = se.as_mut() {
+            let _ = std::io::Read::read_to_end(s, &mut b);
+        }
+        b
+    });
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if std::time::Instant::now() > deadline => {
+                let _ = child.kill();
+                timed_out = true;
+                break child.wait().ok();
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(_) => break None,
+        }
+    };
+    let stdout = String::from_utf8_lossy(&t1.join().unwrap_or_default()).into_owned();
+    let mut stderr = String::from_utf8_lossy(&t2.join().unwrap_or_default()).into_owned();
+    if timed_out {
+        stderr.push_str(&format!("<killed after {} s>\n", TIMEOUT.as_secs()));
     }
+    let code = match status {
+        Some(st) => st.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            -st.signal().unwrap_or(1)
+        }),
+        None => -1,
+    };
+    Run { stdout, stderr, code }
 }
+
+/// How long one `template` run may take.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 fn clip(s: &str) -> String {
     s.chars().take(160).collect()
