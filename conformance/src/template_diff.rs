@@ -64,15 +64,20 @@ pub struct Outcome {
 
 /// The chart directories of the corpus, by name.
 pub fn corpus_charts() -> Vec<(String, PathBuf)> {
-    let dir = corpus_dir().join("charts");
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter(|e| e.path().join("Chart.yaml").is_file())
-                .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let list = |dir: PathBuf| -> Vec<(String, PathBuf)> {
+        std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().join("Chart.yaml").is_file())
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = list(corpus_dir().join("charts"));
+    // Small charts written for this test (`conformance/fixtures/charts/`): features the corpus
+    // does not reach (hooks, separators, .Files, .Capabilities, errors).
+    out.extend(list(workspace_root().join("conformance/fixtures/charts")));
     out.sort();
     out
 }

@@ -158,6 +158,17 @@ pub fn parse_head(doc: &str) -> Result<SimpleHead, String> {
     Ok(head)
 }
 
+/// A value as slog's text handler writes it: quoted (Go's `strconv.Quote`) when empty or holding
+/// a space, `=`, `"` or an unprintable character.
+pub fn slog_value(s: &str) -> String {
+    let needs = s.is_empty() || s.chars().any(|c| c == ' ' || c == '=' || c == '"' || !rudder_engine::print::is_print(c));
+    if needs {
+        rudder_engine::print::quote(s)
+    } else {
+        s.to_string()
+    }
+}
+
 /// Go's `strconv.Atoi`, 0 on error.
 fn atoi(s: &str) -> i64 {
     let t = s.strip_prefix('+').unwrap_or(s);
@@ -212,6 +223,8 @@ pub fn sort_manifests(files: &BTreeMap<String, String>, order: &[&str]) -> Resul
                 }
             }
             if unknown {
+                // Helm logs this through slog's text handler on stderr.
+                eprintln!("level=INFO msg=\"skipping unknown hooks\" hookTypes={}", slog_value(hook_types));
                 continue;
             }
             let list = |key: &str| -> Vec<String> {
