@@ -5,6 +5,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rudder_engine::json::JsonForm;
 use rudder_engine::{Func, FuncResult, GoType, List, Map, Member, Object, Signature, Str, UintKind, Value};
 
 use super::glob::Glob;
@@ -156,6 +157,10 @@ impl Object for Files {
     fn underlying(&self) -> Option<Value> {
         Some(Value::Map(self.map.clone()))
     }
+
+    fn json_form(&self) -> Option<JsonForm> {
+        Some(JsonForm::Value(Value::Map(self.map.clone())))
+    }
 }
 
 /// Go's `base64.StdEncoding.EncodeToString`.
@@ -290,6 +295,14 @@ impl Object for KubeVersion {
     fn as_any(&self) -> &dyn Any {
         self
     }
+
+    fn json_form(&self) -> Option<JsonForm> {
+        Some(JsonForm::Fields(vec![
+            ("Version".into(), Value::string(self.version.as_str())),
+            ("Major".into(), Value::string(self.major.as_str())),
+            ("Minor".into(), Value::string(self.minor.as_str())),
+        ]))
+    }
 }
 
 /// Helm's `common.VersionSet` (`[]string` with `Has`).
@@ -334,6 +347,10 @@ impl Object for VersionSet {
     fn underlying(&self) -> Option<Value> {
         Some(self.list())
     }
+
+    fn json_form(&self) -> Option<JsonForm> {
+        Some(JsonForm::Value(self.list()))
+    }
 }
 
 /// Helm's `version.BuildInfo`.
@@ -372,6 +389,24 @@ impl Object for BuildInfo {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    /// json tags: `version,omitempty`, `git_commit,omitempty`, `git_tree_state,omitempty`,
+    /// `go_version,omitempty`, `kube_client_version`.
+    fn json_form(&self) -> Option<JsonForm> {
+        let mut f: Vec<(Str, Value)> = Vec::new();
+        for (k, v) in [
+            ("version", &self.version),
+            ("git_commit", &self.git_commit),
+            ("git_tree_state", &self.git_tree_state),
+            ("go_version", &self.go_version),
+        ] {
+            if !v.is_empty() {
+                f.push((k.into(), Value::string(v.as_str())));
+            }
+        }
+        f.push(("kube_client_version".into(), Value::string(self.kube_client_version.as_str())));
+        Some(JsonForm::Fields(f))
     }
 }
 
@@ -502,5 +537,13 @@ impl Object for Capabilities {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn json_form(&self) -> Option<JsonForm> {
+        Some(JsonForm::Fields(vec![
+            ("KubeVersion".into(), Value::Object(Arc::new(self.kube_version.clone()))),
+            ("APIVersions".into(), Value::Object(Arc::new(self.api_versions.clone()))),
+            ("HelmVersion".into(), Value::Object(Arc::new(self.helm_version.clone()))),
+        ]))
     }
 }
