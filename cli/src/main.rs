@@ -40,9 +40,7 @@ fn main() {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
-            eprintln!("Error: {first}");
+            eprintln!("Error: {}", cobra_error(&e, if invoked_as == "helm" { "helm" } else { "rudder" }));
             std::process::exit(1);
         }
     };
@@ -61,5 +59,51 @@ fn main() {
                 std::process::exit(1);
             }
         },
+    }
+}
+
+/// Clap's parse errors in the words cobra (Helm's flag library) uses.
+fn cobra_error(e: &clap::Error, program: &str) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let ctx = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.first().cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let arg = ctx(ContextKind::InvalidArg);
+            if let Some(long) = arg.strip_prefix("--") {
+                format!("unknown flag: --{}", long.split('=').next().unwrap_or(long))
+            } else if let Some(short) = arg.strip_prefix('-') {
+                let c = short.chars().next().unwrap_or('-');
+                format!("unknown shorthand flag: '{c}' in {arg}")
+            } else {
+                format!("unknown command {arg:?} for {program:?}")
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::NoEquals => {
+            let arg = ctx(ContextKind::InvalidArg);
+            let flag = arg.split_whitespace().next().unwrap_or("").split('=').next().unwrap_or("").to_string();
+            let value = ctx(ContextKind::InvalidValue);
+            if value.is_empty() {
+                match flag.strip_prefix("--") {
+                    Some(_) => format!("flag needs an argument: {flag}"),
+                    None => format!("flag needs an argument: {flag}"),
+                }
+            } else {
+                format!("invalid argument {value:?} for {flag:?} flag: {}", e.kind())
+            }
+        }
+        ErrorKind::MissingRequiredArgument => format!(
+            "\"{program} template\" requires at least 1 argument\n\nUsage:  {program} template [NAME] [CHART] [flags]"
+        ),
+        ErrorKind::InvalidSubcommand | ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            format!("unknown command {:?} for {program:?}", ctx(ContextKind::InvalidSubcommand))
+        }
+        _ => {
+            let msg = e.to_string();
+            msg.lines().next().unwrap_or("").trim_start_matches("error: ").to_string()
+        }
     }
 }

@@ -31,7 +31,7 @@ pub struct TemplateArgs {
 
     #[arg(short = 'n', long = "namespace")]
     pub namespace: Option<String>,
-    #[arg(short = 'g', long = "generate-name")]
+    #[arg(short = 'g', long = "generate-name", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub generate_name: bool,
     #[arg(long = "name-template")]
     pub name_template: Option<String>,
@@ -39,67 +39,67 @@ pub struct TemplateArgs {
     pub kube_version: Option<String>,
     #[arg(short = 'a', long = "api-versions", action = ArgAction::Append, value_delimiter = ',')]
     pub api_versions: Vec<String>,
-    #[arg(long = "is-upgrade")]
+    #[arg(long = "is-upgrade", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub is_upgrade: bool,
-    #[arg(long = "include-crds")]
+    #[arg(long = "include-crds", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub include_crds: bool,
-    #[arg(long = "skip-crds")]
+    #[arg(long = "skip-crds", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub skip_crds: bool,
-    #[arg(long = "skip-tests")]
+    #[arg(long = "skip-tests", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub skip_tests: bool,
-    #[arg(long = "no-hooks")]
+    #[arg(long = "no-hooks", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub no_hooks: bool,
     #[arg(short = 's', long = "show-only", action = ArgAction::Append)]
     pub show_only: Vec<String>,
     #[arg(long = "output-dir")]
     pub output_dir: Option<PathBuf>,
-    #[arg(long = "release-name")]
+    #[arg(long = "release-name", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub use_release_name: bool,
-    #[arg(long = "render-subchart-notes")]
+    #[arg(long = "render-subchart-notes", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub render_subchart_notes: bool,
-    #[arg(long = "skip-schema-validation")]
+    #[arg(long = "skip-schema-validation", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub skip_schema_validation: bool,
-    #[arg(long = "enable-dns")]
+    #[arg(long = "enable-dns", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub enable_dns: bool,
     #[arg(long = "post-renderer")]
     pub post_renderer: Option<String>,
     #[arg(long = "post-renderer-args", action = ArgAction::Append)]
     pub post_renderer_args: Vec<String>,
-    #[arg(long = "debug")]
+    #[arg(long = "debug", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub debug: bool,
 
     // Accepted for compatibility; no effect on offline rendering.
     #[arg(long = "version")]
     pub version: Option<String>,
-    #[arg(long = "devel")]
+    #[arg(long = "devel", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub devel: bool,
-    #[arg(long = "dependency-update")]
+    #[arg(long = "dependency-update", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub dependency_update: bool,
     #[arg(long = "dry-run", num_args = 0..=1, default_missing_value = "unset")]
     pub dry_run: Option<String>,
-    #[arg(long = "validate")]
+    #[arg(long = "validate", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub validate: bool,
-    #[arg(long = "create-namespace")]
+    #[arg(long = "create-namespace", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub create_namespace: bool,
-    #[arg(long = "disable-openapi-validation")]
+    #[arg(long = "disable-openapi-validation", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub disable_openapi_validation: bool,
-    #[arg(long = "hide-notes")]
+    #[arg(long = "hide-notes", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub hide_notes: bool,
-    #[arg(long = "hide-secret")]
+    #[arg(long = "hide-secret", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub hide_secret: bool,
-    #[arg(long = "replace")]
+    #[arg(long = "replace", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub replace: bool,
-    #[arg(long = "force")]
+    #[arg(long = "force", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub force: bool,
     #[arg(long = "wait", num_args = 0..=1, default_missing_value = "watcher")]
     pub wait: Option<String>,
-    #[arg(long = "wait-for-jobs")]
+    #[arg(long = "wait-for-jobs", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub wait_for_jobs: bool,
-    #[arg(long = "atomic")]
+    #[arg(long = "atomic", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub atomic: bool,
-    #[arg(long = "rollback-on-failure")]
+    #[arg(long = "rollback-on-failure", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub rollback_on_failure: bool,
-    #[arg(long = "take-ownership")]
+    #[arg(long = "take-ownership", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub take_ownership: bool,
     #[arg(long = "timeout")]
     pub timeout: Option<String>,
@@ -121,13 +121,13 @@ pub struct TemplateArgs {
     pub key_file: Option<String>,
     #[arg(long = "keyring")]
     pub keyring: Option<String>,
-    #[arg(long = "verify")]
+    #[arg(long = "verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub verify: bool,
-    #[arg(long = "insecure-skip-tls-verify")]
+    #[arg(long = "insecure-skip-tls-verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub insecure_skip_tls_verify: bool,
-    #[arg(long = "plain-http")]
+    #[arg(long = "plain-http", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub plain_http: bool,
-    #[arg(long = "pass-credentials")]
+    #[arg(long = "pass-credentials", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub pass_credentials: bool,
     #[arg(long = "kube-context")]
     pub kube_context: Option<String>,
