@@ -215,7 +215,8 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         .map_err(|e| early(format!("chart dependencies processing failed: {e}")))?;
     let vals = rudder_chart::coalesce_values(&chart, &user_vals, &mut warnings).map_err(|e| early(e.to_string()))?;
     for w in &warnings {
-        eprintln!("{w}");
+        // Helm prints these with Go's `log.Printf` (local time; UTC here).
+        eprintln!("{} {w}", go_log_timestamp());
     }
     if !a.skip_schema_validation {
         rudder_chart::validate_against_schema(&chart, &vals).map_err(|e| {
@@ -243,4 +244,24 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         post_renderer: a.post_renderer.clone().filter(|p| !p.is_empty()).map(|p| (p, a.post_renderer_args.clone())),
     };
     template(&chart, vals, &opts).map(|o| o.stdout)
+}
+
+/// Go's default `log` prefix: `2006/01/02 15:04:05` (UTC).
+fn go_log_timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
