@@ -57,6 +57,32 @@ struct Item {
     text: String,
     wrap: bool,
     reps: Vec<Rep>,
+    /// Go's parse-tree height (for "expression nests too deeply").
+    height: u32,
+    /// A plain literal with its case folding: Go merges runs of these into one node.
+    lit: Option<bool>,
+}
+
+/// Go's `maxHeight`.
+const MAX_HEIGHT: u32 = 1000;
+
+/// The height of a concatenation (Go collapses a single node into itself).
+fn concat_height(items: &[Item]) -> u32 {
+    let mut units = 0;
+    let mut max = 1;
+    let mut prev_lit: Option<bool> = None;
+    for it in items {
+        if !(it.lit.is_some() && it.lit == prev_lit) {
+            units += 1;
+        }
+        prev_lit = it.lit;
+        max = max.max(it.height);
+    }
+    if units <= 1 {
+        max
+    } else {
+        1 + max
+    }
 }
 
 struct Frame {
@@ -65,21 +91,33 @@ struct Frame {
     saved: Flags,
     alts: Vec<String>,
     alt_reps: Vec<Rep>,
+    alt_heights: Vec<u32>,
     cur: Vec<Item>,
 }
 
 impl Frame {
     fn new(capture: Option<bool>, saved: Flags) -> Self {
-        Frame { capture, saved, alts: Vec::new(), alt_reps: Vec::new(), cur: Vec::new() }
+        Frame { capture, saved, alts: Vec::new(), alt_reps: Vec::new(), alt_heights: Vec::new(), cur: Vec::new() }
     }
 
     fn end_concat(&mut self) {
+        self.alt_heights.push(concat_height(&self.cur));
         let mut text = String::new();
         for it in self.cur.drain(..) {
             text.push_str(&it.text);
             self.alt_reps.extend(it.reps);
         }
         self.alts.push(text);
+    }
+
+    /// The height of the alternation of the finished alternatives.
+    fn alt_height(&self) -> u32 {
+        let max = self.alt_heights.iter().copied().max().unwrap_or(1);
+        if self.alt_heights.len() > 1 {
+            1 + max
+        } else {
+            max
+        }
     }
 }
 
@@ -365,12 +403,20 @@ impl<'a> Parser<'a> {
     }
 
     fn push(&mut self, text: String, wrap: bool) {
-        self.top().cur.push(Item { text, wrap, reps: Vec::new() });
+        self.top().cur.push(Item { text, wrap, reps: Vec::new(), height: 1, lit: None });
     }
 
     fn literal(&mut self, c: char) {
         let fold = self.flags.fold;
-        self.push(with_fold(lit(c), fold), false);
+        self.top().cur.push(Item { text: with_fold(lit(c), fold), wrap: false, reps: Vec::new(), height: 1, lit: Some(fold) });
+    }
+
+    /// Go's `checkHeight` on a new node.
+    fn check_height(&self, h: u32) -> Result<(), String> {
+        if h > MAX_HEIGHT {
+            return Err(perr("expression nests too deeply", self.whole));
+        }
+        Ok(())
     }
 
     /// Go's `parseClass` at `s` (starting with `[`).
@@ -509,6 +555,7 @@ impl<'a> Parser<'a> {
         let Some(sub) = self.top().cur.pop() else {
             return Err(perr(ERR_MISSING_REPEAT_ARG, expr));
         };
+        let sub_height = sub.height;
         let mut text = if sub.wrap { format!("(?:{})", sub.text) } else { sub.text };
         text.push_str(op);
         if non_greedy {
@@ -523,7 +570,9 @@ impl<'a> Parser<'a> {
         if op.starts_with('{') && (min >= 2 || max >= 2) && !reps_valid(&reps, 1000) {
             return Err(perr(ERR_INVALID_REPEAT_SIZE, expr));
         }
-        self.top().cur.push(Item { text, wrap: true, reps });
+        let height = 1 + sub_height;
+        self.check_height(height)?;
+        self.top().cur.push(Item { text, wrap: true, reps, height, lit: None });
         Ok(after)
     }
 
@@ -535,10 +584,14 @@ impl<'a> Parser<'a> {
             return Err(perr(ERR_UNEXPECTED_PAREN, self.whole));
         };
         f.end_concat();
+        let inner = f.alt_height();
+        self.check_height(inner)?;
+        let height = if f.capture == Some(true) { 1 + inner } else { inner };
+        self.check_height(height)?;
         let inner = f.alts.join("|");
         let text = if f.capture == Some(true) { format!("({inner})") } else { format!("(?:{inner})") };
         self.flags = f.saved;
-        self.top().cur.push(Item { text, wrap: false, reps: f.alt_reps });
+        self.top().cur.push(Item { text, wrap: false, reps: f.alt_reps, height, lit: None });
         Ok(())
     }
 
@@ -598,7 +651,7 @@ impl<'a> Parser<'a> {
                             t = &t[1..];
                         }
                         Some((min, max, after)) => {
-                            if min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max) {
+                            if !(0..=1000).contains(&min) || max > 1000 || (max >= 0 && min > max) {
                                 return Err(perr(ERR_INVALID_REPEAT_SIZE, &before[..before.len() - after.len()]));
                             }
                             let op = if max == min {
@@ -627,6 +680,7 @@ impl<'a> Parser<'a> {
         }
         let mut f = self.frames.pop().unwrap_or_else(|| Frame::new(None, Flags::default()));
         f.end_concat();
+        self.check_height(f.alt_height())?;
         Ok(f.alts.join("|"))
     }
 

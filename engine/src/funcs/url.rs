@@ -135,11 +135,14 @@ fn escape(s: &str, mode: Mode) -> String {
     out
 }
 
+/// A parsed userinfo: the user name and the password if one was given.
+type User = (String, Option<String>);
+
 #[derive(Default)]
 struct Url {
     scheme: String,
     opaque: String,
-    user: Option<(String, Option<String>)>,
+    user: Option<User>,
     host: String,
     path: String,
     raw_path: String,
@@ -150,7 +153,7 @@ struct Url {
     raw_fragment: String,
 }
 
-fn user_string(u: &(String, Option<String>)) -> String {
+fn user_string(u: &User) -> String {
     let mut s = escape(&u.0, Mode::UserPassword);
     if let Some(p) = &u.1 {
         s.push(':');
@@ -381,7 +384,7 @@ fn parse_host(scheme: &str, host: &str) -> Result<String, String> {
 }
 
 /// Go's `parseAuthority`.
-fn parse_authority(scheme: &str, authority: &str) -> Result<(Option<(String, Option<String>)>, String), String> {
+fn parse_authority(scheme: &str, authority: &str) -> Result<(Option<User>, String), String> {
     let at = authority.rfind('@');
     let host = parse_host(scheme, at.map_or(authority, |i| &authority[i + 1..]))?;
     let Some(i) = at else { return Ok((None, host)) };
