@@ -359,7 +359,7 @@ impl PartialEq for Version {
 impl Eq for Version {}
 impl PartialOrd for Version {
     fn partial_cmp(&self, o: &Version) -> Option<Ordering> {
-        Some(self.compare(o))
+        Some(self.cmp(o))
     }
 }
 impl Ord for Version {
@@ -810,6 +810,14 @@ impl std::str::FromStr for Constraints {
     }
 }
 
+/// Helm's `chartutil.IsCompatibleRange`: whether `version` parses and satisfies `constraint`
+/// (a bad version or constraint is simply "not compatible").
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    let Ok(v) = Version::parse(version) else { return false };
+    let Ok(c) = Constraints::parse(constraint) else { return false };
+    c.check(&v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -931,6 +939,14 @@ mod tests {
         assert_eq!(Constraints::parse(">=1.2.3-01").unwrap_err().to_string(), "constraint parser error");
         assert_eq!(Constraints::parse(&["1"; 33].join("||")).unwrap_err(), Error::TooManyConstraintGroups);
         assert_eq!(Constraints::parse(&"1".repeat(600)).unwrap_err(), Error::ConstraintTooLong);
+    }
+
+    #[test]
+    fn compatible_range() {
+        assert!(is_compatible_range("^1.2.0", "1.4.0"));
+        assert!(!is_compatible_range("^1.2.0", "2.0.0"));
+        assert!(!is_compatible_range("nope", "1.0.0"));
+        assert!(!is_compatible_range("*", "nope"));
     }
 
     #[test]

@@ -92,6 +92,12 @@ impl Object for TimeObj {
         let other = |v: &Value| time_of(v).unwrap_or_else(Time::zero);
         Some(match name {
             "String" => m0(str_t(), move || Value::string(t.string())),
+            "MarshalJSON" | "MarshalText" => {
+                let json = name == "MarshalJSON";
+                Member::Method(Func::pure(Signature::new(vec![], GoType::slice_of(GoType::Uint(crate::value::UintKind::Uint8))).with_error(), move |_| {
+                    marshal_time(&t, json)
+                }))
+            }
             "Format" => m1(str_t(), str_t(), move |l| Ok(Value::string(t.format(arg_str(l))))),
             "Year" => m0(int_t(), move || Value::int(t.year())),
             "Month" => m0(GoType::Named("time.Month".into()), move || {
@@ -121,6 +127,15 @@ impl Object for TimeObj {
             "AddDate" => Member::Method(Func::pure(Signature::new(vec![int_t(), int_t(), int_t()], time_t()), move |a| {
                 Ok(time_value(t.add_date(arg_int(&a[0]), arg_int(&a[1]), arg_int(&a[2]))))
             })),
+            "Round" => m1(duration_t(), time_t(), move |d| Ok(time_value(t.round(duration_of(d).unwrap_or(0))))),
+            "Truncate" => m1(duration_t(), time_t(), move |d| Ok(time_value(t.truncate(duration_of(d).unwrap_or(0))))),
+            "In" => m1(GoType::Named("*time.Location".into()), time_t(), move |l| match l {
+                Value::Object(o) => match o.as_any().downcast_ref::<LocationObj>() {
+                    Some(loc) => Ok(time_value(t.in_loc(loc.0.clone()))),
+                    None => Err(FuncError::new("time: missing Location in call to Time.In")),
+                },
+                _ => Err(FuncError::new("time: missing Location in call to Time.In")),
+            }),
             "Sub" => m1(time_t(), duration_t(), move |u| Ok(duration_value(t.sub(&other(u))))),
             "After" => m1(time_t(), bool_t(), move |u| Ok(Value::Bool(t.after(&other(u))))),
             "Before" => m1(time_t(), bool_t(), move |u| Ok(Value::Bool(t.before(&other(u))))),
@@ -321,6 +336,19 @@ fn duration_round_text(v: &Value) -> String {
     } else {
         "0s".into()
     }
+}
+
+/// Go: `Time.MarshalJSON` / `MarshalText` (RFC 3339 with nanoseconds; years outside 0..=9999
+/// are an error).
+pub fn marshal_time(t: &Time, json: bool) -> Result<Value, FuncError> {
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        let which = if json { "Time.MarshalJSON" } else { "Time.MarshalText" };
+        return Err(FuncError::new(format!("{which}: year outside of range [0,9999]")));
+    }
+    let s = t.format("2006-01-02T15:04:05.999999999Z07:00");
+    let s = if json { format!("\"{s}\"") } else { s };
+    Ok(Value::Bytes(Arc::from(s.into_bytes())))
 }
 
 fn arg_time(v: &Value) -> Time {

@@ -82,12 +82,15 @@ fn as_duration(v: &Value) -> Result<i64, String> {
     }
 }
 
+type DurToFloat = fn(i64) -> f64;
+type DurOp = fn(i64, i64) -> i64;
+
 /// Adds this family's functions to `map`.
 pub fn register(m: &mut FuncMap) {
     add(m, "mustToDuration", vec![any()], duration_t(), |a| {
         as_duration(&a[0]).map(duration_value).map_err(FuncError::new)
     });
-    let float_fns: [(&str, fn(i64) -> f64); 5] = [
+    let float_fns: [(&str, DurToFloat); 5] = [
         ("durationSeconds", gotime::duration_seconds),
         ("durationMinutes", gotime::duration_minutes),
         ("durationHours", gotime::duration_hours),
@@ -105,7 +108,7 @@ pub fn register(m: &mut FuncMap) {
     for (name, unit) in int_fns {
         add(m, name, vec![any()], i64_t(), move |a| Ok(Value::int64(as_duration(&a[0]).map(|d| d / unit).unwrap_or(0))));
     }
-    let round_fns: [(&str, fn(i64, i64) -> i64); 2] =
+    let round_fns: [(&str, DurOp); 2] =
         [("durationRoundTo", gotime::duration_round), ("durationTruncateTo", gotime::duration_truncate)];
     for (name, f) in round_fns {
         add(m, name, vec![any(), any()], duration_t(), move |a| {

@@ -10,13 +10,16 @@ use num_bigint::{BigInt, Sign};
 
 use super::util::*;
 use super::{FuncError, FuncMap, FuncResult};
-use crate::value::{FloatKind, GoType, IntKind, List, Value};
+use crate::value::{GoType, List, Value};
+
+/// 2^63 (exactly representable).
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 
 const DIV_ZERO: &str = "runtime error: integer divide by zero";
 
 /// Go's `int64(f)` conversion as amd64 does it: out-of-range values and NaN become MinInt64.
 pub fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223372036854775807e18 || f < -9.223372036854775808e18 {
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -69,7 +72,7 @@ fn underscore_ok(s: &str) -> bool {
     if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = s[1].to_ascii_lowercase() == b'x';
+        hex = s[1].eq_ignore_ascii_case(&b'x');
     }
     while i < s.len() {
         let c = s[i];
@@ -369,7 +372,7 @@ fn go_pow_int(x: f64, y: f64) -> f64 {
         };
     }
     let yi = y.abs().trunc();
-    if yi >= 9.223372036854775808e18 {
+    if yi >= TWO_63 {
         return if x == -1.0 {
             1.0
         } else if (x.abs() < 1.0) == (y > 0.0) {
@@ -668,7 +671,6 @@ pub fn register(m: &mut FuncMap) {
         };
         f64v(round(cast_float64(&a[0]), arg_int(&a[1]) as f64, round_on))
     });
-    let _ = (IntKind::Int, FloatKind::Float64);
 }
 
 /// A uniformly random number in `0..n` (Go's `rand.Intn` is not reproducible here either: its
@@ -685,5 +687,56 @@ fn random_below(n: u64) -> u64 {
             return r % n;
         }
         h.write_u64(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(f: f64) -> Decimal {
+        Decimal::from_float(f).unwrap()
+    }
+
+    #[test]
+    fn decimal_ops() {
+        assert_eq!(dec(0.1).add(&dec(0.2)).to_f64(), 0.3);
+        assert_eq!(dec(1.0).div(&dec(3.0)).unwrap().to_f64(), 0.3333333333333333);
+        assert_eq!(dec(2.0).div(&dec(3.0)).unwrap().to_f64(), 0.6666666666666667);
+        assert_eq!(dec(-2.0).div(&dec(3.0)).unwrap().to_f64(), -0.6666666666666667);
+        assert_eq!(dec(1.1).mul(&dec(1.1)).to_f64(), 1.21);
+        assert_eq!(dec(1.0).div(&dec(0.0)).unwrap_err().0, "decimal division by 0");
+        assert_eq!(Decimal::from_float(f64::NAN).unwrap_err().0, "Cannot create a Decimal from NaN");
+        assert_eq!(dec(1e300).mul(&dec(1e300)).to_f64(), f64::INFINITY);
+    }
+
+    #[test]
+    fn go_math() {
+        assert_eq!(go_pow_int(10.0, 2.0), 100.0);
+        assert_eq!(go_pow_int(10.0, -2.0), 0.01);
+        assert_eq!(go_pow_int(10.0, 400.0), f64::INFINITY);
+        assert_eq!(go_pow_int(10.0, -400.0), 0.0);
+        assert_eq!(round(2.5, 0.0, 0.5), 3.0);
+        assert_eq!(round(-2.5, 0.0, 0.5), -3.0);
+        assert!(go_max(1.0, f64::NAN).is_nan());
+        assert!(go_min(0.0, -0.0).is_sign_negative());
+        assert_eq!(go_f64_to_i64(1e20), i64::MIN);
+    }
+
+    #[test]
+    fn go_parsing() {
+        assert_eq!(go_parse_int0("0x_1F"), Some(31));
+        assert_eq!(go_parse_int0("1_000"), Some(1000));
+        assert_eq!(go_parse_int0("_1"), None);
+        assert_eq!(go_parse_int0("010"), Some(8));
+        assert_eq!(go_parse_int0("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(go_parse_int0("9223372036854775808"), None);
+        assert_eq!(go_parse_float("0x1p3"), Some(8.0));
+        assert_eq!(go_parse_float("1e400"), None);
+        assert_eq!(go_parse_float("1_0.5"), Some(10.5));
+        assert_eq!(go_parse_float("1_.5"), None);
+        assert_eq!(atoi("99999999999999999999"), i64::MAX);
+        assert_eq!(parse_octal("0777"), Some(511));
+        assert_eq!(seq(&[10, -3, 0]), "10 7 4 1");
     }
 }

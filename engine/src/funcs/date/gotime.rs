@@ -110,7 +110,7 @@ pub fn time_quote(s: &[u8]) -> String {
         }
     } else {
         for &byte in s {
-            if byte >= 0x80 || byte < b' ' {
+            if !(b' '..0x80).contains(&byte) {
                 out.push_str(&format!("\\x{byte:02x}"));
             } else {
                 if byte == b'"' || byte == b'\\' {
@@ -330,18 +330,20 @@ pub fn days_in(month: i64, year: i64) -> i64 {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (month 1..12, day 1..31).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
+    // Wrapping arithmetic: absurd years (from `AddDate` with huge numbers) must not panic; Go's
+    // own arithmetic wraps there too.
+    let y = if m <= 2 { y.wrapping_sub(1) } else { y };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
+    let yoe = y.rem_euclid(400);
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+    era.wrapping_mul(146097).wrapping_add(doe).wrapping_sub(719468)
 }
 
 /// The date of a day count since 1970-01-01: (year, month 1..12, day 1..31).
 pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
+    let z = z.wrapping_add(719468);
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -465,7 +467,18 @@ impl Location {
                 return Some(Arc::new(l));
             }
         }
-        load_from_sources(name).map(Arc::new)
+        // Go reads the file on every call; the zone files do not change during a render, so
+        // loaded zones are kept.
+        static CACHE: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Arc<Location>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(l) = cache.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Some(l);
+        }
+        let l = load_from_sources(name).map(Arc::new)?;
+        if let Ok(mut c) = cache.lock() {
+            c.insert(name.to_string(), l.clone());
+        }
+        Some(l)
     }
 
     /// Go: `time.LoadLocationFromTZData`.
@@ -835,9 +848,9 @@ fn tzset(s: &str, last_tx_sec: i64, sec: i64) -> Option<Lookup> {
     }
     let days = sec.div_euclid(86400);
     let (year, _, _) = civil_from_days(days);
-    let yday = days - days_from_civil(year, 1, 1) + 1;
-    let ysec = (yday - 1) * 86400 + sec % 86400;
-    let ystart = sec - ysec;
+    let yday = days.wrapping_sub(days_from_civil(year, 1, 1)).wrapping_add(1);
+    let ysec = (yday - 1).wrapping_mul(86400).wrapping_add(sec % 86400);
+    let ystart = sec.wrapping_sub(ysec);
     let mut start_sec = tzrule_time(year, start_rule, std_offset);
     let mut end_sec = tzrule_time(year, end_rule, dst_offset);
     let (mut dst_is_dst, mut std_is_dst) = (true, false);
@@ -847,12 +860,13 @@ fn tzset(s: &str, last_tx_sec: i64, sec: i64) -> Option<Lookup> {
         std::mem::swap(&mut std_offset, &mut dst_offset);
         std::mem::swap(&mut std_is_dst, &mut dst_is_dst);
     }
+    let at = |x: i64| ystart.wrapping_add(x);
     Some(if ysec < start_sec {
-        Lookup { name: std_name, offset: std_offset, start: ystart, end: start_sec + ystart, is_dst: std_is_dst }
+        Lookup { name: std_name, offset: std_offset, start: ystart, end: at(start_sec), is_dst: std_is_dst }
     } else if ysec >= end_sec {
-        Lookup { name: std_name, offset: std_offset, start: end_sec + ystart, end: ystart + 365 * 86400, is_dst: std_is_dst }
+        Lookup { name: std_name, offset: std_offset, start: at(end_sec), end: at(365 * 86400), is_dst: std_is_dst }
     } else {
-        Lookup { name: dst_name, offset: dst_offset, start: start_sec + ystart, end: end_sec + ystart, is_dst: dst_is_dst }
+        Lookup { name: dst_name, offset: dst_offset, start: at(start_sec), end: at(end_sec), is_dst: dst_is_dst }
     })
 }
 
@@ -909,18 +923,7 @@ impl Time {
     #[allow(clippy::too_many_arguments)]
     pub fn date(year: i64, month: i64, day: i64, hour: i64, min: i64, sec: i64, nsec: i64, loc: Arc<Location>) -> Time {
         fn norm(hi: i64, lo: i64, base: i64) -> (i64, i64) {
-            let (mut hi, mut lo) = (hi, lo);
-            if lo < 0 {
-                let n = (-lo - 1) / base + 1;
-                hi -= n;
-                lo += n * base;
-            }
-            if lo >= base {
-                let n = lo / base;
-                hi += n;
-                lo -= n * base;
-            }
-            (hi, lo)
+            (hi.wrapping_add(lo.div_euclid(base)), lo.rem_euclid(base))
         }
         let (year, m) = norm(year, month - 1, 12);
         let month = m + 1;
@@ -928,13 +931,13 @@ impl Time {
         let (min, sec) = norm(min, sec, 60);
         let (hour, min) = norm(hour, min, 60);
         let (day, hour) = norm(day, hour, 24);
-        let days = days_from_civil(year, month, 1) + day - 1;
-        let mut unix = days * 86400 + hour * 3600 + min * 60 + sec;
+        let days = days_from_civil(year, month, 1).wrapping_add(day).wrapping_sub(1);
+        let mut unix = days.wrapping_mul(86400).wrapping_add(hour * 3600 + min * 60 + sec);
         let l = loc.lookup(unix);
         if l.offset != 0 {
-            let utc = unix - l.offset;
+            let utc = unix.wrapping_sub(l.offset);
             let offset = if utc < l.start || utc >= l.end { loc.lookup(utc).offset } else { l.offset };
-            unix -= offset;
+            unix = unix.wrapping_sub(offset);
         }
         Time { sec: unix, nsec, loc, mono: None }
     }
@@ -976,11 +979,11 @@ impl Time {
     }
     /// 0 = Sunday.
     pub fn weekday(&self) -> i64 {
-        (self.local_parts().6 + 4).rem_euclid(7)
+        (self.local_parts().6.rem_euclid(7) + 4).rem_euclid(7)
     }
     pub fn year_day(&self) -> i64 {
         let (y, _, _, _, _, _, days) = self.local_parts();
-        days - days_from_civil(y, 1, 1) + 1
+        days.wrapping_sub(days_from_civil(y, 1, 1)).wrapping_add(1)
     }
 
     /// Go: `t.In(loc)` / `t.UTC()` / `t.Local()` (drops the monotonic reading).
@@ -1025,10 +1028,41 @@ impl Time {
         self.sec == ZERO_UNIX && self.nsec == 0
     }
 
+    /// The remainder of the time since Go's zero time (year 1) divided by `d` (Go: `div`).
+    fn rem_since_zero(&self, d: i64) -> i64 {
+        let total = (self.sec as i128 - ZERO_UNIX as i128) * 1_000_000_000 + self.nsec as i128;
+        total.rem_euclid(d as i128) as i64
+    }
+
+    /// Go: `t.Truncate(d)` (drops the monotonic reading).
+    pub fn truncate(&self, d: i64) -> Time {
+        let mut t = self.clone();
+        t.mono = None;
+        if d <= 0 {
+            return t;
+        }
+        let r = t.rem_since_zero(d);
+        t.add(-r)
+    }
+
+    /// Go: `t.Round(d)`: halfway values round up (drops the monotonic reading).
+    pub fn round(&self, d: i64) -> Time {
+        let mut t = self.clone();
+        t.mono = None;
+        if d <= 0 {
+            return t;
+        }
+        let r = t.rem_since_zero(d);
+        if (r as u64).wrapping_add(r as u64) < d as u64 {
+            return t.add(-r);
+        }
+        t.add(d - r)
+    }
+
     /// Go: `t.AddDate(years, months, days)`.
     pub fn add_date(&self, years: i64, months: i64, days: i64) -> Time {
         let (y, m, d, h, mi, s, _) = self.local_parts();
-        Time::date(y + years, m + months, d + days, h, mi, s, self.nsec, self.loc.clone())
+        Time::date(y.wrapping_add(years), m.wrapping_add(months), d.wrapping_add(days), h, mi, s, self.nsec, self.loc.clone())
     }
 
     /// Go: `t.String()`.
@@ -1235,7 +1269,8 @@ fn starts_with_lower(s: &[u8]) -> bool {
     s.first().is_some_and(|c| c.is_ascii_lowercase())
 }
 
-/// Go: `nextStdChunk`.
+/// Go: `nextStdChunk` (kept in Go's shape, hence the nested ifs).
+#[allow(clippy::collapsible_match)]
 fn next_std_chunk(layout: &[u8]) -> (&[u8], Std, &[u8]) {
     let l = layout;
     let at = |i: usize, s: &str| l.len() >= i + s.len() && &l[i..i + s.len()] == s.as_bytes();
@@ -1538,6 +1573,9 @@ fn parse_error(layout: &[u8], value: &[u8], layout_elem: &[u8], value_elem: &[u8
     }
 }
 
+/// Sign, hours, minutes, seconds and the rest of the value of a numeric zone offset.
+type TzParts<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
 const SHORT_DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const SHORT_MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -1729,7 +1767,7 @@ pub fn parse(layout_s: &str, value_s: &str, default_loc: Arc<Location>, local: A
                     value = &value[1..];
                     z = Some(Location::utc());
                 } else {
-                    let parts: Option<(&[u8], &[u8], &[u8], &[u8], &[u8])> = if kind.colon && !kind.seconds {
+                    let parts: Option<TzParts> = if kind.colon && !kind.seconds {
                         if value.len() < 6 || value[3] != b':' {
                             None
                         } else {
@@ -1957,6 +1995,18 @@ mod tests {
         assert_eq!(t.format("2006-01-02T15:04:05.000Z07:00 Mon Jan _2 3PM MST"), "2006-01-02T15:04:05.123Z Mon Jan  2 3PM UTC");
         assert_eq!(t.string(), "2006-01-02 15:04:05.123456789 +0000 UTC");
         assert_eq!(Time::zero().string(), "0001-01-01 00:00:00 +0000 UTC");
+    }
+
+    #[test]
+    fn extremes_do_not_panic() {
+        let ny = Location::load("America/New_York").unwrap_or_else(Location::utc);
+        for sec in [i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1] {
+            let t = Time { sec, nsec: 0, loc: ny.clone(), mono: None };
+            let _ = t.string();
+            let _ = t.add_date(i64::MAX, i64::MIN, i64::MAX).string();
+            let _ = t.add(i64::MAX).sub(&Time::zero());
+        }
+        let _ = Time::date(i64::MAX, i64::MAX, i64::MIN, i64::MAX, i64::MIN, i64::MAX, i64::MIN, ny);
     }
 
     #[test]
