@@ -184,35 +184,51 @@ pub fn create(t: &Template, signee: &PubKey, parent: Option<&Parent>, signer: &P
 pub fn parse(data: &[u8]) -> Result<Parent, String> {
     let malformed = || "x509: malformed certificate".to_string();
     let (outer, rest) = der::expect(data, SEQUENCE).ok_or_else(malformed)?;
-    if !rest.is_empty() {
-        return Err("x509: trailing data".into());
-    }
-    let parts = children(outer.content).ok_or_else(malformed)?;
-    if parts.len() != 3 || parts[0].tag != SEQUENCE || parts[1].tag != SEQUENCE || parts[2].tag != BIT_STRING {
-        return Err(malformed());
-    }
-    let tbs = children(parts[0].content).ok_or_else(|| "x509: malformed tbs certificate".to_string())?;
+    let (tbs_tlv, after_tbs) = der::expect(outer.content, SEQUENCE).ok_or_else(|| "x509: malformed tbs certificate".to_string())?;
+    let tbs = children(tbs_tlv.content).ok_or_else(|| "x509: malformed tbs certificate".to_string())?;
     let mut i = 0;
     if tbs.first().map(|t| t.tag) == Some(0xa0) {
+        let v = der::expect(tbs[0].content, INTEGER).and_then(|(t, r)| if r.is_empty() { der::int_value(&t) } else { None });
+        match v {
+            None => return Err("x509: malformed version".into()),
+            Some(v) if !(0..=2).contains(&v) => return Err("x509: invalid version".into()),
+            _ => {}
+        }
         i = 1;
     }
-    if tbs.len() < i + 6 {
-        return Err("x509: malformed tbs certificate".into());
-    }
-    if tbs[i].tag != INTEGER {
+    let tag_at = |k: usize| tbs.get(k).map(|t| t.tag);
+    if tag_at(i) != Some(INTEGER) {
         return Err("x509: malformed serial number".into());
     }
-    if tbs[i + 1].tag != SEQUENCE {
+    if tbs[i].content.first().is_some_and(|b| b & 0x80 != 0) {
+        return Err("x509: negative serial number".into());
+    }
+    if tag_at(i + 1) != Some(SEQUENCE) {
         return Err("x509: malformed signature algorithm identifier".into());
     }
-    if tbs[i + 2].tag != SEQUENCE {
+    let Some((outer_ai, after_ai)) = der::expect(after_tbs, SEQUENCE) else {
+        return Err("x509: malformed algorithm identifier".into());
+    };
+    if outer_ai.raw != tbs[i + 1].raw {
+        return Err("x509: inner and outer signature algorithm identifiers don't match".into());
+    }
+    if tag_at(i + 2) != Some(SEQUENCE) {
         return Err("x509: malformed issuer".into());
     }
-    if tbs[i + 3].tag != SEQUENCE {
+    if tag_at(i + 3) != Some(SEQUENCE) {
         return Err("x509: malformed validity".into());
     }
-    if tbs[i + 4].tag != SEQUENCE {
-        return Err("x509: malformed subject".into());
+    if tag_at(i + 4) != Some(SEQUENCE) {
+        return Err("x509: malformed issuer".into());
+    }
+    if tag_at(i + 5) != Some(SEQUENCE) {
+        return Err("x509: malformed spki".into());
+    }
+    if der::expect(after_ai, BIT_STRING).is_none() {
+        return Err("x509: malformed signature".into());
+    }
+    if !rest.is_empty() {
+        return Err("x509: trailing data".into());
     }
     let spki = tbs[i + 5];
     let spki_parts = (spki.tag == SEQUENCE).then(|| children(spki.content)).flatten().ok_or_else(|| "x509: malformed spki".to_string())?;

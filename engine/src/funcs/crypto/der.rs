@@ -214,3 +214,272 @@ pub fn oid_arcs(t: &Tlv<'_>) -> Option<Vec<u64>> {
 pub fn oid_string(arcs: &[u64]) -> String {
     arcs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(".")
 }
+
+/// How Go's `encoding/asn1` sees one struct field (enough for the key structs x509 and sprig
+/// unmarshal).
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// Go `int` (parsed as int64).
+    Int,
+    /// `*big.Int`.
+    BigInt,
+    /// `[]byte` (OCTET STRING).
+    Octets,
+    /// `asn1.ObjectIdentifier`.
+    Oid,
+    /// `asn1.BitString`.
+    BitString,
+    /// `asn1.RawValue` (any tag).
+    Any,
+    /// A nested struct (SEQUENCE) with its Go type name.
+    Struct(&'static str, &'static [Field]),
+}
+
+#[derive(Clone, Copy)]
+pub struct Field {
+    pub kind: Kind,
+    pub optional: bool,
+    /// `explicit,tag:N`.
+    pub explicit: Option<u8>,
+}
+
+pub const fn req(kind: Kind) -> Field {
+    Field { kind, optional: false, explicit: None }
+}
+
+pub const fn opt(kind: Kind) -> Field {
+    Field { kind, optional: true, explicit: None }
+}
+
+pub const fn opt_explicit(kind: Kind, tag: u8) -> Field {
+    Field { kind, optional: true, explicit: Some(tag) }
+}
+
+const DEFAULT_PARAMS: &str = "{optional:false explicit:false application:false private:false defaultValue:<nil> tag:<nil> stringType:0 timeType:0 set:false omitEmpty:false}";
+
+struct TagLen {
+    class: u8,
+    tag: u32,
+    compound: bool,
+    length: usize,
+}
+
+fn syntax(msg: &str) -> String {
+    format!("asn1: syntax error: {msg}")
+}
+
+fn structural(msg: &str) -> String {
+    format!("asn1: structure error: {msg}")
+}
+
+/// Go's `asn1.parseTagAndLength`.
+fn tag_and_length(b: &[u8], mut off: usize) -> Result<(TagLen, usize), String> {
+    let first = b[off];
+    off += 1;
+    let class = first >> 6;
+    let compound = first & 0x20 != 0;
+    let mut tag = (first & 0x1f) as u32;
+    if tag == 0x1f {
+        let mut v: u32 = 0;
+        let mut shifted = 0;
+        loop {
+            if off >= b.len() {
+                return Err(syntax("truncated base 128 integer"));
+            }
+            if shifted == 4 {
+                return Err(structural("base 128 integer too large"));
+            }
+            let c = b[off];
+            off += 1;
+            if shifted == 0 && c == 0x80 {
+                return Err(syntax("integer is not minimally encoded"));
+            }
+            v = (v << 7) | (c & 0x7f) as u32;
+            shifted += 1;
+            if c & 0x80 == 0 {
+                break;
+            }
+        }
+        if v > i32::MAX as u32 {
+            return Err(structural("base 128 integer too large"));
+        }
+        tag = v;
+        if tag < 0x1f {
+            return Err(syntax("non-minimal tag"));
+        }
+    }
+    if off >= b.len() {
+        return Err(syntax("truncated tag or length"));
+    }
+    let l = b[off];
+    off += 1;
+    let length = if l & 0x80 == 0 {
+        (l & 0x7f) as usize
+    } else {
+        let n = (l & 0x7f) as usize;
+        if n == 0 {
+            return Err(syntax("indefinite length found (not DER)"));
+        }
+        let mut len = 0usize;
+        for _ in 0..n {
+            if off >= b.len() {
+                return Err(syntax("truncated tag or length"));
+            }
+            let c = b[off];
+            off += 1;
+            if len >= 1 << 23 {
+                return Err(structural("length too large"));
+            }
+            len = (len << 8) | c as usize;
+            if len == 0 {
+                return Err(structural("superfluous leading zeros in length"));
+            }
+        }
+        if len < 0x80 {
+            return Err(structural("non-minimal length"));
+        }
+        len
+    };
+    Ok((TagLen { class, tag, compound, length }, off))
+}
+
+fn check_integer(c: &[u8]) -> Result<(), String> {
+    if c.is_empty() {
+        return Err(structural("empty integer"));
+    }
+    if c.len() > 1 && ((c[0] == 0 && c[1] & 0x80 == 0) || (c[0] == 0xff && c[1] & 0x80 != 0)) {
+        return Err(structural("integer not minimally-encoded"));
+    }
+    Ok(())
+}
+
+fn go_type_name(k: &Kind) -> &'static str {
+    match k {
+        Kind::Int => "int",
+        Kind::BigInt | Kind::Octets => "",
+        Kind::Oid => "ObjectIdentifier",
+        Kind::BitString => "BitString",
+        Kind::Any => "RawValue",
+        Kind::Struct(n, _) => n,
+    }
+}
+
+/// Go's `asn1.parseField` for one field at `off` in `b`; returns the next offset.
+fn parse_field(b: &[u8], off: usize, f: &Field) -> Result<usize, String> {
+    if off == b.len() {
+        if f.optional {
+            return Ok(off);
+        }
+        return Err(syntax("sequence truncated"));
+    }
+    let init = off;
+    let (mut t, mut off) = tag_and_length(b, off)?;
+    if let Some(want) = f.explicit {
+        if t.class == 2 && t.tag == want as u32 && (t.length == 0 || t.compound) {
+            if t.length == 0 {
+                return Ok(off);
+            }
+            (t, off) = tag_and_length(b, off)?;
+        } else if f.optional {
+            return Ok(init);
+        } else {
+            return Err(structural("explicitly tagged member didn't match"));
+        }
+    }
+    let (want_tag, want_compound) = match f.kind {
+        Kind::Int | Kind::BigInt => (INTEGER as u32, false),
+        Kind::Octets => (OCTET_STRING as u32, false),
+        Kind::Oid => (OID as u32, false),
+        Kind::BitString => (BIT_STRING as u32, false),
+        Kind::Struct(..) => (16, true),
+        Kind::Any => (t.tag, t.compound),
+    };
+    let match_any = matches!(f.kind, Kind::Any);
+    if !match_any && (t.class != 0 || t.tag != want_tag || t.compound != want_compound) {
+        if f.optional {
+            return Ok(init);
+        }
+        return Err(structural(&format!(
+            "tags don't match ({} vs {{class:{} tag:{} length:{} isCompound:{}}}) {} {} @{}",
+            want_tag,
+            t.class,
+            t.tag,
+            t.length,
+            t.compound,
+            DEFAULT_PARAMS,
+            go_type_name(&f.kind),
+            off
+        )));
+    }
+    if off + t.length > b.len() {
+        return Err(syntax("data truncated"));
+    }
+    let content = &b[off..off + t.length];
+    match f.kind {
+        Kind::Int => {
+            if content.len() > 8 {
+                return Err(structural("integer too large"));
+            }
+            check_integer(content)?;
+        }
+        Kind::BigInt => check_integer(content)?,
+        Kind::Oid => {
+            if content.is_empty() {
+                return Err(syntax("zero length OBJECT IDENTIFIER"));
+            }
+            if content.last().is_some_and(|c| c & 0x80 != 0) {
+                return Err(syntax("truncated base 128 integer"));
+            }
+        }
+        Kind::BitString => {
+            if content.is_empty() {
+                return Err(syntax("zero length BIT STRING"));
+            }
+            let pad = content[0];
+            if pad > 7 || (content.len() == 1 && pad > 0) || content.last().is_some_and(|l| l & ((1 << pad) - 1) != 0) {
+                return Err(syntax("invalid padding bits in BIT STRING"));
+            }
+        }
+        Kind::Struct(_, fields) => {
+            let mut o = 0;
+            for f in fields {
+                o = parse_field(content, o, f)?;
+            }
+        }
+        Kind::Octets | Kind::Any => {}
+    }
+    Ok(off + t.length)
+}
+
+/// Go's `asn1.Unmarshal(data, &T{})` outcome for a struct `T` named `name`: the number of bytes
+/// used, or Go's error text.
+pub fn go_unmarshal(data: &[u8], name: &'static str, fields: &'static [Field]) -> Result<usize, String> {
+    parse_field(data, 0, &req(Kind::Struct(name, fields)))
+}
+
+pub const ALGORITHM_IDENTIFIER: Kind = Kind::Struct("AlgorithmIdentifier", &[req(Kind::Oid), opt(Kind::Any)]);
+
+pub const PKCS1_PRIVATE_KEY: &[Field] = &[
+    req(Kind::Int),
+    req(Kind::BigInt),
+    req(Kind::Int),
+    req(Kind::BigInt),
+    req(Kind::BigInt),
+    req(Kind::BigInt),
+    opt(Kind::BigInt),
+    opt(Kind::BigInt),
+    opt(Kind::BigInt),
+];
+
+pub const EC_PRIVATE_KEY: &[Field] = &[req(Kind::Int), req(Kind::Octets), opt_explicit(Kind::Oid, 0), opt_explicit(Kind::BitString, 1)];
+
+pub const PKCS8: &[Field] = &[req(Kind::Int), req(ALGORITHM_IDENTIFIER), req(Kind::Octets)];
+
+pub const DSA_KEY_FORMAT: &[Field] = &[
+    req(Kind::Int),
+    req(Kind::BigInt),
+    req(Kind::BigInt),
+    req(Kind::BigInt),
+    req(Kind::BigInt),
+    req(Kind::BigInt),
+];

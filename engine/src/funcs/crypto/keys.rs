@@ -23,9 +23,90 @@ pub const OID_X25519: &[u64] = &[1, 3, 101, 110];
 /// A private key of one of the types sprig produces or accepts.
 pub enum PrivKey {
     Rsa(Box<rsa::RsaPrivateKey>),
-    P256(p256::SecretKey),
+    Ec(EcKey),
     Ed25519(ed25519_dalek::SigningKey),
-    Dsa(Box<dsa::SigningKey>),
+    /// A DSA key as sprig's `DSAKeyFormat` DER (Go can neither sign with it nor certify it).
+    Dsa(Vec<u8>),
+    /// An X25519 key (`*ecdh.PrivateKey`): parsed from PKCS#8, never usable in a certificate.
+    X25519([u8; 32]),
+}
+
+/// An ECDSA key on one of the NIST curves Go's x509 supports (P-224 aside).
+#[derive(Clone)]
+pub enum EcKey {
+    P256(p256::SecretKey),
+    P384(p384::SecretKey),
+    P521(p521::SecretKey),
+}
+
+macro_rules! each_curve {
+    ($e:expr, $k:ident => $body:expr) => {
+        match $e {
+            EcKey::P256($k) => $body,
+            EcKey::P384($k) => $body,
+            EcKey::P521($k) => $body,
+        }
+    };
+}
+
+impl EcKey {
+    fn curve_oid(&self) -> &'static [u64] {
+        match self {
+            EcKey::P256(_) => OID_P256,
+            EcKey::P384(_) => OID_P384,
+            EcKey::P521(_) => OID_P521,
+        }
+    }
+
+    fn scalar(&self) -> Vec<u8> {
+        each_curve!(self, k => k.to_bytes().to_vec())
+    }
+
+    fn point(&self) -> Vec<u8> {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        each_curve!(self, k => k.public_key().to_encoded_point(false).as_bytes().to_vec())
+    }
+
+    /// Go: ECDSA with SHA-256/384/512 for P-256/384/521.
+    fn sig_oid(&self) -> &'static [u64] {
+        match self {
+            EcKey::P256(_) => &[1, 2, 840, 10045, 4, 3, 2],
+            EcKey::P384(_) => &[1, 2, 840, 10045, 4, 3, 3],
+            EcKey::P521(_) => &[1, 2, 840, 10045, 4, 3, 4],
+        }
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
+        use p256::ecdsa::signature::RandomizedSigner;
+        let bad = |_| "rudder: invalid EC key".to_string();
+        Ok(match self {
+            EcKey::P256(k) => {
+                let sk = p256::ecdsa::SigningKey::from_bytes(&k.to_bytes()).map_err(bad)?;
+                let sig: p256::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
+                sig.to_der().as_bytes().to_vec()
+            }
+            EcKey::P384(k) => {
+                let sk = p384::ecdsa::SigningKey::from_bytes(&k.to_bytes()).map_err(bad)?;
+                let sig: p384::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
+                sig.to_der().as_bytes().to_vec()
+            }
+            EcKey::P521(k) => {
+                let sk = p521::ecdsa::SigningKey::from_bytes(&k.to_bytes()).map_err(bad)?;
+                let sig: p521::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
+                sig.to_der().as_bytes().to_vec()
+            }
+        })
+    }
+
+    /// Go's `x509.MarshalECPrivateKey`.
+    fn to_der(&self) -> Vec<u8> {
+        seq(&[
+            &small_int(1),
+            &octets(&self.scalar()),
+            &cons(0xa0, &[&oid(self.curve_oid())]),
+            &cons(0xa1, &[&bit_string(&self.point())]),
+        ])
+    }
 }
 
 /// A public key as `x509.marshalPublicKey` sees it: the algorithm identifier and the key bits.
@@ -56,27 +137,53 @@ impl PrivKey {
             "" | "rsa" => Self::rsa(4096),
             "dsa" => {
                 let comps = dsa::Components::generate(&mut OsRng, dsa::KeySize::DSA_2048_256);
-                Ok(PrivKey::Dsa(Box::new(dsa::SigningKey::generate(&mut OsRng, comps))))
+                let k = dsa::SigningKey::generate(&mut OsRng, comps);
+                let vk = k.verifying_key();
+                let c = vk.components();
+                Ok(PrivKey::Dsa(seq(&[
+                    &small_int(0),
+                    &dsa_big(c.p()),
+                    &dsa_big(c.q()),
+                    &dsa_big(c.g()),
+                    &dsa_big(vk.y()),
+                    &dsa_big(k.x()),
+                ])))
             }
-            "ecdsa" => Ok(PrivKey::P256(p256::SecretKey::random(&mut OsRng))),
+            "ecdsa" => Ok(PrivKey::Ec(EcKey::P256(p256::SecretKey::random(&mut OsRng)))),
             "ed25519" => Ok(PrivKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng))),
             _ => Err(format!("Unknown type {typ}")),
         }
     }
 
+    /// An RSA key of `bits` bits with e = 65537, as Go's `rsa.GenerateKey`. The two primes are
+    /// searched for on two threads (prime search dominates; Go is several times faster per prime).
     pub fn rsa(bits: usize) -> Result<PrivKey, String> {
-        rsa::RsaPrivateKey::new(&mut OsRng, bits)
-            .map(|k| PrivKey::Rsa(Box::new(k)))
-            .map_err(|e| format!("failed to generate private key: {e}"))
+        use num_bigint_dig::RandPrime;
+        loop {
+            let half = bits / 2;
+            let other = std::thread::spawn(move || OsRng.gen_prime(bits - half));
+            let p: BigUint = OsRng.gen_prime(half);
+            let q: BigUint = match other.join() {
+                Ok(q) => q,
+                Err(_) => return Err("failed to generate private key: prime search failed".into()),
+            };
+            if p == q || (&p * &q).bits() != bits {
+                continue;
+            }
+            return rsa::RsaPrivateKey::from_p_q(p, q, BigUint::from(65_537u32))
+                .map(|k| PrivKey::Rsa(Box::new(k)))
+                .map_err(|e| format!("failed to generate private key: {e}"));
+        }
     }
 
     /// Go's `%T` of the key (for messages).
     pub fn go_type(&self) -> &'static str {
         match self {
             PrivKey::Rsa(_) => "*rsa.PrivateKey",
-            PrivKey::P256(_) => "*ecdsa.PrivateKey",
+            PrivKey::Ec(_) => "*ecdsa.PrivateKey",
             PrivKey::Ed25519(_) => "ed25519.PrivateKey",
             PrivKey::Dsa(_) => "*dsa.PrivateKey",
+            PrivKey::X25519(_) => "*ecdh.PrivateKey",
         }
     }
 
@@ -104,24 +211,16 @@ impl PrivKey {
                 ]);
                 pem::encode("RSA PRIVATE KEY", &body)
             }
-            PrivKey::P256(k) => pem::encode("EC PRIVATE KEY", &ec_private_der(k)),
+            PrivKey::Ec(k) => pem::encode("EC PRIVATE KEY", &k.to_der()),
+            PrivKey::X25519(k) => {
+                let body = seq(&[&small_int(0), &seq(&[&oid(OID_X25519)]), &octets(&octets(k))]);
+                pem::encode("PRIVATE KEY", &body)
+            }
             PrivKey::Ed25519(k) => {
                 let body = seq(&[&small_int(0), &seq(&[&oid(OID_ED25519)]), &octets(&octets(&k.to_bytes()))]);
                 pem::encode("PRIVATE KEY", &body)
             }
-            PrivKey::Dsa(k) => {
-                let vk = k.verifying_key();
-                let c = vk.components();
-                let body = seq(&[
-                    &small_int(0),
-                    &dsa_big(c.p()),
-                    &dsa_big(c.q()),
-                    &dsa_big(c.g()),
-                    &dsa_big(vk.y()),
-                    &dsa_big(k.x()),
-                ]);
-                pem::encode("DSA PRIVATE KEY", &body)
-            }
+            PrivKey::Dsa(der) => pem::encode("DSA PRIVATE KEY", der),
         }
     }
 
@@ -132,10 +231,11 @@ impl PrivKey {
                 algorithm: seq(&[&oid(OID_RSA), &tlv(NULL, &[])]),
                 bits: seq(&[&big(k.n()), &big(k.e())]),
             }),
-            PrivKey::P256(k) => Ok(PubKey {
-                algorithm: seq(&[&oid(OID_EC_PUBLIC_KEY), &oid(OID_P256)]),
-                bits: ec_point(k),
+            PrivKey::Ec(k) => Ok(PubKey {
+                algorithm: seq(&[&oid(OID_EC_PUBLIC_KEY), &oid(k.curve_oid())]),
+                bits: k.point(),
             }),
+            PrivKey::X25519(_) => Err("x509: unsupported public key type: *ecdh.PublicKey".into()),
             PrivKey::Ed25519(k) => Ok(PubKey {
                 algorithm: seq(&[&oid(OID_ED25519)]),
                 bits: k.verifying_key().to_bytes().to_vec(),
@@ -146,15 +246,15 @@ impl PrivKey {
 
     /// Whether the key is a `crypto.Signer` (Go's DSA keys are not).
     pub fn is_signer(&self) -> bool {
-        !matches!(self, PrivKey::Dsa(_))
+        !matches!(self, PrivKey::Dsa(_) | PrivKey::X25519(_))
     }
 
     /// The signature algorithm identifier Go picks for the key (`signingParamsForKey`).
     pub fn signature_algorithm(&self) -> Vec<u8> {
         match self {
             PrivKey::Rsa(_) => seq(&[&oid(OID_SHA256_RSA), &tlv(NULL, &[])]),
-            PrivKey::P256(_) => seq(&[&oid(OID_ECDSA_SHA256)]),
-            PrivKey::Ed25519(_) | PrivKey::Dsa(_) => seq(&[&oid(OID_ED25519)]),
+            PrivKey::Ec(k) => seq(&[&oid(k.sig_oid())]),
+            PrivKey::Ed25519(_) | PrivKey::Dsa(_) | PrivKey::X25519(_) => seq(&[&oid(OID_ED25519)]),
         }
     }
 
@@ -170,17 +270,12 @@ impl PrivKey {
                 };
                 k.sign(scheme, &digest).map_err(|e| e.to_string())
             }
-            PrivKey::P256(k) => {
-                use p256::ecdsa::signature::RandomizedSigner;
-                let sk = p256::ecdsa::SigningKey::from(k.clone());
-                let sig: p256::ecdsa::Signature = sk.sign_with_rng(&mut OsRng, msg);
-                Ok(sig.to_der().as_bytes().to_vec())
-            }
+            PrivKey::Ec(k) => k.sign(msg),
             PrivKey::Ed25519(k) => {
                 use ed25519_dalek::Signer;
                 Ok(k.sign(msg).to_bytes().to_vec())
             }
-            PrivKey::Dsa(_) => Err("x509: certificate private key does not implement crypto.Signer".into()),
+            PrivKey::Dsa(_) | PrivKey::X25519(_) => Err("x509: certificate private key does not implement crypto.Signer".into()),
         }
     }
 }
@@ -189,22 +284,6 @@ fn mod_inverse(a: &BigUint, m: &BigUint) -> BigUint {
     // m is prime here (an RSA prime): a^(m-2) mod m.
     let two = BigUint::from(2u32);
     a.modpow(&(m - &two), m)
-}
-
-fn ec_point(k: &p256::SecretKey) -> Vec<u8> {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    k.public_key().to_encoded_point(false).as_bytes().to_vec()
-}
-
-/// Go's `x509.MarshalECPrivateKey` for a P-256 key.
-fn ec_private_der(k: &p256::SecretKey) -> Vec<u8> {
-    let d = k.to_bytes();
-    seq(&[
-        &small_int(1),
-        &octets(&d),
-        &cons(0xa0, &[&oid(OID_P256)]),
-        &cons(0xa1, &[&bit_string(&ec_point(k))]),
-    ])
 }
 
 /// sprig `parsePrivateKeyPEM`.
@@ -226,132 +305,134 @@ pub fn parse_pem(text: &str) -> Result<PrivKey, String> {
     }
 }
 
-const MALFORMED: &str = "asn1: structure error: tags don't match";
+fn hint_ec() -> String {
+    "x509: failed to parse private key (use ParseECPrivateKey instead for this key format)".into()
+}
+fn hint_pkcs1() -> String {
+    "x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)".into()
+}
+fn hint_pkcs8() -> String {
+    "x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".into()
+}
+fn is_ec(d: &[u8]) -> bool {
+    der::go_unmarshal(d, "ecPrivateKey", EC_PRIVATE_KEY).is_ok()
+}
+fn is_pkcs1(d: &[u8]) -> bool {
+    der::go_unmarshal(d, "pkcs1PrivateKey", PKCS1_PRIVATE_KEY).is_ok()
+}
+fn is_pkcs8(d: &[u8]) -> bool {
+    der::go_unmarshal(d, "pkcs8", PKCS8).is_ok()
+}
 
-fn syntax_trailing() -> String {
-    "asn1: syntax error: trailing data".into()
+/// The elements of the outer SEQUENCE (already checked by `go_unmarshal`).
+fn elements(data: &[u8]) -> Vec<Tlv<'_>> {
+    der::read(data).and_then(|(t, _)| children(t.content)).unwrap_or_default()
 }
 
 /// Go's `x509.ParsePKCS1PrivateKey`.
 fn parse_pkcs1(data: &[u8]) -> Result<PrivKey, String> {
-    let Some((outer, rest)) = der::read(data) else {
-        return Err(der_error(data));
-    };
-    if !rest.is_empty() {
-        return Err(syntax_trailing());
+    match der::go_unmarshal(data, "pkcs1PrivateKey", PKCS1_PRIVATE_KEY) {
+        Ok(n) if n < data.len() => return Err("asn1: syntax error: trailing data".into()),
+        Ok(_) => {}
+        Err(e) => {
+            if is_ec(data) {
+                return Err(hint_ec());
+            }
+            if is_pkcs8(data) {
+                return Err(hint_pkcs8());
+            }
+            return Err(e);
+        }
     }
-    let items = (outer.tag == SEQUENCE).then(|| children(outer.content)).flatten();
-    let ints: Option<Vec<Vec<u8>>> = items.as_ref().and_then(|items| {
-        if items.len() < 9 {
-            return None;
-        }
-        items[..9].iter().map(uint_content).collect()
-    });
-    let Some(ints) = ints else {
-        if parse_ec_structure(data) {
-            return Err("x509: failed to parse private key (use ParseECPrivateKey instead for this key format)".into());
-        }
-        if pkcs8_structure(data) {
-            return Err("x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".into());
-        }
-        return Err(MALFORMED.into());
-    };
-    let version = der::int_value(&items.as_ref().unwrap()[0]).unwrap_or(0);
-    if version > 1 {
+    let items = elements(data);
+    if der::int_value(&items[0]).unwrap_or(0) > 1 {
         return Err("x509: unsupported private key version".into());
     }
-    if ints[1..6].iter().any(|i| i.is_empty()) || ints[6..9].iter().any(|i| i.is_empty()) {
+    let positive = |t: &Tlv<'_>| uint_content(t).is_some_and(|v| !v.is_empty());
+    // N, D, P, Q must be positive; Dp, Dq, Qinv too when present.
+    if [1, 3, 4, 5].iter().any(|i| !positive(&items[*i])) || items.iter().skip(6).take(3).filter(|t| t.tag == INTEGER).any(|t| !positive(t)) {
         return Err("x509: private key contains zero or negative value".into());
     }
-    let n = BigUint::from_bytes_be(&ints[1]);
-    let e = BigUint::from_bytes_be(&ints[2]);
-    let d = BigUint::from_bytes_be(&ints[3]);
-    let p = BigUint::from_bytes_be(&ints[4]);
-    let q = BigUint::from_bytes_be(&ints[5]);
-    let key = rsa::RsaPrivateKey::from_components(n, e, d, vec![p, q]).map_err(|_| "crypto/rsa: invalid private key".to_string())?;
+    let big_at = |i: usize| BigUint::from_bytes_be(&uint_content(&items[i]).unwrap_or_default());
+    let e = match uint_content(&items[2]) {
+        Some(v) if !v.is_empty() => BigUint::from_bytes_be(&v),
+        _ => return Err("crypto/rsa: invalid public exponent".into()),
+    };
+    let key = rsa::RsaPrivateKey::from_components(big_at(1), e, big_at(3), vec![big_at(4), big_at(5)])
+        .map_err(|_| "crypto/rsa: invalid private key".to_string())?;
     key.validate().map_err(|_| "crypto/rsa: invalid private key".to_string())?;
     Ok(PrivKey::Rsa(Box::new(key)))
 }
 
-fn parse_ec_structure(data: &[u8]) -> bool {
-    let Some((outer, _)) = der::expect(data, SEQUENCE) else { return false };
-    let Some(items) = children(outer.content) else { return false };
-    items.len() >= 2 && items[0].tag == INTEGER && items[1].tag == OCTET_STRING
-}
-
-fn pkcs8_structure(data: &[u8]) -> bool {
-    let Some((outer, _)) = der::expect(data, SEQUENCE) else { return false };
-    let Some(items) = children(outer.content) else { return false };
-    items.len() >= 3 && items[0].tag == INTEGER && items[1].tag == SEQUENCE && items[2].tag == OCTET_STRING
-}
-
-/// A rough rendition of Go's `asn1` error for data that is not DER at all.
-fn der_error(data: &[u8]) -> String {
-    if data.is_empty() {
-        return "asn1: syntax error: sequence truncated".into();
-    }
-    if data.len() < 2 {
-        return "asn1: syntax error: data truncated".into();
-    }
-    MALFORMED.into()
-}
-
-/// Go's `x509.parseECPrivateKey` (P-256 only: the curve sprig's `genPrivateKey` produces).
+/// Go's `x509.parseECPrivateKey`.
 fn parse_ec(data: &[u8], named_curve: Option<Vec<u64>>) -> Result<PrivKey, String> {
-    let parsed = der::expect(data, SEQUENCE).and_then(|(outer, _)| children(outer.content));
-    let Some(items) = parsed.filter(|i| i.len() >= 2 && i[0].tag == INTEGER && i[1].tag == OCTET_STRING) else {
-        if pkcs8_structure(data) {
-            return Err("x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".into());
+    if let Err(e) = der::go_unmarshal(data, "ecPrivateKey", EC_PRIVATE_KEY) {
+        if is_pkcs8(data) {
+            return Err(hint_pkcs8());
         }
-        return Err("x509: failed to parse EC private key: ".to_string() + &der_error(data));
-    };
+        if is_pkcs1(data) {
+            return Err(hint_pkcs1());
+        }
+        return Err(format!("x509: failed to parse EC private key: {e}"));
+    }
+    let items = elements(data);
     let version = der::int_value(&items[0]).unwrap_or(-1);
     if version != 1 {
         return Err(format!("x509: unknown EC private key version {version}"));
     }
     let mut curve = named_curve;
-    for it in &items[2..] {
-        if it.tag == 0xa0 {
-            if let Some((o, _)) = der::expect(it.content, OID) {
-                curve = der::oid_arcs(&o);
+    if curve.is_none() {
+        for it in &items[2..] {
+            if it.tag == 0xa0 {
+                if let Some((o, _)) = der::expect(it.content, OID) {
+                    curve = der::oid_arcs(&o);
+                }
             }
         }
     }
     let Some(curve) = curve else {
         return Err("x509: unknown elliptic curve".into());
     };
-    if curve != OID_P256 {
-        if curve == OID_P224 || curve == OID_P384 || curve == OID_P521 {
-            return Err("rudder: only P-256 EC keys are supported".into());
-        }
+    let size = if curve == OID_P256 {
+        32
+    } else if curve == OID_P384 {
+        48
+    } else if curve == OID_P521 {
+        66
+    } else if curve == OID_P224 {
+        return Err("rudder: P-224 EC keys are not supported".into());
+    } else {
         return Err("x509: unknown elliptic curve".into());
-    }
+    };
     let d = items[1].content;
-    if d.len() > 32 {
+    if d.len() > size {
         return Err("x509: invalid private key length".into());
     }
-    let mut buf = [0u8; 32];
-    buf[32 - d.len()..].copy_from_slice(d);
-    let k = p256::SecretKey::from_slice(&buf).map_err(|_| "x509: invalid elliptic curve private key value".to_string())?;
-    Ok(PrivKey::P256(k))
+    let mut buf = vec![0u8; size];
+    buf[size - d.len()..].copy_from_slice(d);
+    let invalid = |_| "x509: invalid elliptic curve private key value".to_string();
+    let key = if size == 32 {
+        EcKey::P256(p256::SecretKey::from_slice(&buf).map_err(invalid)?)
+    } else if size == 48 {
+        EcKey::P384(p384::SecretKey::from_slice(&buf).map_err(invalid)?)
+    } else {
+        EcKey::P521(p521::SecretKey::from_slice(&buf).map_err(invalid)?)
+    };
+    Ok(PrivKey::Ec(key))
 }
 
 /// Go's `x509.ParsePKCS8PrivateKey`.
 fn parse_pkcs8(data: &[u8]) -> Result<PrivKey, String> {
-    let parsed = der::expect(data, SEQUENCE).and_then(|(outer, _)| children(outer.content));
-    let Some(items) = parsed.filter(|i| i.len() >= 3 && i[0].tag == INTEGER && i[1].tag == SEQUENCE && i[2].tag == OCTET_STRING) else {
-        if parse_ec_structure(data) {
-            return Err("x509: failed to parse private key (use ParseECPrivateKey instead for this key format)".into());
+    if let Err(e) = der::go_unmarshal(data, "pkcs8", PKCS8) {
+        if is_ec(data) {
+            return Err(hint_ec());
         }
-        let rsa_like = der::expect(data, SEQUENCE)
-            .and_then(|(o, _)| children(o.content))
-            .map(|i| i.len() >= 9 && i.iter().take(9).all(|t| t.tag == INTEGER))
-            .unwrap_or(false);
-        if rsa_like {
-            return Err("x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)".into());
+        if is_pkcs1(data) {
+            return Err(hint_pkcs1());
         }
-        return Err(der_error(data));
-    };
+        return Err(e);
+    }
+    let items = elements(data);
     let alg = children(items[1].content).unwrap_or_default();
     let alg_oid = alg.first().and_then(der::oid_arcs).unwrap_or_default();
     let inner = items[2].content;
@@ -377,22 +458,23 @@ fn parse_pkcs8(data: &[u8]) -> Result<PrivKey, String> {
         };
         return Ok(PrivKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)));
     }
+    if alg_oid == OID_X25519 {
+        if alg.len() > 1 {
+            return Err("x509: invalid X25519 private key parameters".into());
+        }
+        let Some((k, _)) = der::expect(inner, OCTET_STRING) else {
+            return Err("x509: invalid X25519 private key: asn1: structure error".into());
+        };
+        let Ok(k) = <[u8; 32]>::try_from(k.content) else {
+            return Err("crypto/ecdh: invalid private key size".into());
+        };
+        return Ok(PrivKey::X25519(k));
+    }
     Err(format!("x509: PKCS#8 wrapping contained private key with unknown algorithm: {}", der::oid_string(&alg_oid)))
 }
 
 /// sprig's DSA format: SEQUENCE { version, P, Q, G, Y, X }.
 fn parse_dsa(data: &[u8]) -> Result<PrivKey, String> {
-    let parsed = der::expect(data, SEQUENCE).and_then(|(outer, _)| children(outer.content));
-    let Some(items) = parsed.filter(|i| i.len() >= 6 && i.iter().take(6).all(|t| t.tag == INTEGER)) else {
-        return Err(der_error(data));
-    };
-    let v: Vec<dsa::BigUint> = items[1..6]
-        .iter()
-        .map(|t| dsa::BigUint::from_bytes_be(&uint_content(t).unwrap_or_default()))
-        .collect();
-    let comps = dsa::Components::from_components(v[0].clone(), v[1].clone(), v[2].clone())
-        .map_err(|_| "rudder: invalid DSA parameters".to_string())?;
-    let vk = dsa::VerifyingKey::from_components(comps, v[3].clone()).map_err(|_| "rudder: invalid DSA public key".to_string())?;
-    let sk = dsa::SigningKey::from_components(vk, v[4].clone()).map_err(|_| "rudder: invalid DSA private key".to_string())?;
-    Ok(PrivKey::Dsa(Box::new(sk)))
+    let n = der::go_unmarshal(data, "DSAKeyFormat", DSA_KEY_FORMAT)?;
+    Ok(PrivKey::Dsa(data[..n].to_vec()))
 }
