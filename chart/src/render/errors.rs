@@ -137,37 +137,3 @@ pub fn reformat_exec_error(filename: &str, err: &str) -> String {
     }
     out.trim_matches(crate::manifest::split::go_is_space).to_string()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn simple_exec_error() {
-        let e = "template: c/templates/a.yaml:11:21: executing \"c/templates/a.yaml\" at <.Capabilities.X>: can't evaluate field X in type interface {}";
-        assert_eq!(
-            reformat_exec_error("c/templates/a.yaml", e),
-            "c/templates/a.yaml:11:21\n  executing \"c/templates/a.yaml\" at <.Capabilities.X>:\n    can't evaluate field X in type interface {}"
-        );
-    }
-
-    #[test]
-    fn fail_is_unwrapped() {
-        let e = "template: c/templates/a.yaml:1:3: executing \"c/templates/a.yaml\" at <fail \"boom\">: error calling fail: HELM_ERR_STARTboomHELM_ERR_END";
-        assert_eq!(reformat_exec_error("x", e), "execution error at (c/templates/a.yaml:1:3): boom");
-    }
-
-    #[test]
-    fn plain_function_error_stays_raw() {
-        let e = "template: a:1:3: executing \"a\" at <index .x 5>: error calling index: index out of range: 5";
-        assert_eq!(reformat_exec_error("a", e), e);
-    }
-
-    #[test]
-    fn parse_error() {
-        assert_eq!(
-            cleanup_parse_error("c/templates/a.yaml", "template: c/templates/a.yaml:3: function \"nope\" not defined"),
-            "parse error at (c/templates/a.yaml:3): function \"nope\" not defined"
-        );
-    }
-}

@@ -291,29 +291,3 @@ fn match_seq<'a>(nodes: &'a [Node], ni: usize, s: &[char], si: usize, rest: &mut
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m(p: &str, s: &str) -> bool {
-        Glob::compile(p).unwrap().matches(s)
-    }
-
-    #[test]
-    fn basics() {
-        assert!(m("*.yaml", "a.yaml"));
-        assert!(!m("*.yaml", "d/a.yaml"));
-        assert!(m("**.yaml", "d/a.yaml"));
-        assert!(m("files/**", "files/a/b"));
-        assert!(m("files/*", "files/a"));
-        assert!(!m("files/*", "files/a/b"));
-        assert!(m("{a,b}/*.txt", "b/x.txt"));
-        assert!(m("[a-c]?", "bz"));
-        assert!(!m("[!a-c]?", "bz"));
-        assert!(m("x{y,z{1,2}}w", "xz2w"));
-        assert!(!m("x{y,z{1,2}}w", "xz3w"));
-        assert!(Glob::compile("[").is_err());
-        assert!(Glob::compile("[]").is_err());
-    }
-}
