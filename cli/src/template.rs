@@ -129,6 +129,12 @@ pub struct TemplateArgs {
     pub plain_http: bool,
     #[arg(long = "pass-credentials", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub pass_credentials: bool,
+    #[arg(long = "force-replace", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub force_replace: bool,
+    #[arg(long = "force-conflicts", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub force_conflicts: bool,
+    #[arg(long = "server-side", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub server_side: bool,
     #[arg(long = "kube-context")]
     pub kube_context: Option<String>,
     #[arg(long = "kubeconfig")]
@@ -151,7 +157,42 @@ fn name_and_chart(a: &TemplateArgs) -> Result<(String, String), String> {
         }
         return Ok((args[0].clone(), args[1].clone()));
     }
+    if let Some(t) = a.name_template.as_deref().filter(|t| !t.is_empty()) {
+        return Ok((template_name(t)?, args[0].clone()));
+    }
     Ok(("release-name".into(), args[0].clone()))
+}
+
+/// Helm's `TemplateName`: the name template executed with sprig's functions on nil data.
+fn template_name(text: &str) -> Result<String, String> {
+    let mut set = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig());
+    set.parse("name-template", text).map_err(|e| e.message)?;
+    set.execute("name-template", &rudder_engine::Value::Nil).map_err(|e| e.message)
+}
+
+/// slog's text handler line for an error (Helm logs some failures before returning them).
+fn slog_error(msg: &str, err: &str) {
+    eprintln!(
+        "level=ERROR msg={} error={}",
+        rudder_chart::manifest::sorter::slog_value(msg),
+        rudder_chart::manifest::sorter::slog_value(err)
+    );
+}
+
+/// Cobra's notices for deprecated flags that were given.
+fn print_deprecations(a: &TemplateArgs) {
+    let notes: [(&str, bool, &str); 5] = [
+        ("force", a.force, "use --force-replace instead"),
+        ("atomic", a.atomic, "use --rollback-on-failure instead"),
+        ("hide-notes", a.hide_notes, "this flag has no effect for 'helm template' and will be removed in Helm 5"),
+        ("render-subchart-notes", a.render_subchart_notes, "this flag has no effect for 'helm template' and will be removed in Helm 5"),
+        ("validate", a.validate, "use '--dry-run=server' instead"),
+    ];
+    for (flag, given, why) in notes {
+        if given {
+            eprintln!("Flag --{flag} has been deprecated, {why}");
+        }
+    }
 }
 
 /// Helm's `LocateChart` for local paths.
@@ -177,6 +218,7 @@ pub fn run(a: &TemplateArgs) -> Result<String, String> {
 
 fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
     let early = TemplateError::early;
+    print_deprecations(a);
     let kube_version = match &a.kube_version {
         Some(kv) if !kv.is_empty() => Some(
             KubeVersion::parse(kv).map_err(|e| early(format!("invalid kube version '{kv}': {e}")))?,
@@ -209,10 +251,16 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         .filter(|n| !n.is_empty())
         .or_else(|| std::env::var("HELM_NAMESPACE").ok().filter(|n| !n.is_empty()))
         .unwrap_or_else(|| "default".into());
-    validate_release_name(&name).map_err(early)?;
+    validate_release_name(&name).map_err(|e| {
+        let inner = e.strip_prefix("release name check failed: ").unwrap_or(&e).to_string();
+        slog_error("release name check failed", &inner);
+        early(e)
+    })?;
     let mut warnings = Vec::new();
-    rudder_chart::process_dependencies(&mut chart, &user_vals, &mut warnings)
-        .map_err(|e| early(format!("chart dependencies processing failed: {e}")))?;
+    rudder_chart::process_dependencies(&mut chart, &user_vals, &mut warnings).map_err(|e| {
+        slog_error("chart dependencies processing failed", &e.to_string());
+        early(format!("chart dependencies processing failed: {e}"))
+    })?;
     let vals = rudder_chart::coalesce_values(&chart, &user_vals, &mut warnings).map_err(|e| early(e.to_string()))?;
     for w in &warnings {
         // Helm prints these with Go's `log.Printf` (local time; UTC here).

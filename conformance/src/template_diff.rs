@@ -4,7 +4,8 @@
 //! Each chart of `corpus/charts/` is rendered once with its own defaults (variant `default`) and
 //! once per file in `conformance/cases/charts/<chart>/*.yaml` (variant = file stem). A variant
 //! file is a values file passed with `-f`; lines at its top of the form `# args: ...` add
-//! command-line arguments (split on blanks), e.g. `# args: --kube-version 1.25.0 -n monitoring`.
+//! command-line arguments (split on blanks), e.g. `# args: --kube-version 1.25.0 -n monitoring`;
+//! `# name: NAME` sets the release name (`# name: -` passes none).
 //!
 //! Charts that generate random data (certificates, passwords) render differently on every run:
 //! helm is then run a second time, and lines that differ between the two helm runs are not
@@ -20,8 +21,10 @@ use crate::testbed::{corpus_dir, oracle, workspace_root};
 pub struct Variant {
     pub chart: String,
     pub name: String,
-    /// Arguments after `template release-name <chart dir>`.
+    /// Arguments after `template <release name> <chart dir>`.
     pub args: Vec<String>,
+    /// The release name (`# name: X` in the variant file; `# name: -` gives none).
+    pub release: Option<String>,
 }
 
 impl Variant {
@@ -88,7 +91,7 @@ pub fn variants(only: &[String]) -> Vec<(Variant, PathBuf)> {
     let cases = workspace_root().join("conformance/cases/charts");
     let mut out = Vec::new();
     for (chart, path) in corpus_charts() {
-        let mut vs = vec![Variant { chart: chart.clone(), name: "default".into(), args: vec![] }];
+        let mut vs = vec![Variant { chart: chart.clone(), name: "default".into(), args: vec![], release: Some("release-name".into()) }];
         let dir = cases.join(&chart);
         if let Ok(rd) = std::fs::read_dir(&dir) {
             let mut files: Vec<PathBuf> = rd
@@ -99,12 +102,18 @@ pub fn variants(only: &[String]) -> Vec<(Variant, PathBuf)> {
             for f in files {
                 let text = std::fs::read_to_string(&f).unwrap_or_default();
                 let mut args = vec!["-f".to_string(), f.display().to_string()];
+                let mut release = Some("release-name".to_string());
                 for line in text.lines() {
+                    if let Some(rest) = line.strip_prefix("# name:") {
+                        let n = rest.trim();
+                        release = if n == "-" { None } else { Some(n.to_string()) };
+                        continue;
+                    }
                     let Some(rest) = line.strip_prefix("# args:") else { break };
                     args.extend(rest.split_whitespace().map(str::to_string));
                 }
                 let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                vs.push(Variant { chart: chart.clone(), name, args });
+                vs.push(Variant { chart: chart.clone(), name, args, release });
             }
         }
         for v in vs {
@@ -135,7 +144,11 @@ pub fn rudder_bin() -> PathBuf {
 
 fn run(bin: &Path, chart_dir: &Path, v: &Variant, home: &Path) -> Run {
     let mut cmd = Command::new(bin);
-    cmd.arg("template").arg("release-name").arg(chart_dir).args(&v.args);
+    cmd.arg("template");
+    if let Some(r) = &v.release {
+        cmd.arg(r);
+    }
+    cmd.arg(chart_dir).args(&v.args);
     // Keep helm away from the user's configuration and caches.
     cmd.env("HOME", home)
         .env("HELM_CACHE_HOME", home.join("cache"))
