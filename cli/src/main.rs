@@ -54,7 +54,10 @@ fn main() {
                 let _ = so.write_all(out.as_bytes());
                 let _ = so.flush();
             }
-            Err(e) => {
+            Err((printed, e)) => {
+                let mut so = std::io::stdout().lock();
+                let _ = so.write_all(printed.as_bytes());
+                let _ = so.flush();
                 eprintln!("Error: {e}");
                 std::process::exit(1);
             }

@@ -212,8 +212,9 @@ fn locate_chart(name: &str) -> Result<PathBuf, String> {
 }
 
 /// Runs the command; the result is what goes to stdout, or the error text (after `Error: `).
-pub fn run(a: &TemplateArgs) -> Result<String, String> {
-    run_inner(a).map_err(|e| e.display())
+/// On failure: what was already printed to stdout, and the error text.
+pub fn run(a: &TemplateArgs) -> Result<String, (String, String)> {
+    run_inner(a).map_err(|e| (e.stdout.clone(), e.display()))
 }
 
 fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {

@@ -142,7 +142,48 @@ pub fn rudder_bin() -> PathBuf {
     target.join("debug/rudder")
 }
 
+/// Files a run wrote under its working directory (`--output-dir`), as `=== path` headers and
+/// contents, sorted by path.
+fn written_files(dir: &Path) -> String {
+    fn walk(base: &Path, d: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else if let Ok(data) = std::fs::read(&p) {
+                let rel = p.strip_prefix(base).unwrap_or(&p).display().to_string();
+                out.push((rel, data));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    let mut s = String::new();
+    for (name, data) in files {
+        s.push_str(&format!("=== {name}\n{}", String::from_utf8_lossy(&data)));
+    }
+    s
+}
+
 fn run(bin: &Path, chart_dir: &Path, v: &Variant, home: &Path) -> Run {
+    // A fresh working directory per run, so that `--output-dir` trees can be compared.
+    let work = home.join(format!("work-{}", WORK.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let _ = std::fs::create_dir_all(&work);
+    let mut r = run_in(bin, chart_dir, v, home, &work);
+    let files = written_files(&work);
+    if !files.is_empty() {
+        r.stdout.push_str("<files written>\n");
+        r.stdout.push_str(&files);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    r
+}
+
+static WORK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn run_in(bin: &Path, chart_dir: &Path, v: &Variant, home: &Path, work: &Path) -> Run {
     let mut cmd = Command::new(bin);
     cmd.arg("template");
     if let Some(r) = &v.release {
@@ -156,7 +197,7 @@ fn run(bin: &Path, chart_dir: &Path, v: &Variant, home: &Path) -> Run {
         .env("HELM_DATA_HOME", home.join("data"))
         .env_remove("HELM_NAMESPACE")
         .env_remove("KUBECONFIG")
-        .current_dir(home);
+        .current_dir(work);
     cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(c) => c,

@@ -45,15 +45,17 @@ pub struct TemplateOptions {
 pub struct TemplateError {
     pub message: String,
     pub after_release: bool,
+    /// What was already printed to stdout before the failure (`wrote FILE` lines).
+    pub stdout: String,
 }
 
 impl TemplateError {
     pub fn early(message: impl Into<String>) -> Self {
-        TemplateError { message: message.into(), after_release: false }
+        TemplateError { message: message.into(), after_release: false, stdout: String::new() }
     }
 
     fn late(message: impl Into<String>) -> Self {
-        TemplateError { message: message.into(), after_release: true }
+        TemplateError { message: message.into(), after_release: true, stdout: String::new() }
     }
 
     /// The text Helm prints after `Error: `.
@@ -329,7 +331,9 @@ pub fn template(chart: &Chart, values: Value, opts: &TemplateOptions) -> Result<
                 missing = false;
             }
             if missing {
-                return Err(TemplateError::early(format!("could not find template {f} in chart")));
+                let mut e = TemplateError::early(format!("could not find template {f} in chart"));
+                e.stdout = stdout;
+                return Err(e);
             }
         }
         for m in to_render {
