@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod metadata;
 pub mod model;
 pub mod pathmatch;
+pub mod render;
 pub mod semver;
 pub mod values;
 mod yaml;

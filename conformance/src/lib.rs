@@ -5,3 +5,4 @@ pub mod testbed;
 pub mod cases;
 pub mod engine_diff;
 pub mod gen;
+pub mod template_diff;

@@ -212,6 +212,14 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// `time.Time`).
     fn as_any(&self) -> &dyn Any;
 
+    /// For a named map or slice type with methods (Helm's `.Files` is `engine.files`, a
+    /// `map[string][]byte`; `.Capabilities.APIVersions` is `common.VersionSet`, a `[]string`):
+    /// the underlying map or slice, which `range`, `index`, `len`, printing and functions taking
+    /// `interface{}` see. Field lookups that find no method fall back to its keys, as Go does.
+    fn underlying(&self) -> Option<Value> {
+        None
+    }
+
     /// How Go's `encoding/json` marshals this value (its `MarshalJSON`, or its exported fields).
     /// `None`: a struct without exported fields, `{}`.
     fn json_form(&self) -> Option<crate::json::JsonForm> {

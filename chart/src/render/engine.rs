@@ -1,0 +1,298 @@
+//! Rendering a chart's templates (Helm: pkg/engine/engine.go `Engine.Render`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rudder_engine::{funcs, Func, FuncMap, GoType, List, Map, MissingKey, Signature, Str, TemplateSet, Value};
+
+use super::errors::{cleanup_parse_error, reformat_exec_error};
+use super::objects::{go_path_base, Capabilities, Files};
+use crate::model::{Chart, Metadata};
+
+/// `.Release` (Helm: `common.ReleaseOptions` as the render map holds it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    pub name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_upgrade: bool,
+    pub is_install: bool,
+}
+
+impl Default for ReleaseOptions {
+    fn default() -> Self {
+        ReleaseOptions {
+            name: "release-name".into(),
+            namespace: "default".into(),
+            revision: 1,
+            is_upgrade: false,
+            is_install: true,
+        }
+    }
+}
+
+/// Engine switches (Helm: `engine.Engine`).
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    /// `missingkey=error` instead of `missingkey=zero`.
+    pub strict: bool,
+    /// `required` and `fail` do not fail (lint).
+    pub lint_mode: bool,
+    /// `getHostByName` really resolves (otherwise it returns "").
+    pub enable_dns: bool,
+}
+
+/// An error from rendering, with Helm's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderError(pub String);
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+fn str_map(entries: Vec<(&str, Value)>) -> BTreeMap<Str, Value> {
+    entries.into_iter().map(|(k, v)| (Str::from(k), v)).collect()
+}
+
+fn any_list(items: impl IntoIterator<Item = Value>) -> Value {
+    Value::List(Arc::new(List { elem: GoType::Interface, items: items.into_iter().collect() }))
+}
+
+/// Helm 4's `MetadataAsMap`: Chart.yaml's struct as a map keyed by Go field names; slices are
+/// `[]interface {}` (of maps for struct elements), `Annotations` a `map[string]string`.
+pub fn metadata_as_map(m: &Metadata) -> BTreeMap<Str, Value> {
+    let strs = |v: &[String]| any_list(v.iter().map(|s| Value::string(s.as_str())));
+    let maintainers = any_list(m.maintainers.iter().map(|mt| {
+        Value::map(str_map(vec![
+            ("Name", Value::string(mt.name.as_str())),
+            ("Email", Value::string(mt.email.as_str())),
+            ("URL", Value::string(mt.url.as_str())),
+        ]))
+    }));
+    let deps = any_list(m.dependencies.iter().map(|d| {
+        Value::map(str_map(vec![
+            ("Name", Value::string(d.name.as_str())),
+            ("Version", Value::string(d.version.as_str())),
+            ("Repository", Value::string(d.repository.as_str())),
+            ("Condition", Value::string(d.condition.as_str())),
+            ("Tags", strs(&d.tags)),
+            ("Enabled", Value::Bool(d.enabled)),
+            ("ImportValues", any_list(d.import_values.iter().cloned())),
+            ("Alias", Value::string(d.alias.as_str())),
+        ]))
+    }));
+    let annotations = Value::Map(Arc::new(Map::new(
+        GoType::String,
+        m.annotations.iter().map(|(k, v)| (Str::from(k.as_str()), Value::string(v.as_str()))).collect(),
+    )));
+    str_map(vec![
+        ("Name", Value::string(m.name.as_str())),
+        ("Home", Value::string(m.home.as_str())),
+        ("Sources", strs(&m.sources)),
+        ("Version", Value::string(m.version.as_str())),
+        ("Description", Value::string(m.description.as_str())),
+        ("Keywords", strs(&m.keywords)),
+        ("Maintainers", maintainers),
+        ("Icon", Value::string(m.icon.as_str())),
+        ("APIVersion", Value::string(m.api_version.as_str())),
+        ("Condition", Value::string(m.condition.as_str())),
+        ("Tags", Value::string(m.tags.as_str())),
+        ("AppVersion", Value::string(m.app_version.as_str())),
+        ("Deprecated", Value::Bool(m.deprecated)),
+        ("Annotations", annotations),
+        ("KubeVersion", Value::string(m.kube_version.as_str())),
+        ("Dependencies", deps),
+        ("Type", Value::string(m.chart_type.as_str())),
+    ])
+}
+
+/// Helm's `ToRenderValues` without the coalescing: the top-level map with `Chart`,
+/// `Capabilities`, `Release` and `Values` (already coalesced by the caller).
+pub fn to_render_values(chart: &Chart, values: Value, release: &ReleaseOptions, caps: &Capabilities) -> Value {
+    let rel = Value::map(str_map(vec![
+        ("Name", Value::string(release.name.as_str())),
+        ("Namespace", Value::string(release.namespace.as_str())),
+        ("IsUpgrade", Value::Bool(release.is_upgrade)),
+        ("IsInstall", Value::Bool(release.is_install)),
+        ("Revision", Value::int(release.revision)),
+        ("Service", Value::string("Helm")),
+    ]));
+    Value::map(str_map(vec![
+        ("Chart", Value::map(metadata_as_map(&chart.metadata))),
+        ("Capabilities", caps.value()),
+        ("Release", rel),
+        ("Values", values),
+    ]))
+}
+
+struct Renderable {
+    text: String,
+    /// The chart scope's map (shared by all templates of one chart, as in Helm).
+    vals: Arc<Map>,
+    base_path: String,
+}
+
+fn lookup(m: &Value, key: &str) -> Value {
+    match m {
+        Value::Map(m) => m.get(key).unwrap_or(Value::Nil),
+        _ => Value::Nil,
+    }
+}
+
+/// Go: `recAllTpls`.
+fn rec_all_tpls(c: &Chart, full_path: &str, is_root: bool, templates: &mut BTreeMap<String, Renderable>, parent: &Value) -> Value {
+    let mut meta = metadata_as_map(&c.metadata);
+    meta.insert("IsRoot".into(), Value::Bool(is_root));
+    let subcharts = Arc::new(Map::new(GoType::Interface, BTreeMap::new()));
+    let values = if is_root {
+        lookup(parent, "Values")
+    } else {
+        // `values.Table("Values." + name)`: the parent's sub-map, or an empty map.
+        match lookup(&lookup(parent, "Values"), c.name()) {
+            v @ Value::Map(_) => v,
+            _ => Value::empty_map(),
+        }
+    };
+    let next = Arc::new(Map::new(
+        GoType::Interface,
+        str_map(vec![
+            ("Chart", Value::map(meta)),
+            ("Files", Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.as_slice()))).value()),
+            ("Release", lookup(parent, "Release")),
+            ("Capabilities", lookup(parent, "Capabilities")),
+            ("Values", values),
+            ("Subcharts", Value::Map(subcharts.clone())),
+        ]),
+    ));
+    let next_v = Value::Map(next.clone());
+    for child in &c.dependencies {
+        let child_path = format!("{full_path}/charts/{}", child.name());
+        let sub = rec_all_tpls(child, &child_path, false, templates, &next_v);
+        subcharts.write().insert(Str::from(child.name()), sub);
+    }
+    for t in &c.templates {
+        if c.metadata.chart_type.eq_ignore_ascii_case("library") && !go_path_base(&t.name).starts_with('_') {
+            continue;
+        }
+        templates.insert(
+            go_path_join(full_path, &t.name),
+            Renderable {
+                text: String::from_utf8_lossy(&t.data).into_owned(),
+                vals: next.clone(),
+                base_path: go_path_join(full_path, "templates"),
+            },
+        );
+    }
+    next_v
+}
+
+/// Go's `path.Join` for two relative parts.
+pub fn go_path_join(a: &str, b: &str) -> String {
+    let joined = if a.is_empty() { b.to_string() } else if b.is_empty() { a.to_string() } else { format!("{a}/{b}") };
+    go_path_clean(&joined)
+}
+
+/// Go's `path.Clean`.
+pub fn go_path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            x => out.push(x),
+        }
+    }
+    let body = out.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".into(),
+        (false, false) => body,
+    }
+}
+
+/// Helm's parse (and execution) order: more `/` first, then reverse lexicographic order.
+pub fn sort_templates<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut keys: Vec<String> = names.into_iter().cloned().collect();
+    keys.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+    keys
+}
+
+impl Engine {
+    /// The function table: Helm's, with `getHostByName` returning "" unless DNS is enabled and
+    /// `lookup` returning an empty map (no cluster).
+    pub fn func_map(&self) -> FuncMap {
+        let mut m = funcs::helm();
+        if !self.enable_dns {
+            m.insert(
+                "getHostByName",
+                Func::pure(Signature::new(vec![GoType::String], GoType::String), |_| Ok(Value::string(""))),
+            );
+        }
+        if !m.contains("lookup") {
+            m.insert(
+                "lookup",
+                Func::pure(
+                    Signature::new(vec![GoType::String; 4], GoType::any_map()).with_error(),
+                    |_| Ok(Value::empty_map()),
+                ),
+            );
+        }
+        m
+    }
+
+    /// Renders every template of `chart` and its subcharts with the top-level render values
+    /// (see [`to_render_values`]). Returns template name → output; partials are not executed
+    /// and so not in the result.
+    pub fn render(&self, chart: &Chart, top: &Value) -> Result<BTreeMap<String, String>, RenderError> {
+        let mut tpls = BTreeMap::new();
+        rec_all_tpls(chart, chart.name(), true, &mut tpls, top);
+        let mut set = TemplateSet::new(self.func_map()).with_name("gotpl");
+        set.set_missing_key(if self.strict { MissingKey::Error } else { MissingKey::Zero });
+        let keys = sort_templates(tpls.keys());
+        for name in &keys {
+            let r = &tpls[name];
+            if let Err(e) = set.parse(name, &r.text) {
+                return Err(RenderError(cleanup_parse_error(name, &e.message)));
+            }
+        }
+        let mut rendered = BTreeMap::new();
+        for name in &keys {
+            if go_path_base(name).starts_with('_') {
+                continue;
+            }
+            let r = &tpls[name];
+            r.vals.write().insert(
+                "Template".into(),
+                Value::map(str_map(vec![
+                    ("Name", Value::string(name.as_str())),
+                    ("BasePath", Value::string(r.base_path.as_str())),
+                ])),
+            );
+            let data = Value::Map(r.vals.clone());
+            match set.execute(name, &data) {
+                Ok(out) => {
+                    rendered.insert(name.clone(), out.replace("<no value>", ""));
+                }
+                Err(e) => return Err(RenderError(reformat_exec_error(name, &e.message))),
+            }
+        }
+        Ok(rendered)
+    }
+}
