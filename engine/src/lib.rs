@@ -17,4 +17,4 @@ pub mod yaml;
 
 pub use funcs::{CallContext, Func, FuncError, FuncMap, FuncResult, Signature};
 pub use template::{Error, MissingKey, TemplateSet};
-pub use value::{FloatKind, GoType, IntKind, List, Map, Member, Object, Str, UintKind, Value};
+pub use value::{FloatKind, GoType, IntKind, List, Map, Member, NamedMapType, Object, Str, UintKind, Value};

@@ -142,11 +142,34 @@ pub struct List {
 pub struct Map {
     pub elem: GoType,
     entries: RwLock<BTreeMap<Str, Value>>,
+    /// A named map type with methods (Helm 4's `.Values` is `common.Values`, a
+    /// `map[string]interface{}` with `AsMap`, `YAML`, `Table`): its `%T` name and its methods.
+    /// Everything else (indexing, ranging, functions) sees an ordinary map, as Go's assignability
+    /// rules let a named map pass wherever its underlying type is expected.
+    pub named: Option<Arc<NamedMapType>>,
+}
+
+/// The type of a named map: its name as `%T` prints it, and its methods, looked up before keys.
+pub struct NamedMapType {
+    pub name: Str,
+    /// Method `name` of map `this`, if the type has one.
+    pub method: fn(this: &Arc<Map>, name: &str) -> Option<Member>,
+}
+
+impl fmt::Debug for NamedMapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NamedMapType({})", self.name)
+    }
 }
 
 impl Map {
     pub fn new(elem: GoType, entries: BTreeMap<Str, Value>) -> Self {
-        Map { elem, entries: RwLock::new(entries) }
+        Map { elem, entries: RwLock::new(entries), named: None }
+    }
+
+    /// A map of a named map type (see [`Map::named`]).
+    pub fn new_named(ty: Arc<NamedMapType>, elem: GoType, entries: BTreeMap<Str, Value>) -> Self {
+        Map { elem, entries: RwLock::new(entries), named: Some(ty) }
     }
 
     /// Read access to the entries. (A poisoned lock cannot happen: nothing panics while holding it;
@@ -309,7 +332,10 @@ impl Value {
             Value::String(_) => GoType::String,
             Value::Bytes(_) => GoType::slice_of(GoType::Uint(UintKind::Uint8)),
             Value::List(l) => GoType::slice_of(l.elem.clone()),
-            Value::Map(m) => GoType::map_of(GoType::String, m.elem.clone()),
+            Value::Map(m) => match &m.named {
+                Some(t) => GoType::Named(t.name.clone()),
+                None => GoType::map_of(GoType::String, m.elem.clone()),
+            },
             Value::Object(o) => o.go_type(),
         }
     }

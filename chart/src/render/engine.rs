@@ -125,7 +125,7 @@ pub fn to_render_values(chart: &Chart, values: Value, release: &ReleaseOptions, 
         ("Chart", Value::map(metadata_as_map(&chart.metadata))),
         ("Capabilities", caps.value()),
         ("Release", rel),
-        ("Values", values),
+        ("Values", super::objects::as_values(&values)),
     ]))
 }
 
@@ -152,9 +152,18 @@ fn rec_all_tpls(c: &Chart, full_path: &str, is_root: bool, templates: &mut BTree
         lookup(parent, "Values")
     } else {
         // `values.Table("Values." + name)`: the parent's sub-map, or an empty map.
-        match lookup(&lookup(parent, "Values"), c.name()) {
-            v @ Value::Map(_) => v,
-            _ => Value::empty_map(),
+        // Table returns the parent's own sub-map, typed common.Values: it is shared, so the
+        // parent's `.Values.<name>` becomes the same (named) map.
+        let parent_values = lookup(parent, "Values");
+        match lookup(&parent_values, c.name()) {
+            v @ Value::Map(_) => {
+                let named = super::objects::as_values(&v);
+                if let Value::Map(pm) = &parent_values {
+                    pm.write().insert(Str::from(c.name()), named.clone());
+                }
+                named
+            }
+            _ => super::objects::as_values(&Value::empty_map()),
         }
     };
     let next = Arc::new(Map::new(

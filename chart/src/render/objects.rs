@@ -547,3 +547,36 @@ impl Object for Capabilities {
         ]))
     }
 }
+
+/// Helm 4's `common.Values`, the type of every chart's `.Values`: a named
+/// `map[string]interface{}` whose methods (`AsMap`, `YAML`) templates can call (cilium's
+/// `.Values.AsMap`); everything else sees the map.
+pub fn values_type() -> Arc<rudder_engine::NamedMapType> {
+    static TYPE: std::sync::OnceLock<Arc<rudder_engine::NamedMapType>> = std::sync::OnceLock::new();
+    TYPE.get_or_init(|| Arc::new(rudder_engine::NamedMapType { name: Str::from("common.Values"), method: values_method }))
+        .clone()
+}
+
+fn values_method(this: &Arc<Map>, name: &str) -> Option<Member> {
+    match name {
+        // Go returns the same map under its unnamed type (a fresh empty map when empty).
+        "AsMap" => Some(Member::Field(Value::Map(this.clone()))),
+        "YAML" => {
+            let v = Value::Map(this.clone());
+            Some(Member::Method(Func::pure(Signature::new(vec![], GoType::String).with_error(), move |_| {
+                rudder_engine::yaml::to_yaml(&v).map(Value::string).map_err(rudder_engine::FuncError::new)
+            })))
+        }
+        _ => None,
+    }
+}
+
+/// `v` as a `common.Values` (a map keeps its entries; anything else is returned as is).
+pub fn as_values(v: &Value) -> Value {
+    match v {
+        Value::Map(m) if m.named.is_none() => {
+            Value::Map(Arc::new(Map::new_named(values_type(), m.elem.clone(), m.read().clone())))
+        }
+        v => v.clone(),
+    }
+}

@@ -157,7 +157,7 @@ impl<'t> State<'t, '_> {
         let plain = |v: Value| Ok(Wv::plain(v));
         match b {
             Builtin::Not => plain(Value::Bool(!is_true(&argv[0]))),
-            Builtin::Len => match &argv[0] {
+            Builtin::Len => match &super::underlying(argv[0].clone()) {
                 Value::String(s) => plain(Value::int(s.len() as i64)),
                 Value::Bytes(x) => plain(Value::int(x.len() as i64)),
                 Value::List(l) => plain(Value::int(l.items.len() as i64)),
@@ -166,7 +166,7 @@ impl<'t> State<'t, '_> {
                 Value::Missing => Err("reflect: call of reflect.Value.Type on zero Value".into()),
                 v => Err(format!("len of type {}", v.go_type())),
             },
-            Builtin::Index => index(&argv[0], &argv[1..]),
+            Builtin::Index => index(&super::underlying(argv[0].clone()), &argv[1..]),
             Builtin::Slice => slice(&argv[0], &argv[1..]).map(Wv::plain),
             Builtin::Print => plain(Value::string(print::sprint(argv))),
             Builtin::Println => plain(Value::string(print::sprintln(argv))),
@@ -233,7 +233,8 @@ fn index(item: &Value, indexes: &[Value]) -> std::result::Result<Wv, String> {
     }
     let mut cur = Wv::plain(item.clone());
     for ix in indexes {
-        cur = match &cur.v {
+        let base = super::underlying(cur.v.clone());
+        cur = match &base {
             Value::List(l) => {
                 let x = index_arg(ix, l.items.len())?;
                 if x == l.items.len() {

@@ -225,7 +225,7 @@ impl<'t, 'o> State<'t, 'o> {
     }
 
     fn walk_range_inner(&mut self, dot: &Wv, b: &'t Branch) -> Result<Flow> {
-        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let val = underlying(self.eval_pipeline(dot, &b.pipe)?);
         let mark = self.vars.len();
         let decl = &b.pipe.decl;
         let one = |st: &mut Self, index: Value, elem: Wv| -> Result<bool> {
@@ -487,6 +487,18 @@ impl<'t, 'o> State<'t, 'o> {
                 }
             }
             Value::Map(m) => {
+                // Go's evalField looks up a method of a named map type before its keys.
+                if let Some(member) = m.named.as_ref().and_then(|t| (t.method)(m, name)) {
+                    return match member {
+                        Member::Method(f) => self.eval_call(dot, &f, false, At::Arg(node), name, args, final_),
+                        Member::Field(v) => {
+                            if has_args {
+                                return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
+                            }
+                            Ok(Wv::plain(v))
+                        }
+                    };
+                }
                 if has_args {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
@@ -659,7 +671,10 @@ impl<'t, 'o> State<'t, 'o> {
             }
             (v, t) => {
                 let vt = v.go_type();
-                if &vt == t {
+                // Go's assignability: a named map type passes for its unnamed underlying type.
+                let underlying_fits = matches!(v, Value::Map(m) if m.named.is_some()
+                    && *t == GoType::map_of(GoType::String, m.elem.clone()));
+                if &vt == t || underlying_fits {
                     Ok(wv.v)
                 } else {
                     Err(self.errorf(format!("wrong type for value; expected {t}; got {vt}")))
@@ -709,6 +724,15 @@ pub fn is_true(v: &Value) -> bool {
         Value::List(l) => !l.items.is_empty(),
         Value::Map(m) => !m.is_empty(),
         Value::Object(o) => !o.is_nil(),
+    }
+}
+
+/// A named map or slice type (an `Object` with an underlying value, such as Helm's `.Files`)
+/// as `range`, `index` and `len` see it: its map or slice.
+pub(crate) fn underlying(v: Value) -> Value {
+    match &v {
+        Value::Object(o) => o.underlying().unwrap_or(v),
+        _ => v,
     }
 }
 
