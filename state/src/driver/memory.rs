@@ -9,10 +9,13 @@ use crate::Error;
 
 const DEFAULT_NAMESPACE: &str = "default";
 
-/// Records kept in memory: namespace → key → (release, labels).
+/// One namespace's records: key → (release, labels).
+type Records = BTreeMap<String, (Release, BTreeMap<String, String>)>;
+
+/// Records kept in memory, per namespace.
 pub struct MemoryDriver {
     namespace: Mutex<String>,
-    cache: Mutex<BTreeMap<String, BTreeMap<String, (Release, BTreeMap<String, String>)>>>,
+    cache: Mutex<BTreeMap<String, Records>>,
 }
 
 impl MemoryDriver {

@@ -1,0 +1,64 @@
+//! The memory driver and the Storage helpers, without a cluster.
+
+use std::collections::BTreeMap;
+
+use rudder_state::driver::{make_key, make_key_parts, Driver, DriverKind};
+use rudder_state::release::{Release, Status};
+use rudder_state::{Error, MemoryDriver, Storage};
+
+fn rel(name: &str, ns: &str, version: i64, status: Status) -> Release {
+    let mut r = Release { name: name.into(), namespace: ns.into(), version, ..Default::default() };
+    r.set_status(status, "");
+    r
+}
+
+#[tokio::test]
+async fn memory_driver_semantics() {
+    let d = MemoryDriver::new("ns");
+    d.create(&make_key("a", 1), &rel("a", "ns", 1, Status::Deployed)).await.unwrap();
+    assert!(matches!(d.create(&make_key("a", 1), &rel("a", "ns", 1, Status::Deployed)).await, Err(Error::Exists)));
+    assert!(matches!(d.get("sh.helm.release.v1.a.vX").await, Err(Error::InvalidKey)));
+    assert!(matches!(d.get(&make_key("b", 1)).await, Err(Error::NotFound)));
+    assert!(matches!(d.update(&make_key("b", 1), &rel("b", "ns", 1, Status::Deployed)).await, Err(Error::NotFound)));
+    let q = d.query(&BTreeMap::from([("name".into(), "a".into()), ("status".into(), "deployed".into())])).await.unwrap();
+    assert_eq!(q.len(), 1);
+    assert!(matches!(d.query(&BTreeMap::from([("name".into(), "zz".into())])).await, Err(Error::NotFound)));
+    assert_eq!(d.delete(&make_key("a", 1)).await.unwrap().version, 1);
+    assert!(d.list(&|_| true).await.unwrap().is_empty());
+    assert_eq!(make_key_parts("sh.helm.release.v1.my-app.v12").unwrap(), ("my-app".to_string(), 12));
+    assert_eq!(DriverKind::parse("").unwrap(), DriverKind::Secret);
+    assert_eq!(DriverKind::parse("secrets").unwrap(), DriverKind::Secret);
+    assert_eq!(DriverKind::parse("configmap").unwrap(), DriverKind::ConfigMap);
+    assert_eq!(DriverKind::parse("memory").unwrap(), DriverKind::Memory);
+    assert!(DriverKind::parse("sql").is_err());
+}
+
+#[tokio::test]
+async fn storage_history_and_pruning() {
+    let mut s = Storage::new(MemoryDriver::new("ns"));
+    assert!(matches!(s.last("x").await, Err(Error::NotFound)));
+    assert_eq!(s.deployed("x").await.unwrap_err().to_string(), "\"x\" has no deployed releases");
+    for (v, st) in [(1, Status::Superseded), (2, Status::Superseded), (3, Status::Deployed), (4, Status::Failed), (5, Status::Failed)] {
+        s.create(&rel("x", "ns", v, st)).await.unwrap();
+    }
+    assert_eq!(s.last("x").await.unwrap().version, 5);
+    assert_eq!(s.deployed("x").await.unwrap().version, 3);
+    s.max_history = 2;
+    s.create(&rel("x", "ns", 6, Status::PendingUpgrade)).await.unwrap();
+    let mut v: Vec<i64> = s.history("x").await.unwrap().iter().map(|r| r.version).collect();
+    v.sort();
+    // max 2: down to one before the new revision; the deployed one is never removed and
+    // counts as the kept one, so every other old revision goes (pkg/storage removeLeastRecent).
+    assert_eq!(v, vec![3, 6]);
+    assert_eq!(s.list_deployed().await.unwrap().len(), 1);
+    // No deployed revision: the lowest go.
+    let mut t = Storage::new(MemoryDriver::new("ns"));
+    for v in 1..=3 {
+        t.create(&rel("y", "ns", v, Status::Failed)).await.unwrap();
+    }
+    t.max_history = 2;
+    t.create(&rel("y", "ns", 4, Status::Failed)).await.unwrap();
+    let mut v: Vec<i64> = t.history("y").await.unwrap().iter().map(|r| r.version).collect();
+    v.sort();
+    assert_eq!(v, vec![3, 4]);
+}
