@@ -54,10 +54,36 @@ pub fn decode(data: &[u8]) -> Result<Release, Error> {
     from_json(&decode_json(data)?)
 }
 
-/// serde_json's compact output plus Go's HTML-safe escaping.
+/// serde_json's compact output plus Go's HTML-safe escaping and Go's float format.
 struct GoFormatter;
 
+/// Go `encoding/json`'s float64 text: shortest round-trip digits, fixed notation unless the
+/// magnitude is below 1e-6 or at least 1e21, then `e` notation with a sign and at least two
+/// exponent digits (`1e+21`), `e-07` shortened to `e-7`.
+pub fn go_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+        // Rust's Display is the shortest round-trip text in fixed notation ("-0" for -0.0).
+        return format!("{f}");
+    }
+    let sci = format!("{f:e}"); // e.g. "1.2345e23", "1e-7"
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if exp < 0 { '-' } else { '+' };
+    let digits = exp.unsigned_abs();
+    if exp < 0 && digits < 10 {
+        format!("{mant}e{sign}{digits}")
+    } else {
+        format!("{mant}e{sign}{digits:02}")
+    }
+}
+
 impl serde_json::ser::Formatter for GoFormatter {
+    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, value: f64) -> std::io::Result<()> {
+        w.write_all(go_float(value).as_bytes())
+    }
+
+
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {

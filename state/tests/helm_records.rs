@@ -91,6 +91,12 @@ async fn helm4_record_is_read_reencoded_and_still_read_by_helm() {
         // The decoded record, re-serialised, is exactly the JSON helm stored and what helm shows.
         let ours = serde_json::to_value(rls).unwrap();
         assert_eq!(ours, raw_json, "decode + re-encode is lossless");
+        let raw_bytes = codec::decode_json(&payload).unwrap();
+        assert_eq!(
+            String::from_utf8(codec::to_json(rls).unwrap()).unwrap(),
+            String::from_utf8(raw_bytes).unwrap(),
+            "re-encoding gives the very bytes Go's encoding/json wrote"
+        );
         assert_eq!(status_view(ours.clone()), status_view(helm_release_json("helm", &home, &ns, "rel", None)));
         assert_eq!(rls.name, "rel");
         assert_eq!(rls.namespace, ns);

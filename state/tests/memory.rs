@@ -62,3 +62,26 @@ async fn storage_history_and_pruning() {
     v.sort();
     assert_eq!(v, vec![3, 4]);
 }
+
+/// Floats and HTML characters in values encode exactly as Go's encoding/json (the oracle's
+/// `toJson` is `json.Marshal`).
+#[test]
+fn json_encoding_matches_go() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let data = r#"{"a":1e21,"b":1e-7,"c":0.000001,"d":123456789012345678901234,"e":2.5,"f":-0.0,"g":1e20,"h":"<&> \u2028","i":5e-324,"j":1.7976931348623157e308,"k":0.1,"l":123456.789,"m":1e-10,"n":-3.25e-9,"o":100,"p":[1.5,{"q":1e100}]}"#;
+    let req = serde_json::json!({"name": "t", "template": "{{ toJson . }}", "data": data, "option": ""});
+    let mut child = Command::new(rudder_conformance::testbed::oracle("gotmpl-oracle"))
+        .arg("batch")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{req}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let go = reply["output"].as_str().unwrap();
+    let rls = Release { config: serde_json::from_str(data).unwrap(), ..Default::default() };
+    let ours = String::from_utf8(rudder_state::codec::to_json(&rls).unwrap()).unwrap();
+    assert_eq!(ours, format!("{{\"config\":{go}}}"));
+}
