@@ -29,7 +29,8 @@ pub fn from_json(bytes: &[u8]) -> Result<Release, Error> {
 pub fn encode(rls: &Release) -> Result<String, Error> {
     let json = to_json(rls)?;
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-    gz.write_all(&json).map_err(|e| Error::Encode(e.to_string()))?;
+    gz.write_all(&json)
+        .map_err(|e| Error::Encode(e.to_string()))?;
     let zipped = gz.finish().map_err(|e| Error::Encode(e.to_string()))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(zipped))
 }
@@ -42,7 +43,9 @@ pub fn decode_json(data: &[u8]) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::Decode(format!("illegal base64 data: {e}")))?;
     if bytes.len() > 3 && bytes[..3] == GZIP_MAGIC {
         let mut out = Vec::new();
-        GzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(|e| Error::Decode(e.to_string()))?;
+        GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::Decode(e.to_string()))?;
         Ok(out)
     } else {
         Ok(bytes)
@@ -83,8 +86,11 @@ impl serde_json::ser::Formatter for GoFormatter {
         w.write_all(go_float(value).as_bytes())
     }
 
-
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             let esc = match c {
@@ -109,14 +115,22 @@ mod tests {
 
     #[test]
     fn html_escaped_like_go() {
-        let rls = Release { name: "a".into(), manifest: "<x> & \u{2028}".into(), ..Default::default() };
+        let rls = Release {
+            name: "a".into(),
+            manifest: "<x> & \u{2028}".into(),
+            ..Default::default()
+        };
         let json = String::from_utf8(to_json(&rls).unwrap()).unwrap();
-        assert_eq!(json, r#"{"name":"a","manifest":"\u003cx\u003e \u0026 \u2028"}"#);
+        assert_eq!(
+            json,
+            r#"{"name":"a","manifest":"\u003cx\u003e \u0026 \u2028"}"#
+        );
     }
 
     #[test]
     fn legacy_plain_json_and_gzip() {
-        let legacy = base64::engine::general_purpose::STANDARD.encode(br#"{"name":"x","version":2}"#);
+        let legacy =
+            base64::engine::general_purpose::STANDARD.encode(br#"{"name":"x","version":2}"#);
         let r = decode(legacy.as_bytes()).unwrap();
         assert_eq!((r.name.as_str(), r.version), ("x", 2));
         let again = decode(encode(&r).unwrap().as_bytes()).unwrap();

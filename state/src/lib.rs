@@ -14,7 +14,9 @@ pub mod driver;
 pub mod release;
 pub mod storage;
 
-pub use driver::{kube::ConfigMapDriver, kube::SecretDriver, memory::MemoryDriver, AnyDriver, Driver};
+pub use driver::{
+    kube::ConfigMapDriver, kube::SecretDriver, memory::MemoryDriver, AnyDriver, Driver,
+};
 pub use release::{Release, Status};
 pub use storage::Storage;
 
@@ -35,6 +37,8 @@ pub enum Error {
     InvalidLabelValue(String),
     #[error("user supplied labels contains system reserved label name. System labels: [name owner status version createdAt modifiedAt]")]
     ReservedLabel,
+    #[error("another operation (install/upgrade/rollback) is in progress")]
+    Pending,
     #[error("{0}")]
     Decode(String),
     #[error("{0}")]

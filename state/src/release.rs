@@ -32,7 +32,7 @@ fn is_empty_config(v: &Value) -> bool {
 /// also zero. Non-zero times are kept as the RFC 3339 text Helm wrote.
 fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v: Option<String> = Option::deserialize(d)?;
-    Ok(v.filter(|s| !s.is_empty() && s != "0001-01-01T00:00:00Z"))
+    Ok(v.filter(|s| !s.is_empty() && s != ZERO_TIME))
 }
 
 /// `null` for a string-valued Go field reads as "".
@@ -51,7 +51,11 @@ fn de_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 /// A release: one revision of one installation of a chart (`rspb.Release`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Release {
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info: Option<Info>,
@@ -60,16 +64,32 @@ pub struct Release {
     /// The user-supplied values, not coalesced (a JSON object, or null).
     #[serde(default, skip_serializing_if = "is_empty_config")]
     pub config: Value,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub manifest: String,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub hooks: Vec<Hook>,
     #[serde(default, deserialize_with = "de_i64", skip_serializing_if = "is_zero")]
     pub version: i64,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub namespace: String,
     /// Helm 4: `"ssa"` (server-side apply) or `"csa"`; empty means client-side apply.
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub apply_method: String,
     /// The storage object's labels (not part of the JSON). Drivers fill it: Get gives the
     /// custom labels only, List/Query all of them; Create/Update write it back as custom labels.
@@ -85,9 +105,31 @@ pub const APPLY_METHOD_SSA: &str = "ssa";
 pub const APPLY_METHOD_CSA: &str = "csa";
 
 impl Release {
+    /// A new record as Rudder writes it: `apply_method: "ssa"`, first and last deployed now,
+    /// status `unknown` until the caller sets it (Helm's install stores `pending-install` first).
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>, version: i64) -> Self {
+        let now = now_rfc3339();
+        Release {
+            name: name.into(),
+            namespace: namespace.into(),
+            version,
+            info: Some(Info {
+                first_deployed: Some(now.clone()),
+                last_deployed: Some(now),
+                status: Status::Unknown,
+                ..Default::default()
+            }),
+            apply_method: APPLY_METHOD_SSA.to_string(),
+            ..Default::default()
+        }
+    }
+
     /// The status, or `unknown` when the record has no info.
     pub fn status(&self) -> Status {
-        self.info.as_ref().map(|i| i.status.clone()).unwrap_or_default()
+        self.info
+            .as_ref()
+            .map(|i| i.status.clone())
+            .unwrap_or_default()
     }
 
     /// Sets status and description (Helm's `SetStatus`).
@@ -99,7 +141,11 @@ impl Release {
 
     /// Chart name from the metadata ("" when there is none).
     pub fn chart_name(&self) -> &str {
-        self.chart.as_ref().and_then(|c| c.metadata.as_ref()).map(|m| m.name.as_str()).unwrap_or("")
+        self.chart
+            .as_ref()
+            .and_then(|c| c.metadata.as_ref())
+            .map(|m| m.name.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -138,7 +184,10 @@ impl Status {
 
     /// `pending-install`, `pending-upgrade` or `pending-rollback` (Helm's `IsPending`).
     pub fn is_pending(&self) -> bool {
-        matches!(self, Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback)
+        matches!(
+            self,
+            Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback
+        )
     }
 }
 
@@ -185,19 +234,39 @@ fn status_is_empty(s: &Status) -> bool {
 /// `info`: times, status, notes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Info {
-    #[serde(default, deserialize_with = "de_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub first_deployed: Option<String>,
-    #[serde(default, deserialize_with = "de_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_deployed: Option<String>,
-    #[serde(default, deserialize_with = "de_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub deleted: Option<String>,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     #[serde(default = "empty_status", skip_serializing_if = "status_is_empty")]
     pub status: Status,
     #[serde(default, deserialize_with = "de_i64", skip_serializing_if = "is_zero")]
     pub rollback_revision: i64,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub notes: String,
     /// `map[string][]runtime.Object`, normally absent.
     #[serde(default, skip_serializing_if = "is_empty_config")]
@@ -213,23 +282,51 @@ fn empty_status() -> Status {
 /// A hook (`rspb.Hook`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Hook {
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub kind: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub path: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub manifest: String,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub events: Vec<String>,
     #[serde(default)]
     pub last_run: HookExecution,
     #[serde(default, deserialize_with = "de_i64", skip_serializing_if = "is_zero")]
     pub weight: i64,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub delete_policies: Vec<String>,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub output_log_policies: Vec<String>,
     #[serde(flatten)]
     pub extra: Extra,
@@ -238,9 +335,17 @@ pub struct Hook {
 /// `last_run` of a hook; `phase` is always written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HookExecution {
-    #[serde(default, deserialize_with = "de_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub started_at: Option<String>,
-    #[serde(default, deserialize_with = "de_time", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_time",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed_at: Option<String>,
     #[serde(default, deserialize_with = "de_string")]
     pub phase: String,
@@ -273,6 +378,20 @@ pub struct Chart {
     pub extra: Extra,
 }
 
+impl Chart {
+    /// A chart record as Helm 4 writes one (`schemamodtime` zero, no lock, no schema).
+    pub fn new(metadata: Metadata) -> Self {
+        Chart {
+            metadata: Some(metadata),
+            schemamodtime: Some(ZERO_TIME.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Go's zero `time.Time` in JSON.
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
 /// A chart file: `data` is the base64 of the bytes (Go `[]byte`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct File {
@@ -288,7 +407,11 @@ impl File {
     /// A file from its bytes.
     pub fn new(name: impl Into<String>, bytes: &[u8]) -> Self {
         use base64::Engine as _;
-        File { name: name.into(), data: base64::engine::general_purpose::STANDARD.encode(bytes), extra: Extra::new() }
+        File {
+            name: name.into(),
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+            extra: Extra::new(),
+        }
     }
 
     /// The file's bytes.
@@ -301,41 +424,105 @@ impl File {
 /// Chart.yaml fields as stored (all omitempty).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub home: String,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub sources: Vec<String>,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub version: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub keywords: Vec<String>,
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub maintainers: Vec<Maintainer>,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub icon: String,
-    #[serde(rename = "apiVersion", default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub api_version: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub condition: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tags: String,
-    #[serde(rename = "appVersion", default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "appVersion",
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub app_version: String,
     #[serde(default, skip_serializing_if = "is_false")]
     pub deprecated: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
-    #[serde(rename = "kubeVersion", default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "kubeVersion",
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub kube_version: String,
     /// `dependency` objects (name, version, repository, condition, tags, enabled,
     /// import-values, alias), kept as JSON.
-    #[serde(default, deserialize_with = "de_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub dependencies: Vec<Value>,
-    #[serde(rename = "type", default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "type",
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub chart_type: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -344,11 +531,23 @@ pub struct Metadata {
 /// A chart maintainer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Maintainer {
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub email: String,
-    #[serde(default, deserialize_with = "de_string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub url: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -357,7 +556,9 @@ pub struct Maintainer {
 /// The current time as Go's RFC 3339 with nanoseconds in UTC (`2025-01-02T03:04:05.123456789Z`,
 /// trailing zeros of the fraction trimmed), as Helm writes `time.Now()` on a UTC machine.
 pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format_rfc3339(d.as_secs() as i64, d.subsec_nanos())
 }
 
@@ -388,4 +589,37 @@ pub fn format_rfc3339(secs: i64, nanos: u32) -> String {
     }
     out.push('Z');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_like_go() {
+        assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            format_rfc3339(1_735_787_045, 123_456_000),
+            "2025-01-02T03:04:05.123456Z"
+        );
+        assert_eq!(
+            format_rfc3339(951_782_400, 5),
+            "2000-02-29T00:00:00.000000005Z"
+        );
+    }
+
+    #[test]
+    fn new_release_is_ssa() {
+        let r = Release::new("a", "ns", 1);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["apply_method"], "ssa");
+        assert_eq!(v["info"]["status"], "unknown");
+        let c = serde_json::to_value(Chart::new(Metadata {
+            name: "c".into(),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(c["schemamodtime"], ZERO_TIME);
+        assert!(c["schema"].is_null() && c["lock"].is_null());
+    }
 }

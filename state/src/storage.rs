@@ -16,12 +16,18 @@ pub struct Storage<D> {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 impl<D: Driver> Storage<D> {
     pub fn new(driver: D) -> Self {
-        Storage { driver, max_history: 0 }
+        Storage {
+            driver,
+            max_history: 0,
+        }
     }
 
     /// One revision.
@@ -33,17 +39,24 @@ impl<D: Driver> Storage<D> {
     /// (never the deployed one) when `max_history > 0`.
     pub async fn create(&self, rls: &Release) -> Result<(), Error> {
         if self.max_history > 0 {
-            match self.remove_least_recent(&rls.name, self.max_history - 1).await {
+            match self
+                .remove_least_recent(&rls.name, self.max_history - 1)
+                .await
+            {
                 Ok(()) | Err(Error::NotFound) => {}
                 Err(e) => return Err(e),
             }
         }
-        self.driver.create(&make_key(&rls.name, rls.version), rls).await
+        self.driver
+            .create(&make_key(&rls.name, rls.version), rls)
+            .await
     }
 
     /// Rewrites a revision (e.g. to mark it superseded).
     pub async fn update(&self, rls: &Release) -> Result<(), Error> {
-        self.driver.update(&make_key(&rls.name, rls.version), rls).await
+        self.driver
+            .update(&make_key(&rls.name, rls.version), rls)
+            .await
     }
 
     /// Removes a revision.
@@ -58,7 +71,9 @@ impl<D: Driver> Storage<D> {
 
     /// Records with status `uninstalled`.
     pub async fn list_uninstalled(&self) -> Result<Vec<Release>, Error> {
-        self.driver.list(&|r| r.status() == Status::Uninstalled).await
+        self.driver
+            .list(&|r| r.status() == Status::Uninstalled)
+            .await
     }
 
     /// Records with status `deployed`.
@@ -68,9 +83,19 @@ impl<D: Driver> Storage<D> {
 
     /// All revisions labelled `status=deployed`; [`Error::NoDeployedReleases`] when none.
     pub async fn deployed_all(&self, name: &str) -> Result<Vec<Release>, Error> {
-        match self.driver.query(&labels(&[("name", name), ("owner", "helm"), ("status", "deployed")])).await {
+        match self
+            .driver
+            .query(&labels(&[
+                ("name", name),
+                ("owner", "helm"),
+                ("status", "deployed"),
+            ]))
+            .await
+        {
             Ok(ls) => Ok(ls),
-            Err(e) if e.to_string().contains("not found") => Err(Error::NoDeployedReleases(name.to_string())),
+            Err(e) if e.to_string().contains("not found") => {
+                Err(Error::NoDeployedReleases(name.to_string()))
+            }
             Err(e) => Err(e),
         }
     }
@@ -78,18 +103,39 @@ impl<D: Driver> Storage<D> {
     /// The deployed revision (the highest if several are labelled deployed).
     pub async fn deployed(&self, name: &str) -> Result<Release, Error> {
         let ls = self.deployed_all(name).await?;
-        ls.into_iter().max_by_key(|r| r.version).ok_or_else(|| Error::NoDeployedReleases(name.to_string()))
+        ls.into_iter()
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| Error::NoDeployedReleases(name.to_string()))
     }
 
     /// Every revision of a release (driver order); [`Error::NotFound`] when there is none.
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, Error> {
-        self.driver.query(&labels(&[("name", name), ("owner", "helm")])).await
+        self.driver
+            .query(&labels(&[("name", name), ("owner", "helm")]))
+            .await
     }
 
     /// The highest revision.
     pub async fn last(&self, name: &str) -> Result<Release, Error> {
         let h = self.history(name).await?;
-        h.into_iter().max_by_key(|r| r.version).ok_or_else(|| Error::NoRevision(name.to_string()))
+        h.into_iter()
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| Error::NoRevision(name.to_string()))
+    }
+
+    /// The revision an upgrade starts from (upgrade.go): the last revision, failing with
+    /// [`Error::NoDeployedReleases`] when there is none and with [`Error::Pending`] when it is
+    /// `pending-*` (another operation holds the release; the pessimistic lock Helm relies on).
+    pub async fn last_for_upgrade(&self, name: &str) -> Result<Release, Error> {
+        let last = match self.last(name).await {
+            Ok(r) => r,
+            Err(Error::NotFound) => return Err(Error::NoDeployedReleases(name.to_string())),
+            Err(e) => return Err(e),
+        };
+        if last.status().is_pending() {
+            return Err(Error::Pending);
+        }
+        Ok(last)
     }
 
     /// Deletes the lowest revisions until `maximum` remain, skipping the deployed one.
@@ -125,4 +171,24 @@ impl<D: Driver> Storage<D> {
             n => Err(Error::Deletions(n, Box::new(errs.remove(0)))),
         }
     }
+}
+
+/// Keeps the highest revision of each release, grouping by JSON `namespace` + `name`
+/// (`helm list`'s filterLatestReleases); the result is sorted by name, then namespace.
+pub fn latest_releases(releases: Vec<Release>) -> Vec<Release> {
+    let mut latest: BTreeMap<(String, String), Release> = BTreeMap::new();
+    for r in releases {
+        let key = (r.namespace.clone(), r.name.clone());
+        match latest.get(&key) {
+            Some(prev) if prev.version > r.version => {}
+            _ => {
+                latest.insert(key, r);
+            }
+        }
+    }
+    let mut out: Vec<Release> = latest.into_values().collect();
+    out.sort_by(|a, b| {
+        (a.name.as_str(), a.namespace.as_str()).cmp(&(b.name.as_str(), b.namespace.as_str()))
+    });
+    out
 }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use common::*;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
-use rudder_state::driver::{kube::StorageObject, make_key, object_labels, AnyDriver, DriverKind, Driver};
+use rudder_state::driver::{
+    kube::StorageObject, make_key, object_labels, AnyDriver, Driver, DriverKind,
+};
 use rudder_state::release::{Release, Status};
 use rudder_state::{codec, ConfigMapDriver, SecretDriver, Storage};
 use serde_json::Value;
@@ -36,15 +38,34 @@ async fn configmap_driver_reads_and_writes_helm_records() {
         let scratch = Scratch::new("state-cm");
         let home = scratch.0.join("home");
         let chart = tiny_chart(&scratch.0, "tinycm");
-        run(helm("helm", &home).env("HELM_DRIVER", "configmap").args(["install", "cmrel", chart.to_str().unwrap(), "-n", &ns]));
+        run(helm("helm", &home).env("HELM_DRIVER", "configmap").args([
+            "install",
+            "cmrel",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns,
+        ]));
 
         // Helm's ConfigMap: no type, data.release is the base64 text (a single base64 layer).
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
         let obj = cms.get(&make_key("cmrel", 1)).await.unwrap();
-        let raw: Value = serde_json::from_slice(&codec::decode_json(&obj.payload().unwrap()).unwrap()).unwrap();
-        assert!(Api::<Secret>::namespaced(client.clone(), &ns).get_opt(&make_key("cmrel", 1)).await.unwrap().is_none());
+        let raw: Value =
+            serde_json::from_slice(&codec::decode_json(&obj.payload().unwrap()).unwrap()).unwrap();
+        assert!(Api::<Secret>::namespaced(client.clone(), &ns)
+            .get_opt(&make_key("cmrel", 1))
+            .await
+            .unwrap()
+            .is_none());
 
-        let driver = match AnyDriver::open(DriverKind::parse("configmaps").unwrap(), Some(&kubeconfig()), None, &ns).await.unwrap() {
+        let driver = match AnyDriver::open(
+            DriverKind::parse("configmaps").unwrap(),
+            Some(&kubeconfig()),
+            None,
+            &ns,
+        )
+        .await
+        .unwrap()
+        {
             d @ AnyDriver::ConfigMap(_) => d,
             _ => panic!("configmaps selects the ConfigMap driver"),
         };
@@ -62,15 +83,34 @@ async fn configmap_driver_reads_and_writes_helm_records() {
         next.set_status(Status::Deployed, "Upgraded by Rudder");
         storage.create(&next).await.unwrap();
         let obj2 = cms.get(&make_key("cmrel", 2)).await.unwrap();
-        assert!(obj2.metadata.labels.as_ref().unwrap().contains_key("createdAt"));
+        assert!(obj2
+            .metadata
+            .labels
+            .as_ref()
+            .unwrap()
+            .contains_key("createdAt"));
 
-        let history = json_of(&run(helm("helm", &home).env("HELM_DRIVER", "configmap").args(["history", "cmrel", "-n", &ns, "-o", "json"])));
-        let st: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+        let history = json_of(&run(helm("helm", &home)
+            .env("HELM_DRIVER", "configmap")
+            .args(["history", "cmrel", "-n", &ns, "-o", "json"])));
+        let st: Vec<&str> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["status"].as_str().unwrap())
+            .collect();
         assert_eq!(st, vec!["superseded", "deployed"]);
-        let list3 = json_of(&run(helm("helm3", &home).env("HELM_DRIVER", "configmap").args(["list", "-n", &ns, "-o", "json"])));
+        let list3 = json_of(&run(helm("helm3", &home)
+            .env("HELM_DRIVER", "configmap")
+            .args(["list", "-n", &ns, "-o", "json"])));
         assert_eq!(list3[0]["revision"], "2");
         assert_eq!(list3[0]["app_version"], "1.2.3");
-        run(helm("helm", &home).env("HELM_DRIVER", "configmap").args(["uninstall", "cmrel", "-n", &ns]));
+        run(helm("helm", &home).env("HELM_DRIVER", "configmap").args([
+            "uninstall",
+            "cmrel",
+            "-n",
+            &ns,
+        ]));
         assert!(storage.list_releases().await.unwrap().is_empty());
     })
     .await;
@@ -82,22 +122,49 @@ async fn custom_labels_follow_helm() {
         let scratch = Scratch::new("state-lbl");
         let home = scratch.0.join("home");
         let chart = tiny_chart(&scratch.0, "tinylbl");
-        run(helm("helm", &home).args(["install", "lbl", chart.to_str().unwrap(), "-n", &ns, "--labels", "team=blue,tier=web"]));
+        run(helm("helm", &home).args([
+            "install",
+            "lbl",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns,
+            "--labels",
+            "team=blue,tier=web",
+        ]));
         let driver = SecretDriver::new(client.clone(), &ns);
         let got = driver.get(&make_key("lbl", 1)).await.unwrap();
-        assert_eq!(got.labels, BTreeMap::from([("team".into(), "blue".into()), ("tier".into(), "web".into())]));
+        assert_eq!(
+            got.labels,
+            BTreeMap::from([
+                ("team".into(), "blue".into()),
+                ("tier".into(), "web".into())
+            ])
+        );
         let listed = driver.list(&|_| true).await.unwrap();
-        assert_eq!(listed[0].labels.get("owner").map(String::as_str), Some("helm"));
-        assert_eq!(listed[0].labels.get("team").map(String::as_str), Some("blue"));
+        assert_eq!(
+            listed[0].labels.get("owner").map(String::as_str),
+            Some("helm")
+        );
+        assert_eq!(
+            listed[0].labels.get("team").map(String::as_str),
+            Some("blue")
+        );
         // Query by a custom label, like `helm list --selector`.
-        let q = driver.query(&BTreeMap::from([("team".into(), "blue".into())])).await.unwrap();
+        let q = driver
+            .query(&BTreeMap::from([("team".into(), "blue".into())]))
+            .await
+            .unwrap();
         assert_eq!(q.len(), 1);
         assert!(matches!(
-            driver.query(&BTreeMap::from([("team".into(), "red".into())])).await,
+            driver
+                .query(&BTreeMap::from([("team".into(), "red".into())]))
+                .await,
             Err(rudder_state::Error::NotFound)
         ));
         assert!(matches!(
-            driver.query(&BTreeMap::from([("team".into(), "not valid!".into())])).await,
+            driver
+                .query(&BTreeMap::from([("team".into(), "not valid!".into())]))
+                .await,
             Err(rudder_state::Error::InvalidLabelValue(_))
         ));
 
@@ -105,9 +172,20 @@ async fn custom_labels_follow_helm() {
         let mut rls = got.clone();
         rls.set_status(Status::Failed, "marked failed by rudder");
         driver.update(&make_key("lbl", 1), &rls).await.unwrap();
-        let sel = json_of(&run(helm("helm", &home).args(["list", "-n", &ns, "-o", "json", "--selector", "team=blue,tier=web"])));
+        let sel = json_of(&run(helm("helm", &home).args([
+            "list",
+            "-n",
+            &ns,
+            "-o",
+            "json",
+            "--selector",
+            "team=blue,tier=web",
+        ])));
         assert_eq!(sel[0]["status"], "failed");
-        let obj = Api::<Secret>::namespaced(client.clone(), &ns).get(&make_key("lbl", 1)).await.unwrap();
+        let obj = Api::<Secret>::namespaced(client.clone(), &ns)
+            .get(&make_key("lbl", 1))
+            .await
+            .unwrap();
         let l = obj.metadata.labels.unwrap();
         assert_eq!(l.get("status").map(String::as_str), Some("failed"));
         assert_eq!(l.get("tier").map(String::as_str), Some("web"));
@@ -135,22 +213,43 @@ async fn legacy_uncompressed_records_are_read_by_helm_and_rudder() {
         assert_eq!(codec::decode(legacy.as_bytes()).unwrap(), rls);
         let mut plain = Secret::build(&key, object_labels(&rls, None), legacy);
         plain.metadata.resource_version = obj.metadata.resource_version.clone();
-        secrets.replace(&key, &PostParams::default(), &plain).await.unwrap();
+        secrets
+            .replace(&key, &PostParams::default(), &plain)
+            .await
+            .unwrap();
 
         let driver = SecretDriver::new(client.clone(), &ns);
         assert_eq!(driver.get(&key).await.unwrap(), rls);
         for which in ["helm", "helm3"] {
-            let values = json_of(&run(helm(which, &home).args(["get", "values", "leg", "-n", &ns, "-a", "-o", "json"])));
+            let values =
+                json_of(&run(helm(which, &home)
+                    .args(["get", "values", "leg", "-n", &ns, "-a", "-o", "json"])));
             assert_eq!(values["greeting"], "hello", "{which}");
             let manifest = run(helm(which, &home).args(["get", "manifest", "leg", "-n", &ns]));
             assert_eq!(manifest.trim_end(), rls.manifest.trim_end(), "{which}");
         }
         // An undecodable record is skipped by list, as helm does.
-        let junk = Secret::build(&make_key("junk", 1), object_labels(&Release { name: "junk".into(), version: 1, ..Default::default() }, None), "not base64!".into());
+        let junk = Secret::build(
+            &make_key("junk", 1),
+            object_labels(
+                &Release {
+                    name: "junk".into(),
+                    version: 1,
+                    ..Default::default()
+                },
+                None,
+            ),
+            "not base64!".into(),
+        );
         secrets.create(&PostParams::default(), &junk).await.unwrap();
         let all = driver.list(&|_| true).await.unwrap();
-        assert_eq!(all.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["leg"]);
-        let list = json_of(&run(helm("helm", &home).args(["list", "-n", &ns, "-o", "json"])));
+        assert_eq!(
+            all.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            vec!["leg"]
+        );
+        let list = json_of(&run(
+            helm("helm", &home).args(["list", "-n", &ns, "-o", "json"])
+        ));
         assert_eq!(list.as_array().unwrap().len(), 1);
         assert!(driver.get(&make_key("junk", 1)).await.is_err());
         run(helm("helm3", &home).args(["uninstall", "leg", "-n", &ns]));
@@ -167,15 +266,30 @@ async fn all_namespaces_listing() {
         let (client, an, bn) = (client.clone(), a.name.clone(), b.name.clone());
         tokio::spawn(async move {
             for ns in [&an, &bn] {
-                let mut r = Release { name: "same".into(), namespace: ns.clone(), version: 1, ..Default::default() };
+                let mut r = Release {
+                    name: "same".into(),
+                    namespace: ns.clone(),
+                    version: 1,
+                    ..Default::default()
+                };
                 r.set_status(Status::Deployed, "Install complete");
-                SecretDriver::new(client.clone(), ns).create(&make_key("same", 1), &r).await.unwrap();
+                SecretDriver::new(client.clone(), ns)
+                    .create(&make_key("same", 1), &r)
+                    .await
+                    .unwrap();
             }
             let all = SecretDriver::new(client.clone(), "");
-            let found = all.list(&|r| r.name == "same" && (r.namespace == an || r.namespace == bn)).await.unwrap();
+            let found = all
+                .list(&|r| r.name == "same" && (r.namespace == an || r.namespace == bn))
+                .await
+                .unwrap();
             assert_eq!(found.len(), 2);
             let cm_all = ConfigMapDriver::new(client.clone(), "");
-            assert!(cm_all.list(&|r| r.namespace == an).await.unwrap().is_empty());
+            assert!(cm_all
+                .list(&|r| r.namespace == an)
+                .await
+                .unwrap()
+                .is_empty());
         })
         .await
     };

@@ -9,7 +9,7 @@ use common::*;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
 use rudder_state::driver::{kube::StorageObject, make_key, Driver, DATA_KEY, SECRET_TYPE};
-use rudder_state::release::{self, Chart, File, Info, Metadata, Release, Status};
+use rudder_state::release::{self, Chart, File, Metadata, Release, Status};
 use rudder_state::{codec, SecretDriver, Storage};
 use serde_json::{json, Value};
 
@@ -33,7 +33,13 @@ fn json_of(text: &str) -> Value {
 }
 
 /// `helm status -o json`: the whole release as helm holds it (EncodeJSON of the v1 release).
-fn helm_release_json(which: &str, home: &std::path::Path, ns: &str, name: &str, revision: Option<i64>) -> Value {
+fn helm_release_json(
+    which: &str,
+    home: &std::path::Path,
+    ns: &str,
+    name: &str,
+    revision: Option<i64>,
+) -> Value {
     let mut cmd = helm(which, home);
     cmd.args(["status", name, "-n", ns, "-o", "json"]);
     if let Some(r) = revision {
@@ -60,7 +66,16 @@ async fn helm4_record_is_read_reencoded_and_still_read_by_helm() {
         let scratch = Scratch::new("state-h4");
         let home = scratch.0.join("home");
         let chart = tiny_chart(&scratch.0, "tiny");
-        run(helm("helm", &home).args(["install", "rel", chart.to_str().unwrap(), "-n", &ns, "--set", "user=given", "--wait"]));
+        run(helm("helm", &home).args([
+            "install",
+            "rel",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns,
+            "--set",
+            "user=given",
+            "--wait",
+        ]));
 
         // The raw Secret helm wrote.
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
@@ -69,24 +84,48 @@ async fn helm4_record_is_read_reencoded_and_still_read_by_helm() {
         let obj = secrets.get(&key).await.unwrap();
         assert_eq!(obj.type_.as_deref(), Some(SECRET_TYPE));
         let labels = obj.metadata.labels.clone().unwrap();
-        for (k, v) in [("name", "rel"), ("owner", "helm"), ("status", "deployed"), ("version", "1")] {
-            assert_eq!(labels.get(k).map(String::as_str), Some(v), "label {k}: {labels:?}");
+        for (k, v) in [
+            ("name", "rel"),
+            ("owner", "helm"),
+            ("status", "deployed"),
+            ("version", "1"),
+        ] {
+            assert_eq!(
+                labels.get(k).map(String::as_str),
+                Some(v),
+                "label {k}: {labels:?}"
+            );
         }
         // Install creates the record pending-install (createdAt), then Update rewrites the label
         // set from the release's custom labels, so only modifiedAt remains.
-        assert!(labels.contains_key("modifiedAt") && !labels.contains_key("createdAt"), "{labels:?}");
+        assert!(
+            labels.contains_key("modifiedAt") && !labels.contains_key("createdAt"),
+            "{labels:?}"
+        );
         let payload = obj.payload().unwrap();
-        let raw_json: Value = serde_json::from_slice(&codec::decode_json(&payload).unwrap()).unwrap();
-        assert_eq!(&base64_decode(&payload)[..3], &[0x1f, 0x8b, 0x08], "helm gzips its records");
+        let raw_json: Value =
+            serde_json::from_slice(&codec::decode_json(&payload).unwrap()).unwrap();
+        assert_eq!(
+            &base64_decode(&payload)[..3],
+            &[0x1f, 0x8b, 0x08],
+            "helm gzips its records"
+        );
 
         // Rudder's driver lists and decodes it.
         let driver = SecretDriver::new(client.clone(), &ns);
         let all = driver.list(&|_| true).await.unwrap();
         assert_eq!(all.len(), 1);
         let rls = &all[0];
-        assert_eq!(rls.labels, labels.clone().into_iter().collect::<BTreeMap<_, _>>());
+        assert_eq!(
+            rls.labels,
+            labels.clone().into_iter().collect::<BTreeMap<_, _>>()
+        );
         let got = driver.get(&key).await.unwrap();
-        assert!(got.labels.is_empty(), "get drops the system labels: {:?}", got.labels);
+        assert!(
+            got.labels.is_empty(),
+            "get drops the system labels: {:?}",
+            got.labels
+        );
 
         // The decoded record, re-serialised, is exactly the JSON helm stored and what helm shows.
         let ours = serde_json::to_value(rls).unwrap();
@@ -97,7 +136,10 @@ async fn helm4_record_is_read_reencoded_and_still_read_by_helm() {
             String::from_utf8(raw_bytes).unwrap(),
             "re-encoding gives the very bytes Go's encoding/json wrote"
         );
-        assert_eq!(status_view(ours.clone()), status_view(helm_release_json("helm", &home, &ns, "rel", None)));
+        assert_eq!(
+            status_view(ours.clone()),
+            status_view(helm_release_json("helm", &home, &ns, "rel", None))
+        );
         assert_eq!(rls.name, "rel");
         assert_eq!(rls.namespace, ns);
         assert_eq!(rls.version, 1);
@@ -107,10 +149,18 @@ async fn helm4_record_is_read_reencoded_and_still_read_by_helm() {
         assert_eq!(rls.hooks.len(), 1);
         assert_eq!(rls.hooks[0].weight, 3);
         assert_eq!(rls.hooks[0].events, vec!["post-install"]);
-        assert_eq!(rls.info.as_ref().unwrap().notes, "Thanks for installing rel.\n");
-        let status = json_of(&run(helm("helm", &home).args(["status", "rel", "-n", &ns, "-o", "json"])));
+        assert_eq!(
+            rls.info.as_ref().unwrap().notes,
+            "Thanks for installing rel.\n"
+        );
+        let status = json_of(&run(
+            helm("helm", &home).args(["status", "rel", "-n", &ns, "-o", "json"])
+        ));
         assert_eq!(status["info"]["status"], "deployed");
-        assert_eq!(status["info"]["last_deployed"], ours["info"]["last_deployed"]);
+        assert_eq!(
+            status["info"]["last_deployed"],
+            ours["info"]["last_deployed"]
+        );
         assert_eq!(status["version"], 1);
         let manifest = run(helm("helm", &home).args(["get", "manifest", "rel", "-n", &ns]));
         assert_eq!(manifest.trim_end(), rls.manifest.trim_end());
@@ -131,25 +181,40 @@ async fn helm4_record_is_read_reencoded_and_still_read_by_helm() {
         rev2.labels = BTreeMap::new();
         storage.create(&rev2).await.unwrap();
 
-        let history = json_of(&run(helm("helm", &home).args(["history", "rel", "-n", &ns, "-o", "json"])));
+        let history = json_of(&run(
+            helm("helm", &home).args(["history", "rel", "-n", &ns, "-o", "json"])
+        ));
         let summary: Vec<(i64, String, String)> = history
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| (h["revision"].as_i64().unwrap(), h["status"].as_str().unwrap().to_string(), h["description"].as_str().unwrap().to_string()))
+            .map(|h| {
+                (
+                    h["revision"].as_i64().unwrap(),
+                    h["status"].as_str().unwrap().to_string(),
+                    h["description"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             summary,
-            vec![(1, "superseded".into(), "Superseded by Rudder".into()), (2, "deployed".into(), "Upgrade complete".into())]
+            vec![
+                (1, "superseded".into(), "Superseded by Rudder".into()),
+                (2, "deployed".into(), "Upgrade complete".into())
+            ]
         );
-        let history3 = json_of(&run(helm("helm3", &home).args(["history", "rel", "-n", &ns, "-o", "json"])));
+        let history3 = json_of(&run(
+            helm("helm3", &home).args(["history", "rel", "-n", &ns, "-o", "json"])
+        ));
         assert_eq!(history3.as_array().unwrap().len(), 2);
-        let manifest2 = run(helm("helm", &home).args(["get", "manifest", "rel", "-n", &ns, "--revision", "2"]));
+        let manifest2 =
+            run(helm("helm", &home).args(["get", "manifest", "rel", "-n", &ns, "--revision", "2"]));
         assert_eq!(manifest2, manifest);
 
         // The unknown fields survived in the stored record.
         let obj2 = secrets.get(&make_key("rel", 2)).await.unwrap();
-        let stored2: Value = serde_json::from_slice(&codec::decode_json(&obj2.payload().unwrap()).unwrap()).unwrap();
+        let stored2: Value =
+            serde_json::from_slice(&codec::decode_json(&obj2.payload().unwrap()).unwrap()).unwrap();
         assert_eq!(stored2["future_field"], json!({"kept": [1, "two"]}));
         assert_eq!(stored2["info"]["future_info"], json!("x<y>"));
         assert_eq!(stored2["chart"]["metadata"]["future_meta"], json!(true));
@@ -181,8 +246,12 @@ async fn helm3_record_is_read_and_reencoded() {
         run(helm("helm3", &home).args(["install", "old", chart.to_str().unwrap(), "-n", &ns]));
         let driver = SecretDriver::new(client.clone(), &ns);
         let rls = driver.get(&make_key("old", 1)).await.unwrap();
-        let obj = Api::<Secret>::namespaced(client.clone(), &ns).get(&make_key("old", 1)).await.unwrap();
-        let raw: Value = serde_json::from_slice(&codec::decode_json(&obj.payload().unwrap()).unwrap()).unwrap();
+        let obj = Api::<Secret>::namespaced(client.clone(), &ns)
+            .get(&make_key("old", 1))
+            .await
+            .unwrap();
+        let raw: Value =
+            serde_json::from_slice(&codec::decode_json(&obj.payload().unwrap()).unwrap()).unwrap();
         // Helm 3 writes zero times as "" (`deleted`, hook `started_at`); everything else is kept.
         assert_eq!(raw["info"]["deleted"], "");
         let mut expected = raw.clone();
@@ -198,11 +267,18 @@ async fn helm3_record_is_read_and_reencoded() {
         // Rewritten by Rudder, helm 3 and helm 4 still read it.
         let mut again = rls.clone();
         again.set_status(Status::Deployed, "rewritten");
-        Storage::new(SecretDriver::new(client.clone(), &ns)).update(&again).await.unwrap();
+        Storage::new(SecretDriver::new(client.clone(), &ns))
+            .update(&again)
+            .await
+            .unwrap();
         for which in ["helm3", "helm"] {
-            let st = json_of(&run(helm(which, &home).args(["status", "old", "-n", &ns, "-o", "json"])));
+            let st = json_of(&run(
+                helm(which, &home).args(["status", "old", "-n", &ns, "-o", "json"])
+            ));
             assert_eq!(st["info"]["description"], "rewritten", "{which}");
-            let values = json_of(&run(helm(which, &home).args(["get", "values", "old", "-n", &ns, "-a", "-o", "json"])));
+            let values =
+                json_of(&run(helm(which, &home)
+                    .args(["get", "values", "old", "-n", &ns, "-a", "-o", "json"])));
             assert_eq!(values["greeting"], "hello", "{which}");
         }
         run(helm("helm3", &home).args(["uninstall", "old", "-n", &ns]));
@@ -213,38 +289,27 @@ async fn helm3_record_is_read_and_reencoded() {
 const MANIFEST: &str = "---\n# Source: made/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made-by-rudder\ndata:\n  k: \"<v> & w\"\n";
 
 fn rudder_release(ns: &str) -> Release {
-    let now = release::now_rfc3339();
-    Release {
+    let mut rls = Release::new("made", ns, 1);
+    rls.set_status(Status::Deployed, "Install complete");
+    rls.info.as_mut().unwrap().notes = "notes from rudder\n".into();
+    let mut chart = Chart::new(Metadata {
         name: "made".into(),
-        info: Some(Info {
-            first_deployed: Some(now.clone()),
-            last_deployed: Some(now),
-            description: "Install complete".into(),
-            status: Status::Deployed,
-            notes: "notes from rudder\n".into(),
-            ..Default::default()
-        }),
-        chart: Some(Chart {
-            metadata: Some(Metadata {
-                name: "made".into(),
-                version: "0.3.0".into(),
-                app_version: "9.9".into(),
-                api_version: "v2".into(),
-                description: "made by rudder".into(),
-                ..Default::default()
-            }),
-            templates: vec![File::new("templates/cm.yaml", b"apiVersion: v1\nkind: ConfigMap\n")],
-            values: json!({"a": 1, "nested": {"b": "x"}}),
-            schemamodtime: Some("0001-01-01T00:00:00Z".into()),
-            ..Default::default()
-        }),
-        config: json!({"a": 2, "list": [1, 2.5, "three"], "nested": {"b": "y"}}),
-        manifest: MANIFEST.into(),
-        version: 1,
-        namespace: ns.into(),
-        apply_method: release::APPLY_METHOD_SSA.into(),
+        version: "0.3.0".into(),
+        app_version: "9.9".into(),
+        api_version: "v2".into(),
+        description: "made by rudder".into(),
         ..Default::default()
-    }
+    });
+    chart.templates = vec![File::new(
+        "templates/cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\n",
+    )];
+    chart.values = json!({"a": 1, "nested": {"b": "x"}});
+    rls.chart = Some(chart);
+    rls.config = json!({"a": 2, "list": [1, 2.5, "three"], "nested": {"b": "y"}});
+    rls.manifest = MANIFEST.into();
+    assert_eq!(rls.apply_method, release::APPLY_METHOD_SSA);
+    rls
 }
 
 #[tokio::test]
@@ -318,7 +383,14 @@ async fn history_max_prunes_like_helm() {
         for v in 1..=4 {
             let mut r = rudder_release(&ns);
             r.version = v;
-            r.set_status(if v == 2 { Status::Deployed } else { Status::Failed }, "x");
+            r.set_status(
+                if v == 2 {
+                    Status::Deployed
+                } else {
+                    Status::Failed
+                },
+                "x",
+            );
             storage.create(&r).await.unwrap();
         }
         storage.max_history = 3;
@@ -326,12 +398,29 @@ async fn history_max_prunes_like_helm() {
         r5.version = 5;
         r5.set_status(Status::PendingUpgrade, "Preparing upgrade");
         storage.create(&r5).await.unwrap();
-        let mut versions: Vec<i64> = storage.history("made").await.unwrap().iter().map(|r| r.version).collect();
+        let mut versions: Vec<i64> = storage
+            .history("made")
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.version)
+            .collect();
         versions.sort();
-        assert_eq!(versions, vec![2, 4, 5], "keeps max-1 before creating, never the deployed one");
+        assert_eq!(
+            versions,
+            vec![2, 4, 5],
+            "keeps max-1 before creating, never the deployed one"
+        );
         let scratch = Scratch::new("state-hist");
-        let history = json_of(&run(helm("helm", &scratch.0).args(["history", "made", "-n", &ns, "-o", "json"])));
-        let revs: Vec<i64> = history.as_array().unwrap().iter().map(|h| h["revision"].as_i64().unwrap()).collect();
+        let history = json_of(&run(
+            helm("helm", &scratch.0).args(["history", "made", "-n", &ns, "-o", "json"])
+        ));
+        let revs: Vec<i64> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["revision"].as_i64().unwrap())
+            .collect();
         assert_eq!(revs, vec![2, 4, 5]);
         assert_eq!(history.as_array().unwrap()[2]["status"], "pending-upgrade");
         assert_eq!(storage.last("made").await.unwrap().version, 5);
@@ -348,7 +437,11 @@ fn base64_decode(b: &[u8]) -> Vec<u8> {
 #[test]
 fn secret_object_shape() {
     let rls = rudder_release("ns");
-    let s = Secret::build(&make_key("made", 1), rudder_state::driver::object_labels(&rls, None), codec::encode(&rls).unwrap());
+    let s = Secret::build(
+        &make_key("made", 1),
+        rudder_state::driver::object_labels(&rls, None),
+        codec::encode(&rls).unwrap(),
+    );
     assert_eq!(s.type_.as_deref(), Some(SECRET_TYPE));
     assert!(s.data.as_ref().unwrap().contains_key(DATA_KEY));
 }

@@ -11,7 +11,10 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use super::{filter_system_labels, is_valid_label_value, object_labels, unix_now, Driver, DATA_KEY, SECRET_TYPE};
+use super::{
+    filter_system_labels, is_valid_label_value, object_labels, unix_now, Driver, DATA_KEY,
+    SECRET_TYPE,
+};
 use crate::codec;
 use crate::release::Release;
 use crate::Error;
@@ -19,13 +22,20 @@ use crate::Error;
 /// A client for the cluster of `kubeconfig` (default loading rules when None) and `context`
 /// (the current context when None).
 pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Client, Error> {
-    let opts = KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
+    let opts = KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
     let config = match kubeconfig {
         Some(path) => {
             let kc = Kubeconfig::read_from(path).map_err(|e| Error::Kube(e.to_string()))?;
-            Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| Error::Kube(e.to_string()))?
+            Config::from_custom_kubeconfig(kc, &opts)
+                .await
+                .map_err(|e| Error::Kube(e.to_string()))?
         }
-        None => Config::from_kubeconfig(&opts).await.map_err(|e| Error::Kube(e.to_string()))?,
+        None => Config::from_kubeconfig(&opts)
+            .await
+            .map_err(|e| Error::Kube(e.to_string()))?,
     };
     Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
 }
@@ -56,9 +66,16 @@ impl StorageObject for Secret {
     }
     fn build(name: &str, labels: BTreeMap<String, String>, payload: String) -> Self {
         Secret {
-            metadata: ObjectMeta { name: Some(name.to_string()), labels: Some(labels), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                labels: Some(labels),
+                ..Default::default()
+            },
             type_: Some(SECRET_TYPE.to_string()),
-            data: Some(BTreeMap::from([(DATA_KEY.to_string(), ByteString(payload.into_bytes()))])),
+            data: Some(BTreeMap::from([(
+                DATA_KEY.to_string(),
+                ByteString(payload.into_bytes()),
+            )])),
             ..Default::default()
         }
     }
@@ -67,11 +84,18 @@ impl StorageObject for Secret {
 impl StorageObject for ConfigMap {
     const DRIVER_NAME: &'static str = "ConfigMap";
     fn payload(&self) -> Option<Vec<u8>> {
-        self.data.as_ref()?.get(DATA_KEY).map(|s| s.as_bytes().to_vec())
+        self.data
+            .as_ref()?
+            .get(DATA_KEY)
+            .map(|s| s.as_bytes().to_vec())
     }
     fn build(name: &str, labels: BTreeMap<String, String>, payload: String) -> Self {
         ConfigMap {
-            metadata: ObjectMeta { name: Some(name.to_string()), labels: Some(labels), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                labels: Some(labels),
+                ..Default::default()
+            },
             data: Some(BTreeMap::from([(DATA_KEY.to_string(), payload)])),
             ..Default::default()
         }
@@ -102,7 +126,11 @@ fn status_code(e: &kube::Error) -> Option<u16> {
 impl<K: StorageObject> KubeDriver<K> {
     /// A driver for `namespace`; "" means all namespaces (list/query only, like `helm list -A`).
     pub fn new(client: Client, namespace: &str) -> Self {
-        let api = if namespace.is_empty() { Api::all(client) } else { Api::namespaced(client, namespace) };
+        let api = if namespace.is_empty() {
+            Api::all(client)
+        } else {
+            Api::namespaced(client, namespace)
+        };
         KubeDriver { api }
     }
 
@@ -118,12 +146,20 @@ impl<K: StorageObject> KubeDriver<K> {
     }
 
     async fn list_selector(&self, selector: &str) -> Result<Vec<K>, kube::Error> {
-        Ok(self.api.list(&ListParams::default().labels(selector)).await?.items)
+        Ok(self
+            .api
+            .list(&ListParams::default().labels(selector))
+            .await?
+            .items)
     }
 
     fn object(key: &str, rls: &Release, stamp: &str) -> Result<K, Error> {
         let payload = codec::encode(rls)?;
-        Ok(K::build(key, object_labels(rls, Some((stamp, unix_now()))), payload))
+        Ok(K::build(
+            key,
+            object_labels(rls, Some((stamp, unix_now()))),
+            payload,
+        ))
     }
 }
 
@@ -145,12 +181,19 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
         Ok(rls)
     }
 
-    async fn list(&self, filter: &(dyn Fn(&Release) -> bool + Sync)) -> Result<Vec<Release>, Error> {
+    async fn list(
+        &self,
+        filter: &(dyn Fn(&Release) -> bool + Sync),
+    ) -> Result<Vec<Release>, Error> {
         let items = self
             .list_selector("owner=helm")
             .await
             .map_err(|e| Error::Kube(format!("list: failed to list: {e}")))?;
-        Ok(items.iter().filter_map(Self::decode).filter(|r| filter(r)).collect())
+        Ok(items
+            .iter()
+            .filter_map(Self::decode)
+            .filter(|r| filter(r))
+            .collect())
     }
 
     async fn query(&self, labels: &BTreeMap<String, String>) -> Result<Vec<Release>, Error> {
@@ -171,8 +214,12 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
     }
 
     async fn create(&self, key: &str, rls: &Release) -> Result<(), Error> {
-        let obj = Self::object(key, rls, "createdAt")
-            .map_err(|e| Error::Encode(format!("create: failed to encode release {:?}: {e}", rls.name)))?;
+        let obj = Self::object(key, rls, "createdAt").map_err(|e| {
+            Error::Encode(format!(
+                "create: failed to encode release {:?}: {e}",
+                rls.name
+            ))
+        })?;
         match self.api.create(&PostParams::default(), &obj).await {
             Ok(_) => Ok(()),
             Err(e) if status_code(&e) == Some(409) => Err(Error::Exists),
@@ -181,8 +228,12 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
     }
 
     async fn update(&self, key: &str, rls: &Release) -> Result<(), Error> {
-        let obj = Self::object(key, rls, "modifiedAt")
-            .map_err(|e| Error::Encode(format!("update: failed to encode release {:?}: {e}", rls.name)))?;
+        let obj = Self::object(key, rls, "modifiedAt").map_err(|e| {
+            Error::Encode(format!(
+                "update: failed to encode release {:?}: {e}",
+                rls.name
+            ))
+        })?;
         self.api
             .replace(key, &PostParams::default(), &obj)
             .await
@@ -192,7 +243,10 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
 
     async fn delete(&self, key: &str) -> Result<Release, Error> {
         let rls = self.get(key).await?;
-        self.api.delete(key, &DeleteParams::default()).await.map_err(kube_err)?;
+        self.api
+            .delete(key, &DeleteParams::default())
+            .await
+            .map_err(kube_err)?;
         Ok(rls)
     }
 }

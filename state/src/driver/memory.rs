@@ -21,7 +21,10 @@ pub struct MemoryDriver {
 impl MemoryDriver {
     /// A driver that looks in `namespace` ("" = every namespace).
     pub fn new(namespace: &str) -> Self {
-        MemoryDriver { namespace: Mutex::new(namespace.to_string()), cache: Mutex::new(BTreeMap::new()) }
+        MemoryDriver {
+            namespace: Mutex::new(namespace.to_string()),
+            cache: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Helm's `SetNamespace`.
@@ -30,7 +33,10 @@ impl MemoryDriver {
     }
 
     fn ns(&self) -> String {
-        self.namespace.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.namespace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn each(&self, mut f: impl FnMut(&Release, &BTreeMap<String, String>)) {
@@ -47,7 +53,11 @@ impl MemoryDriver {
     }
 
     fn release_ns(rls: &Release) -> String {
-        if rls.namespace.is_empty() { DEFAULT_NAMESPACE.to_string() } else { rls.namespace.clone() }
+        if rls.namespace.is_empty() {
+            DEFAULT_NAMESPACE.to_string()
+        } else {
+            rls.namespace.clone()
+        }
     }
 }
 
@@ -67,7 +77,10 @@ impl Driver for MemoryDriver {
             .ok_or(Error::NotFound)
     }
 
-    async fn list(&self, filter: &(dyn Fn(&Release) -> bool + Sync)) -> Result<Vec<Release>, Error> {
+    async fn list(
+        &self,
+        filter: &(dyn Fn(&Release) -> bool + Sync),
+    ) -> Result<Vec<Release>, Error> {
         let mut out = Vec::new();
         self.each(|r, _| {
             if filter(r) {
@@ -119,6 +132,10 @@ impl Driver for MemoryDriver {
         make_key_parts(key)?;
         let ns = self.ns();
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.get_mut(&ns).and_then(|recs| recs.remove(key)).map(|(r, _)| r).ok_or(Error::NotFound)
+        cache
+            .get_mut(&ns)
+            .and_then(|recs| recs.remove(key))
+            .map(|(r, _)| r)
+            .ok_or(Error::NotFound)
     }
 }

@@ -16,7 +16,14 @@ pub const SECRET_TYPE: &str = "helm.sh/release.v1";
 /// The data key that holds the payload.
 pub const DATA_KEY: &str = "release";
 /// Labels the drivers own (custom labels may not use them).
-pub const SYSTEM_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
+pub const SYSTEM_LABELS: [&str; 6] = [
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
 
 /// Storage object name of a revision: `sh.helm.release.v1.<name>.v<version>`.
 pub fn make_key(name: &str, version: i64) -> String {
@@ -29,7 +36,11 @@ pub fn is_system_label(key: &str) -> bool {
 
 /// The labels minus the system ones (what Get returns).
 pub fn filter_system_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    labels.iter().filter(|(k, _)| !is_system_label(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    labels
+        .iter()
+        .filter(|(k, _)| !is_system_label(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Whether user-supplied labels use a reserved name.
@@ -62,7 +73,9 @@ pub fn is_valid_label_value(v: &str) -> bool {
     }
     let ok = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
     let b = v.as_bytes();
-    b.iter().all(|&c| ok(c)) && b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric()
+    b.iter().all(|&c| ok(c))
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
 }
 
 /// Unix seconds now, as the `createdAt`/`modifiedAt` label value.
@@ -142,12 +155,14 @@ impl AnyDriver {
     ) -> Result<Self, Error> {
         Ok(match kind {
             DriverKind::Memory => AnyDriver::Memory(memory::MemoryDriver::new(namespace)),
-            DriverKind::Secret => {
-                AnyDriver::Secret(kube::SecretDriver::new(kube::client(kubeconfig, context).await?, namespace))
-            }
-            DriverKind::ConfigMap => {
-                AnyDriver::ConfigMap(kube::ConfigMapDriver::new(kube::client(kubeconfig, context).await?, namespace))
-            }
+            DriverKind::Secret => AnyDriver::Secret(kube::SecretDriver::new(
+                kube::client(kubeconfig, context).await?,
+                namespace,
+            )),
+            DriverKind::ConfigMap => AnyDriver::ConfigMap(kube::ConfigMapDriver::new(
+                kube::client(kubeconfig, context).await?,
+                namespace,
+            )),
         })
     }
 }
@@ -169,7 +184,10 @@ impl Driver for AnyDriver {
     async fn get(&self, key: &str) -> Result<Release, Error> {
         each!(self, d => d.get(key).await)
     }
-    async fn list(&self, filter: &(dyn Fn(&Release) -> bool + Sync)) -> Result<Vec<Release>, Error> {
+    async fn list(
+        &self,
+        filter: &(dyn Fn(&Release) -> bool + Sync),
+    ) -> Result<Vec<Release>, Error> {
         each!(self, d => d.list(filter).await)
     }
     async fn query(&self, labels: &BTreeMap<String, String>) -> Result<Vec<Release>, Error> {
@@ -189,10 +207,15 @@ impl Driver for AnyDriver {
 /// Splits a key into release name and revision (the memory driver's check): the part after
 /// `sh.helm.release.v1.` must be `<name>.v<integer>`, else [`Error::InvalidKey`].
 pub fn make_key_parts(key: &str) -> Result<(String, i64), Error> {
-    let rest = key.strip_prefix(&format!("{HELM_STORAGE_TYPE}.")).unwrap_or(key);
+    let rest = key
+        .strip_prefix(&format!("{HELM_STORAGE_TYPE}."))
+        .unwrap_or(key);
     let parts: Vec<&str> = rest.split(".v").collect();
     match parts.as_slice() {
-        [name, ver] => ver.parse::<i64>().map(|v| (name.to_string(), v)).map_err(|_| Error::InvalidKey),
+        [name, ver] => ver
+            .parse::<i64>()
+            .map(|v| (name.to_string(), v))
+            .map_err(|_| Error::InvalidKey),
         _ => Err(Error::InvalidKey),
     }
 }

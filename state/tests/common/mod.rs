@@ -64,7 +64,11 @@ pub fn tiny_chart(dir: &Path, name: &str) -> PathBuf {
         format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: \"1.2.3\"\ndescription: a <tiny> & test chart\n"),
     )
     .unwrap();
-    std::fs::write(chart.join("values.yaml"), "greeting: hello\nreplicas: 1\nnested:\n  list: [1, 2.5, \"x\"]\n").unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "greeting: hello\nreplicas: 1\nnested:\n  list: [1, 2.5, \"x\"]\n",
+    )
+    .unwrap();
     std::fs::write(
         chart.join("templates/cm.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
@@ -75,13 +79,19 @@ pub fn tiny_chart(dir: &Path, name: &str) -> PathBuf {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    \"helm.sh/hook\": post-install\n    \"helm.sh/hook-weight\": \"3\"\ndata:\n  x: \"z\"\n",
     )
     .unwrap();
-    std::fs::write(chart.join("templates/NOTES.txt"), "Thanks for installing {{ .Release.Name }}.\n").unwrap();
+    std::fs::write(
+        chart.join("templates/NOTES.txt"),
+        "Thanks for installing {{ .Release.Name }}.\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("README.md"), "readme\n").unwrap();
     chart
 }
 
 pub async fn client() -> kube::Client {
-    rudder_state::driver::kube::client(Some(&kubeconfig()), None).await.expect("kube client")
+    rudder_state::driver::kube::client(Some(&kubeconfig()), None)
+        .await
+        .expect("kube client")
 }
 
 /// A namespace created for one test and deleted at the end (`cleanup`).
@@ -97,11 +107,19 @@ impl TestNamespace {
             "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}
         }))
         .unwrap();
-        Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.expect("create namespace");
-        TestNamespace { name, client: client.clone() }
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("create namespace");
+        TestNamespace {
+            name,
+            client: client.clone(),
+        }
     }
 
     pub async fn cleanup(self) {
-        let _ = Api::<Namespace>::all(self.client.clone()).delete(&self.name, &DeleteParams::default()).await;
+        let _ = Api::<Namespace>::all(self.client.clone())
+            .delete(&self.name, &DeleteParams::default())
+            .await;
     }
 }
