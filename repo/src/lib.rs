@@ -1,2 +1,140 @@
-//! Chart sources: HTTP index repositories, OCI registries, the content cache, offline bundles.
-//! (Filled in by the chart-sources issue.)
+//! Chart sources as Helm v4.3.1 has them: Helm's paths, `repositories.yaml`, repository
+//! `index.yaml` files and their cache, HTTP(S) chart repositories (`repo add`, `repo update`,
+//! `pull`), and OCI registries.
+
+pub mod http;
+pub mod index;
+pub mod oci;
+pub mod ops;
+pub mod paths;
+pub mod repofile;
+
+pub use index::{ChartVersion, IndexFile};
+pub use ops::{pull, repo_add, repo_update, PullOptions, Pulled};
+pub use paths::HelmPaths;
+pub use repofile::{Entry, RepoFile};
+
+use std::io::Write;
+use std::path::Path;
+
+/// A one-line error in Helm's words where Helm has them. Never contains a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl Error {
+    pub fn new(msg: impl Into<String>) -> Error {
+        Error(msg.into())
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Go's text for common OS errors (`no such file or directory`, ...).
+pub(crate) fn io_msg(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "no such file or directory".into(),
+        PermissionDenied => "permission denied".into(),
+        AlreadyExists => "file exists".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => {
+                    let mut t = s[..i].to_string();
+                    if let Some(c) = t.get_mut(0..1) {
+                        c.make_ascii_lowercase();
+                    }
+                    t
+                }
+                None => s,
+            }
+        }
+    }
+}
+
+/// Write `data` to `path` atomically: a temporary file in the same directory, flushed, given
+/// `mode`, then renamed over `path` (Helm's `fileutil.AtomicWriteFile`). Creates the parent
+/// directory (0755) as Helm's callers do.
+pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("mkdir {}: {}", dir.display(), io_msg(&e))))?;
+    let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{base}.tmp-{}-{n}", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::new(format!("write {}: {}", path.display(), io_msg(&e))));
+    }
+    Ok(())
+}
+
+/// YAML (or JSON) text → JSON value, as `sigs.k8s.io/yaml.Unmarshal` sees it. Empty → null.
+pub(crate) fn yaml_to_json(text: &str) -> Result<serde_json::Value> {
+    let v = rudder_engine::yaml::from_yaml(text).map_err(Error::new)?;
+    engine_to_json(&v)
+}
+
+pub(crate) fn engine_to_json(v: &rudder_engine::Value) -> Result<serde_json::Value> {
+    let s = rudder_engine::json::to_json_raw(v).map_err(Error::new)?;
+    serde_json::from_str(&s).map_err(|e| Error::new(e.to_string()))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of `data`, lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(data))
+}
+
+/// Go's `time.Now()` marshalled as JSON (RFC 3339 with trimmed nanoseconds), in UTC.
+pub(crate) fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let nanos = d.subsec_nanos();
+    let days = secs.div_euclid(86400);
+    let sod = secs.rem_euclid(86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut frac = String::new();
+    if nanos != 0 {
+        frac = format!(".{nanos:09}");
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+    }
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
