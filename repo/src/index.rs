@@ -92,6 +92,13 @@ impl IndexFile {
                 };
                 let mut cvs = Vec::new();
                 for item in items {
+                    if let rudder_engine::Value::Map(m) = &item {
+                        let j = engine_to_json(&rudder_engine::Value::Map(m.clone()))?;
+                        let o = j.as_object().cloned().unwrap_or_default();
+                        for f in ["digest", "created"] {
+                            crate::repofile::str_field(&o, f, "IndexFile.entries")?;
+                        }
+                    }
                     match load_entry(&item) {
                         Ok(cv) => cvs.push(cv),
                         Err((version, e)) => idx.warnings.push(format!(
