@@ -1,8 +1,329 @@
-//! OCI registries (pkg/registry).
+//! OCI registries (pkg/registry): pull of `oci://host/repo/chart[:tag]` with Helm's media types,
+//! the `+`/`_` tag rule, version resolution over the tag list, and basic or token auth.
 
-use crate::{Error, HelmPaths, PullOptions, Pulled, Result};
+use base64::Engine as _;
+use serde_json::Value as J;
 
-/// `helm pull oci://…`.
-pub fn pull(_paths: &HelmPaths, reference: &str, _opts: &PullOptions) -> Result<Pulled> {
-    Err(Error::new(format!("OCI pull of {reference} is not implemented yet")))
+use crate::http::{error_chain, status_text, USER_AGENT};
+use crate::{atomic_write, Error, HelmPaths, PullOptions, Pulled, Result};
+
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.helm.config.v1+json";
+pub const CHART_LAYER_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+pub const LEGACY_CHART_LAYER_MEDIA_TYPE: &str = "application/tar+gzip";
+pub const PROV_LAYER_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.provenance.v1.prov";
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A parsed `oci://` reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// `host[:port]`
+    pub registry: String,
+    /// `path/to/chart`
+    pub repository: String,
+    /// The tag as written (with `+`, if any); empty when absent.
+    pub tag: String,
+    /// `sha256:…` when given with `@`.
+    pub digest: String,
+}
+
+impl Reference {
+    pub fn parse(r: &str) -> Result<Reference> {
+        let s = r.strip_prefix("oci://").unwrap_or(r);
+        let (s, digest) = match s.split_once('@') {
+            Some((a, d)) => (a, d.to_string()),
+            None => (s, String::new()),
+        };
+        let (registry, rest) =
+            s.split_once('/').ok_or_else(|| Error::new(format!("invalid reference: missing repository: {r}")))?;
+        let (repository, tag) = match rest.rfind(':') {
+            Some(i) if !rest[i..].contains('/') => (&rest[..i], rest[i + 1..].to_string()),
+            _ => (rest, String::new()),
+        };
+        if registry.is_empty() || repository.is_empty() {
+            return Err(Error::new(format!("invalid reference: {r}")));
+        }
+        Ok(Reference { registry: registry.into(), repository: repository.into(), tag, digest })
+    }
+
+    /// The chart name (last path element of the repository).
+    pub fn chart_name(&self) -> &str {
+        self.repository.rsplit('/').next().unwrap_or(&self.repository)
+    }
+}
+
+/// Registry tags are not allowed `+`: Helm stores `1.0.0+b` as `1.0.0_b`.
+pub fn version_to_tag(v: &str) -> String {
+    v.replace('+', "_")
+}
+
+/// Go: `Client.Tags` then `GetTagMatchingVersionOrConstraint`: tags back to versions (`_`→`+`),
+/// only strict semver, newest first; an exact match wins, then the first satisfying the
+/// constraint (`""` = `*`).
+pub fn match_tag(tags: &[String], version: &str) -> Result<String> {
+    use rudder_engine::semver::{Constraints, Version};
+    let mut vs: Vec<Version> =
+        tags.iter().filter_map(|t| Version::parse_strict(&t.replace('_', "+")).ok()).collect();
+    vs.sort_by(|a, b| b.compare(a));
+    let tags: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
+    let c = if version.is_empty() {
+        Constraints::parse("*").map_err(|e| Error::new(e.to_string()))?
+    } else {
+        if let Some(t) = tags.iter().find(|t| *t == version) {
+            return Ok(t.clone());
+        }
+        Constraints::parse(version).map_err(|e| Error::new(e.to_string()))?
+    };
+    for (t, v) in tags.iter().zip(&vs) {
+        if c.check(v) {
+            return Ok(t.clone());
+        }
+    }
+    Err(Error::new(format!("could not locate a version matching provided version string {version}")))
+}
+
+/// Credentials for a registry host from a docker-style config.json (`auths.<host>.auth`).
+pub fn config_credentials(config: &std::path::Path, host: &str) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let j: J = serde_json::from_str(&text).ok()?;
+    let auths = j.get("auths")?.as_object()?;
+    let entry = auths.iter().find(|(k, _)| {
+        let k = k.trim_start_matches("https://").trim_start_matches("http://");
+        k.trim_end_matches('/') == host || k.split('/').next() == Some(host)
+    })?;
+    let auth = entry.1.get("auth")?.as_str()?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(auth).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (u, p) = raw.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
+/// A small registry client (distribution API v2).
+pub struct Registry {
+    http: reqwest::blocking::Client,
+    base: String,
+    creds: Option<(String, String)>,
+    auth_header: Option<String>,
+}
+
+impl Registry {
+    pub fn new(registry: &str, plain_http: bool, creds: Option<(String, String)>, opts: &PullOptions) -> Result<Registry> {
+        let g = crate::http::GetOptions {
+            ca_file: opts.ca_file.clone(),
+            cert_file: opts.cert_file.clone(),
+            key_file: opts.key_file.clone(),
+            insecure_skip_tls_verify: opts.insecure_skip_tls_verify,
+            ..Default::default()
+        };
+        let http = crate::http::client(&g)?;
+        let scheme = if plain_http { "http" } else { "https" };
+        Ok(Registry { http, base: format!("{scheme}://{registry}"), creds, auth_header: None })
+    }
+
+    fn send(&self, url: &str, accept: &str) -> Result<reqwest::blocking::Response> {
+        let mut r = self.http.get(url).header(reqwest::header::USER_AGENT, USER_AGENT);
+        if !accept.is_empty() {
+            r = r.header(reqwest::header::ACCEPT, accept);
+        }
+        if let Some(h) = &self.auth_header {
+            r = r.header(reqwest::header::AUTHORIZATION, h);
+        }
+        r.send().map_err(|e| Error::new(format!("GET {url:?}: {}", error_chain(&e.without_url()))))
+    }
+
+    /// GET with auth on demand: a 401 challenge gets Basic credentials or a Bearer token.
+    fn get(&mut self, path: &str, accept: &str) -> Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self.send(&url, accept)?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED && self.auth_header.is_none() {
+            let challenge = resp
+                .headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if let Some(h) = self.authorize(&challenge)? {
+                self.auth_header = Some(h);
+                resp = self.send(&url, accept)?;
+            }
+        }
+        let status = resp.status();
+        if !status.is_success() {
+            let what = match status.as_u16() {
+                401 => "response status code 401: unauthorized: authentication required".to_string(),
+                403 => "response status code 403: denied: requested access to the resource is denied".to_string(),
+                404 => "response status code 404: not found".to_string(),
+                _ => format!("response status code {}", status_text(status)),
+            };
+            return Err(Error::new(format!("GET {url:?}: {what}")));
+        }
+        resp.bytes().map(|b| b.to_vec()).map_err(|e| Error::new(format!("GET {url:?}: {}", error_chain(&e.without_url()))))
+    }
+
+    fn authorize(&self, challenge: &str) -> Result<Option<String>> {
+        let b64 = |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            return Ok(self.creds.as_ref().map(|(u, p)| format!("Basic {}", b64(u, p))));
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Ok(None);
+        }
+        let mut realm = String::new();
+        let mut query = Vec::new();
+        for part in split_params(params) {
+            if let Some((k, v)) = part.split_once('=') {
+                let v = v.trim_matches('"').to_string();
+                if k == "realm" {
+                    realm = v;
+                } else {
+                    query.push((k.to_string(), v));
+                }
+            }
+        }
+        let mut r = self.http.get(&realm).query(&query).header(reqwest::header::USER_AGENT, USER_AGENT);
+        if let Some((u, p)) = &self.creds {
+            r = r.basic_auth(u, Some(p));
+        }
+        let resp = r.send().map_err(|e| Error::new(format!("GET {realm:?}: {}", error_chain(&e.without_url()))))?;
+        if !resp.status().is_success() {
+            return Err(Error::new(format!("GET {realm:?}: response status code {}", status_text(resp.status()))));
+        }
+        let body = resp.bytes().map_err(|e| Error::new(format!("GET {realm:?}: {}", error_chain(&e.without_url()))))?;
+        let j: J = serde_json::from_slice(&body).map_err(|e| Error::new(format!("GET {realm:?}: {e}")))?;
+        let tok = j.get("token").or_else(|| j.get("access_token")).and_then(J::as_str).unwrap_or("");
+        Ok(Some(format!("Bearer {tok}")))
+    }
+
+    /// All tags of a repository.
+    pub fn tags(&mut self, repository: &str) -> Result<Vec<String>> {
+        let body = self.get(&format!("/v2/{repository}/tags/list"), "application/json")?;
+        let j: J = serde_json::from_slice(&body).map_err(|e| Error::new(format!("tags list: {e}")))?;
+        Ok(j.get("tags")
+            .and_then(J::as_array)
+            .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+            .unwrap_or_default())
+    }
+
+    /// The manifest bytes for a tag or digest.
+    pub fn manifest(&mut self, repository: &str, reference: &str) -> Result<Vec<u8>> {
+        self.get(
+            &format!("/v2/{repository}/manifests/{reference}"),
+            &format!("{MANIFEST_MEDIA_TYPE}, application/vnd.oci.image.index.v1+json"),
+        )
+    }
+
+    /// A blob, checked against its digest.
+    pub fn blob(&mut self, repository: &str, digest: &str) -> Result<Vec<u8>> {
+        let data = self.get(&format!("/v2/{repository}/blobs/{digest}"), "")?;
+        let got = format!("sha256:{}", crate::sha256_hex(&data));
+        if digest.starts_with("sha256:") && got != digest {
+            return Err(Error::new(format!("digest mismatch for blob {digest}: downloaded {got}")));
+        }
+        Ok(data)
+    }
+}
+
+fn split_params(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c)
+            }
+            ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// `helm pull oci://host/repo/chart[:tag] [--version V]`: resolve the tag (Helm's
+/// `ValidateReference`), fetch the manifest, check the config media type, fetch the chart layer
+/// and write `<chart>-<version>.tgz`. Credentials: the options, else `$HELM_REGISTRY_CONFIG`.
+pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pulled> {
+    let r = Reference::parse(reference)?;
+    let mut version = crate::index::effective_version(&opts.version, opts.devel);
+    if version.is_empty() {
+        version = r.tag.clone();
+    } else if !r.tag.is_empty() && r.tag != version {
+        return Err(Error::new(format!("chart reference and version mismatch: {version} is not {}", r.tag)));
+    }
+    let creds = if !opts.username.is_empty() || !opts.password.is_empty() {
+        Some((opts.username.clone(), opts.password.clone()))
+    } else {
+        config_credentials(&paths.registry_config, &r.registry)
+    };
+    let mut reg = Registry::new(&r.registry, opts.plain_http, creds, opts)?;
+    let tag = if !r.digest.is_empty() && version.is_empty() {
+        String::new()
+    } else if rudder_engine::semver::Version::parse(&version).is_ok() {
+        version.clone()
+    } else {
+        let tags = reg.tags(&r.repository)?;
+        if tags.is_empty() {
+            return Err(Error::new(format!("unable to locate any tags in provided repository: {reference}")));
+        }
+        match_tag(&tags, &version)?
+    };
+    let manifest_ref = if !r.digest.is_empty() { r.digest.clone() } else { version_to_tag(&tag) };
+    let manifest = reg.manifest(&r.repository, &manifest_ref)?;
+    if !r.digest.is_empty() {
+        let got = format!("sha256:{}", crate::sha256_hex(&manifest));
+        if got != r.digest {
+            return Err(Error::new(format!("chart reference digest mismatch: {got} is not {}", r.digest)));
+        }
+    }
+    let m: J = serde_json::from_slice(&manifest).map_err(|e| Error::new(format!("invalid manifest: {e}")))?;
+    let config_type = m.pointer("/config/mediaType").and_then(J::as_str).unwrap_or("");
+    if config_type != CONFIG_MEDIA_TYPE {
+        return Err(Error::new(format!("unknown config media type: {config_type}")));
+    }
+    let layers = m.get("layers").and_then(J::as_array).cloned().unwrap_or_default();
+    let layer = layers
+        .iter()
+        .find(|l| l.get("mediaType").and_then(J::as_str) == Some(CHART_LAYER_MEDIA_TYPE))
+        .or_else(|| layers.iter().find(|l| l.get("mediaType").and_then(J::as_str) == Some(LEGACY_CHART_LAYER_MEDIA_TYPE)))
+        .ok_or_else(|| Error::new(format!("manifest does not contain a layer with mediatype {CHART_LAYER_MEDIA_TYPE}")))?;
+    let digest = layer.get("digest").and_then(J::as_str).unwrap_or("").to_string();
+    let data = reg.blob(&r.repository, &digest)?;
+    let config_digest = m.pointer("/config/digest").and_then(J::as_str).unwrap_or("").to_string();
+    let config = reg.blob(&r.repository, &config_digest)?;
+    let cfg: J = serde_json::from_slice(&config).map_err(|e| Error::new(format!("invalid chart config: {e}")))?;
+    let chart_version = cfg.get("version").and_then(J::as_str).unwrap_or(&tag).to_string();
+    let file_tag = if tag.is_empty() { chart_version.clone() } else { tag.clone() };
+    let dest = if opts.destination.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { opts.destination.clone() };
+    let path = dest.join(format!("{}-{file_tag}.tgz", r.chart_name()));
+    atomic_write(&path, &data, 0o644)?;
+    Ok(Pulled {
+        path,
+        version: chart_version,
+        digest: digest.trim_start_matches("sha256:").to_string(),
+        url: format!("oci://{}/{}:{}", r.registry, r.repository, file_tag),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_tags() {
+        let r = Reference::parse("oci://127.0.0.1:5000/a/b/demo:1.0.0+x").unwrap();
+        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_str()), ("127.0.0.1:5000", "a/b/demo", "1.0.0+x"));
+        assert_eq!(r.chart_name(), "demo");
+        let r = Reference::parse("oci://h:5/demo").unwrap();
+        assert_eq!((r.repository.as_str(), r.tag.as_str()), ("demo", ""));
+        let tags: Vec<String> = ["0.1.0", "0.2.0_build.1", "v0.3.0", "latest", "1.0.0-rc.1"].map(String::from).to_vec();
+        assert_eq!(match_tag(&tags, "").unwrap(), "0.2.0+build.1");
+        assert_eq!(match_tag(&tags, "~0.1").unwrap(), "0.1.0");
+        assert_eq!(match_tag(&tags, ">0.0.0-0").unwrap(), "1.0.0-rc.1");
+        assert!(match_tag(&tags, "0.3.x").is_err());
+        assert_eq!(version_to_tag("1.0.0+b"), "1.0.0_b");
+    }
 }
