@@ -62,9 +62,8 @@ pub fn repo_add(paths: &HelmPaths, entry: Entry, force_update: bool) -> Result<S
         Error::new(format!("looks like {:?} is not a valid chart repository or cannot be reached: {e}", entry.url))
     })?;
     let name = entry.name.clone();
-    if f.api_version.is_empty() && f.repositories.is_empty() {
-        // yaml.Unmarshal of a missing file leaves a zero File: Helm writes `apiVersion: ""`.
-    }
+    // A missing file is a zero `repo.File`: like helm, Rudder then writes `apiVersion: ""` and a
+    // zero `generated`.
     f.update(entry);
     f.write(repo_file)?;
     Ok(format!("{name:?} has been added to your repositories"))

@@ -86,10 +86,23 @@ fn stdout(o: &std::process::Output) -> String {
 
 /// A served directory `charts/<unique>/` with `demo` packaged by real helm at `versions`, and an
 /// index made by `helm repo index`. Returns (dir, path part of the URL).
+/// Removes a served directory when the test ends.
+struct Served(PathBuf);
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+thread_local! {
+    static SERVED: std::cell::RefCell<Vec<Served>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn served_repo(versions: &[&str]) -> (PathBuf, String) {
     let name = unique_name("repo");
     let dir = servers_dir().join("charts").join(&name);
     std::fs::create_dir_all(&dir).unwrap();
+    SERVED.with(|s| s.borrow_mut().push(Served(dir.clone())));
     let src = tempdir("chart-src");
     let chart = src.join("demo");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
@@ -179,6 +192,12 @@ fn add_update_pull_match_real_helm() {
     assert_eq!(
         std::fs::read(paths.cache_index_file("demo")).unwrap(),
         std::fs::read(helm_home.paths().cache_index_file("demo")).unwrap()
+    );
+    // On a fresh home both write the same repositories.yaml (a zero `generated`, as helm's
+    // unmarshal of a missing file leaves it).
+    assert_eq!(
+        std::fs::read_to_string(&paths.repository_config).unwrap(),
+        std::fs::read_to_string(helm_home.paths().repository_config).unwrap()
     );
     let err = rudder_repo::repo_update(&paths, &["nope"], &mut String::new()).unwrap_err();
     let helm_err = helm_home.helm().args(["repo", "update", "nope"]).output().unwrap();
@@ -376,6 +395,16 @@ fn not_found_and_bad_index_leave_the_cache_alone() {
     let home = Home::new("errs");
     let paths = home.paths();
     let url = format!("{}/{}", open_url(), unique_name("missing"));
+    // No repositories.yaml at all: helm's message for an unknown repository.
+    let dest = tempdir("pull-norepo");
+    let err = rudder_repo::pull(&paths, "nope/demo", &PullOptions { destination: dest.clone(), ..Default::default() })
+        .unwrap_err();
+    let helm_err = home.helm().args(["pull", "nope/demo", "-d"]).arg(&dest).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+    let err = rudder_repo::repo_update(&paths, &[], &mut String::new()).unwrap_err();
+    let helm_err = home.helm().args(["repo", "update"]).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+
     let err = rudder_repo::repo_add(&paths, entry("gone", &url), false).unwrap_err();
     let helm_err = home.helm().args(["repo", "add", "gone", &url]).output().unwrap();
     assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
