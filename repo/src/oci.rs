@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde_json::Value as J;
 
 use crate::http::{error_chain, status_text, USER_AGENT};
-use crate::{atomic_write, Error, HelmPaths, PullOptions, Pulled, Result};
+use crate::{Error, HelmPaths, PullOptions, Pulled, Result};
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.helm.config.v1+json";
 pub const CHART_LAYER_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
@@ -247,6 +247,10 @@ fn split_params(s: &str) -> Vec<String> {
 /// `ValidateReference`), fetch the manifest, check the config media type, fetch the chart layer
 /// and write `<chart>-<version>.tgz`. Credentials: the options, else `$HELM_REGISTRY_CONFIG`.
 pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pulled> {
+    crate::ops::pull(paths, reference, opts)
+}
+
+pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<crate::ops::Fetched> {
     let r = Reference::parse(reference)?;
     let mut version = crate::index::effective_version(&opts.version, opts.devel);
     if version.is_empty() {
@@ -297,14 +301,13 @@ pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pu
     let cfg: J = serde_json::from_slice(&config).map_err(|e| Error::new(format!("invalid chart config: {e}")))?;
     let chart_version = cfg.get("version").and_then(J::as_str).unwrap_or(&tag).to_string();
     let file_tag = if tag.is_empty() { chart_version.clone() } else { tag.clone() };
-    let dest = if opts.destination.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { opts.destination.clone() };
-    let path = dest.join(format!("{}-{file_tag}.tgz", r.chart_name()));
-    atomic_write(&path, &data, 0o644)?;
-    Ok(Pulled {
-        path,
+    Ok(crate::ops::Fetched {
+        file_name: format!("{}-{file_tag}.tgz", r.chart_name()),
+        data,
         version: chart_version,
         digest: digest.trim_start_matches("sha256:").to_string(),
         url: format!("oci://{}/{}:{}", r.registry, r.repository, file_tag),
+        from_cache: false,
     })
 }
 

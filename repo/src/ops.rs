@@ -161,8 +161,46 @@ pub struct Pulled {
 /// The archive's sha256 is checked against the index digest; on a mismatch or any error nothing
 /// is written.
 pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pulled> {
+    let f = fetch(paths, reference, opts)?;
+    let dest = if opts.destination.as_os_str().is_empty() { PathBuf::from(".") } else { opts.destination.clone() };
+    let path = dest.join(&f.file_name);
+    atomic_write(&path, &f.data, 0o644)?;
+    Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url })
+}
+
+/// Helm 4's `DownloadToCache`: like [`pull`], but the archive goes into the content cache
+/// (`$HELM_CONTENT_CACHE/<xx>/<sha256>.chart`) and the cached file is reused when the index
+/// digest names one. `Pulled::path` is the cache file.
+pub fn download_to_cache(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pulled> {
+    let f = fetch(paths, reference, opts)?;
+    let path = paths.content_cache_file(&f.digest, ".chart");
+    if !f.from_cache {
+        atomic_write(&path, &f.data, 0o644)?;
+    }
+    Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url })
+}
+
+/// A fetched archive.
+pub(crate) struct Fetched {
+    pub file_name: String,
+    pub data: Vec<u8>,
+    pub version: String,
+    /// sha256 hex of `data`.
+    pub digest: String,
+    pub url: String,
+    pub from_cache: bool,
+}
+
+/// The content cache file for a digest, when it is there and not empty (Go: `DiskCache.Get`).
+pub fn content_cache_get(paths: &HelmPaths, sha256_hex: &str) -> Option<PathBuf> {
+    let p = paths.content_cache_file(sha256_hex, ".chart");
+    let md = std::fs::metadata(&p).ok()?;
+    (md.is_file() && md.len() > 0).then_some(p)
+}
+
+fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetched> {
     if reference.starts_with("oci://") {
-        return crate::oci::pull(paths, reference, opts);
+        return crate::oci::fetch(paths, reference, opts);
     }
     let version = effective_version(&opts.version, opts.devel);
     let flag_get = |url: &str| GetOptions {
@@ -226,6 +264,17 @@ pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pu
     if !want.is_empty() && (want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit())) {
         return Err(Error::new(format!("invalid digest length: {}", want.len() / 2)));
     }
+    let parsed = reqwest::Url::parse(&url).map_err(|e| Error::new(format!("invalid chart URL format: {url}: {e}")))?;
+    let file_name = parsed.path().rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("index.tgz").to_string();
+    if !want.is_empty() {
+        if let Some(cached) = content_cache_get(paths, &want) {
+            if let Ok(data) = std::fs::read(&cached) {
+                if crate::sha256_hex(&data) == want {
+                    return Ok(Fetched { file_name, data, version: chart_version, digest: want, url, from_cache: true });
+                }
+            }
+        }
+    }
     let data = http::get(&url, &get)?;
     let got = crate::sha256_hex(&data);
     if !want.is_empty() && want != got {
@@ -233,10 +282,5 @@ pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pu
             "digest mismatch for {url}: the index says sha256:{want}, the download is sha256:{got}"
         )));
     }
-    let parsed = reqwest::Url::parse(&url).map_err(|e| Error::new(format!("invalid chart URL format: {url}: {e}")))?;
-    let name = parsed.path().rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("index.tgz").to_string();
-    let dest = if opts.destination.as_os_str().is_empty() { PathBuf::from(".") } else { opts.destination.clone() };
-    let path = dest.join(&name);
-    atomic_write(&path, &data, 0o644)?;
-    Ok(Pulled { path, version: chart_version, digest: got, url })
+    Ok(Fetched { file_name, data, version: chart_version, digest: got, url, from_cache: false })
 }

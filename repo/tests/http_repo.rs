@@ -236,6 +236,20 @@ fn add_update_pull_match_real_helm() {
     assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
     assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
 
+    // Helm 4's content cache: `helm template` (LocateChart → DownloadToCache) and Rudder's
+    // download_to_cache put the archive at the same place with the same bytes.
+    let opts = PullOptions { version: "0.1.0".into(), ..Default::default() };
+    let cached = rudder_repo::download_to_cache(&paths, "demo/demo", &opts).unwrap();
+    run_ok(helm_home.helm().args(["template", "x", "demo/demo", "--version", "0.1.0"])).unwrap();
+    let helm_cached = helm_home.paths().content_cache_file(&cached.digest, ".chart");
+    assert_eq!(cached.path.strip_prefix(&paths.content_cache).unwrap(), helm_cached.strip_prefix(helm_home.paths().content_cache).unwrap());
+    assert_eq!(std::fs::read(&cached.path).unwrap(), std::fs::read(&helm_cached).unwrap());
+    // A second pull is served from the content cache (the server copy is gone).
+    std::fs::rename(dir.join("demo-0.1.0.tgz"), dir.join("moved.tgz")).unwrap();
+    let again = rudder_repo::pull(&paths, "demo/demo", &PullOptions { destination: tempdir("pull-cached"), ..opts.clone() }).unwrap();
+    assert_eq!(std::fs::read(&again.path).unwrap(), std::fs::read(&cached.path).unwrap());
+    std::fs::rename(dir.join("moved.tgz"), dir.join("demo-0.1.0.tgz")).unwrap();
+
     // --repo URL without a configured repository.
     let dest = tempdir("pull-repo-flag");
     let opts = PullOptions { repo_url: url.clone(), destination: dest.clone(), ..Default::default() };
