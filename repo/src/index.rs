@@ -226,3 +226,221 @@ mod tests {
         assert_eq!(j.get("x", "").unwrap().version(), "0.1.0");
     }
 }
+
+// ---- `helm repo index` ------------------------------------------------------------------
+
+fn metadata_json(md: &Metadata) -> Result<serde_json::Map<String, J>> {
+    let mut m = serde_json::Map::new();
+    let mut s = |k: &str, v: &str| {
+        if !v.is_empty() {
+            m.insert(k.into(), J::String(v.into()));
+        }
+    };
+    s("name", &md.name);
+    s("home", &md.home);
+    s("version", &md.version);
+    s("description", &md.description);
+    s("icon", &md.icon);
+    s("apiVersion", &md.api_version);
+    s("condition", &md.condition);
+    s("tags", &md.tags);
+    s("appVersion", &md.app_version);
+    s("kubeVersion", &md.kube_version);
+    s("type", &md.chart_type);
+    let list = |v: &[String]| J::Array(v.iter().cloned().map(J::String).collect());
+    if !md.sources.is_empty() {
+        m.insert("sources".into(), list(&md.sources));
+    }
+    if !md.keywords.is_empty() {
+        m.insert("keywords".into(), list(&md.keywords));
+    }
+    if md.deprecated {
+        m.insert("deprecated".into(), J::Bool(true));
+    }
+    if !md.annotations.is_empty() {
+        m.insert(
+            "annotations".into(),
+            J::Object(md.annotations.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
+        );
+    }
+    if !md.maintainers.is_empty() {
+        let ms = md.maintainers.iter().map(|x| {
+            let mut o = serde_json::Map::new();
+            for (k, v) in [("name", &x.name), ("email", &x.email), ("url", &x.url)] {
+                if !v.is_empty() {
+                    o.insert(k.into(), J::String(v.clone()));
+                }
+            }
+            J::Object(o)
+        });
+        m.insert("maintainers".into(), J::Array(ms.collect()));
+    }
+    if !md.dependencies.is_empty() {
+        let mut ds = Vec::new();
+        for d in &md.dependencies {
+            let mut o = serde_json::Map::new();
+            o.insert("name".into(), J::String(d.name.clone()));
+            if !d.version.is_empty() {
+                o.insert("version".into(), J::String(d.version.clone()));
+            }
+            o.insert("repository".into(), J::String(d.repository.clone()));
+            if !d.condition.is_empty() {
+                o.insert("condition".into(), J::String(d.condition.clone()));
+            }
+            if !d.tags.is_empty() {
+                o.insert("tags".into(), list(&d.tags));
+            }
+            if d.enabled {
+                o.insert("enabled".into(), J::Bool(true));
+            }
+            if !d.import_values.is_empty() {
+                let iv: Result<Vec<J>> = d.import_values.iter().map(engine_to_json).collect();
+                o.insert("import-values".into(), J::Array(iv?));
+            }
+            if !d.alias.is_empty() {
+                o.insert("alias".into(), J::String(d.alias.clone()));
+            }
+            ds.push(J::Object(o));
+        }
+        m.insert("dependencies".into(), J::Array(ds));
+    }
+    Ok(m)
+}
+
+/// Go: `internal/urlutil.URLJoin(base, elem)`: the base URL with `path.Join(base.Path, elem)`.
+fn url_join(base: &str, elem: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut u) => {
+            let p = crate::paths::go_clean(&format!("{}/{elem}", u.path()));
+            u.set_path(&p);
+            u.to_string()
+        }
+        // A relative base (or empty): plain path joining.
+        Err(_) => {
+            let parts: Vec<&str> = [base, elem].into_iter().filter(|s| !s.is_empty()).collect();
+            if parts.is_empty() { String::new() } else { crate::paths::go_clean(&parts.join("/")) }
+        }
+    }
+}
+
+impl IndexFile {
+    /// Go: `repo.NewIndexFile()`.
+    pub fn new() -> IndexFile {
+        IndexFile { api_version: "v1".into(), generated: crate::now_rfc3339(), ..IndexFile::default() }
+    }
+
+    /// Go: `IndexFile.MustAdd(md, filename, baseURL, digest)`.
+    pub fn add(&mut self, mut md: Metadata, filename: &str, base_url: &str, digest: &str) -> Result<()> {
+        if md.api_version.is_empty() {
+            md.api_version = "v1".into();
+        }
+        rudder_chart::metadata::validate(&mut md)
+            .map_err(|e| Error::new(format!("validate failed for {filename}: validation: {e}")))?;
+        let url = if base_url.is_empty() {
+            filename.to_string()
+        } else {
+            let file = filename.rsplit('/').next().unwrap_or(filename);
+            url_join(base_url, file)
+        };
+        let name = md.name.clone();
+        self.entries.entry(name).or_default().push(ChartVersion {
+            metadata: md,
+            urls: vec![url],
+            created: crate::now_rfc3339(),
+            removed: false,
+            digest: digest.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Sort every entry list newest first.
+    pub fn sort_entries(&mut self) {
+        for v in self.entries.values_mut() {
+            sort_versions(v);
+        }
+    }
+
+    /// The index as JSON (Go's `json.Marshal(IndexFile)`).
+    pub fn to_json(&self) -> Result<J> {
+        let mut top = serde_json::Map::new();
+        top.insert("apiVersion".into(), J::String(self.api_version.clone()));
+        let generated = if self.generated.is_empty() { "0001-01-01T00:00:00Z" } else { &self.generated };
+        top.insert("generated".into(), J::String(generated.into()));
+        let mut entries = serde_json::Map::new();
+        for (name, cvs) in &self.entries {
+            let mut list = Vec::new();
+            for cv in cvs {
+                let mut m = metadata_json(&cv.metadata)?;
+                m.insert("urls".into(), J::Array(cv.urls.iter().cloned().map(J::String).collect()));
+                let created = if cv.created.is_empty() { "0001-01-01T00:00:00Z" } else { &cv.created };
+                m.insert("created".into(), J::String(created.into()));
+                if cv.removed {
+                    m.insert("removed".into(), J::Bool(true));
+                }
+                if !cv.digest.is_empty() {
+                    m.insert("digest".into(), J::String(cv.digest.clone()));
+                }
+                list.push(J::Object(m));
+            }
+            entries.insert(name.clone(), J::Array(list));
+        }
+        top.insert("entries".into(), J::Object(entries));
+        if !self.public_keys.is_empty() {
+            top.insert("publicKeys".into(), J::Array(self.public_keys.iter().cloned().map(J::String).collect()));
+        }
+        if !self.annotations.is_empty() {
+            top.insert(
+                "annotations".into(),
+                J::Object(self.annotations.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
+            );
+        }
+        Ok(J::Object(top))
+    }
+
+    /// Go: `IndexFile.WriteFile` (`sigs.k8s.io/yaml.Marshal`), atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let y = rudder_engine::yaml::to_yaml(&rudder_engine::Value::from_json(&self.to_json()?)).map_err(Error::new)?;
+        crate::atomic_write(path, y.as_bytes(), 0o644)
+    }
+}
+
+/// Go: `repo.IndexDirectory(dir, baseURL)`: every `*.tgz` in `dir` and one level below, loaded
+/// (archives that fail to load are skipped), with their sha256 digests.
+pub fn index_directory(dir: &Path, base_url: &str) -> Result<IndexFile> {
+    let mut archives = Vec::new();
+    let tgz = |p: &Path| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tgz") && !n.starts_with('.'));
+    let sorted = |d: &Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        v.sort();
+        v
+    };
+    let top = sorted(dir);
+    archives.extend(top.iter().filter(|p| tgz(p) && p.is_file()).map(|p| (String::new(), p.clone())));
+    for sub in top.iter().filter(|p| p.is_dir()) {
+        let sub_name = sub.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if sub_name.starts_with('.') {
+            continue;
+        }
+        archives.extend(sorted(sub).into_iter().filter(|p| tgz(p) && p.is_file()).map(|p| (sub_name.clone(), p)));
+    }
+    let mut index = IndexFile::new();
+    for (parent, arch) in archives {
+        let fname = arch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let parent_url = url_join(base_url, &parent);
+        let Ok(chart) = rudder_chart::load(&arch) else { continue };
+        let data = std::fs::read(&arch).map_err(|e| Error::new(format!("open {}: {}", arch.display(), crate::io_msg(&e))))?;
+        let digest = crate::sha256_hex(&data);
+        index
+            .add(chart.metadata.clone(), &fname, &parent_url, &digest)
+            .map_err(|e| Error::new(format!("failed adding to {fname} to index: {e}")))?;
+    }
+    Ok(index)
+}
+
+/// `helm repo index DIR [--url URL]`: writes `DIR/index.yaml`.
+pub fn repo_index(dir: &Path, base_url: &str) -> Result<IndexFile> {
+    let mut i = index_directory(dir, base_url)?;
+    i.sort_entries();
+    i.write(&dir.join("index.yaml"))?;
+    Ok(i)
+}
