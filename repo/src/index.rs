@@ -56,11 +56,19 @@ impl IndexFile {
             return Err(Error::new("empty index.yaml file"));
         }
         let text = String::from_utf8_lossy(data);
-        let doc = match serde_json::from_slice::<J>(data) {
-            Ok(j) => rudder_engine::Value::from_json(&j),
-            Err(_) => rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?,
+        let (doc, strict) = match serde_json::from_slice::<J>(data) {
+            Ok(j) => (rudder_engine::Value::from_json(&j), false),
+            Err(_) => (rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?, true),
         };
         let json = engine_to_json(&doc)?;
+        // YAML goes through `yaml.UnmarshalStrict`: unknown fields are errors (JSON is not strict).
+        if strict {
+            if let Some(f) = unknown_field(&json) {
+                return Err(Error::new(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: unknown field {f:?}"
+                )));
+            }
+        }
         let mut idx = IndexFile::default();
         let top = match &json {
             J::Object(m) => m,
@@ -177,6 +185,56 @@ pub fn sort_versions(cvs: &mut [ChartVersion]) {
     });
 }
 
+const TOP_FIELDS: &[&str] = &["serverInfo", "apiVersion", "generated", "entries", "publicKeys", "annotations"];
+const ENTRY_FIELDS: &[&str] = &[
+    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
+    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
+    "urls", "created", "removed", "digest", "checksum", "engine", "tillerVersion", "url",
+];
+const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
+const DEPENDENCY_FIELDS: &[&str] =
+    &["name", "version", "repository", "condition", "tags", "enabled", "import-values", "alias"];
+
+/// The first field (in encoding/json's decoding order: keys sorted, depth first) that
+/// `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
+fn unknown_field(doc: &J) -> Option<String> {
+    fn check<'a>(m: &'a serde_json::Map<String, J>, known: &[&str], mut nested: impl FnMut(&str, &'a J) -> Option<String>) -> Option<String> {
+        for (k, v) in m {
+            match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
+                None => return Some(k.clone()),
+                Some(f) => {
+                    if let Some(u) = nested(f, v) {
+                        return Some(u);
+                    }
+                }
+            }
+        }
+        None
+    }
+    fn items<'a>(v: &'a J) -> impl Iterator<Item = &'a serde_json::Map<String, J>> {
+        v.as_array().into_iter().flatten().filter_map(J::as_object)
+    }
+    let top = doc.as_object()?;
+    check(top, TOP_FIELDS, |f, v| {
+        if f != "entries" {
+            return None;
+        }
+        for list in v.as_object().into_iter().flat_map(|m| m.values()) {
+            for e in items(list) {
+                let u = check(e, ENTRY_FIELDS, |f, v| match f {
+                    "maintainers" => items(v).find_map(|m| check(m, MAINTAINER_FIELDS, |_, _| None)),
+                    "dependencies" => items(v).find_map(|m| check(m, DEPENDENCY_FIELDS, |_, _| None)),
+                    _ => None,
+                });
+                if u.is_some() {
+                    return u;
+                }
+            }
+        }
+        None
+    })
+}
+
 fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, (String, String)> {
     if matches!(item, rudder_engine::Value::Nil | rudder_engine::Value::Missing) {
         return Err((String::new(), "empty entry".into()));
@@ -222,6 +280,10 @@ mod tests {
         assert_eq!(i.get("a", "3").unwrap_err().0, "no chart version found for a-3");
         assert_eq!(i.get("b", "").unwrap_err().0, "no chart name found");
         assert_eq!(IndexFile::parse(b"entries: {}", "t").unwrap_err().0, "no API version specified");
+        let e = IndexFile::parse(b"apiVersion: v1\nentries:\n  a:\n  - name: a\n    Version: 1.0.0\n    maintainers: [{name: x, zz: 1}]\n", "t");
+        assert_eq!(e.unwrap_err().0, "error unmarshaling JSON: while decoding JSON: json: unknown field \"zz\"");
+        assert!(IndexFile::parse(b"apiVersion: v1\nfoo: 1\nentries: {}\n", "t").is_err());
+        assert!(IndexFile::parse(br#"{"apiVersion":"v1","foo":1,"entries":{}}"#, "t").is_ok());
         let j = IndexFile::parse(br#"{"apiVersion":"v1","entries":{"x":[{"name":"x","version":"0.1.0"}]}}"#, "t").unwrap();
         assert_eq!(j.get("x", "").unwrap().version(), "0.1.0");
     }

@@ -428,11 +428,34 @@ fn not_found_and_bad_index_leave_the_cache_alone() {
     // An index without apiVersion: rejected as helm does.
     let (dir, path) = served_repo(&["0.6.0"]);
     let index = std::fs::read_to_string(dir.join("index.yaml")).unwrap();
-    std::fs::write(dir.join("index.yaml"), index.replace("apiVersion: v1\n", "")).unwrap();
     let url = format!("{}{path}", open_url());
-    let err = rudder_repo::repo_add(&paths, entry("bad", &url), false).unwrap_err();
-    let helm_err = home.helm().args(["repo", "add", "bad", &url]).output().unwrap();
-    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+    // ... and indexes with fields repo.IndexFile does not have (YAML is read strictly), or empty.
+    let bad = [
+        index.replace("apiVersion: v1\n", ""),
+        index.replace("apiVersion: v1\n", "apiVersion: v1\nextra: 1\n"),
+        index.replace("    name: demo\n", "    name: demo\n    unknownField: x\n"),
+        index.replace("    name: demo\n", "    name: demo\n    maintainers:\n    - name: m\n      phone: 1\n"),
+        index.replace("    digest:", "    Digest:"),
+        String::new(),
+    ];
+    for body in bad {
+        std::fs::write(dir.join("index.yaml"), &body).unwrap();
+        let ours = rudder_repo::repo_add(&paths, entry("bad", &url), false);
+        let helm_out = Home::new("bad-helm").helm().args(["repo", "add", "bad", &url]).output().unwrap();
+        match ours {
+            Err(err) => assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_out.stderr), "{body}"),
+            Ok(msg) => {
+                assert_eq!(format!("{msg}\n"), stdout(&helm_out), "{body}");
+                rudder_repo::RepoFile::load(&paths.repository_config).map(|mut f| {
+                    f.remove("bad");
+                    f.write(&paths.repository_config).unwrap();
+                }).unwrap();
+                std::fs::remove_file(paths.cache_index_file("bad")).unwrap();
+                std::fs::remove_file(paths.cache_charts_file("bad")).unwrap();
+            }
+        }
+        assert!(!paths.cache_index_file("bad").exists());
+    }
 
     // A good add, then the server loses the index: update fails, the cached index stays.
     std::fs::write(dir.join("index.yaml"), &index).unwrap();
