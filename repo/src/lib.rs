@@ -10,7 +10,7 @@ pub mod paths;
 pub mod repofile;
 
 pub use index::{ChartVersion, IndexFile};
-pub use ops::{download_to_cache, pull, repo_add, repo_update, PullOptions, Pulled};
+pub use ops::{download_to_cache, pull, repo_add, repo_remove, repo_update, PullOptions, Pulled};
 pub use paths::HelmPaths;
 pub use repofile::{Entry, RepoFile};
 

@@ -124,6 +124,51 @@ pub fn repo_update(paths: &HelmPaths, names: &[&str], out: &mut String) -> Resul
     Ok(())
 }
 
+/// Go: `urlutil.Equal`: both parse and have the same scheme, host and cleaned path (a trailing
+/// slash aside), query and fragment.
+fn urls_equal(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(x), Ok(y)) => {
+            let p = |u: &reqwest::Url| crate::paths::go_clean(u.path()).trim_end_matches('/').to_string();
+            x.scheme() == y.scheme()
+                && x.host_str() == y.host_str()
+                && x.port_or_known_default() == y.port_or_known_default()
+                && p(&x) == p(&y)
+                && x.query() == y.query()
+                && x.fragment() == y.fragment()
+        }
+        _ => a == b,
+    }
+}
+
+/// `helm repo remove NAME...`: drops the entries and their cache files; one line per name.
+pub fn repo_remove(paths: &HelmPaths, names: &[&str]) -> Result<String> {
+    let mut f = match RepoFile::load(&paths.repository_config) {
+        Ok(f) if !f.repositories.is_empty() => f,
+        Ok(_) => return Err(Error::new("no repositories configured")),
+        Err(_) if !paths.repository_config.exists() => return Err(Error::new("no repositories configured")),
+        Err(e) => return Err(e),
+    };
+    let mut out = String::new();
+    for name in names {
+        if !f.remove(name) {
+            return Err(Error::new(format!("no repo named {name:?} found")));
+        }
+        f.write(&paths.repository_config)?;
+        let _ = std::fs::remove_file(paths.cache_charts_file(name));
+        let idx = paths.cache_index_file(name);
+        match std::fs::remove_file(&idx) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::new(format!("can't remove index file {}: {}", idx.display(), crate::io_msg(&e))))
+            }
+        }
+        out.push_str(&format!("{name:?} has been removed from your repositories\n"));
+    }
+    Ok(out)
+}
+
 /// Options of `helm pull`.
 #[derive(Clone, Debug, Default)]
 pub struct PullOptions {
@@ -237,7 +282,30 @@ fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetch
             .map_err(|e| Error::new(format!("failed to make chart URL absolute: {e}")))?;
         (u, cv.digest.clone(), cv.metadata.version.clone(), g)
     } else if reqwest::Url::parse(reference).is_ok_and(|u| !u.cannot_be_a_base()) {
-        (reference.to_string(), String::new(), String::new(), flag_get(reference))
+        // Helm looks for a configured repository whose cached index lists this URL, to use its
+        // TLS files and credentials (`scanReposForURL`).
+        let f = RepoFile::load_or_default(&paths.repository_config)?;
+        let mut g = flag_get(reference);
+        for rc in &f.repositories {
+            let idx = IndexFile::load(&paths.cache_index_file(&rc.name))
+                .map_err(|e| Error::new(format!("no cached repo found. (try 'helm repo update'): {e}")))?;
+            let owns = idx.entries.values().flatten().flat_map(|v| &v.urls).any(|dl| urls_equal(reference, dl));
+            if owns {
+                g.url = rc.url.clone();
+                if !rc.cert_file.is_empty() || !rc.key_file.is_empty() || !rc.ca_file.is_empty() {
+                    g.cert_file = rc.cert_file.clone();
+                    g.key_file = rc.key_file.clone();
+                    g.ca_file = rc.ca_file.clone();
+                }
+                if !rc.username.is_empty() && !rc.password.is_empty() {
+                    g.username = rc.username.clone();
+                    g.password = rc.password.clone();
+                    g.pass_credentials_all = rc.pass_credentials_all;
+                }
+                break;
+            }
+        }
+        (reference.to_string(), String::new(), String::new(), g)
     } else {
         let (repo_name, chart_name) = reference.split_once('/').ok_or_else(|| {
             Error::new(format!("non-absolute URLs should be in form of repo_name/path_to_chart, got: {reference}"))

@@ -341,10 +341,40 @@ fn basic_auth_repository() {
     let dest = tempdir("auth-pull");
     let pulled = rudder_repo::pull(&paths, "sec/demo", &PullOptions { destination: dest, ..Default::default() }).unwrap();
     assert_eq!(std::fs::read(&pulled.path).unwrap(), std::fs::read(dir.join("demo-0.3.0.tgz")).unwrap());
+    // An absolute URL listed in the cached index of a configured repository: that repository's
+    // credentials are used (absolute URLs only count when the index has them absolute).
+    let abs = format!("{url}/demo-0.3.0.tgz");
+    let index = std::fs::read_to_string(dir.join("index.yaml")).unwrap();
+    std::fs::write(dir.join("index.yaml"), index.replace("- demo-0.3.0.tgz", &format!("- {abs}"))).unwrap();
+    rudder_repo::repo_update(&paths, &["sec"], &mut String::new()).unwrap();
+    let dest = tempdir("auth-abs");
+    let p = rudder_repo::pull(&paths, &abs, &PullOptions { destination: dest.clone(), ..Default::default() }).unwrap();
+    assert_eq!(std::fs::read(p.path).unwrap(), std::fs::read(dir.join("demo-0.3.0.tgz")).unwrap());
+    let theirs = tempdir("auth-abs-helm");
+    run_ok(home.helm().args(["pull", &abs, "-d"]).arg(&theirs)).unwrap();
+    let bare = Home::new("auth-abs-bare");
+    let err = rudder_repo::pull(&bare.paths(), &abs, &PullOptions { destination: dest, ..Default::default() }).unwrap_err();
+    let helm_err = bare.helm().args(["pull", &abs, "-d"]).arg(&theirs).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+
     // Real helm pulls with Rudder's stored credentials.
     let theirs = tempdir("auth-pull-helm");
     run_ok(home.helm().args(["pull", "sec/demo", "-d"]).arg(&theirs)).unwrap();
     assert_eq!(std::fs::read(theirs.join("demo-0.3.0.tgz")).unwrap(), std::fs::read(&pulled.path).unwrap());
+
+    // repo remove: helm's messages, the cache files go too.
+    let err = rudder_repo::repo_remove(&paths, &["nope"]).unwrap_err();
+    let helm_err = home.helm().args(["repo", "remove", "nope"]).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+    let out = rudder_repo::repo_remove(&paths, &["sec"]).unwrap();
+    assert!(!paths.cache_index_file("sec").exists() && !paths.cache_charts_file("sec").exists());
+    let err = rudder_repo::repo_remove(&paths, &["sec"]).unwrap_err();
+    let helm_err = home.helm().args(["repo", "remove", "sec"]).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+    let h2 = Home::new("auth-rm");
+    run_ok(h2.helm().args(["repo", "add", "sec", &url, "--username", USER, "--password", PASS])).unwrap();
+    let helm_rm = run_ok(h2.helm().args(["repo", "remove", "sec"])).unwrap();
+    assert_eq!(out, stdout(&helm_rm));
 }
 
 #[test]
