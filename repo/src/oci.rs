@@ -148,13 +148,8 @@ impl Registry {
         }
         let status = resp.status();
         if !status.is_success() {
-            let what = match status.as_u16() {
-                401 => "response status code 401: unauthorized: authentication required".to_string(),
-                403 => "response status code 403: denied: requested access to the resource is denied".to_string(),
-                404 => "response status code 404: not found".to_string(),
-                _ => format!("response status code {}", status_text(status)),
-            };
-            return Err(Error::new(format!("GET {url:?}: {what}")));
+            let body = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
+            return Err(Error::new(format!("GET {url:?}: {}", status_error(status, &body))));
         }
         resp.bytes().map(|b| b.to_vec()).map_err(|e| Error::new(format!("GET {url:?}: {}", error_chain(&e.without_url()))))
     }
@@ -221,6 +216,82 @@ impl Registry {
         }
         Ok(data)
     }
+}
+
+/// oras' text for a failed registry response: `response status code N: code: message` from the
+/// distribution error body, or the status text.
+fn status_error(status: reqwest::StatusCode, body: &[u8]) -> String {
+    let errs: Vec<String> = serde_json::from_slice::<J>(body)
+        .ok()
+        .and_then(|j| j.get("errors").and_then(J::as_array).cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            let code = e.get("code").and_then(J::as_str).unwrap_or("").to_lowercase();
+            let msg = e.get("message").and_then(J::as_str).unwrap_or("");
+            match (code.is_empty(), msg.is_empty()) {
+                (false, false) => format!("{code}: {msg}"),
+                (false, true) => code,
+                _ => msg.to_string(),
+            }
+        })
+        .collect();
+    if errs.is_empty() {
+        format!("response status code {}: {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+    } else {
+        format!("response status code {}: {}", status.as_u16(), errs.join("; "))
+    }
+}
+
+/// `helm registry login HOST -u USER -p PASS`: check the credentials against `GET /v2/`, then
+/// store them in `$HELM_REGISTRY_CONFIG` (docker config.json, tab-indented, mode 0600).
+pub fn registry_login(paths: &HelmPaths, host: &str, username: &str, password: &str, opts: &PullOptions) -> Result<String> {
+    let mut reg = Registry::new(host, opts.plain_http, Some((username.into(), password.into())), opts)?;
+    reg.get("/v2/", "").map_err(|e| Error::new(format!("authenticating to {host:?}: {e}")))?;
+    let mut cfg = read_config(&paths.registry_config)?;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    cfg.entry("auths").or_insert_with(|| J::Object(Default::default()));
+    if let Some(J::Object(a)) = cfg.get_mut("auths") {
+        a.insert(host.to_string(), serde_json::json!({ "auth": auth }));
+    }
+    write_config(&paths.registry_config, &cfg)?;
+    Ok("Login Succeeded".into())
+}
+
+/// `helm registry logout HOST`.
+pub fn registry_logout(paths: &HelmPaths, host: &str) -> Result<String> {
+    let mut cfg = read_config(&paths.registry_config)?;
+    cfg.entry("auths").or_insert_with(|| J::Object(Default::default()));
+    if let Some(J::Object(a)) = cfg.get_mut("auths") {
+        a.remove(host);
+    }
+    write_config(&paths.registry_config, &cfg)?;
+    Ok(format!("Removing login credentials for {host}"))
+}
+
+fn read_config(path: &std::path::Path) -> Result<serde_json::Map<String, J>> {
+    match std::fs::read(path) {
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(Default::default()),
+        Ok(b) => match serde_json::from_slice::<J>(&b) {
+            Ok(J::Object(m)) => Ok(m),
+            _ => Err(Error::new(format!("failed to decode config file at {}: invalid format", path.display()))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e)))),
+    }
+}
+
+fn write_config(path: &std::path::Path, cfg: &serde_json::Map<String, J>) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("mkdir {}: {}", dir.display(), crate::io_msg(&e))))?;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let text = rudder_engine::json::to_json_indent(&rudder_engine::Value::from_json(&J::Object(cfg.clone())), "", "\t")
+        .map_err(Error::new)?;
+    crate::atomic_write(path, text.as_bytes(), 0o600)
 }
 
 fn split_params(s: &str) -> Vec<String> {

@@ -148,3 +148,38 @@ fn auth_registry_uses_credentials_from_options_or_helm_login() {
     assert!(err.0.contains("401") && !err.0.contains("bad-secret"), "{err}");
     assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
 }
+
+#[test]
+fn registry_login_and_logout_write_helms_config() {
+    let host = registry("RUDDER_TEST_REGISTRY_AUTH", "127.0.0.1:5056");
+    let ours = Home::new("login-ours");
+    let theirs = Home::new("login-helm");
+    let plain = PullOptions { plain_http: true, ..Default::default() };
+    // Wrong password: helm's error, nothing stored.
+    let err = rudder_repo::oci::registry_login(&ours.paths(), &host, USER, "nope", &plain).unwrap_err();
+    let helm_err = theirs.helm().args(["registry", "login", &host, "--plain-http", "-u", USER, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"nope")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let helm_stderr = String::from_utf8_lossy(&helm_err.stderr);
+    assert!(helm_stderr.contains(&format!("Error: {err}\n")), "{helm_stderr}");
+    assert!(!err.0.contains("nope"));
+    assert!(!ours.paths().registry_config.exists());
+    // Good password: same file as helm's, byte for byte.
+    let msg = rudder_repo::oci::registry_login(&ours.paths(), &host, USER, PASS, &plain).unwrap();
+    let out = run_ok(theirs.helm().args(["registry", "login", &host, "--plain-http", "-u", USER, "-p", PASS])).unwrap();
+    assert_eq!(format!("{msg}\n"), String::from_utf8_lossy(&out.stdout));
+    let read = |h: &Home| std::fs::read(h.paths().registry_config).unwrap();
+    assert_eq!(read(&ours), read(&theirs));
+    let msg = rudder_repo::oci::registry_logout(&ours.paths(), &host).unwrap();
+    let out = run_ok(theirs.helm().args(["registry", "logout", &host])).unwrap();
+    assert_eq!(format!("{msg}\n"), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(read(&ours), read(&theirs));
+}
