@@ -110,8 +110,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Go's `time.Now()` marshalled as JSON (RFC 3339 with trimmed nanoseconds), in UTC.
 pub(crate) fn now_rfc3339() -> String {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let nanos = d.subsec_nanos();
+    rfc3339_from_unix(d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// RFC 3339 in UTC (`Z`), fractional seconds trimmed (none when `nanos` is 0).
+pub(crate) fn rfc3339_from_unix(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86400);
     let sod = secs.rem_euclid(86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

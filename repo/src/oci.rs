@@ -218,6 +218,270 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Any request, with the same on-demand auth as [`Registry::get`]. `target` is a path below
+    /// the registry or an absolute URL (upload locations).
+    fn call(
+        &mut self,
+        method: reqwest::Method,
+        target: &str,
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<reqwest::blocking::Response> {
+        let url = if target.starts_with("http://") || target.starts_with("https://") {
+            target.to_string()
+        } else {
+            format!("{}{target}", self.base)
+        };
+        let build = |auth: &Option<String>| {
+            let mut r = self.http.request(method.clone(), &url).header(reqwest::header::USER_AGENT, USER_AGENT);
+            if let Some(ct) = content_type {
+                r = r.header(reqwest::header::CONTENT_TYPE, ct);
+            }
+            if let Some(b) = body {
+                r = r.body(b.to_vec());
+            }
+            if let Some(h) = auth {
+                r = r.header(reqwest::header::AUTHORIZATION, h);
+            }
+            r
+        };
+        let err = |e: reqwest::Error| Error::new(format!("{method} {url:?}: {}", error_chain(&e.without_url())));
+        let mut resp = build(&self.auth_header).send().map_err(err)?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED && self.auth_header.is_none() {
+            let challenge = resp
+                .headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if let Some(h) = self.authorize(&challenge)? {
+                self.auth_header = Some(h);
+                resp = build(&self.auth_header).send().map_err(err)?;
+            }
+        }
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
+            return Err(Error::new(format!("{method} {url:?}: {}", status_error(status, &body))));
+        }
+        Ok(resp)
+    }
+
+    /// Upload a blob unless the registry has it (monolithic POST + PUT).
+    pub fn push_blob(&mut self, repository: &str, data: &[u8]) -> Result<String> {
+        let digest = format!("sha256:{}", crate::sha256_hex(data));
+        if self.call(reqwest::Method::HEAD, &format!("/v2/{repository}/blobs/{digest}"), None, None).is_ok() {
+            return Ok(digest);
+        }
+        let resp = self.call(reqwest::Method::POST, &format!("/v2/{repository}/blobs/uploads/"), None, None)?;
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::new("blob upload: the registry sent no Location"))?
+            .to_string();
+        let mut loc = crate::ops::resolve_reference_url(&self.base, &location)?;
+        loc.push(if loc.contains('?') { '&' } else { '?' });
+        loc.push_str(&format!("digest={digest}"));
+        self.call(reqwest::Method::PUT, &loc, Some("application/octet-stream"), Some(data))?;
+        Ok(digest)
+    }
+
+    /// PUT a manifest under a tag; returns its digest.
+    pub fn push_manifest(&mut self, repository: &str, tag: &str, manifest: &[u8]) -> Result<String> {
+        self.call(reqwest::Method::PUT, &format!("/v2/{repository}/manifests/{tag}"), Some(MANIFEST_MEDIA_TYPE), Some(manifest))?;
+        Ok(format!("sha256:{}", crate::sha256_hex(manifest)))
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::new();
+    rudder_engine::json::write_string(&mut out, s, true);
+    out
+}
+
+/// `json.Marshal(chart.Metadata)`: Go's field order, `omitempty`.
+pub fn metadata_config_json(md: &rudder_chart::model::Metadata) -> Result<String> {
+    let mut f: Vec<String> = Vec::new();
+    let s = |f: &mut Vec<String>, k: &str, v: &str| {
+        if !v.is_empty() {
+            f.push(format!("\"{k}\":{}", json_str(v)));
+        }
+    };
+    let list = |v: &[String]| format!("[{}]", v.iter().map(|x| json_str(x)).collect::<Vec<_>>().join(","));
+    s(&mut f, "name", &md.name);
+    s(&mut f, "home", &md.home);
+    if !md.sources.is_empty() {
+        f.push(format!("\"sources\":{}", list(&md.sources)));
+    }
+    s(&mut f, "version", &md.version);
+    s(&mut f, "description", &md.description);
+    if !md.keywords.is_empty() {
+        f.push(format!("\"keywords\":{}", list(&md.keywords)));
+    }
+    if !md.maintainers.is_empty() {
+        let ms: Vec<String> = md
+            .maintainers
+            .iter()
+            .map(|m| {
+                let mut o = Vec::new();
+                for (k, v) in [("name", &m.name), ("email", &m.email), ("url", &m.url)] {
+                    if !v.is_empty() {
+                        o.push(format!("\"{k}\":{}", json_str(v)));
+                    }
+                }
+                format!("{{{}}}", o.join(","))
+            })
+            .collect();
+        f.push(format!("\"maintainers\":[{}]", ms.join(",")));
+    }
+    s(&mut f, "icon", &md.icon);
+    s(&mut f, "apiVersion", &md.api_version);
+    s(&mut f, "condition", &md.condition);
+    s(&mut f, "tags", &md.tags);
+    s(&mut f, "appVersion", &md.app_version);
+    if md.deprecated {
+        f.push("\"deprecated\":true".into());
+    }
+    if !md.annotations.is_empty() {
+        let a: Vec<String> = md.annotations.iter().map(|(k, v)| format!("{}:{}", json_str(k), json_str(v))).collect();
+        f.push(format!("\"annotations\":{{{}}}", a.join(",")));
+    }
+    s(&mut f, "kubeVersion", &md.kube_version);
+    if !md.dependencies.is_empty() {
+        let mut ds = Vec::new();
+        for d in &md.dependencies {
+            let mut o = vec![format!("\"name\":{}", json_str(&d.name))];
+            if !d.version.is_empty() {
+                o.push(format!("\"version\":{}", json_str(&d.version)));
+            }
+            o.push(format!("\"repository\":{}", json_str(&d.repository)));
+            if !d.condition.is_empty() {
+                o.push(format!("\"condition\":{}", json_str(&d.condition)));
+            }
+            if !d.tags.is_empty() {
+                o.push(format!("\"tags\":{}", list(&d.tags)));
+            }
+            if d.enabled {
+                o.push("\"enabled\":true".into());
+            }
+            if !d.import_values.is_empty() {
+                let iv = rudder_engine::json::to_json(&rudder_engine::Value::list(d.import_values.clone())).map_err(Error::new)?;
+                o.push(format!("\"import-values\":{iv}"));
+            }
+            if !d.alias.is_empty() {
+                o.push(format!("\"alias\":{}", json_str(&d.alias)));
+            }
+            ds.push(format!("{{{}}}", o.join(",")));
+        }
+        f.push(format!("\"dependencies\":[{}]", ds.join(",")));
+    }
+    s(&mut f, "type", &md.chart_type);
+    Ok(format!("{{{}}}", f.join(",")))
+}
+
+/// Helm's manifest annotations (`generateOCIAnnotations`).
+pub fn oci_annotations(md: &rudder_chart::model::Metadata, created: &str) -> std::collections::BTreeMap<String, String> {
+    let mut a = std::collections::BTreeMap::new();
+    let mut add = |k: &str, v: &str| {
+        if !v.trim().is_empty() {
+            a.insert(k.to_string(), v.to_string());
+        }
+    };
+    add("org.opencontainers.image.description", &md.description);
+    add("org.opencontainers.image.title", &md.name);
+    add("org.opencontainers.image.version", &md.version);
+    add("org.opencontainers.image.url", &md.home);
+    add("org.opencontainers.image.created", created);
+    if let Some(s) = md.sources.first() {
+        add("org.opencontainers.image.source", s);
+    }
+    if !md.maintainers.is_empty() {
+        let authors: Vec<String> = md
+            .maintainers
+            .iter()
+            .map(|m| if m.email.is_empty() { m.name.clone() } else { format!("{} ({})", m.name, m.email) })
+            .collect();
+        add("org.opencontainers.image.authors", &authors.join(", "));
+    }
+    for (k, v) in &md.annotations {
+        if k != "org.opencontainers.image.title" && k != "org.opencontainers.image.version" {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    a
+}
+
+/// RFC 3339 (seconds, UTC) of a file's modification time: what `helm push` records as
+/// `org.opencontainers.image.created` (Go formats the local time; on a UTC machine that is this).
+fn mtime_rfc3339(path: &std::path::Path) -> Result<String> {
+    let m = std::fs::metadata(path).map_err(|e| Error::new(format!("{}: {}", path.display(), crate::io_msg(&e))))?;
+    let t = m.modified().map_err(|e| Error::new(e.to_string()))?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let s = crate::rfc3339_from_unix(secs as i64, 0);
+    Ok(s)
+}
+
+/// What `helm push` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pushed {
+    /// `host/repo/name:tag`
+    pub reference: String,
+    /// Manifest digest `sha256:…`.
+    pub digest: String,
+    /// Helm's output lines.
+    pub output: String,
+}
+
+/// `helm push CHART.tgz oci://host/repo`: the archive as the chart layer, Chart.yaml metadata
+/// as the config, Helm's annotations (created = the archive's mtime), tag = version with `+`
+/// as `_`. Credentials: the options, else `$HELM_REGISTRY_CONFIG`.
+pub fn push(paths: &HelmPaths, archive: &std::path::Path, remote: &str, opts: &PullOptions) -> Result<Pushed> {
+    let st = std::fs::metadata(archive).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(format!("{}: no such file", archive.display()))
+        } else {
+            Error::new(format!("{}: {}", archive.display(), crate::io_msg(&e)))
+        }
+    })?;
+    if st.is_dir() {
+        return Err(Error::new("cannot push directory, must provide chart archive (.tgz)"));
+    }
+    let chart = rudder_chart::load(archive).map_err(|e| Error::new(e.to_string()))?;
+    let md = &chart.metadata;
+    let data = std::fs::read(archive).map_err(|e| Error::new(format!("{}: {}", archive.display(), crate::io_msg(&e))))?;
+    let base = remote.strip_prefix("oci://").unwrap_or(remote).trim_end_matches('/');
+    let (registry, repo_path) = base.split_once('/').unwrap_or((base, ""));
+    let repository = crate::paths::go_clean(&format!("{repo_path}/{}", md.name)).trim_start_matches('/').to_string();
+    let tag = version_to_tag(&md.version);
+    let creds = if !opts.username.is_empty() || !opts.password.is_empty() {
+        Some((opts.username.clone(), opts.password.clone()))
+    } else {
+        config_credentials(&paths.registry_config, registry)
+    };
+    let mut reg = Registry::new(registry, opts.plain_http, creds, opts)?;
+    let config = metadata_config_json(md)?;
+    let layer_digest = reg.push_blob(&repository, &data)?;
+    let config_digest = reg.push_blob(&repository, config.as_bytes())?;
+    let created = mtime_rfc3339(archive)?;
+    let ann: Vec<String> =
+        oci_annotations(md, &created).iter().map(|(k, v)| format!("{}:{}", json_str(k), json_str(v))).collect();
+    let manifest = format!(
+        "{{\"schemaVersion\":2,\"config\":{{\"mediaType\":\"{CONFIG_MEDIA_TYPE}\",\"digest\":\"{config_digest}\",\"size\":{}}},\"layers\":[{{\"mediaType\":\"{CHART_LAYER_MEDIA_TYPE}\",\"digest\":\"{layer_digest}\",\"size\":{}}}],\"annotations\":{{{}}}}}",
+        config.len(),
+        data.len(),
+        ann.join(",")
+    );
+    let digest = reg.push_manifest(&repository, &tag, manifest.as_bytes())?;
+    let reference = format!("{registry}/{repository}:{tag}");
+    let mut output = format!("Pushed: {reference}\nDigest: {digest}\n");
+    if tag.contains('_') {
+        output.push_str(&format!("{reference} contains an underscore.\n"));
+    }
+    Ok(Pushed { reference, digest, output })
+}
+
 /// oras' text for a failed registry response: `response status code N: code: message` from the
 /// distribution error body, or the status text.
 fn status_error(status: reqwest::StatusCode, body: &[u8]) -> String {

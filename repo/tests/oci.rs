@@ -183,3 +183,42 @@ fn registry_login_and_logout_write_helms_config() {
     assert_eq!(format!("{msg}\n"), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
     assert_eq!(read(&ours), read(&theirs));
 }
+
+#[test]
+fn push_gives_helms_manifest_and_helm_pulls_it() {
+    let home = Home::new("oci-push");
+    let src = tempdir("oci-push-src");
+    let chart = src.join("rich");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: rich\nversion: 1.2.3+meta.4\nappVersion: \"9\"\ndescription: A <rich> & chart\nhome: https://example.invalid\nsources: [https://example.invalid/a, https://example.invalid/b]\nkeywords: [k]\nmaintainers:\n- name: Ann\n  email: ann@example.invalid\n- name: Bob\nannotations:\n  org.opencontainers.image.title: ignored\n  custom.io/x: \"y\"\nkubeVersion: \">=1.20.0-0\"\ndependencies:\n- name: sub\n  version: 0.1.0\n  repository: file://sub\n  import-values: [a]\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+    std::fs::create_dir_all(chart.join("charts/sub")).unwrap();
+    std::fs::write(chart.join("charts/sub/Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 0.1.0\n").unwrap();
+    let out = tempdir("oci-push-pkg");
+    run_ok(home.helm().args(["package", chart.to_str().unwrap(), "-d"]).arg(&out)).unwrap();
+    let tgz = out.join("rich-1.2.3+meta.4.tgz");
+
+    for (host, login) in [(registry("RUDDER_TEST_REGISTRY", "127.0.0.1:5055"), false), (registry("RUDDER_TEST_REGISTRY_AUTH", "127.0.0.1:5056"), true)] {
+        if login {
+            run_ok(home.helm().args(["registry", "login", &host, "--plain-http", "-u", USER, "-p", PASS])).unwrap();
+        }
+        let ours_repo = format!("oci://{host}/{}", unique_name("rudder"));
+        let theirs_repo = format!("oci://{host}/{}", unique_name("helm"));
+        let opts = PullOptions { plain_http: true, ..Default::default() };
+        let pushed = rudder_repo::oci::push(&home.paths(), &tgz, &ours_repo, &opts).unwrap();
+        let helm_push = run_ok(home.helm().args(["push", tgz.to_str().unwrap(), &theirs_repo, "--plain-http"])).unwrap();
+        let helm_text = format!("{}{}", String::from_utf8_lossy(&helm_push.stdout), String::from_utf8_lossy(&helm_push.stderr));
+        let helm_digest = helm_text.lines().find_map(|l| l.strip_prefix("Digest: ")).unwrap();
+        // Same archive, same mtime: the same manifest, so the same digest.
+        assert_eq!(pushed.digest, helm_digest, "{helm_text}");
+        assert!(helm_text.contains(&pushed.output.replace(&ours_repo[6..], &theirs_repo[6..])), "{helm_text}\nvs\n{}", pushed.output);
+        // Real helm pulls what Rudder pushed.
+        let dest = tempdir("oci-push-pull");
+        run_ok(home.helm().args(["pull", &format!("{ours_repo}/rich"), "--version", "1.2.3+meta.4", "--plain-http", "-d"]).arg(&dest)).unwrap();
+        assert_eq!(std::fs::read(dest.join("rich-1.2.3+meta.4.tgz")).unwrap(), std::fs::read(&tgz).unwrap());
+    }
+}
