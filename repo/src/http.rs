@@ -120,6 +120,48 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// A transport error in Go's words where the cause is recognisable (connection refused, an
+/// untrusted certificate), otherwise reqwest's chain.
+pub(crate) fn go_transport_error(href: &str, e: &reqwest::Error) -> String {
+    let chain = e.without_url_ref();
+    if chain.contains("Connection refused") {
+        if let Ok(u) = reqwest::Url::parse(href) {
+            let host = u.host_str().unwrap_or("");
+            let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+            return format!("dial tcp {host}:{}: connect: connection refused", u.port_or_known_default().unwrap_or(0));
+        }
+    }
+    if chain.contains("UnknownIssuer") {
+        return "tls: failed to verify certificate: x509: certificate signed by unknown authority".into();
+    }
+    chain
+}
+
+trait WithoutUrlRef {
+    fn without_url_ref(&self) -> String;
+}
+impl WithoutUrlRef for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut s = String::new();
+        let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(self);
+        let top = self.to_string();
+        let top = match self.url() {
+            Some(u) => top.replace(&format!(" for url ({u})"), ""),
+            None => top,
+        };
+        s.push_str(&top);
+        while let Some(c) = cur {
+            let t = c.to_string();
+            if !s.contains(&t) {
+                s.push_str(": ");
+                s.push_str(&t);
+            }
+            cur = c.source();
+        }
+        s
+    }
+}
+
 /// Go's `http.Response.Status` text for a code.
 pub(crate) fn status_text(s: reqwest::StatusCode) -> String {
     format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or(""))
@@ -146,7 +188,7 @@ pub fn get_with(c: &reqwest::blocking::Client, href: &str, opts: &GetOptions) ->
     if (opts.pass_credentials_all || same) && !opts.username.is_empty() && !opts.password.is_empty() {
         req = req.basic_auth(&opts.username, Some(&opts.password));
     }
-    let resp = req.send().map_err(|e| Error::new(format!("Get {href:?}: {}", error_chain(&e.without_url()))))?;
+    let resp = req.send().map_err(|e| Error::new(format!("Get {href:?}: {}", go_transport_error(href, &e))))?;
     if resp.status() != reqwest::StatusCode::OK {
         return Err(Error::new(format!("failed to fetch {href} : {}", status_text(resp.status()))));
     }

@@ -455,6 +455,13 @@ fn not_found_and_bad_index_leave_the_cache_alone() {
     assert!(err.0.ends_with("/index.yaml : 404 Not Found"), "{err}");
     assert!(!paths.repository_cache.exists() && !paths.repository_config.exists());
 
+    // Nothing listens / an untrusted certificate: Go's transport messages.
+    for url in ["http://127.0.0.1:1".to_string(), tls_url()] {
+        let err = rudder_repo::repo_add(&paths, entry("down", &url), false).unwrap_err();
+        let helm_err = home.helm().args(["repo", "add", "down", &url]).output().unwrap();
+        assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+    }
+
     // An index without apiVersion: rejected as helm does.
     let (dir, path) = served_repo(&["0.6.0"]);
     let index = std::fs::read_to_string(dir.join("index.yaml")).unwrap();
