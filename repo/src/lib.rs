@@ -1,6 +1,21 @@
-//! Chart sources as Helm v4.3.1 has them: Helm's paths, `repositories.yaml`, repository
-//! `index.yaml` files and their cache, HTTP(S) chart repositories (`repo add`, `repo update`,
-//! `pull`), and OCI registries.
+//! Chart sources as Helm v4.3.1 has them.
+//!
+//! - [`paths::HelmPaths`]: `HELM_*_HOME`, XDG and `$HOME` defaults, `HELM_REPOSITORY_CONFIG`,
+//!   `HELM_REPOSITORY_CACHE`, `HELM_REGISTRY_CONFIG`, `HELM_CONTENT_CACHE` (pkg/helmpath,
+//!   pkg/cli/environment.go).
+//! - [`repofile::RepoFile`]: `repositories.yaml` read/write (atomic, 0600) in Helm's format.
+//! - [`index::IndexFile`]: `index.yaml` load (JSON or strict YAML, bad entries skipped with a
+//!   warning, newest first), [`IndexFile::get`] version/constraint lookup,
+//!   [`index::effective_version`] for `--devel`, [`index::repo_index`] (`helm repo index`).
+//! - [`http`]: Helm's HTTP getter (basic auth scoped to the repository host unless
+//!   `pass_credentials_all`, CA file, client certificates, insecure_skip_tls_verify).
+//! - [`ops`]: [`repo_add`], [`repo_update`] (concurrent), [`repo_remove`], [`pull`] (`repo/chart`,
+//!   `--repo URL`, absolute URLs, `oci://`; index digest verified), [`download_to_cache`]
+//!   (Helm 4's content cache).
+//! - [`oci`]: pull and push with Helm's media types, manifest and annotations, the `+`/`_` tag
+//!   rule, tag resolution, basic/token auth, `registry login/logout` (docker config.json).
+//!
+//! Errors are one line, in Helm's words where Helm has them, and never contain a password.
 
 pub mod http;
 pub mod index;
