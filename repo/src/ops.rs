@@ -189,6 +189,10 @@ pub struct PullOptions {
     pub insecure_skip_tls_verify: bool,
     /// `--plain-http` (OCI).
     pub plain_http: bool,
+    /// `--untar`: expand the chart instead of keeping the archive.
+    pub untar: bool,
+    /// `--untardir` (default `.`, relative to the destination).
+    pub untar_dir: PathBuf,
 }
 
 /// What a pull wrote.
@@ -208,9 +212,57 @@ pub struct Pulled {
 pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pulled> {
     let f = fetch(paths, reference, opts)?;
     let dest = if opts.destination.as_os_str().is_empty() { PathBuf::from(".") } else { opts.destination.clone() };
+    if opts.untar {
+        let path = untar(&dest, opts, reference, &f.data)?;
+        return Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url });
+    }
     let path = dest.join(&f.file_name);
     atomic_write(&path, &f.data, 0o644)?;
     Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url })
+}
+
+/// `helm pull --untar [--untardir DIR]` (pkg/action/pull.go, chartutil.Expand): the archive's
+/// files under `<untardir>/<chart name>/`, mode 0644; fails when `<untardir>/<ref basename>`
+/// exists. Returns the chart directory.
+fn untar(dest: &Path, opts: &PullOptions, reference: &str, data: &[u8]) -> Result<PathBuf> {
+    let dest_s = dest.display().to_string();
+    let untar_dir = if opts.untar_dir.as_os_str().is_empty() { ".".to_string() } else { opts.untar_dir.display().to_string() };
+    let ud = if untar_dir.starts_with('/') { crate::paths::go_clean(&untar_dir) } else { crate::paths::go_join(&[&dest_s, &untar_dir]) };
+    let base = reference.rsplit('/').next().unwrap_or(reference).to_string();
+    let ud_check = if ud == "." { base } else { crate::paths::go_join(&[&ud, &base]) };
+    if std::fs::symlink_metadata(&ud_check).is_ok() {
+        return Err(Error::new(format!("failed to untar: a file or directory with the name {ud_check} already exists")));
+    }
+    std::fs::create_dir_all(&ud_check)
+        .map_err(|e| Error::new(format!("failed to untar (mkdir): mkdir {ud_check}: {}", crate::io_msg(&e))))?;
+    let files = rudder_chart::load::archive::load_archive_files(data).map_err(|e| Error::new(e.to_string()))?;
+    let mut name = String::new();
+    for file in files.iter().filter(|f| f.name == "Chart.yaml") {
+        let doc = rudder_engine::yaml::from_yaml(&String::from_utf8_lossy(&file.data))
+            .map_err(|e| Error::new(format!("cannot load Chart.yaml: {e}")))?;
+        let mut md = rudder_chart::model::Metadata::default();
+        rudder_chart::metadata::decode_metadata(&doc, &mut md).map_err(|e| Error::new(format!("cannot load Chart.yaml: {e}")))?;
+        name = md.name;
+    }
+    if name.is_empty() {
+        return Err(Error::new("chart name not specified"));
+    }
+    if name == "." || name == ".." {
+        return Err(Error::new(format!("chart name {name:?} is not allowed")));
+    }
+    if name.contains('/') {
+        return Err(Error::new(format!("chart name {name:?} must not contain path separators")));
+    }
+    let chart_dir = PathBuf::from(&ud).join(&name);
+    for file in &files {
+        let clean = crate::paths::go_clean(&format!("/{}", file.name));
+        let out = chart_dir.join(clean.trim_start_matches('/'));
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::new(format!("mkdir {}: {}", parent.display(), crate::io_msg(&e))))?;
+        }
+        std::fs::write(&out, &file.data).map_err(|e| Error::new(format!("open {}: {}", out.display(), crate::io_msg(&e))))?;
+    }
+    Ok(chart_dir)
 }
 
 /// Helm 4's `DownloadToCache`: like [`pull`], but the archive goes into the content cache

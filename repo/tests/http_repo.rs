@@ -116,6 +116,28 @@ fn served_repo(versions: &[&str]) -> (PathBuf, String) {
     (dir, format!("/{name}"))
 }
 
+/// Every file below `root`: relative path, mode, bytes.
+fn tree(root: &Path) -> Vec<(String, u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let md = std::fs::metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if md.is_dir() {
+                out.push((format!("{rel}/"), md.permissions().mode() & 0o777, vec![]));
+                stack.push(p);
+            } else {
+                out.push((rel, md.permissions().mode() & 0o777, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn entry(name: &str, url: &str) -> Entry {
     Entry { name: name.into(), url: url.into(), ..Entry::default() }
 }
@@ -249,6 +271,22 @@ fn add_update_pull_match_real_helm() {
     let again = rudder_repo::pull(&paths, "demo/demo", &PullOptions { destination: tempdir("pull-cached"), ..opts.clone() }).unwrap();
     assert_eq!(std::fs::read(&again.path).unwrap(), std::fs::read(&cached.path).unwrap());
     std::fs::rename(dir.join("moved.tgz"), dir.join("demo-0.1.0.tgz")).unwrap();
+
+    // --untar: the same tree as helm's, and the same refusal when it exists.
+    let ours = tempdir("untar-ours");
+    let theirs = tempdir("untar-helm");
+    let opts = PullOptions { untar: true, destination: ours.clone(), ..Default::default() };
+    let pulled = rudder_repo::pull(&paths, "demo/demo", &opts).unwrap();
+    assert_eq!(pulled.path, ours.join("demo"));
+    run_ok(helm_home.helm().args(["pull", "demo/demo", "--untar", "-d"]).arg(&theirs)).unwrap();
+    assert_eq!(tree(&ours), tree(&theirs));
+    let err = rudder_repo::pull(&paths, "demo/demo", &opts).unwrap_err();
+    let helm_err = helm_home.helm().args(["pull", "demo/demo", "--untar", "-d"]).arg(&ours).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+    let opts = PullOptions { untar: true, untar_dir: "x/y".into(), destination: ours.clone(), ..Default::default() };
+    rudder_repo::pull(&paths, "demo/demo", &opts).unwrap();
+    run_ok(helm_home.helm().args(["pull", "demo/demo", "--untar", "--untardir", "x/y", "-d"]).arg(&theirs)).unwrap();
+    assert_eq!(tree(&ours), tree(&theirs));
 
     // --repo URL without a configured repository.
     let dest = tempdir("pull-repo-flag");
