@@ -103,6 +103,9 @@ pub struct Registry {
     base: String,
     creds: Option<(String, String)>,
     auth_header: Option<String>,
+    /// The status of the last failed response.
+    last_status: Option<u16>,
+    host: String,
 }
 
 impl Registry {
@@ -116,7 +119,14 @@ impl Registry {
         };
         let http = crate::http::client(&g)?;
         let scheme = if plain_http { "http" } else { "https" };
-        Ok(Registry { http, base: format!("{scheme}://{registry}"), creds, auth_header: None })
+        Ok(Registry {
+            http,
+            base: format!("{scheme}://{registry}"),
+            creds,
+            auth_header: None,
+            last_status: None,
+            host: registry.to_string(),
+        })
     }
 
     fn send(&self, url: &str, accept: &str) -> Result<reqwest::blocking::Response> {
@@ -127,7 +137,7 @@ impl Registry {
         if let Some(h) = &self.auth_header {
             r = r.header(reqwest::header::AUTHORIZATION, h);
         }
-        r.send().map_err(|e| Error::new(format!("GET {url:?}: {}", error_chain(&e.without_url()))))
+        r.send().map_err(|e| Error::new(format!("Get {url:?}: {}", crate::http::go_transport_error(url, &e))))
     }
 
     /// GET with auth on demand: a 401 challenge gets Basic credentials or a Bearer token.
@@ -141,6 +151,10 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
+            if challenge.to_ascii_lowercase().starts_with("basic") && self.creds.is_none() {
+                self.last_status = Some(401);
+                return Err(Error::new(format!("GET {url:?}: basic credential not found")));
+            }
             if let Some(h) = self.authorize(&challenge)? {
                 self.auth_header = Some(h);
                 resp = self.send(&url, accept)?;
@@ -148,6 +162,7 @@ impl Registry {
         }
         let status = resp.status();
         if !status.is_success() {
+            self.last_status = Some(status.as_u16());
             let body = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
             return Err(Error::new(format!("GET {url:?}: {}", status_error(status, &body))));
         }
@@ -201,10 +216,20 @@ impl Registry {
 
     /// The manifest bytes for a tag or digest.
     pub fn manifest(&mut self, repository: &str, reference: &str) -> Result<Vec<u8>> {
+        self.last_status = None;
         self.get(
             &format!("/v2/{repository}/manifests/{reference}"),
             &format!("{MANIFEST_MEDIA_TYPE}, application/vnd.oci.image.index.v1+json"),
         )
+        .map_err(|e| {
+            let sep = if reference.starts_with("sha256:") { '@' } else { ':' };
+            let what = if self.last_status == Some(404) {
+                format!("{}/{repository}{sep}{reference}: not found", self.host)
+            } else {
+                e.0
+            };
+            Error::new(format!("failed to perform \"FetchReference\" on source: {what}"))
+        })
     }
 
     /// A blob, checked against its digest.
@@ -491,19 +516,36 @@ fn status_error(status: reqwest::StatusCode, body: &[u8]) -> String {
         .unwrap_or_default()
         .iter()
         .map(|e| {
-            let code = e.get("code").and_then(J::as_str).unwrap_or("").to_lowercase();
+            let code = e.get("code").and_then(J::as_str).unwrap_or("").to_lowercase().replace('_', " ");
             let msg = e.get("message").and_then(J::as_str).unwrap_or("");
-            match (code.is_empty(), msg.is_empty()) {
+            let mut t = match (code.is_empty(), msg.is_empty()) {
                 (false, false) => format!("{code}: {msg}"),
                 (false, true) => code,
                 _ => msg.to_string(),
+            };
+            if let Some(d) = e.get("detail").filter(|d| !d.is_null()) {
+                t.push_str(": ");
+                t.push_str(&go_v(d));
             }
+            t
         })
         .collect();
     if errs.is_empty() {
         format!("response status code {}: {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
     } else {
         format!("response status code {}: {}", status.as_u16(), errs.join("; "))
+    }
+}
+
+/// Go's `%v` of a decoded JSON value (`map[k:v]` with sorted keys, `[a b]`).
+fn go_v(v: &J) -> String {
+    match v {
+        J::Null => "<nil>".into(),
+        J::Bool(b) => b.to_string(),
+        J::Number(n) => n.as_f64().map(|f| rudder_engine::print::float::format_v(f, false)).unwrap_or_else(|| n.to_string()),
+        J::String(s) => s.clone(),
+        J::Array(a) => format!("[{}]", a.iter().map(go_v).collect::<Vec<_>>().join(" ")),
+        J::Object(m) => format!("map[{}]", m.iter().map(|(k, v)| format!("{k}:{}", go_v(v))).collect::<Vec<_>>().join(" ")),
     }
 }
 

@@ -99,6 +99,25 @@ fn pulls_what_real_helm_pushed() {
         run_ok(&mut cmd).unwrap();
         assert_eq!(std::fs::read(theirs.join(want_file)).unwrap(), bytes, "{version}");
     }
+    // Registry errors in helm's words: an unknown repository (tag listing), an unknown tag,
+    // nothing listening.
+    for (reference, version) in [
+        (format!("oci://{host}/{}/demo", unique_name("nonexistent")), ""),
+        (format!("{chart}"), "9.9.9"),
+        ("oci://127.0.0.1:1/x/demo".to_string(), "1.0.0"),
+    ] {
+        let dest = tempdir("oci-err");
+        let opts = PullOptions { version: version.into(), destination: dest.clone(), plain_http: true, ..Default::default() };
+        let err = rudder_repo::pull(&home.paths(), &reference, &opts).unwrap_err();
+        let mut cmd = home.helm();
+        cmd.args(["pull", &reference, "--plain-http", "-d"]).arg(&dest);
+        if !version.is_empty() {
+            cmd.args(["--version", version]);
+        }
+        let helm_err = cmd.output().unwrap();
+        assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
+        assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+    }
     // A tag in the reference.
     let ours = tempdir("oci-tag");
     let opts = PullOptions { destination: ours.clone(), plain_http: true, ..Default::default() };
@@ -142,7 +161,8 @@ fn auth_registry_uses_credentials_from_options_or_helm_login() {
     let dest = tempdir("oci-auth-none");
     let opts = PullOptions { version: "0.3.0".into(), destination: dest.clone(), plain_http: true, ..Default::default() };
     let err = rudder_repo::pull(&fresh.paths(), &chart, &opts).unwrap_err();
-    assert!(err.0.contains("401"), "{err}");
+    let helm_err = fresh.helm().args(["pull", &chart, "--plain-http", "--version", "0.3.0", "-d"]).arg(tempdir("x")).output().unwrap();
+    assert_eq!(format!("Error: {err}\n"), String::from_utf8_lossy(&helm_err.stderr));
     let wrong = PullOptions { username: USER.into(), password: "bad-secret".into(), ..opts.clone() };
     let err = rudder_repo::pull(&fresh.paths(), &chart, &wrong).unwrap_err();
     assert!(err.0.contains("401") && !err.0.contains("bad-secret"), "{err}");
