@@ -1,0 +1,508 @@
+//! Repository `index.yaml` (pkg/repo/v1/index.go): load, sort, look up a version.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rudder_chart::model::Metadata;
+use rudder_engine::semver::{Constraints, Version};
+use serde_json::Value as J;
+
+use crate::{engine_to_json, Error, Result};
+
+/// One chart version in an index (Go: `repo.ChartVersion`).
+#[derive(Clone, Debug, Default)]
+pub struct ChartVersion {
+    pub metadata: Metadata,
+    pub urls: Vec<String>,
+    /// RFC 3339 text as found.
+    pub created: String,
+    pub removed: bool,
+    /// sha256 hex of the archive (may carry a `sha256:` prefix).
+    pub digest: String,
+}
+
+impl ChartVersion {
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+    pub fn version(&self) -> &str {
+        &self.metadata.version
+    }
+}
+
+/// A loaded index (Go: `repo.IndexFile`). Entries are sorted newest first.
+#[derive(Clone, Debug, Default)]
+pub struct IndexFile {
+    pub api_version: String,
+    pub generated: String,
+    pub entries: BTreeMap<String, Vec<ChartVersion>>,
+    pub public_keys: Vec<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Entries skipped while loading, one line each (Helm logs them as warnings).
+    pub warnings: Vec<String>,
+}
+
+fn strings(v: Option<&J>) -> Vec<String> {
+    match v {
+        Some(J::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    }
+}
+
+impl IndexFile {
+    /// Go: `loadIndex(data, source)`: JSON when the text is valid JSON, YAML otherwise.
+    pub fn parse(data: &[u8], source: &str) -> Result<IndexFile> {
+        if data.is_empty() {
+            return Err(Error::new("empty index.yaml file"));
+        }
+        let text = String::from_utf8_lossy(data);
+        let (doc, strict) = match serde_json::from_slice::<J>(data) {
+            Ok(j) => (rudder_engine::Value::from_json(&j), false),
+            Err(_) => (rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?, true),
+        };
+        let json = engine_to_json(&doc)?;
+        // YAML goes through `yaml.UnmarshalStrict`: unknown fields are errors (JSON is not strict).
+        if strict {
+            if let Some(f) = unknown_field(&json) {
+                return Err(Error::new(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: unknown field {f:?}"
+                )));
+            }
+        }
+        let mut idx = IndexFile::default();
+        let top = match &json {
+            J::Object(m) => m,
+            J::Null => return Err(Error::new("no API version specified")),
+            other => {
+                return Err(Error::new(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type repo.IndexFile",
+                    crate::repofile::json_kind(other)
+                )))
+            }
+        };
+        idx.api_version = crate::repofile::str_field(top, "apiVersion", "IndexFile")?;
+        idx.generated = top.get("generated").and_then(J::as_str).unwrap_or_default().to_string();
+        idx.public_keys = strings(top.get("publicKeys"));
+        if let Some(J::Object(a)) = top.get("annotations") {
+            idx.annotations =
+                a.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect();
+        }
+        let engine_entries = match &doc {
+            rudder_engine::Value::Map(m) => m.get("entries"),
+            _ => None,
+        };
+        if let Some(rudder_engine::Value::Map(em)) = engine_entries {
+            let em = em.read();
+            for (name, list) in em.iter() {
+                let items: Vec<rudder_engine::Value> = match list {
+                    rudder_engine::Value::List(l) => l.items.clone(),
+                    _ => vec![],
+                };
+                let mut cvs = Vec::new();
+                for item in items {
+                    if let rudder_engine::Value::Map(m) = &item {
+                        let j = engine_to_json(&rudder_engine::Value::Map(m.clone()))?;
+                        let o = j.as_object().cloned().unwrap_or_default();
+                        for f in ["digest", "created"] {
+                            crate::repofile::str_field(&o, f, "IndexFile.entries")?;
+                        }
+                    }
+                    match load_entry(&item) {
+                        Ok(cv) => cvs.push(cv),
+                        Err((version, e)) => idx.warnings.push(format!(
+                            "skipping loading invalid entry for chart {name:?} {version:?} from {source}: {e}"
+                        )),
+                    }
+                }
+                sort_versions(&mut cvs);
+                idx.entries.insert(name.to_string(), cvs);
+            }
+        }
+        if idx.api_version.is_empty() {
+            return Err(Error::new("no API version specified"));
+        }
+        Ok(idx)
+    }
+
+    /// Go: `repo.LoadIndexFile(path)`.
+    pub fn load(path: &Path) -> Result<IndexFile> {
+        let data = std::fs::read(path)
+            .map_err(|e| Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e))))?;
+        IndexFile::parse(&data, &path.display().to_string())
+            .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))
+    }
+
+    /// Go: `IndexFile.Get(name, version)`: an exact version string first, then the newest
+    /// version satisfying the constraint (`""` = `*`, which excludes prereleases).
+    pub fn get(&self, name: &str, version: &str) -> Result<&ChartVersion> {
+        let vs = self.entries.get(name).ok_or_else(|| Error::new("no chart name found"))?;
+        if vs.is_empty() {
+            return Err(Error::new("no chart version found"));
+        }
+        let constraint =
+            Constraints::parse(if version.is_empty() { "*" } else { version }).map_err(|e| Error::new(e.to_string()))?;
+        if !version.is_empty() {
+            if let Some(v) = vs.iter().find(|v| v.metadata.version == version) {
+                return Ok(v);
+            }
+        }
+        for v in vs {
+            if let Ok(test) = Version::parse(&v.metadata.version) {
+                if constraint.check(&test) {
+                    return Ok(v);
+                }
+            }
+        }
+        Err(Error::new(format!("no chart version found for {name}-{version}")))
+    }
+
+    pub fn has(&self, name: &str, version: &str) -> bool {
+        self.get(name, version).is_ok()
+    }
+
+    /// `<name>-charts.txt` content: each chart name and a newline (Helm writes them in Go's
+    /// random map order; Rudder writes them sorted).
+    pub fn charts_txt(&self) -> String {
+        self.entries.keys().map(|k| format!("{k}\n")).collect()
+    }
+}
+
+/// The version constraint `--devel` means when no `--version` is given.
+pub fn effective_version(version: &str, devel: bool) -> String {
+    if version.is_empty() && devel { ">0.0.0-0".into() } else { version.to_string() }
+}
+
+/// Sort newest first; versions that do not parse go last (Go: `sort.Sort(sort.Reverse(..))`,
+/// done stably here).
+pub fn sort_versions(cvs: &mut [ChartVersion]) {
+    cvs.sort_by(|a, b| {
+        match (Version::parse(&a.metadata.version), Version::parse(&b.metadata.version)) {
+            (Ok(x), Ok(y)) => y.compare(&x),
+            (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+            (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+            (Err(_), Err(_)) => std::cmp::Ordering::Equal,
+        }
+    });
+}
+
+const TOP_FIELDS: &[&str] = &["serverInfo", "apiVersion", "generated", "entries", "publicKeys", "annotations"];
+const ENTRY_FIELDS: &[&str] = &[
+    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
+    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
+    "urls", "created", "removed", "digest", "checksum", "engine", "tillerVersion", "url",
+];
+const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
+const DEPENDENCY_FIELDS: &[&str] =
+    &["name", "version", "repository", "condition", "tags", "enabled", "import-values", "alias"];
+
+/// The first field (in encoding/json's decoding order: keys sorted, depth first) that
+/// `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
+fn unknown_field(doc: &J) -> Option<String> {
+    fn check<'a>(m: &'a serde_json::Map<String, J>, known: &[&str], mut nested: impl FnMut(&str, &'a J) -> Option<String>) -> Option<String> {
+        for (k, v) in m {
+            match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
+                None => return Some(k.clone()),
+                Some(f) => {
+                    if let Some(u) = nested(f, v) {
+                        return Some(u);
+                    }
+                }
+            }
+        }
+        None
+    }
+    fn items<'a>(v: &'a J) -> impl Iterator<Item = &'a serde_json::Map<String, J>> {
+        v.as_array().into_iter().flatten().filter_map(J::as_object)
+    }
+    let top = doc.as_object()?;
+    check(top, TOP_FIELDS, |f, v| {
+        if f != "entries" {
+            return None;
+        }
+        for list in v.as_object().into_iter().flat_map(|m| m.values()) {
+            for e in items(list) {
+                let u = check(e, ENTRY_FIELDS, |f, v| match f {
+                    "maintainers" => items(v).find_map(|m| check(m, MAINTAINER_FIELDS, |_, _| None)),
+                    "dependencies" => items(v).find_map(|m| check(m, DEPENDENCY_FIELDS, |_, _| None)),
+                    _ => None,
+                });
+                if u.is_some() {
+                    return u;
+                }
+            }
+        }
+        None
+    })
+}
+
+fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, (String, String)> {
+    if matches!(item, rudder_engine::Value::Nil | rudder_engine::Value::Missing) {
+        return Err((String::new(), "empty entry".into()));
+    }
+    let mut md = Metadata::default();
+    rudder_chart::metadata::decode_metadata(item, &mut md).map_err(|e| (String::new(), e))?;
+    if md.api_version.is_empty() {
+        md.api_version = "v1".into();
+    }
+    let version = md.version.clone();
+    if let Err(e) = rudder_chart::metadata::validate(&mut md) {
+        if !e.starts_with("more than one dependency with name or alias") {
+            return Err((version, format!("validation: {e}")));
+        }
+    }
+    let j = engine_to_json(item).map_err(|e| (version.clone(), e.0))?;
+    let m = j.as_object().cloned().unwrap_or_default();
+    Ok(ChartVersion {
+        metadata: md,
+        urls: strings(m.get("urls")),
+        created: m.get("created").and_then(J::as_str).unwrap_or_default().to_string(),
+        removed: m.get("removed").and_then(J::as_bool).unwrap_or(false),
+        digest: m.get("digest").and_then(J::as_str).unwrap_or_default().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDX: &str = "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n    urls: [a-1.0.0.tgz]\n  - name: a\n    version: 2.0.0-rc.1\n  - name: a\n    version: 1.10.0\n  - name: a\n    version: not-semver\n  - name: a\n  - null\n";
+
+    #[test]
+    fn sorts_skips_and_resolves() {
+        let i = IndexFile::parse(IDX.as_bytes(), "t").unwrap();
+        let vs: Vec<&str> = i.entries["a"].iter().map(|v| v.version()).collect();
+        assert_eq!(vs, ["2.0.0-rc.1", "1.10.0", "1.0.0"]);
+        assert_eq!(i.warnings.len(), 3, "{:?}", i.warnings);
+        assert_eq!(i.get("a", "").unwrap().version(), "1.10.0");
+        assert_eq!(i.get("a", &effective_version("", true)).unwrap().version(), "2.0.0-rc.1");
+        assert_eq!(i.get("a", "~1.0").unwrap().version(), "1.0.0");
+        assert_eq!(i.get("a", "1.0.0").unwrap().urls, ["a-1.0.0.tgz"]);
+        assert_eq!(i.get("a", "3").unwrap_err().0, "no chart version found for a-3");
+        assert_eq!(i.get("b", "").unwrap_err().0, "no chart name found");
+        assert_eq!(IndexFile::parse(b"entries: {}", "t").unwrap_err().0, "no API version specified");
+        let e = IndexFile::parse(b"apiVersion: v1\nentries:\n  a:\n  - name: a\n    Version: 1.0.0\n    maintainers: [{name: x, zz: 1}]\n", "t");
+        assert_eq!(e.unwrap_err().0, "error unmarshaling JSON: while decoding JSON: json: unknown field \"zz\"");
+        assert!(IndexFile::parse(b"apiVersion: v1\nfoo: 1\nentries: {}\n", "t").is_err());
+        assert!(IndexFile::parse(br#"{"apiVersion":"v1","foo":1,"entries":{}}"#, "t").is_ok());
+        let j = IndexFile::parse(br#"{"apiVersion":"v1","entries":{"x":[{"name":"x","version":"0.1.0"}]}}"#, "t").unwrap();
+        assert_eq!(j.get("x", "").unwrap().version(), "0.1.0");
+    }
+}
+
+// ---- `helm repo index` ------------------------------------------------------------------
+
+fn metadata_json(md: &Metadata) -> Result<serde_json::Map<String, J>> {
+    let mut m = serde_json::Map::new();
+    let mut s = |k: &str, v: &str| {
+        if !v.is_empty() {
+            m.insert(k.into(), J::String(v.into()));
+        }
+    };
+    s("name", &md.name);
+    s("home", &md.home);
+    s("version", &md.version);
+    s("description", &md.description);
+    s("icon", &md.icon);
+    s("apiVersion", &md.api_version);
+    s("condition", &md.condition);
+    s("tags", &md.tags);
+    s("appVersion", &md.app_version);
+    s("kubeVersion", &md.kube_version);
+    s("type", &md.chart_type);
+    let list = |v: &[String]| J::Array(v.iter().cloned().map(J::String).collect());
+    if !md.sources.is_empty() {
+        m.insert("sources".into(), list(&md.sources));
+    }
+    if !md.keywords.is_empty() {
+        m.insert("keywords".into(), list(&md.keywords));
+    }
+    if md.deprecated {
+        m.insert("deprecated".into(), J::Bool(true));
+    }
+    if !md.annotations.is_empty() {
+        m.insert(
+            "annotations".into(),
+            J::Object(md.annotations.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
+        );
+    }
+    if !md.maintainers.is_empty() {
+        let ms = md.maintainers.iter().map(|x| {
+            let mut o = serde_json::Map::new();
+            for (k, v) in [("name", &x.name), ("email", &x.email), ("url", &x.url)] {
+                if !v.is_empty() {
+                    o.insert(k.into(), J::String(v.clone()));
+                }
+            }
+            J::Object(o)
+        });
+        m.insert("maintainers".into(), J::Array(ms.collect()));
+    }
+    if !md.dependencies.is_empty() {
+        let mut ds = Vec::new();
+        for d in &md.dependencies {
+            let mut o = serde_json::Map::new();
+            o.insert("name".into(), J::String(d.name.clone()));
+            if !d.version.is_empty() {
+                o.insert("version".into(), J::String(d.version.clone()));
+            }
+            o.insert("repository".into(), J::String(d.repository.clone()));
+            if !d.condition.is_empty() {
+                o.insert("condition".into(), J::String(d.condition.clone()));
+            }
+            if !d.tags.is_empty() {
+                o.insert("tags".into(), list(&d.tags));
+            }
+            if d.enabled {
+                o.insert("enabled".into(), J::Bool(true));
+            }
+            if !d.import_values.is_empty() {
+                let iv: Result<Vec<J>> = d.import_values.iter().map(engine_to_json).collect();
+                o.insert("import-values".into(), J::Array(iv?));
+            }
+            if !d.alias.is_empty() {
+                o.insert("alias".into(), J::String(d.alias.clone()));
+            }
+            ds.push(J::Object(o));
+        }
+        m.insert("dependencies".into(), J::Array(ds));
+    }
+    Ok(m)
+}
+
+/// Go: `internal/urlutil.URLJoin(base, elem)`: the base URL with `path.Join(base.Path, elem)`.
+fn url_join(base: &str, elem: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut u) => {
+            let p = crate::paths::go_clean(&format!("{}/{elem}", u.path()));
+            u.set_path(&p);
+            u.to_string()
+        }
+        // A relative base (or empty): plain path joining.
+        Err(_) => {
+            let parts: Vec<&str> = [base, elem].into_iter().filter(|s| !s.is_empty()).collect();
+            if parts.is_empty() { String::new() } else { crate::paths::go_clean(&parts.join("/")) }
+        }
+    }
+}
+
+impl IndexFile {
+    /// Go: `repo.NewIndexFile()`.
+    pub fn new() -> IndexFile {
+        IndexFile { api_version: "v1".into(), generated: crate::now_rfc3339(), ..IndexFile::default() }
+    }
+
+    /// Go: `IndexFile.MustAdd(md, filename, baseURL, digest)`.
+    pub fn add(&mut self, mut md: Metadata, filename: &str, base_url: &str, digest: &str) -> Result<()> {
+        if md.api_version.is_empty() {
+            md.api_version = "v1".into();
+        }
+        rudder_chart::metadata::validate(&mut md)
+            .map_err(|e| Error::new(format!("validate failed for {filename}: validation: {e}")))?;
+        let url = if base_url.is_empty() {
+            filename.to_string()
+        } else {
+            let file = filename.rsplit('/').next().unwrap_or(filename);
+            url_join(base_url, file)
+        };
+        let name = md.name.clone();
+        self.entries.entry(name).or_default().push(ChartVersion {
+            metadata: md,
+            urls: vec![url],
+            created: crate::now_rfc3339(),
+            removed: false,
+            digest: digest.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Sort every entry list newest first.
+    pub fn sort_entries(&mut self) {
+        for v in self.entries.values_mut() {
+            sort_versions(v);
+        }
+    }
+
+    /// The index as JSON (Go's `json.Marshal(IndexFile)`).
+    pub fn to_json(&self) -> Result<J> {
+        let mut top = serde_json::Map::new();
+        top.insert("apiVersion".into(), J::String(self.api_version.clone()));
+        let generated = if self.generated.is_empty() { "0001-01-01T00:00:00Z" } else { &self.generated };
+        top.insert("generated".into(), J::String(generated.into()));
+        let mut entries = serde_json::Map::new();
+        for (name, cvs) in &self.entries {
+            let mut list = Vec::new();
+            for cv in cvs {
+                let mut m = metadata_json(&cv.metadata)?;
+                m.insert("urls".into(), J::Array(cv.urls.iter().cloned().map(J::String).collect()));
+                let created = if cv.created.is_empty() { "0001-01-01T00:00:00Z" } else { &cv.created };
+                m.insert("created".into(), J::String(created.into()));
+                if cv.removed {
+                    m.insert("removed".into(), J::Bool(true));
+                }
+                if !cv.digest.is_empty() {
+                    m.insert("digest".into(), J::String(cv.digest.clone()));
+                }
+                list.push(J::Object(m));
+            }
+            entries.insert(name.clone(), J::Array(list));
+        }
+        top.insert("entries".into(), J::Object(entries));
+        if !self.public_keys.is_empty() {
+            top.insert("publicKeys".into(), J::Array(self.public_keys.iter().cloned().map(J::String).collect()));
+        }
+        if !self.annotations.is_empty() {
+            top.insert(
+                "annotations".into(),
+                J::Object(self.annotations.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
+            );
+        }
+        Ok(J::Object(top))
+    }
+
+    /// Go: `IndexFile.WriteFile` (`sigs.k8s.io/yaml.Marshal`), atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let y = rudder_engine::yaml::to_yaml(&rudder_engine::Value::from_json(&self.to_json()?)).map_err(Error::new)?;
+        crate::atomic_write(path, y.as_bytes(), 0o644)
+    }
+}
+
+/// Go: `repo.IndexDirectory(dir, baseURL)`: every `*.tgz` in `dir` and one level below, loaded
+/// (archives that fail to load are skipped), with their sha256 digests.
+pub fn index_directory(dir: &Path, base_url: &str) -> Result<IndexFile> {
+    let mut archives = Vec::new();
+    let tgz = |p: &Path| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tgz") && !n.starts_with('.'));
+    let sorted = |d: &Path| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        v.sort();
+        v
+    };
+    let top = sorted(dir);
+    archives.extend(top.iter().filter(|p| tgz(p) && p.is_file()).map(|p| (String::new(), p.clone())));
+    for sub in top.iter().filter(|p| p.is_dir()) {
+        let sub_name = sub.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if sub_name.starts_with('.') {
+            continue;
+        }
+        archives.extend(sorted(sub).into_iter().filter(|p| tgz(p) && p.is_file()).map(|p| (sub_name.clone(), p)));
+    }
+    let mut index = IndexFile::new();
+    for (parent, arch) in archives {
+        let fname = arch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let parent_url = url_join(base_url, &parent);
+        let Ok(chart) = rudder_chart::load(&arch) else { continue };
+        let data = std::fs::read(&arch).map_err(|e| Error::new(format!("open {}: {}", arch.display(), crate::io_msg(&e))))?;
+        let digest = crate::sha256_hex(&data);
+        index
+            .add(chart.metadata.clone(), &fname, &parent_url, &digest)
+            .map_err(|e| Error::new(format!("failed adding to {fname} to index: {e}")))?;
+    }
+    Ok(index)
+}
+
+/// `helm repo index DIR [--url URL]`: writes `DIR/index.yaml`.
+pub fn repo_index(dir: &Path, base_url: &str) -> Result<IndexFile> {
+    let mut i = index_directory(dir, base_url)?;
+    i.sort_entries();
+    i.write(&dir.join("index.yaml"))?;
+    Ok(i)
+}
