@@ -1,7 +1,7 @@
 //! The public face of the template language: a set of named templates sharing one `define`
 //! namespace and one function table (Go's `*template.Template` with its associated templates).
 
-use std::collections::HashMap;
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::fmt;
 use std::sync::Arc;
 
@@ -57,7 +57,7 @@ impl TemplateSet {
         TemplateSet {
             name: String::new(),
             funcs: Arc::new(funcs),
-            trees: HashMap::new(),
+            trees: HashMap::default(),
             missing_key: MissingKey::Default,
             left_delim: String::new(),
             right_delim: String::new(),

@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     if ["env", "exec", "readFile", "getHostByName", "now"].iter().any(|f| text.contains(f)) {
         return;
     }
-    let mut set = TemplateSet::new(funcs::helm());
+    static SET: std::sync::OnceLock<TemplateSet> = std::sync::OnceLock::new();
+    let mut set = SET.get_or_init(|| TemplateSet::new(funcs::helm())).clone();
     if set.parse("fuzz", text).is_err() {
         return;
     }

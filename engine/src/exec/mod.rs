@@ -6,7 +6,7 @@
 mod builtins;
 mod compare;
 
-use std::collections::HashMap;
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
 use crate::funcs::{CallContext, Func, FuncError};

@@ -29,7 +29,8 @@ pub mod helm_yaml;
 pub mod sprig_json;
 pub mod helmfile;
 
-use std::collections::HashMap;
+/// Function names are looked up on every call: a fast non-cryptographic hash.
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::fmt;
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 
 pub mod node;
 
-use std::collections::HashMap;
+type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
 use crate::lex::{self, Item, ItemType};
