@@ -1,2 +1,697 @@
-//! helmfile v1 desired-state files: parsing, environments, the `needs` DAG, parallel runs.
-//! (Filled in by the helmfile issue.)
+//! helmfile v1 desired-state files: reading `helmfile.yaml` / `helmfile.yaml.gotmpl` as helmfile
+//! v1.8.0 does, up to the resolved state that `helmfile build` prints.
+//!
+//! - [`load`] reads a state file: its `---`-separated parts are rendered (for `.gotmpl` files)
+//!   one after the other, each with the environment values known so far, parsed, and merged.
+//! - [`State::build_yaml`] prints the state as `helmfile build` does.
+//! - [`State::list_table`] prints the `helmfile list` table.
+
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rudder_engine::funcs::helmfile::{native_to_value, Context};
+use rudder_engine::{MissingKey, Str, TemplateSet, Value};
+use schema::{Field, Kind};
+
+/// Command-line options that shape loading (`-e`, `--state-values-set`, `-l`, `-n`).
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub environment: Option<String>,
+    pub state_values_set: Vec<String>,
+    pub selectors: Vec<String>,
+    pub namespace: Option<String>,
+}
+
+/// A loaded state: the merged `ReleaseSetSpec` as Go values keyed by YAML names.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// The path as given (helmfile's `FilePath`).
+    pub file_path: String,
+    /// The absolute path (`#  Source:`).
+    pub full_path: PathBuf,
+    pub base_dir: PathBuf,
+    pub env_name: String,
+    pub spec: BTreeMap<String, Value>,
+    pub rendered_values: Value,
+    /// Nested states from `helmfiles:`, loaded after this one.
+    pub subs: Vec<State>,
+}
+
+type R<T> = Result<T, String>;
+
+fn get(m: &BTreeMap<String, Value>, k: &str) -> Value {
+    m.get(k).cloned().unwrap_or(Value::Missing)
+}
+
+fn map_entries(v: &Value) -> Vec<(String, Value)> {
+    match v {
+        Value::Map(m) => m.read().iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        _ => vec![],
+    }
+}
+
+fn list_items(v: &Value) -> Vec<Value> {
+    match v {
+        Value::List(l) => l.items.clone(),
+        _ => vec![],
+    }
+}
+
+fn mk_map(entries: Vec<(String, Value)>) -> Value {
+    Value::map(entries.into_iter().map(|(k, v)| (Str::from(k.as_str()), v)).collect())
+}
+
+fn str_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Missing | Value::Nil => String::new(),
+        other => rudder_engine::print::format_v(other),
+    }
+}
+
+/// helmfile's maputil.MergeMaps: maps merge recursively, anything else from `b` replaces.
+pub fn merge_maps(a: &Value, b: &Value) -> Value {
+    let mut out: BTreeMap<String, Value> = map_entries(a).into_iter().collect();
+    for (k, v) in map_entries(b) {
+        let merged = match (out.get(&k), &v) {
+            (Some(old @ Value::Map(_)), Value::Map(_)) => merge_maps(old, &v),
+            _ => v.clone(),
+        };
+        out.insert(k, merged);
+    }
+    mk_map(out.into_iter().collect())
+}
+
+fn deep_copy(v: &Value) -> Value {
+    match v {
+        Value::Map(_) => mk_map(map_entries(v).into_iter().map(|(k, v)| (k, deep_copy(&v))).collect()),
+        Value::List(l) => Value::list(l.items.iter().map(deep_copy).collect()),
+        other => other.clone(),
+    }
+}
+
+fn render(base: &Path, name: &str, text: &str, data: &Value, pre: bool) -> R<String> {
+    let mut funcs = rudder_engine::funcs::sprig();
+    rudder_engine::funcs::helmfile::register_with(&mut funcs, &Context { base_path: base.to_path_buf(), pre_render: pre });
+    let mut t = TemplateSet::new(funcs).with_name("stringTemplate");
+    t.set_missing_key(if pre { MissingKey::Zero } else { MissingKey::Error });
+    // Helper templates: _*.tpl in the base directory.
+    if let Ok(rd) = std::fs::read_dir(base) {
+        let mut helpers: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                n.starts_with('_') && n.ends_with(".tpl")
+            })
+            .collect();
+        helpers.sort();
+        for h in helpers {
+            let content = std::fs::read_to_string(&h).map_err(|e| e.to_string())?;
+            t.parse("stringTemplate", &content)
+                .map_err(|e| format!("failed to parse helper template {}: {e}", h.display()))?;
+        }
+    }
+    t.parse("stringTemplate", text).map_err(|e| e.to_string())?;
+    let _ = name;
+    t.execute("stringTemplate", data).map_err(|e| e.to_string())
+}
+
+fn template_data(env_name: &str, kube_context: &str, values: &Value, namespace: &str) -> Value {
+    let env = mk_map(vec![
+        ("Name".into(), Value::string(env_name)),
+        ("KubeContext".into(), Value::string(kube_context)),
+        ("Values".into(), values.clone()),
+    ]);
+    mk_map(vec![
+        ("Environment".into(), env),
+        ("Namespace".into(), Value::string(namespace)),
+        ("Values".into(), values.clone()),
+        ("StateValues".into(), values.clone()),
+    ])
+}
+
+fn parse_yaml(text: &str) -> R<Value> {
+    let n = rudder_engine::yaml::from_yaml_native(text)?;
+    Ok(native_to_value(&n))
+}
+
+/// Parses `--state-values-set a.b=c,d=e` into a nested map of strings.
+fn parse_set(s: &str) -> Value {
+    let mut root = Value::empty_map();
+    for pair in s.split(',') {
+        let Some((k, v)) = pair.split_once('=') else { continue };
+        let parts: Vec<&str> = k.split('.').collect();
+        let mut m = BTreeMap::new();
+        let leaf = match v.parse::<i64>() {
+            Ok(i) => Value::int64(i),
+            Err(_) => match v {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::string(v),
+            },
+        };
+        let mut cur = leaf;
+        for p in parts.iter().rev() {
+            m.clear();
+            m.insert(Str::from(*p), cur);
+            cur = Value::map(std::mem::take(&mut m));
+        }
+        root = merge_maps(&root, &cur);
+    }
+    root
+}
+
+struct Loader<'a> {
+    opts: &'a LoadOptions,
+}
+
+impl<'a> Loader<'a> {
+    fn env_name(&self) -> String {
+        self.opts.environment.clone().unwrap_or_else(|| "default".into())
+    }
+
+    /// Values of environment `env` declared in `envs` (a part's `environments`), merged over `inherited`.
+    fn env_values(&self, base: &Path, envs: &Value, inherited: &Value) -> R<Value> {
+        let name = self.env_name();
+        let mut vals = inherited.clone();
+        let spec = match envs {
+            Value::Map(m) => m.get(&name),
+            _ => None,
+        };
+        let Some(spec) = spec else { return Ok(vals) };
+        let missing = match &spec {
+            Value::Map(m) => m.get("missingFileHandler").map(|v| str_of(&v)).unwrap_or_else(|| "Error".into()),
+            _ => "Error".into(),
+        };
+        let items = match &spec {
+            Value::Map(m) => m.get("values").map(|v| list_items(&v)).unwrap_or_default(),
+            _ => vec![],
+        };
+        for item in items {
+            match &item {
+                Value::String(p) => {
+                    let files = glob_files(base, p);
+                    if files.is_empty() {
+                        if missing == "Error" {
+                            return Err(format!(
+                                "failed to read {}: environment values file matching \"{p}\" does not exist in \".\"",
+                                p
+                            ));
+                        }
+                        continue;
+                    }
+                    for f in files {
+                        let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
+                        let text = if f.extension().is_some_and(|e| e == "gotmpl") {
+                            let data = template_data(&name, "", &vals, self.opts.namespace.as_deref().unwrap_or(""));
+                            render(f.parent().unwrap_or(base), "values", &text, &data, false)?
+                        } else {
+                            text
+                        };
+                        let v = parse_yaml(&text)?;
+                        vals = merge_maps(&vals, &v);
+                    }
+                }
+                Value::Map(_) => vals = merge_maps(&vals, &item),
+                _ => {}
+            }
+        }
+        Ok(vals)
+    }
+
+    fn load(&self, file: &str, base_dir: &Path, inherited: Option<&Value>) -> R<State> {
+        let path = if Path::new(file).is_absolute() { PathBuf::from(file) } else { base_dir.join(file) };
+        let content = std::fs::read_to_string(&path).map_err(|e| format!("open {}: {}", path.display(), rudder_engine::funcs::helmfile::errno_text(&e)))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let content = content.replace("\r\n", "\n");
+        let gotmpl = path.extension().is_some_and(|e| e == "gotmpl");
+        let mut spec: BTreeMap<String, Value> = BTreeMap::new();
+        let mut overrides = Value::empty_map();
+        for s in &self.opts.state_values_set {
+            overrides = merge_maps(&overrides, &parse_set(s));
+        }
+        let mut env_vals = inherited.cloned().unwrap_or_else(Value::empty_map);
+        env_vals = merge_maps(&env_vals, &overrides);
+        for (i, part) in content.split("\n---\n").enumerate() {
+            let text = if gotmpl {
+                let data = template_data(&self.env_name(), "", &deep_copy(&env_vals), self.opts.namespace.as_deref().unwrap_or(""));
+                render(&base, &format!("{}.part.{i}", path.display()), part, &data, false)
+                    .map_err(|e| format!("error during {}.part.{i} parsing: {e}", path.display()))?
+            } else {
+                part.to_string()
+            };
+            let parsed = parse_yaml(&text)?;
+            let mut part_spec: BTreeMap<String, Value> = BTreeMap::new();
+            for (k, v) in map_entries(&parsed) {
+                if !schema::known_top_level(&k) {
+                    return Err(format!(
+                        "failed to read {file}: reading document at index {}: yaml: unmarshal errors:\n  field {k} not found in type state.ReleaseSetSpec",
+                        i + 1
+                    ));
+                }
+                part_spec.insert(k, v);
+            }
+            // bases are loaded first and merged under this part.
+            if let Value::List(bases) = get(&part_spec, "bases") {
+                for b in &bases.items {
+                    let bs = self.load(&str_of(b), &base, Some(&env_vals))?;
+                    for (k, v) in bs.spec {
+                        if k == "helmBinary" || k == "kustomizeBinary" {
+                            continue;
+                        }
+                        merge_field(&mut spec, k, v);
+                    }
+                    env_vals = merge_maps(&bs.rendered_values, &overrides);
+                }
+                part_spec.remove("bases");
+            }
+            if let Some(envs) = part_spec.get("environments").cloned() {
+                env_vals = self.env_values(&base, &envs, &env_vals)?;
+                env_vals = merge_maps(&env_vals, &overrides);
+            }
+            for (k, v) in part_spec {
+                merge_field(&mut spec, k, v);
+            }
+        }
+        let env_name = self.env_name();
+        if env_name != "default" {
+            let defined = matches!(spec.get("environments"), Some(Value::Map(m)) if m.get(&env_name).is_some());
+            if !defined {
+                return Err(format!("failed to read {file}: environment \"{env_name}\" is not defined"));
+            }
+        }
+        let full_path = absolute(&path);
+        Ok(State {
+            file_path: file.to_string(),
+            full_path,
+            base_dir: base,
+            env_name,
+            spec,
+            rendered_values: env_vals,
+            subs: vec![],
+        })
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+    rudder_engine::funcs::helmfile::clean(&p)
+}
+
+fn glob_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
+    let full = if Path::new(pattern).is_absolute() { PathBuf::from(pattern) } else { base.join(pattern) };
+    let s = full.to_string_lossy().into_owned();
+    if !s.contains(['*', '?', '[']) {
+        return if full.is_file() { vec![full] } else { vec![] };
+    }
+    // One-level glob in the last path component.
+    let (dir, pat) = match s.rsplit_once('/') {
+        Some((d, p)) => (PathBuf::from(d), p.to_string()),
+        None => (PathBuf::from("."), s.clone()),
+    };
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| wildcard(&pat, &e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn wildcard(p: &str, s: &str) -> bool {
+    let p: Vec<char> = p.chars().collect();
+    let s: Vec<char> = s.chars().collect();
+    fn go(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('*') => (0..=s.len()).any(|i| go(&p[1..], &s[i..])),
+            Some('?') => !s.is_empty() && go(&p[1..], &s[1..]),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    go(&p, &s)
+}
+
+/// mergo.Merge(dst, src, WithOverride) for one top-level field.
+fn merge_field(spec: &mut BTreeMap<String, Value>, k: String, v: Value) {
+    if is_zero(&v, false) {
+        spec.entry(k).or_insert(v);
+        return;
+    }
+    let merged = match (spec.get(&k), &v) {
+        (Some(old @ Value::Map(_)), Value::Map(_)) => {
+            let mut m: BTreeMap<String, Value> = map_entries(old).into_iter().collect();
+            for (kk, vv) in map_entries(&v) {
+                m.insert(kk, vv);
+            }
+            mk_map(m.into_iter().collect())
+        }
+        _ => v,
+    };
+    spec.insert(k, merged);
+}
+
+fn is_zero(v: &Value, plain_bool: bool) -> bool {
+    match v {
+        Value::Missing | Value::Nil => true,
+        Value::String(s) => s.is_empty(),
+        Value::List(l) => l.items.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        Value::Bool(b) => plain_bool && !b,
+        _ => false,
+    }
+}
+
+const PLAIN_BOOLS: &[&str] = &[
+    "insecureSkipTLSVerify", "plainHttp", "forceGoGetter", "oci", "verify", "passCredentials",
+    "skipTLSVerify", "selectorsInherited", "cleanupOnFail", "skipCRDs",
+];
+
+/// Loads a state file (and its nested `helmfiles:`) as helmfile v1.8.0 does.
+pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
+    let loader = Loader { opts };
+    let mut st = loader.load(file, cwd, None)?;
+    st.finish(opts);
+    // Nested helmfiles.
+    for h in list_items(&get(&st.spec, "helmfiles")) {
+        let (path, values) = match &h {
+            Value::String(p) => (p.to_string(), Value::Missing),
+            Value::Map(m) => (m.get("path").map(|v| str_of(&v)).unwrap_or_default(), m.get("values").unwrap_or(Value::Missing)),
+            _ => continue,
+        };
+        let mut inherited = Value::empty_map();
+        for item in list_items(&values) {
+            match &item {
+                Value::Map(_) => inherited = merge_maps(&inherited, &item),
+                Value::String(p) => {
+                    for f in glob_files(&st.base_dir, p) {
+                        if let Ok(t) = std::fs::read_to_string(&f) {
+                            if let Ok(v) = parse_yaml(&t) {
+                                inherited = merge_maps(&inherited, &v);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let sub_files = glob_files(&st.base_dir, &path);
+        for f in sub_files {
+            let rel = f.strip_prefix(&st.base_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut sub = loader.load(&rel, &st.base_dir, Some(&inherited))?;
+            sub.file_path = rel;
+            sub.finish(opts);
+            st.subs.push(sub);
+        }
+    }
+    Ok(st)
+}
+
+impl State {
+    /// Defaults, labels, `needs` rewriting, templates/inherit, selectors.
+    fn finish(&mut self, opts: &LoadOptions) {
+        if is_zero(&get(&self.spec, "helmBinary"), false) {
+            self.spec.insert("helmBinary".into(), Value::string("helm"));
+        }
+        if is_zero(&get(&self.spec, "kustomizeBinary"), false) {
+            self.spec.insert("kustomizeBinary".into(), Value::string("kustomize"));
+        }
+        if let Some(ns) = &opts.namespace {
+            self.spec.insert("namespace".into(), Value::string(ns.as_str()));
+        }
+        let templates = get(&self.spec, "templates");
+        let common = get(&self.spec, "commonLabels");
+        let override_ns = str_of(&get(&self.spec, "namespace"));
+        let override_ctx = str_of(&get(&self.spec, "kubeContext"));
+        let mut releases = Vec::new();
+        for r in list_items(&get(&self.spec, "releases")) {
+            let mut rm: BTreeMap<String, Value> = map_entries(&r).into_iter().collect();
+            // inherit: templates merged under the release.
+            for inh in list_items(&get(&rm, "inherit")) {
+                let tname = match &inh {
+                    Value::Map(m) => m.get("template").map(|v| str_of(&v)).unwrap_or_default(),
+                    _ => continue,
+                };
+                let except: Vec<String> = match &inh {
+                    Value::Map(m) => m.get("except").map(|v| list_items(&v).iter().map(str_of).collect()).unwrap_or_default(),
+                    _ => vec![],
+                };
+                if let Value::Map(tm) = &templates {
+                    if let Some(t) = tm.get(&tname) {
+                        let mut base: BTreeMap<String, Value> = map_entries(&t).into_iter().collect();
+                        for e in &except {
+                            base.remove(e);
+                        }
+                        for (k, v) in std::mem::take(&mut rm) {
+                            if !is_zero(&v, false) || !base.contains_key(&k) {
+                                base.insert(k, v);
+                            }
+                        }
+                        rm = base;
+                    }
+                }
+            }
+            if !override_ns.is_empty() {
+                rm.insert("namespace".into(), Value::string(override_ns.as_str()));
+            }
+            if !override_ctx.is_empty() {
+                rm.insert("kubeContext".into(), Value::string(override_ctx.as_str()));
+            }
+            releases.push(rm);
+        }
+        // needs: [kubecontext/][namespace/]name
+        let rewritten: Vec<Vec<String>> = releases
+            .iter()
+            .map(|rm| {
+                list_items(&get(rm, "needs"))
+                    .iter()
+                    .map(|n| {
+                        let n = str_of(n);
+                        let comps: Vec<&str> = n.split('/').collect();
+                        let name = comps[comps.len() - 1];
+                        let ns = if comps.len() > 1 { comps[comps.len() - 2].to_string() } else { str_of(&get(rm, "namespace")) };
+                        let ctx = if comps.len() > 2 { comps[..comps.len() - 2].join("/") } else { str_of(&get(rm, "kubeContext")) };
+                        let mut out = Vec::new();
+                        if !ctx.is_empty() {
+                            out.push(ctx.clone());
+                        }
+                        if !ctx.is_empty() || !ns.is_empty() {
+                            out.push(ns);
+                        }
+                        out.push(name.to_string());
+                        out.join("/")
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (mut rm, needs) in releases.into_iter().zip(rewritten) {
+            if !needs.is_empty() {
+                rm.insert("needs".into(), Value::string_list(needs));
+            }
+            let mut labels: BTreeMap<String, Value> = map_entries(&common).into_iter().collect();
+            for (k, v) in map_entries(&get(&rm, "labels")) {
+                labels.insert(k, Value::string(str_of(&v)));
+            }
+            labels.insert("name".into(), Value::string(str_of(&get(&rm, "name"))));
+            labels.insert("namespace".into(), Value::string(str_of(&get(&rm, "namespace"))));
+            let chart = str_of(&get(&rm, "chart"));
+            labels.insert("chart".into(), Value::string(chart.rsplit('/').next().unwrap_or("")));
+            rm.insert("labels".into(), mk_map(labels.into_iter().collect()));
+            if !opts.selectors.is_empty() && !opts.selectors.iter().any(|s| selector_matches(s, &get(&rm, "labels"))) {
+                continue;
+            }
+            out.push(mk_map(rm.into_iter().collect()));
+        }
+        if !out.is_empty() || self.spec.contains_key("releases") {
+            self.spec.insert("releases".into(), Value::list(out));
+        }
+    }
+
+    /// `helmfile build`'s output for this state and its nested states.
+    pub fn build_yaml(&self) -> String {
+        let mut s = format!("---\n#  Source: {}\n\n", self.full_path.display());
+        s.push_str(&scalar_field("filepath", &Value::string(self.file_path.as_str())));
+        let spec: Vec<(String, Value)> = self.spec.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        s.push_str(&render_struct(schema::RELEASE_SET, &mk_map(spec)));
+        s.push_str(&scalar_field("renderedvalues", &self.rendered_values));
+        for sub in &self.subs {
+            s.push_str(&sub.build_yaml());
+        }
+        s
+    }
+
+    /// `helmfile list`'s table (releases of this state and its nested states).
+    pub fn list_table(&self) -> String {
+        let mut rows = vec![vec![
+            "NAME".to_string(), "NAMESPACE".into(), "ENABLED".into(), "INSTALLED".into(), "LABELS".into(), "CHART".into(), "VERSION".into(),
+        ]];
+        self.list_rows(&mut rows);
+        let ncol = rows[0].len();
+        let widths: Vec<usize> = (0..ncol).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let mut out = String::new();
+        for r in &rows {
+            let mut line = String::new();
+            for (c, cell) in r.iter().enumerate() {
+                line.push_str(cell);
+                if c + 1 < ncol {
+                    line.push_str(&" ".repeat(widths[c] - cell.chars().count()));
+                    line.push_str(" \t");
+                }
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    fn list_rows(&self, rows: &mut Vec<Vec<String>>) {
+        let mut mine = Vec::new();
+        for r in list_items(&get(&self.spec, "releases")) {
+            let rm: BTreeMap<String, Value> = map_entries(&r).into_iter().collect();
+            let labels: Vec<String> = map_entries(&get(&rm, "labels")).into_iter().map(|(k, v)| format!("{k}:{}", str_of(&v))).collect();
+            let installed = !matches!(get(&rm, "installed"), Value::Bool(false));
+            mine.push(vec![
+                str_of(&get(&rm, "name")),
+                str_of(&get(&rm, "namespace")),
+                "true".into(),
+                installed.to_string(),
+                labels.join(","),
+                str_of(&get(&rm, "chart")),
+                str_of(&get(&rm, "version")),
+            ]);
+        }
+        mine.sort_by(|a, b| a[0].cmp(&b[0]));
+        rows.extend(mine);
+        for s in &self.subs {
+            s.list_rows(rows);
+        }
+    }
+}
+
+/// `-l` selector: `k=v` / `k!=v` terms joined by commas, all of which must hold.
+pub fn selector_matches(sel: &str, labels: &Value) -> bool {
+    let labels: BTreeMap<String, String> = map_entries(labels).into_iter().map(|(k, v)| (k, str_of(&v))).collect();
+    sel.split(',').all(|term| {
+        if let Some((k, v)) = term.split_once("!=") {
+            labels.get(k).map(String::as_str) != Some(v)
+        } else if let Some((k, v)) = term.split_once('=') {
+            labels.get(k).map(String::as_str) == Some(v)
+        } else {
+            false
+        }
+    })
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        if line == "\n" {
+            out.push('\n');
+        } else {
+            out.push_str(prefix);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// `key: value` as go-yaml v3 prints it.
+fn scalar_field(key: &str, v: &Value) -> String {
+    let v = match v {
+        Value::Missing => Value::Nil,
+        o => o.clone(),
+    };
+    rudder_engine::yaml::to_yaml_pretty(&mk_map(vec![(key.to_string(), v)])).unwrap_or_default()
+}
+
+fn key_line(key: &str) -> String {
+    let k = rudder_engine::yaml::to_yaml_pretty(&Value::string(key)).unwrap_or_default();
+    format!("{}:\n", k.trim_end_matches('\n'))
+}
+
+fn struct_is_zero(fields: &[Field], v: &Value) -> bool {
+    let m: BTreeMap<String, Value> = map_entries(v).into_iter().collect();
+    fields.iter().all(|f| is_zero(&get(&m, f.key), true))
+}
+
+fn render_struct(fields: &[Field], v: &Value) -> String {
+    let m: BTreeMap<String, Value> = map_entries(v).into_iter().collect();
+    let mut out = String::new();
+    for f in fields {
+        let val = get(&m, f.key);
+        match f.kind {
+            Kind::Any => {
+                if f.omit && is_zero(&val, PLAIN_BOOLS.contains(&f.key)) {
+                    continue;
+                }
+                out.push_str(&scalar_field(f.key, &val));
+            }
+            Kind::Bool => out.push_str(&scalar_field(f.key, &Value::Bool(matches!(val, Value::Bool(true))))),
+            Kind::Int => {
+                let i = match val {
+                    Value::Int(i, _) => i,
+                    _ => 0,
+                };
+                out.push_str(&scalar_field(f.key, &Value::int(i)));
+            }
+            Kind::Str => out.push_str(&scalar_field(f.key, &Value::string(str_of(&val)))),
+            Kind::Struct(sub) => {
+                if f.omit && struct_is_zero(sub, &val) {
+                    continue;
+                }
+                out.push_str(&key_line(f.key));
+                out.push_str(&indent(&render_struct(sub, &val), "  "));
+            }
+            Kind::List(sub) => {
+                let items = list_items(&val);
+                if items.is_empty() {
+                    if f.omit {
+                        continue;
+                    }
+                    out.push_str(&format!("{}: []\n", f.key));
+                    continue;
+                }
+                out.push_str(&key_line(f.key));
+                for it in items {
+                    let body = if matches!(it, Value::Map(_)) { render_struct(sub, &it) } else { scalar_field("_", &it) };
+                    if body.is_empty() {
+                        out.push_str("  - {}\n");
+                        continue;
+                    }
+                    for (n, line) in body.split_inclusive('\n').enumerate() {
+                        out.push_str(if n == 0 { "  - " } else { "    " });
+                        out.push_str(line);
+                    }
+                }
+            }
+            Kind::Map(sub) => {
+                let entries = map_entries(&val);
+                if entries.is_empty() {
+                    if f.omit {
+                        continue;
+                    }
+                    out.push_str(&format!("{}: {{}}\n", f.key));
+                    continue;
+                }
+                out.push_str(&key_line(f.key));
+                for (k, it) in entries {
+                    let body = render_struct(sub, &it);
+                    if body.is_empty() {
+                        out.push_str(&indent(&format!("{}: {{}}\n", key_line(&k).trim_end_matches(":\n")), "  "));
+                    } else {
+                        out.push_str(&indent(&key_line(&k), "  "));
+                        out.push_str(&indent(&body, "    "));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
