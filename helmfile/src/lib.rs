@@ -134,7 +134,7 @@ fn template_data(env_name: &str, kube_context: &str, values: &Value, namespace: 
 }
 
 fn parse_yaml(text: &str) -> R<Value> {
-    let n = rudder_engine::yaml::from_yaml_native(text)?;
+    let n = rudder_engine::yaml::from_yaml_native(&rudder_engine::funcs::helmfile::quote_v2_only_scalars(text))?;
     Ok(native_to_value(&n))
 }
 
@@ -504,6 +504,15 @@ impl State {
             let chart = str_of(&get(&rm, "chart"));
             labels.insert("chart".into(), Value::string(chart.rsplit('/').next().unwrap_or("")));
             rm.insert("labels".into(), mk_map(labels.into_iter().collect()));
+            // A local chart directory is prepared: chartPath is its path joined to the state's
+            // directory (as given on the command line).
+            if !chart.is_empty() && !Path::new(&chart).is_absolute() && self.base_dir.join(&chart).is_dir() {
+                let rel_base = Path::new(&self.file_path).parent().map(Path::to_path_buf).unwrap_or_default();
+                let p = rudder_engine::funcs::helmfile::clean(&rel_base.join(&chart)).to_string_lossy().into_owned();
+                if p != chart {
+                    rm.insert("chartPath".into(), Value::string(p));
+                }
+            }
             if !opts.selectors.is_empty() && !opts.selectors.iter().any(|s| selector_matches(s, &get(&rm, "labels"))) {
                 continue;
             }
@@ -542,10 +551,10 @@ impl State {
                 line.push_str(cell);
                 if c + 1 < ncol {
                     line.push_str(&" ".repeat(widths[c] - cell.chars().count()));
-                    line.push_str(" \t");
+                    line.push('\t');
                 }
             }
-            out.push_str(&line);
+            out.push_str(line.trim_end_matches(['\t', ' ']));
             out.push('\n');
         }
         out
