@@ -138,32 +138,6 @@ fn parse_yaml(text: &str) -> R<Value> {
     Ok(native_to_value(&n))
 }
 
-/// Parses `--state-values-set a.b=c,d=e` into a nested map of strings.
-fn parse_set(s: &str) -> Value {
-    let mut root = Value::empty_map();
-    for pair in s.split(',') {
-        let Some((k, v)) = pair.split_once('=') else { continue };
-        let parts: Vec<&str> = k.split('.').collect();
-        let mut m = BTreeMap::new();
-        let leaf = match v.parse::<i64>() {
-            Ok(i) => Value::int64(i),
-            Err(_) => match v {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => Value::string(v),
-            },
-        };
-        let mut cur = leaf;
-        for p in parts.iter().rev() {
-            m.clear();
-            m.insert(Str::from(*p), cur);
-            cur = Value::map(std::mem::take(&mut m));
-        }
-        root = merge_maps(&root, &cur);
-    }
-    root
-}
-
 struct Loader<'a> {
     opts: &'a LoadOptions,
 }
@@ -174,7 +148,7 @@ impl<'a> Loader<'a> {
     }
 
     /// Values of environment `env` declared in `envs` (a part's `environments`), merged over `inherited`.
-    fn env_values(&self, base: &Path, envs: &Value, inherited: &Value) -> R<Value> {
+    fn env_values(&self, base: &Path, envs: &Value, inherited: &Value, shown: &str) -> R<Value> {
         let name = self.env_name();
         let mut vals = inherited.clone();
         let spec = match envs {
@@ -197,8 +171,8 @@ impl<'a> Loader<'a> {
                     if files.is_empty() {
                         if missing == "Error" {
                             return Err(format!(
-                                "failed to read {}: environment values file matching \"{p}\" does not exist in \".\"",
-                                p
+                                "failed to read {shown}: environment values file matching \"{p}\" does not exist in \"{}\"",
+                                rel_dir(shown)
                             ));
                         }
                         continue;
@@ -207,7 +181,11 @@ impl<'a> Loader<'a> {
                         let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
                         let text = if f.extension().is_some_and(|e| e == "gotmpl") {
                             let data = template_data(&name, "", &vals, self.opts.namespace.as_deref().unwrap_or(""));
-                            render(f.parent().unwrap_or(base), "values", &text, &data, false)?
+                            let fname = f.strip_prefix(base).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+                            let fshown = clean_str(&Path::new(&rel_dir(shown)).join(&fname));
+                            render(f.parent().unwrap_or(base), "values", &text, &data, false).map_err(|e| {
+                                format!("failed to read {shown}: failed to load environment values file \"{fshown}\": failed to render [{fshown}], because of {e}")
+                            })?
                         } else {
                             text
                         };
@@ -229,53 +207,76 @@ impl<'a> Loader<'a> {
         let content = content.replace("\r\n", "\n");
         let gotmpl = path.extension().is_some_and(|e| e == "gotmpl");
         let mut spec: BTreeMap<String, Value> = BTreeMap::new();
-        let mut overrides = Value::empty_map();
-        for s in &self.opts.state_values_set {
-            overrides = merge_maps(&overrides, &parse_set(s));
-        }
+        let sets = &self.opts.state_values_set;
+        let mut defaults = Value::empty_map();
         let mut env_vals = inherited.cloned().unwrap_or_else(Value::empty_map);
-        env_vals = merge_maps(&env_vals, &overrides);
+        let merged = |d: &Value, e: &Value| apply_sets(&merge_maps(d, e), sets);
+        // helmfile's `f`: the file joined to the base directory as given.
+        let shown = file.to_string();
         for (i, part) in content.split("\n---\n").enumerate() {
             let text = if gotmpl {
-                let data = template_data(&self.env_name(), "", &deep_copy(&env_vals), self.opts.namespace.as_deref().unwrap_or(""));
-                render(&base, &format!("{}.part.{i}", path.display()), part, &data, false)
-                    .map_err(|e| format!("error during {}.part.{i} parsing: {e}", path.display()))?
+                let vals = merged(&defaults, &env_vals);
+                let data = template_data(&self.env_name(), "", &vals, self.opts.namespace.as_deref().unwrap_or(""));
+                render(&base, "", part, &data, false)
+                    .map_err(|e| format!("error during {shown}.part.{i} parsing: {e}"))?
             } else {
                 part.to_string()
             };
-            let parsed = parse_yaml(&text)?;
-            let mut part_spec: BTreeMap<String, Value> = BTreeMap::new();
-            for (k, v) in map_entries(&parsed) {
-                if !schema::known_top_level(&k) {
-                    return Err(format!(
-                        "failed to read {file}: reading document at index {}: yaml: unmarshal errors:\n  field {k} not found in type state.ReleaseSetSpec",
-                        i + 1
-                    ));
+            let read_err = |e: String| {
+                if gotmpl {
+                    format!("failed to read {shown}: reading document at index 1: {e}")
+                } else {
+                    format!("failed to read {shown}: reading document at index 1. Started seeing this since Helmfile v1? Add the .gotmpl file extension: {e}")
                 }
-                part_spec.insert(k, v);
+            };
+            let parsed = parse_yaml(&text).map_err(|e| read_err(e.replace("map[interface {}]interface {}", "map[string]interface {}")))?;
+            let unknown = unknown_fields(&parsed, &text);
+            if !unknown.is_empty() {
+                return Err(read_err(format!("yaml: unmarshal errors:\n{}", unknown.join("\n"))));
             }
+            let part_spec: BTreeMap<String, Value> = map_entries(&parsed).into_iter().collect();
             // bases are loaded first and merged under this part.
             if let Value::List(bases) = get(&part_spec, "bases") {
                 for b in &bases.items {
-                    let bs = self.load(&str_of(b), &base, Some(&env_vals))?;
+                    let bs = self.load(&str_of(b), &base, Some(&merged(&defaults, &env_vals)))?;
                     for (k, v) in bs.spec {
-                        if k == "helmBinary" || k == "kustomizeBinary" {
+                        if k == "helmBinary" || k == "kustomizeBinary" || k == "bases" {
                             continue;
                         }
                         merge_field(&mut spec, k, v);
                     }
-                    env_vals = merge_maps(&bs.rendered_values, &overrides);
+                    env_vals = merge_maps(&env_vals, &bs.rendered_values);
                 }
-                part_spec.remove("bases");
+            }
+            if let Value::List(items) = get(&part_spec, "values") {
+                for item in &items.items {
+                    match item {
+                        Value::Map(_) => defaults = merge_maps(&defaults, item),
+                        Value::String(p) => {
+                            for f in glob_files(&base, p) {
+                                let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
+                                let text = if f.extension().is_some_and(|e| e == "gotmpl") {
+                                    let vals = merged(&defaults, &env_vals);
+                                    let data = template_data(&self.env_name(), "", &vals, "");
+                                    render(f.parent().unwrap_or(&base), "", &text, &data, false)?
+                                } else {
+                                    text
+                                };
+                                defaults = merge_maps(&defaults, &parse_yaml(&text)?);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
             }
             if let Some(envs) = part_spec.get("environments").cloned() {
-                env_vals = self.env_values(&base, &envs, &env_vals)?;
-                env_vals = merge_maps(&env_vals, &overrides);
+                env_vals = self.env_values(&base, &envs, &merged(&defaults, &env_vals), &shown)?;
             }
             for (k, v) in part_spec {
                 merge_field(&mut spec, k, v);
             }
         }
+        let env_vals = merged(&defaults, &env_vals);
         let env_name = self.env_name();
         if env_name != "default" {
             let defined = matches!(spec.get("environments"), Some(Value::Map(m)) if m.get(&env_name).is_some());
@@ -293,6 +294,111 @@ impl<'a> Loader<'a> {
             rendered_values: env_vals,
             subs: vec![],
         })
+    }
+}
+
+fn rel_dir(shown: &str) -> String {
+    clean_str(Path::new(shown).parent().unwrap_or(Path::new(".")))
+}
+
+fn clean_str(p: &Path) -> String {
+    rudder_engine::funcs::helmfile::clean(p).to_string_lossy().into_owned()
+}
+
+/// go-yaml v3 strict decoding's "field X not found in type T" errors, in line order.
+fn unknown_fields(parsed: &Value, text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let line_of = |key: &str, from: usize| -> usize {
+        for (n, l) in lines.iter().enumerate().skip(from) {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            if t.starts_with(&format!("{key}:")) {
+                return n + 1;
+            }
+        }
+        0
+    };
+    let mut errs: Vec<(usize, String)> = Vec::new();
+    let mut from = 0;
+    for (k, v) in map_entries(parsed) {
+        if !schema::known_top_level(&k) {
+            errs.push((line_of(&k, 0), format!("field {k} not found in type state.helmStateAlias")));
+        }
+        if k == "releases" {
+            from = line_of("releases", 0);
+            for r in list_items(&v) {
+                for (rk, _) in map_entries(&r) {
+                    if !schema::known_release(&rk) {
+                        errs.push((line_of(&rk, from), format!("field {rk} not found in type state.ReleaseSpec")));
+                    }
+                }
+            }
+        }
+    }
+    let _ = from;
+    errs.sort();
+    errs.into_iter().map(|(l, m)| format!("  line {l}: {m}")).collect()
+}
+
+/// `--state-values-set` assignments applied to a copy of `v`: `a.b=c`, `a.list[0]=x`.
+fn apply_sets(v: &Value, sets: &[String]) -> Value {
+    let mut out = deep_copy(v);
+    for s in sets {
+        for pair in s.split(',') {
+            let Some((k, val)) = pair.split_once('=') else { continue };
+            let mut path: Vec<PathSeg> = Vec::new();
+            for seg in k.split('.') {
+                let (name, rest) = match seg.find('[') {
+                    Some(i) => (&seg[..i], &seg[i..]),
+                    None => (seg, ""),
+                };
+                path.push(PathSeg::Key(name.to_string()));
+                for idx in rest.split('[').filter(|x| !x.is_empty()) {
+                    if let Ok(n) = idx.trim_end_matches(']').parse::<usize>() {
+                        path.push(PathSeg::Index(n));
+                    }
+                }
+            }
+            let leaf = parse_set_scalar(val);
+            out = set_path(&out, &path, leaf);
+        }
+    }
+    out
+}
+
+enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_set_scalar(v: &str) -> Value {
+    match v.parse::<i64>() {
+        Ok(i) => Value::int64(i),
+        Err(_) => match v {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Nil,
+            _ => Value::string(v),
+        },
+    }
+}
+
+fn set_path(cur: &Value, path: &[PathSeg], leaf: Value) -> Value {
+    let Some((first, rest)) = path.split_first() else { return leaf };
+    match first {
+        PathSeg::Key(k) => {
+            let mut m: BTreeMap<String, Value> = map_entries(cur).into_iter().collect();
+            let child = m.get(k).cloned().unwrap_or(Value::Missing);
+            m.insert(k.clone(), set_path(&child, rest, leaf));
+            mk_map(m.into_iter().collect())
+        }
+        PathSeg::Index(i) => {
+            let mut items = list_items(cur);
+            while items.len() <= *i {
+                items.push(Value::Nil);
+            }
+            items[*i] = set_path(&items[*i], rest, leaf);
+            Value::list(items)
+        }
     }
 }
 
@@ -378,13 +484,16 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
     let loader = Loader { opts };
     let mut st = loader.load(file, cwd, None)?;
     st.finish(opts);
-    // Nested helmfiles.
+    // Nested helmfiles: each entry (glob-expanded) is loaded from its own directory.
+    let mut expanded = Vec::new();
     for h in list_items(&get(&st.spec, "helmfiles")) {
-        let (path, values) = match &h {
-            Value::String(p) => (p.to_string(), Value::Missing),
-            Value::Map(m) => (m.get("path").map(|v| str_of(&v)).unwrap_or_default(), m.get("values").unwrap_or(Value::Missing)),
+        let mut entry: BTreeMap<String, Value> = match &h {
+            Value::String(p) => [("path".to_string(), Value::String(p.clone()))].into_iter().collect(),
+            Value::Map(_) => map_entries(&h).into_iter().collect(),
             _ => continue,
         };
+        let path = str_of(&get(&entry, "path"));
+        let values = get(&entry, "values");
         let mut inherited = Value::empty_map();
         for item in list_items(&values) {
             match &item {
@@ -401,14 +510,25 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
                 _ => {}
             }
         }
-        let sub_files = glob_files(&st.base_dir, &path);
-        for f in sub_files {
+        let mut sub_opts = opts.clone();
+        if let Value::List(sels) = get(&entry, "selectors") {
+            sub_opts.selectors = sels.items.iter().map(str_of).collect();
+        }
+        let sub_loader = Loader { opts: &sub_opts };
+        let files = if path.contains(['*', '?', '[']) { glob_files(&st.base_dir, &path) } else { vec![st.base_dir.join(&path)] };
+        for f in files {
             let rel = f.strip_prefix(&st.base_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-            let mut sub = loader.load(&rel, &st.base_dir, Some(&inherited))?;
-            sub.file_path = rel;
-            sub.finish(opts);
+            entry.insert("path".into(), Value::string(rel.as_str()));
+            expanded.push(mk_map(entry.clone().into_iter().collect()));
+            let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut sub = sub_loader.load(&name, &dir, Some(&inherited)).map_err(|e| format!("in {rel}: {e}"))?;
+            sub.finish(&sub_opts);
             st.subs.push(sub);
         }
+    }
+    if !expanded.is_empty() {
+        st.spec.insert("helmfiles".into(), Value::list(expanded));
     }
     Ok(st)
 }
@@ -525,14 +645,15 @@ impl State {
 
     /// `helmfile build`'s output for this state and its nested states.
     pub fn build_yaml(&self) -> String {
-        let mut s = format!("---\n#  Source: {}\n\n", self.full_path.display());
+        let mut s = String::new();
+        for sub in &self.subs {
+            s.push_str(&sub.build_yaml());
+        }
+        s.push_str(&format!("---\n#  Source: {}\n\n", self.full_path.display()));
         s.push_str(&scalar_field("filepath", &Value::string(self.file_path.as_str())));
         let spec: Vec<(String, Value)> = self.spec.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         s.push_str(&render_struct(schema::RELEASE_SET, &mk_map(spec)));
         s.push_str(&scalar_field("renderedvalues", &self.rendered_values));
-        for sub in &self.subs {
-            s.push_str(&sub.build_yaml());
-        }
         s
     }
 

@@ -60,7 +60,8 @@ fn compare(dir: &Path, file: &str, args: &[String]) -> Vec<String> {
                     diffs.push(format!("{}/{file} {cmd} {args:?}:\n--- helmfile\n{want_out}\n--- rudder\n{got}", dir.display()));
                 }
             }
-            (Err(_), false) => {}
+            (Err(e), false) if want_out.trim() == format!("in ./{file}: {e}") => {}
+            (Err(e), false) => diffs.push(format!("{}/{file} {cmd}: errors differ\n  helmfile: {}\n  rudder:   in ./{file}: {e}", dir.display(), want_out.trim())),
             (Err(e), true) => diffs.push(format!("{}/{file} {cmd}: rudder failed: {e}\nhelmfile:\n{want_out}", dir.display())),
             (Ok(_), false) => diffs.push(format!("{}/{file} {cmd}: helmfile failed but rudder did not:\n{want_out}", dir.display())),
         }
@@ -98,12 +99,16 @@ fn corpus_cases() -> Vec<(PathBuf, String, Vec<String>)> {
         (d("helmfile-snapshot-yaml-anchors-merge/snapshot/issue_493_template_yaml_anchors_merge"), "input.yaml.gotmpl".into(), vec![]),
         (d("helmfile-snapshot-release-template-inheritance/snapshot/release_template_inheritance"), "input.yaml.gotmpl".into(), vec![]),
         (d("helmfile-snapshot-env-values-gotmpl/snapshot/environments_values_gotmpl_with_environment_name"), "input.yaml.gotmpl".into(), vec!["--environment".into(), "test".into()]),
-        (d("helmfile-it-array-merge/test-cases/issue-2281-array-merge/input"), "helmfile.yaml.gotmpl".into(), vec![]),
+        (d("helmfile-it-array-merge/test-cases/issue-2281-array-merge/input"), "helmfile.yaml.gotmpl".into(), extra_args(&d("helmfile-it-array-merge/test-cases/issue-2281-array-merge/input/helmfile-extra-args"))),
         (d("helmfile-it-include-template-func/test-cases/include-template-func/input"), "helmfile.yaml.gotmpl".into(), vec![]),
         (d("helmfile-it-subhelmfile-multi-bases/input"), "helmfile.yaml.gotmpl".into(), vec![]),
         (d("helmfile-test-advanced"), "helmfile.yaml".into(), vec![]),
         (d("cloudfoundry-kind-deployment"), "helmfile.yaml.gotmpl".into(), vec![]),
     ]
+}
+
+fn extra_args(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p).unwrap_or_default().split_whitespace().map(String::from).collect()
 }
 
 fn run_all(cases: Vec<(PathBuf, String, Vec<String>)>, label: &str) -> (usize, usize, Vec<String>) {
