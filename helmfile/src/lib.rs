@@ -297,6 +297,79 @@ impl<'a> Loader<'a> {
     }
 }
 
+fn values_equal(a: &Value, b: &Value) -> bool {
+    rudder_engine::yaml::to_yaml_pretty(a).ok() == rudder_engine::yaml::to_yaml_pretty(b).ok()
+}
+
+/// mergo.Merge(dst, src, WithAppendSlice): empty fields of dst are filled from src, lists are
+/// appended, maps gain the keys they lack.
+fn mergo_append(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>) {
+    for (k, v) in src {
+        match (dst.get(k).cloned(), v) {
+            (None, _) => {
+                dst.insert(k.clone(), deep_copy(v));
+            }
+            (Some(d), _) if is_zero(&d, false) => {
+                dst.insert(k.clone(), deep_copy(v));
+            }
+            (Some(Value::List(d)), Value::List(sv)) => {
+                let mut items = d.items.clone();
+                items.extend(sv.items.iter().map(deep_copy));
+                dst.insert(k.clone(), Value::list(items));
+            }
+            (Some(d @ Value::Map(_)), Value::Map(_)) => {
+                let mut m: BTreeMap<String, Value> = map_entries(&d).into_iter().collect();
+                for (kk, vv) in map_entries(v) {
+                    m.entry(kk).or_insert(vv);
+                }
+                dst.insert(k.clone(), mk_map(m.into_iter().collect()));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// releaseWithInheritedTemplate: templates named in `inherit` (recursively) merged under the release.
+fn inherit_release(r: BTreeMap<String, Value>, templates: &Value, rname: &str, path: &mut Vec<String>) -> R<BTreeMap<String, Value>> {
+    let mut merged: BTreeMap<String, Value> = BTreeMap::new();
+    for inh in list_items(&get(&r, "inherit")) {
+        let im: BTreeMap<String, Value> = map_entries(&inh).into_iter().collect();
+        let tname = str_of(&get(&im, "template"));
+        if path.contains(&tname) {
+            let mut p = path.clone();
+            p.push(tname.clone());
+            return Err(format!("unable to load release {rname:?} with template: cyclic inheritance detected: {}", p.join("->")));
+        }
+        let t = match templates {
+            Value::Map(m) => m.get(&tname),
+            _ => None,
+        };
+        let Some(t) = t else {
+            return Err(format!("release {rname:?} tried to inherit inexistent release template {tname:?}"));
+        };
+        path.push(tname.clone());
+        let tm: BTreeMap<String, Value> = map_entries(&t).into_iter().collect();
+        let mut src = inherit_release(tm, templates, rname, path)?;
+        path.pop();
+        for e in list_items(&get(&im, "except")) {
+            let e = str_of(&e);
+            match e.as_str() {
+                "labels" => {
+                    src.insert("labels".into(), Value::empty_map());
+                }
+                "values" | "valuesTemplate" | "setTemplate" | "set" | "setString" | "secrets" => {
+                    src.remove(&e);
+                }
+                _ => return Err(format!("{e:?} is not allowed under `inherit`. Allowed values are \"set\", \"setTemplate\", \"values\", \"valuesTemplate\", \"secrets\", and \"labels\"")),
+            }
+        }
+        mergo_append(&mut merged, &src);
+    }
+    mergo_append(&mut merged, &r);
+    merged.remove("inherit");
+    Ok(merged)
+}
+
 fn rel_dir(shown: &str) -> String {
     clean_str(Path::new(shown).parent().unwrap_or(Path::new(".")))
 }
@@ -483,7 +556,7 @@ const PLAIN_BOOLS: &[&str] = &[
 pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
     let loader = Loader { opts };
     let mut st = loader.load(file, cwd, None)?;
-    st.finish(opts);
+    st.finish(opts)?;
     // Nested helmfiles: each entry (glob-expanded) is loaded from its own directory.
     let mut expanded = Vec::new();
     for h in list_items(&get(&st.spec, "helmfiles")) {
@@ -523,7 +596,7 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
             let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let mut sub = sub_loader.load(&name, &dir, Some(&inherited)).map_err(|e| format!("in {rel}: {e}"))?;
-            sub.finish(&sub_opts);
+            sub.finish(&sub_opts).map_err(|e| format!("in {rel}: {e}"))?;
             st.subs.push(sub);
         }
     }
@@ -535,7 +608,7 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
 
 impl State {
     /// Defaults, labels, `needs` rewriting, templates/inherit, selectors.
-    fn finish(&mut self, opts: &LoadOptions) {
+    fn finish(&mut self, opts: &LoadOptions) -> R<()> {
         if is_zero(&get(&self.spec, "helmBinary"), false) {
             self.spec.insert("helmBinary".into(), Value::string("helm"));
         }
@@ -552,31 +625,27 @@ impl State {
         let mut releases = Vec::new();
         for r in list_items(&get(&self.spec, "releases")) {
             let mut rm: BTreeMap<String, Value> = map_entries(&r).into_iter().collect();
-            // inherit: templates merged under the release.
-            for inh in list_items(&get(&rm, "inherit")) {
-                let tname = match &inh {
-                    Value::Map(m) => m.get("template").map(|v| str_of(&v)).unwrap_or_default(),
-                    _ => continue,
+            let name0 = str_of(&get(&rm, "name"));
+            rm = inherit_release(rm, &templates, &name0, &mut Vec::new())?;
+            if is_zero(&get(&rm, "kubeContext"), false) {
+                let dctx = match get(&self.spec, "helmDefaults") {
+                    Value::Map(m) => m.get("kubeContext").map(|v| str_of(&v)).unwrap_or_default(),
+                    _ => String::new(),
                 };
-                let except: Vec<String> = match &inh {
-                    Value::Map(m) => m.get("except").map(|v| list_items(&v).iter().map(str_of).collect()).unwrap_or_default(),
-                    _ => vec![],
-                };
-                if let Value::Map(tm) = &templates {
-                    if let Some(t) = tm.get(&tname) {
-                        let mut base: BTreeMap<String, Value> = map_entries(&t).into_iter().collect();
-                        for e in &except {
-                            base.remove(e);
-                        }
-                        for (k, v) in std::mem::take(&mut rm) {
-                            if !is_zero(&v, false) || !base.contains_key(&k) {
-                                base.insert(k, v);
-                            }
-                        }
-                        rm = base;
-                    }
+                if !dctx.is_empty() {
+                    rm.insert("kubeContext".into(), Value::string(dctx));
                 }
             }
+            let mut labels: BTreeMap<String, Value> = map_entries(&get(&rm, "labels")).into_iter().collect();
+            for (k, v) in map_entries(&common) {
+                labels.insert(k, v);
+            }
+            if !labels.is_empty() {
+                rm.insert("labels".into(), mk_map(labels.into_iter().collect()));
+            }
+            rm = self.execute_release_templates(rm).map_err(|e| {
+                format!("failed executing templates in release \"{}\".\"{}\": {e}", self.file_path, name0)
+            })?;
             if !override_ns.is_empty() {
                 rm.insert("namespace".into(), Value::string(override_ns.as_str()));
             }
@@ -641,6 +710,117 @@ impl State {
         if !out.is_empty() || self.spec.contains_key("releases") {
             self.spec.insert("releases".into(), Value::list(out));
         }
+        Ok(())
+    }
+
+    /// ReleaseSpec.ExecuteTemplateExpressions repeated until the release stops changing.
+    fn execute_release_templates(&self, rm: BTreeMap<String, Value>) -> R<BTreeMap<String, Value>> {
+        let mut prev = rm.clone();
+        for _ in 0..6 {
+            let next = self.execute_once(&rm, &prev)?;
+            if values_equal(&mk_map(next.clone().into_iter().collect()), &mk_map(prev.clone().into_iter().collect())) {
+                return Ok(next);
+            }
+            prev = next;
+        }
+        Err("too many iterations".into())
+    }
+
+    fn execute_once(&self, r: &BTreeMap<String, Value>, prev: &BTreeMap<String, Value>) -> R<BTreeMap<String, Value>> {
+        let vals = self.rendered_values.clone();
+        let release = mk_map(vec![
+            ("Name".into(), Value::string(str_of(&get(prev, "name")))),
+            ("Chart".into(), Value::string(str_of(&get(prev, "chart")))),
+            ("Namespace".into(), Value::string(str_of(&get(prev, "namespace")))),
+            ("Labels".into(), {
+                let l = get(prev, "labels");
+                if matches!(l, Value::Map(_)) { l } else { Value::empty_map() }
+            }),
+            ("KubeContext".into(), Value::string(str_of(&get(prev, "kubeContext")))),
+            ("ChartVersion".into(), Value::string(str_of(&get(prev, "version")))),
+        ]);
+        let env = mk_map(vec![
+            ("Name".into(), Value::string(self.env_name.as_str())),
+            ("KubeContext".into(), Value::string("")),
+            ("Values".into(), vals.clone()),
+        ]);
+        let data = mk_map(vec![
+            ("Environment".into(), env),
+            ("KubeContext".into(), Value::string(str_of(&get(&self.spec, "kubeContext")))),
+            ("Namespace".into(), Value::string(str_of(&get(&self.spec, "namespace")))),
+            ("Chart".into(), Value::string(str_of(&get(&self.spec, "chart")))),
+            ("Values".into(), vals.clone()),
+            ("StateValues".into(), vals),
+            ("Release".into(), release),
+        ]);
+        let base = self.base_dir.clone();
+        let rd = |t: &str| render(&base, "", t, &data, false);
+        let mut out = r.clone();
+        for k in ["name", "chart", "namespace", "version"] {
+            if let Value::String(t) = get(r, k) {
+                out.insert(k.into(), Value::string(rd(&t)?.trim()));
+            }
+        }
+        for k in ["waitTemplate", "installedTemplate", "conditionTemplate", "verifyTemplate"] {
+            if let Value::String(t) = get(r, k) {
+                out.insert(k.into(), Value::string(rd(&t)?));
+            }
+        }
+        if let Value::Map(_) = get(r, "labels") {
+            let mut l = Vec::new();
+            for (k, v) in map_entries(&get(r, "labels")) {
+                l.push((k, Value::string(rd(&str_of(&v))?)));
+            }
+            out.insert("labels".into(), mk_map(l));
+        }
+        let mut values = list_items(&get(r, "values"));
+        let vt = list_items(&get(r, "valuesTemplate"));
+        if !vt.is_empty() {
+            let mut rendered = Vec::new();
+            for t in vt {
+                if matches!(t, Value::Map(_)) {
+                    let ser = rudder_engine::yaml::to_yaml_pretty(&t).unwrap_or_default();
+                    let s = rd(&ser)?;
+                    rendered.push(match parse_yaml(&s)? {
+                        Value::Nil => Value::empty_map(),
+                        v => v,
+                    });
+                } else {
+                    rendered.push(t);
+                }
+            }
+            out.insert("valuesTemplate".into(), Value::list(rendered.clone()));
+            rendered.extend(values);
+            values = rendered;
+        }
+        let mut vout = Vec::new();
+        for v in values {
+            vout.push(match &v {
+                Value::String(t) => Value::string(rd(t)?),
+                _ => v.clone(),
+            });
+        }
+        if !vout.is_empty() {
+            out.insert("values".into(), Value::list(vout));
+        }
+        let mut sec = Vec::new();
+        for v in list_items(&get(r, "secrets")) {
+            sec.push(match &v {
+                Value::String(t) => Value::string(rd(t)?),
+                _ => v.clone(),
+            });
+        }
+        if !sec.is_empty() {
+            out.insert("secrets".into(), Value::list(sec));
+        }
+        let mut needs = Vec::new();
+        for n in list_items(&get(r, "needs")) {
+            needs.push(Value::string(rd(&str_of(&n))?));
+        }
+        if !needs.is_empty() {
+            out.insert("needs".into(), Value::list(needs));
+        }
+        Ok(out)
     }
 
     /// `helmfile build`'s output for this state and its nested states.
