@@ -151,6 +151,7 @@ impl<'a> Loader<'a> {
     fn env_values(&self, base: &Path, envs: &Value, inherited: &Value, shown: &str) -> R<Value> {
         let name = self.env_name();
         let mut vals = inherited.clone();
+        let ctx_vals = inherited.clone();
         let spec = match envs {
             Value::Map(m) => m.get(&name),
             _ => None,
@@ -180,7 +181,7 @@ impl<'a> Loader<'a> {
                     for f in files {
                         let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
                         let text = if f.extension().is_some_and(|e| e == "gotmpl") {
-                            let data = template_data(&name, "", &vals, self.opts.namespace.as_deref().unwrap_or(""));
+                            let data = template_data(&name, "", &ctx_vals, "");
                             let fname = f.strip_prefix(base).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
                             let fshown = clean_str(&Path::new(&rel_dir(shown)).join(&fname));
                             render(f.parent().unwrap_or(base), "values", &text, &data, false).map_err(|e| {
@@ -547,10 +548,6 @@ fn is_zero(v: &Value, plain_bool: bool) -> bool {
     }
 }
 
-const PLAIN_BOOLS: &[&str] = &[
-    "insecureSkipTLSVerify", "plainHttp", "forceGoGetter", "oci", "verify", "passCredentials",
-    "skipTLSVerify", "selectorsInherited", "cleanupOnFail", "skipCRDs",
-];
 
 /// Loads a state file (and its nested `helmfiles:`) as helmfile v1.8.0 does.
 pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
@@ -877,11 +874,11 @@ impl State {
                 str_of(&get(&rm, "version")),
             ]);
         }
-        mine.sort_by(|a, b| a[0].cmp(&b[0]));
-        rows.extend(mine);
         for s in &self.subs {
-            s.list_rows(rows);
+            s.list_rows(&mut mine);
         }
+        mine.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
+        rows.extend(mine);
     }
 }
 
@@ -928,7 +925,7 @@ fn key_line(key: &str) -> String {
 
 fn struct_is_zero(fields: &[Field], v: &Value) -> bool {
     let m: BTreeMap<String, Value> = map_entries(v).into_iter().collect();
-    fields.iter().all(|f| is_zero(&get(&m, f.key), true))
+    fields.iter().all(|f| is_zero(&get(&m, f.key), matches!(f.kind, Kind::Bool | Kind::OBool)) && !matches!((f.kind, get(&m, f.key)), (Kind::Int, Value::Int(i, _)) if i != 0))
 }
 
 fn render_struct(fields: &[Field], v: &Value) -> String {
@@ -938,7 +935,13 @@ fn render_struct(fields: &[Field], v: &Value) -> String {
         let val = get(&m, f.key);
         match f.kind {
             Kind::Any => {
-                if f.omit && is_zero(&val, PLAIN_BOOLS.contains(&f.key)) {
+                if f.omit && is_zero(&val, false) {
+                    continue;
+                }
+                out.push_str(&scalar_field(f.key, &val));
+            }
+            Kind::OBool => {
+                if is_zero(&val, true) {
                     continue;
                 }
                 out.push_str(&scalar_field(f.key, &val));

@@ -8,6 +8,8 @@ pub enum Kind {
     Any,
     /// A non-omitempty `bool`.
     Bool,
+    /// An `omitempty` plain `bool` (false is omitted; a `*bool` false is printed).
+    OBool,
     /// A non-omitempty `int`.
     Int,
     /// A non-omitempty `string`.
@@ -29,6 +31,9 @@ pub struct Field {
 
 const fn a(key: &'static str) -> Field {
     Field { key, kind: Kind::Any, omit: true }
+}
+const fn ob(key: &'static str) -> Field {
+    Field { key, kind: Kind::OBool, omit: true }
 }
 const fn b(key: &'static str) -> Field {
     Field { key, kind: Kind::Bool, omit: false }
@@ -68,10 +73,10 @@ pub const RELEASE: &[Field] = &[
     s("set", Kind::List(SET_VALUE), true), s("setString", Kind::List(SET_VALUE), true),
     a("valuesTemplate"), s("setTemplate", Kind::List(SET_VALUE), true), a("apiVersions"),
     a("kubeVersion"), s("env", Kind::List(SET_VALUE), true), a("valuesPathPrefix"),
-    a("kubeContext"), a("insecureSkipTLSVerify"), a("plainHttp"), a("verifyTemplate"),
+    a("kubeContext"), ob("insecureSkipTLSVerify"), ob("plainHttp"), a("verifyTemplate"),
     a("waitTemplate"), a("installedTemplate"), a("conditionTemplate"),
     s("dependencies", Kind::List(DEPENDENCY), true), a("jsonPatches"), a("strategicMergePatches"),
-    a("transformers"), a("adopt"), a("forceGoGetter"), a("forceNamespace"), a("skipDeps"),
+    a("transformers"), a("adopt"), ob("forceGoGetter"), a("forceNamespace"), a("skipDeps"),
     a("skipRefresh"), a("resolveOCIVersions"), a("postRenderer"), a("skipSchemaValidation"),
     a("postRendererArgs"), a("cascade"), a("suppressOutputLineRegex"),
     a("disableAutoDetectedKubeVersionForDiff"), s("inherit", Kind::List(INHERIT), true),
@@ -83,25 +88,25 @@ pub const HELM_SPEC: &[Field] = &[
     a("kubeContext"), a("args"), a("diffArgs"), a("syncArgs"), a("templateArgs"), b("verify"),
     a("keyring"), b("enableDNS"), a("skipSchemaValidation"), b("devel"), b("wait"),
     i("waitRetries"), b("waitForJobs"), i("timeout"), b("recreatePods"), b("force"), b("atomic"),
-    b("rollbackOnFailure"), a("cleanupOnFail"), b("forceConflicts"), a("historyMax"),
-    a("createNamespace"), a("skipCRDs"), b("skipDeps"), b("skipRefresh"),
+    b("rollbackOnFailure"), ob("cleanupOnFail"), b("forceConflicts"), a("historyMax"),
+    a("createNamespace"), ob("skipCRDs"), b("skipDeps"), b("skipRefresh"),
     a("resolveOCIVersions"), b("reuseValues"), a("postRenderer"), a("postRendererArgs"),
     a("cascade"), a("suppressOutputLineRegex"), a("disableAutoDetectedKubeVersionForDiff"),
-    a("disableValidation"), a("disableOpenAPIValidation"), a("insecureSkipTLSVerify"),
-    a("plainHttp"), a("deleteWait"), a("deleteTimeout"), a("syncReleaseLabels"),
+    a("disableValidation"), a("disableOpenAPIValidation"), ob("insecureSkipTLSVerify"),
+    ob("plainHttp"), a("deleteWait"), a("deleteTimeout"), a("syncReleaseLabels"),
     a("takeOwnership"), a("serverSide"), a("trackMode"), a("helmStuckGrace"),
 ];
 
 pub const REPOSITORY: &[Field] = &[
     a("name"), a("url"), a("caFile"), a("certFile"), a("keyFile"), a("username"), a("password"),
-    a("registryConfig"), a("managed"), a("oci"), a("verify"), a("keyring"), a("passCredentials"),
-    a("skipTLSVerify"), a("plainHttp"),
+    a("registryConfig"), a("managed"), ob("oci"), ob("verify"), a("keyring"), ob("passCredentials"),
+    ob("skipTLSVerify"), ob("plainHttp"),
 ];
 
 pub const ENVIRONMENT: &[Field] = &[a("values"), a("secrets"), a("kubeContext"), a("missingFileHandler")];
 
 pub const SUB_HELMFILE: &[Field] = &[
-    a("path"), a("selectors"), a("selectorsInherited"), a("inherits"), a("values"),
+    a("path"), a("selectors"), ob("selectorsInherited"), a("inherits"), a("values"),
 ];
 
 /// `HelmState` printed by `helmfile build`: `filepath`, then the inline `ReleaseSetSpec`, then

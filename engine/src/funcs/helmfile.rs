@@ -606,22 +606,34 @@ fn eval_ref(base: &Path, v: &Value) -> FuncResult {
                     None => return Ok(v.clone()),
                 };
                 let after = after.strip_suffix('+').unwrap_or(after);
+                // vals' reference pattern needs at least two characters after `://`.
+                if after.chars().count() < 2 {
+                    return Ok(v.clone());
+                }
                 let (target, frag) = match after.split_once('#') {
                     Some((a, f)) => (a, Some(f)),
                     None => (after, None),
                 };
                 let text = match scheme {
-                    "env" => match std::env::var(target) {
-                        Ok(x) => x,
-                        Err(_) => return Err(FuncError(format!("env var {target} not found"))),
-                    },
+                    "echo" => target.to_string(),
                     "file" => {
                         let p = join(base, target);
                         std::fs::read_to_string(&p).map_err(|e| FuncError(path_error("open", &p, &e)))?
                     }
+                    "vault" | "awssecrets" | "awsssm" | "gcpsecrets" | "gcs" | "s3" | "sops" | "tfstate"
+                    | "tfstategs" | "tfstates3" | "tfstateazurerm" | "tfstateremote" | "azurekeyvault"
+                    | "onepassword" | "onepasswordconnect" | "doppler" | "pulumistateapi" | "kms" | "k8s"
+                    | "conjur" | "hcpvaultsecrets" | "bitwarden" | "httpjson" | "gitlab" | "googlesheets"
+                    | "infisical" | "oci" | "keychain" | "servercore" | "secretserver" | "exec"
+                    | "envsubst" => {
+                        return Err(FuncError(format!(
+                            "unsupported secret reference backend {scheme:?} in {s:?}: Rudder evaluates only ref+echo:// and ref+file:// references"
+                        )))
+                    }
                     other => {
                         return Err(FuncError(format!(
-                            "unsupported secret reference backend {other:?} in {s:?}: only ref+env:// and ref+file:// are supported"
+                            "expand {}: no provider registered for scheme {other:?}",
+                            &s["ref+".len()..]
                         )))
                     }
                 };
