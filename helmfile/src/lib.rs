@@ -32,6 +32,8 @@ pub struct State {
     /// The absolute path (`#  Source:`).
     pub full_path: PathBuf,
     pub base_dir: PathBuf,
+    /// helmfile's working directory for this state (absolute).
+    pub cwd: PathBuf,
     pub env_name: String,
     pub spec: BTreeMap<String, Value>,
     pub rendered_values: Value,
@@ -92,9 +94,19 @@ fn deep_copy(v: &Value) -> Value {
     }
 }
 
-fn render(base: &Path, name: &str, text: &str, data: &Value, pre: bool) -> R<String> {
+/// `p` relative to `cwd` as helmfile would spell it ("." for `cwd` itself).
+fn rel_to(cwd: &Path, p: &Path) -> PathBuf {
+    match p.strip_prefix(cwd) {
+        Ok(r) if r.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(r) => r.to_path_buf(),
+        Err(_) => p.to_path_buf(),
+    }
+}
+
+fn render(cwd: &Path, base: &Path, name: &str, text: &str, data: &Value, pre: bool) -> R<String> {
     let mut funcs = rudder_engine::funcs::sprig();
-    rudder_engine::funcs::helmfile::register_with(&mut funcs, &Context { base_path: base.to_path_buf(), pre_render: pre });
+    let ctx = Context { base_path: rel_to(cwd, base), pre_render: pre, cwd: Some(cwd.to_path_buf()) };
+    rudder_engine::funcs::helmfile::register_with(&mut funcs, &ctx);
     let mut t = TemplateSet::new(funcs).with_name("stringTemplate");
     t.set_missing_key(if pre { MissingKey::Zero } else { MissingKey::Error });
     // Helper templates: _*.tpl in the base directory.
@@ -140,6 +152,8 @@ fn parse_yaml(text: &str) -> R<Value> {
 
 struct Loader<'a> {
     opts: &'a LoadOptions,
+    /// helmfile's working directory (absolute).
+    cwd: PathBuf,
 }
 
 impl<'a> Loader<'a> {
@@ -173,7 +187,7 @@ impl<'a> Loader<'a> {
                         if missing == "Error" {
                             return Err(format!(
                                 "failed to read {shown}: environment values file matching \"{p}\" does not exist in \"{}\"",
-                                rel_dir(shown)
+                                rel_to(&self.cwd, base).display()
                             ));
                         }
                         continue;
@@ -182,9 +196,8 @@ impl<'a> Loader<'a> {
                         let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
                         let text = if f.extension().is_some_and(|e| e == "gotmpl") {
                             let data = template_data(&name, "", &ctx_vals, "");
-                            let fname = f.strip_prefix(base).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-                            let fshown = clean_str(&Path::new(&rel_dir(shown)).join(&fname));
-                            render(f.parent().unwrap_or(base), "values", &text, &data, false).map_err(|e| {
+                            let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+                            render(&self.cwd, f.parent().unwrap_or(base), "values", &text, &data, false).map_err(|e| {
                                 format!("failed to read {shown}: failed to load environment values file \"{fshown}\": failed to render [{fshown}], because of {e}")
                             })?
                         } else {
@@ -201,10 +214,11 @@ impl<'a> Loader<'a> {
         Ok(vals)
     }
 
-    fn load(&self, file: &str, base_dir: &Path, inherited: Option<&Value>) -> R<State> {
+    fn load(&self, file: &str, base_dir: &Path, inherited: Option<&Value>, keep_base: bool) -> R<State> {
         let path = if Path::new(file).is_absolute() { PathBuf::from(file) } else { base_dir.join(file) };
+        let path = rudder_engine::funcs::helmfile::clean(&path);
         let content = std::fs::read_to_string(&path).map_err(|e| format!("open {}: {}", path.display(), rudder_engine::funcs::helmfile::errno_text(&e)))?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let base = if keep_base { base_dir.to_path_buf() } else { path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")) };
         let content = content.replace("\r\n", "\n");
         let gotmpl = path.extension().is_some_and(|e| e == "gotmpl");
         let mut spec: BTreeMap<String, Value> = BTreeMap::new();
@@ -213,12 +227,12 @@ impl<'a> Loader<'a> {
         let mut env_vals = inherited.cloned().unwrap_or_else(Value::empty_map);
         let merged = |d: &Value, e: &Value| apply_sets(&merge_maps(d, e), sets);
         // helmfile's `f`: the file joined to the base directory as given.
-        let shown = file.to_string();
+        let shown = rel_to(&self.cwd, &path).to_string_lossy().into_owned();
         for (i, part) in content.split("\n---\n").enumerate() {
             let text = if gotmpl {
                 let vals = merged(&defaults, &env_vals);
                 let data = template_data(&self.env_name(), "", &vals, self.opts.namespace.as_deref().unwrap_or(""));
-                render(&base, "", part, &data, false)
+                render(&self.cwd, &base, "", part, &data, false)
                     .map_err(|e| format!("error during {shown}.part.{i} parsing: {e}"))?
             } else {
                 part.to_string()
@@ -239,7 +253,7 @@ impl<'a> Loader<'a> {
             // bases are loaded first and merged under this part.
             if let Value::List(bases) = get(&part_spec, "bases") {
                 for b in &bases.items {
-                    let bs = self.load(&str_of(b), &base, Some(&merged(&defaults, &env_vals)))?;
+                    let bs = self.load(&str_of(b), &base, Some(&merged(&defaults, &env_vals)), true)?;
                     for (k, v) in bs.spec {
                         if k == "helmBinary" || k == "kustomizeBinary" || k == "bases" {
                             continue;
@@ -259,7 +273,7 @@ impl<'a> Loader<'a> {
                                 let text = if f.extension().is_some_and(|e| e == "gotmpl") {
                                     let vals = merged(&defaults, &env_vals);
                                     let data = template_data(&self.env_name(), "", &vals, "");
-                                    render(f.parent().unwrap_or(&base), "", &text, &data, false)?
+                                    render(&self.cwd, f.parent().unwrap_or(&base), "", &text, &data, false)?
                                 } else {
                                     text
                                 };
@@ -290,6 +304,7 @@ impl<'a> Loader<'a> {
             file_path: file.to_string(),
             full_path,
             base_dir: base,
+            cwd: self.cwd.clone(),
             env_name,
             spec,
             rendered_values: env_vals,
@@ -551,8 +566,9 @@ fn is_zero(v: &Value, plain_bool: bool) -> bool {
 
 /// Loads a state file (and its nested `helmfiles:`) as helmfile v1.8.0 does.
 pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
-    let loader = Loader { opts };
-    let mut st = loader.load(file, cwd, None)?;
+    let cwd = absolute(cwd);
+    let loader = Loader { opts, cwd: cwd.clone() };
+    let mut st = loader.load(file, &cwd, None, false)?;
     st.finish(opts)?;
     // Nested helmfiles: each entry (glob-expanded) is loaded from its own directory.
     let mut expanded = Vec::new();
@@ -584,7 +600,7 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
         if let Value::List(sels) = get(&entry, "selectors") {
             sub_opts.selectors = sels.items.iter().map(str_of).collect();
         }
-        let sub_loader = Loader { opts: &sub_opts };
+        let sub_loader_opts = &sub_opts;
         let files = if path.contains(['*', '?', '[']) { glob_files(&st.base_dir, &path) } else { vec![st.base_dir.join(&path)] };
         for f in files {
             let rel = f.strip_prefix(&st.base_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
@@ -592,7 +608,8 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
             expanded.push(mk_map(entry.clone().into_iter().collect()));
             let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let mut sub = sub_loader.load(&name, &dir, Some(&inherited)).map_err(|e| format!("in {rel}: {e}"))?;
+            let sub_loader = Loader { opts: sub_loader_opts, cwd: dir.clone() };
+            let mut sub = sub_loader.load(&name, &dir, Some(&inherited), false).map_err(|e| format!("in {rel}: {e}"))?;
             sub.finish(&sub_opts).map_err(|e| format!("in {rel}: {e}"))?;
             st.subs.push(sub);
         }
@@ -751,7 +768,7 @@ impl State {
             ("Release".into(), release),
         ]);
         let base = self.base_dir.clone();
-        let rd = |t: &str| render(&base, "", t, &data, false);
+        let rd = |t: &str| render(&self.cwd, &base, "", t, &data, false);
         let mut out = r.clone();
         for k in ["name", "chart", "namespace", "version"] {
             if let Value::String(t) = get(r, k) {

@@ -25,13 +25,17 @@ use crate::yaml::{self, Native};
 /// The directory relative paths are resolved against, and whether this is the pre-render pass.
 #[derive(Clone, Debug)]
 pub struct Context {
+    /// helmfile's `basePath` (may be relative; error messages show paths joined to it).
     pub base_path: PathBuf,
     pub pre_render: bool,
+    /// The directory relative paths are opened from (helmfile's working directory); `None`
+    /// means the process's current directory.
+    pub cwd: Option<PathBuf>,
 }
 
 impl Default for Context {
     fn default() -> Self {
-        Context { base_path: PathBuf::from("."), pre_render: false }
+        Context { base_path: PathBuf::from("."), pre_render: false, cwd: None }
     }
 }
 
@@ -125,6 +129,7 @@ pub fn errno_text(e: &std::io::Error) -> String {
 /// Adds helmfile's functions bound to `ctx`.
 pub fn register_with(m: &mut FuncMap, ctx: &Context) {
     let base = Arc::new(ctx.base_path.clone());
+    let cwd = Arc::new(ctx.cwd.clone());
     let pre = ctx.pre_render;
     let disabled = insecure_disabled();
 
@@ -134,7 +139,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
     }
 
     // exec / envExec
-    let b = base.clone();
+    let b = Arc::new(real(&cwd, &base));
     m.insert(
         "exec",
         Func::pure(sig(vec![str_t(), list_t(), str_t()], str_t()).variadic(), move |a| {
@@ -147,7 +152,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
             env_exec(&b, None, a[0].as_str().unwrap_or(""), &a[1], &a[2..])
         }),
     );
-    let b = base.clone();
+    let b = Arc::new(real(&cwd, &base));
     m.insert(
         "envExec",
         Func::pure(sig(vec![map_t(), str_t(), list_t(), str_t()], str_t()).variadic(), move |a| {
@@ -163,9 +168,10 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
 
     for (name, want_dir) in [("isFile", false), ("isDir", true)] {
         let b = base.clone();
+        let c = cwd.clone();
         pure(m, name, sig(vec![str_t()], bool_t()), move |a| {
             let p = join(&b, a[0].as_str().unwrap_or(""));
-            match std::fs::metadata(&p) {
+            match std::fs::metadata(real(&c, &p)) {
                 Ok(md) => Ok(Value::Bool(md.is_dir() == want_dir)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
                 Err(e) => Err(FuncError(path_error("stat", &p, &e))),
@@ -174,6 +180,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
     }
 
     let b = base.clone();
+    let c = cwd.clone();
     pure(m, "readFile", sig(vec![str_t()], str_t()), move |a| {
         if disabled {
             return Err(FuncError::new(DISABLED));
@@ -182,13 +189,14 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
             return Ok(Value::string(""));
         }
         let p = join(&b, a[0].as_str().unwrap_or(""));
-        match std::fs::read(&p) {
+        match std::fs::read(real(&c, &p)) {
             Ok(bytes) => Ok(Value::string(String::from_utf8_lossy(&bytes).as_ref())),
             Err(e) => Err(FuncError(path_error("open", &p, &e))),
         }
     });
 
     let b = base.clone();
+    let c = cwd.clone();
     pure(m, "readDir", sig(vec![str_t()], strs_t()), move |a| {
         if disabled {
             return Err(FuncError::new(DISABLED));
@@ -198,7 +206,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
         }
         let arg = a[0].as_str().unwrap_or("");
         let p = join(&b, arg);
-        let entries = read_dir_sorted(&p).map_err(|e| FuncError(format!("ReadDir {}: {}", go_quote(&p), path_error("open", &p, &e))))?;
+        let entries = read_dir_sorted(&real(&c, &p)).map_err(|e| FuncError(format!("ReadDir {}: {}", go_quote(&p), path_error("open", &p, &e))))?;
         let mut out = Vec::new();
         for (name, is_dir) in entries {
             if !is_dir {
@@ -209,6 +217,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
     });
 
     let b = base.clone();
+    let c = cwd.clone();
     pure(m, "readDirEntries", sig(vec![str_t()], GoType::slice_of(GoType::Named("fs.DirEntry".into()))), move |a| {
         if disabled {
             return Err(FuncError::new(DISABLED));
@@ -218,7 +227,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
             return Ok(Value::List(Arc::new(crate::value::List { elem, items: vec![] })));
         }
         let p = join(&b, a[0].as_str().unwrap_or(""));
-        let entries = read_dir_sorted(&p)
+        let entries = read_dir_sorted(&real(&c, &p))
             .map_err(|e| FuncError(format!("ReadDirEntries {}: {}", go_quote(&p), path_error("open", &p, &e))))?;
         let items = entries
             .into_iter()
@@ -265,7 +274,12 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
     m.insert(
         "tpl",
         Func::new(sig(vec![str_t(), any()], str_t()), |ctx: &mut dyn CallContext, a: &[Value]| {
-            ctx.execute_text(a[0].as_str().unwrap_or(""), &a[1]).map(Value::string)
+            let text = a[0].as_str().unwrap_or("");
+            ctx.execute_text(text, &a[1]).map(Value::string).map_err(|e| {
+                // The executor words errors as Helm's tpl does; helmfile's tpl returns them bare.
+                let helm = format!("error during tpl function execution for {}: ", crate::print::quote(text));
+                FuncError(e.0.strip_prefix(&helm).map(str::to_string).unwrap_or(e.0))
+            })
         }),
     );
 
@@ -278,7 +292,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
         }
     });
 
-    let b = base.clone();
+    let b = Arc::new(real(&cwd, &base));
     pure(m, "fetchSecretValue", sig(vec![str_t()], str_t()), move |a| {
         let s = a[0].as_str().unwrap_or("");
         match eval_ref(&b, &Value::string(s))? {
@@ -286,7 +300,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
             other => Err(FuncError(format!("expected {} to be string", crate::print::format_v(&other)))),
         }
     });
-    let b = base.clone();
+    let b = Arc::new(real(&cwd, &base));
     pure(m, "expandSecretRefs", sig(vec![map_t()], map_t()), move |a| eval_ref(&b, &a[0]));
 
     m.insert(
@@ -308,6 +322,13 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
             r.map(Value::string)
         }),
     );
+}
+
+fn real(cwd: &Option<PathBuf>, p: &Path) -> PathBuf {
+    match cwd {
+        Some(c) if p.is_relative() => c.join(p),
+        _ => p.to_path_buf(),
+    }
 }
 
 fn go_quote(p: &Path) -> String {
