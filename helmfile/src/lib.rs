@@ -41,6 +41,40 @@ pub struct State {
     pub subs: Vec<State>,
 }
 
+/// helmfile's ConditionEnabled: `condition: foo.enabled` looked up in the state values.
+pub fn condition_enabled(condition: &str, values: &Value) -> R<bool> {
+    if condition.is_empty() {
+        return Ok(true);
+    }
+    match condition.to_lowercase().as_str() {
+        "true" => return Ok(true),
+        "false" => return Ok(false),
+        _ => {}
+    }
+    let keys: Vec<&str> = condition.split('.').collect();
+    if keys[keys.len() - 1] != "enabled" {
+        return Err("Condition value must be in the form 'foo.enabled' where 'foo' can be modified as necessary".into());
+    }
+    let mut cur = values.clone();
+    let mut current_key = String::new();
+    for k in &keys[..keys.len() - 1] {
+        current_key = format!("{current_key}.{k}");
+        let v = match &cur {
+            Value::Map(m) => m.get(k),
+            _ => None,
+        };
+        let Some(v) = v else { return Err(format!("environment values field '{current_key}' not found")) };
+        if !matches!(v, Value::Map(_)) {
+            return Err(format!("environment values field '{current_key}' is not a map"));
+        }
+        cur = v;
+    }
+    Ok(match &cur {
+        Value::Map(m) => matches!(m.get("enabled"), Some(Value::Bool(true))),
+        _ => false,
+    })
+}
+
 type R<T> = Result<T, String>;
 
 fn get(m: &BTreeMap<String, Value>, k: &str) -> Value {
@@ -837,26 +871,40 @@ impl State {
         Ok(out)
     }
 
+    /// Errors from `condition:` lookups, per release (helmfile checks them when it selects releases).
+    fn check_conditions(&self) -> Result<(), (String, String)> {
+        for r in list_items(&get(&self.spec, "releases")) {
+            let rm: BTreeMap<String, Value> = map_entries(&r).into_iter().collect();
+            if let Err(e) = condition_enabled(&str_of(&get(&rm, "condition")), &self.rendered_values) {
+                return Err((str_of(&get(&rm, "name")), e));
+            }
+        }
+        Ok(())
+    }
+
     /// `helmfile build`'s output for this state and its nested states.
-    pub fn build_yaml(&self) -> String {
+    pub fn build_yaml(&self) -> R<String> {
         let mut s = String::new();
         for sub in &self.subs {
-            s.push_str(&sub.build_yaml());
+            s.push_str(&sub.build_yaml()?);
+        }
+        if let Err((name, e)) = self.check_conditions() {
+            return Err(format!("[failed to parse condition in release {name}: {e}]"));
         }
         s.push_str(&format!("---\n#  Source: {}\n\n", self.full_path.display()));
         s.push_str(&scalar_field("filepath", &Value::string(self.file_path.as_str())));
         let spec: Vec<(String, Value)> = self.spec.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         s.push_str(&render_struct(schema::RELEASE_SET, &mk_map(spec)));
         s.push_str(&scalar_field("renderedvalues", &self.rendered_values));
-        s
+        Ok(s)
     }
 
     /// `helmfile list`'s table (releases of this state and its nested states).
-    pub fn list_table(&self) -> String {
+    pub fn list_table(&self) -> R<String> {
         let mut rows = vec![vec![
             "NAME".to_string(), "NAMESPACE".into(), "ENABLED".into(), "INSTALLED".into(), "LABELS".into(), "CHART".into(), "VERSION".into(),
         ]];
-        self.list_rows(&mut rows);
+        self.list_rows(&mut rows)?;
         let ncol = rows[0].len();
         let widths: Vec<usize> = (0..ncol).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
         let mut out = String::new();
@@ -872,19 +920,20 @@ impl State {
             out.push_str(line.trim_end_matches(['\t', ' ']));
             out.push('\n');
         }
-        out
+        Ok(out)
     }
 
-    fn list_rows(&self, rows: &mut Vec<Vec<String>>) {
+    fn list_rows(&self, rows: &mut Vec<Vec<String>>) -> R<()> {
         let mut mine = Vec::new();
         for r in list_items(&get(&self.spec, "releases")) {
             let rm: BTreeMap<String, Value> = map_entries(&r).into_iter().collect();
             let labels: Vec<String> = map_entries(&get(&rm, "labels")).into_iter().map(|(k, v)| format!("{k}:{}", str_of(&v))).collect();
             let installed = !matches!(get(&rm, "installed"), Value::Bool(false));
+            let enabled = condition_enabled(&str_of(&get(&rm, "condition")), &self.rendered_values)?;
             mine.push(vec![
                 str_of(&get(&rm, "name")),
                 str_of(&get(&rm, "namespace")),
-                "true".into(),
+                enabled.to_string(),
                 installed.to_string(),
                 labels.join(","),
                 str_of(&get(&rm, "chart")),
@@ -892,10 +941,11 @@ impl State {
             ]);
         }
         for s in &self.subs {
-            s.list_rows(&mut mine);
+            s.list_rows(&mut mine)?;
         }
         mine.sort_by(|a, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
         rows.extend(mine);
+        Ok(())
     }
 }
 

@@ -118,12 +118,12 @@ pub const RELEASE_SET: &[Field] = &[
     s("repositories", Kind::List(REPOSITORY), true), a("commonLabels"),
     s("releases", Kind::List(RELEASE), true), a("llm"), a("apiVersions"), a("kubeVersion"),
     s("hooks", Kind::List(HOOK), true), s("templates", Kind::Map(RELEASE), false),
-    a("defaultInherit"),
+    a("defaultInherit"), a("missingFileHandler"), a("missingFileHandlerConfig"), a("lockFilePath"),
 ];
 
 /// Keys a state file may hold at the top level (ReleaseSetSpec's fields).
 pub fn known_top_level(key: &str) -> bool {
-    RELEASE_SET.iter().any(|f| f.key == key)
+    key == "filepath" || key == "renderedvalues" || RELEASE_SET.iter().any(|f| f.key == key)
 }
 
 pub fn known_release(key: &str) -> bool {
