@@ -330,7 +330,7 @@ impl<'a> Loader<'a> {
         if env_name != "default" {
             let defined = matches!(spec.get("environments"), Some(Value::Map(m)) if m.get(&env_name).is_some());
             if !defined {
-                return Err(format!("failed to read {file}: environment \"{env_name}\" is not defined"));
+                return Err(format!("{UNDEFINED_ENV}{env_name}"));
             }
         }
         let full_path = absolute(&path);
@@ -598,8 +598,59 @@ fn is_zero(v: &Value, plain_bool: bool) -> bool {
 }
 
 
-/// Loads a state file (and its nested `helmfiles:`) as helmfile v1.8.0 does.
+const UNDEFINED_ENV: &str = "\u{0}undefined environment: ";
+
+fn no_match(opts: &LoadOptions, env: &str) -> String {
+    format!(
+        "err: no releases found that matches specified selector({}) and environment({env}), in any helmfile",
+        opts.selectors.join(", ")
+    )
+}
+
+fn selector_terms(sel: &str) -> Vec<(String, bool, String)> {
+    sel.split(',')
+        .filter_map(|t| {
+            if let Some((k, v)) = t.split_once("!=") {
+                Some((k.to_string(), false, v.to_string()))
+            } else {
+                t.split_once('=').map(|(k, v)| (k.to_string(), true, v.to_string()))
+            }
+        })
+        .collect()
+}
+
+/// Whether some release could match both a CLI selector and a sub-helmfile selector.
+fn selectors_compatible(cli: &[String], sub: &[String]) -> bool {
+    cli.iter().any(|c| {
+        sub.iter().any(|s| {
+            let (ct, st) = (selector_terms(c), selector_terms(s));
+            !ct.iter().any(|(k1, p1, v1)| {
+                st.iter().any(|(k2, p2, v2)| k1 == k2 && ((*p1 && *p2 && v1 != v2) || (p1 != p2 && v1 == v2)))
+            })
+        })
+    })
+}
+
+fn count_releases(st: &State) -> usize {
+    list_items(&get(&st.spec, "releases")).len() + st.subs.iter().map(count_releases).sum::<usize>()
+}
+
+/// Loads a state file (and its nested `helmfiles:`) as helmfile v1.8.0 does. With no release
+/// selected anywhere, the error is helmfile's "no releases found" text.
 pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
+    let env = opts.environment.clone().unwrap_or_else(|| "default".into());
+    let st = match load_tree(file, cwd, opts) {
+        Ok(st) => st,
+        Err(e) if e.starts_with(UNDEFINED_ENV) => return Err(no_match(opts, &env)),
+        Err(e) => return Err(e),
+    };
+    if count_releases(&st) == 0 {
+        return Err(no_match(opts, &env));
+    }
+    Ok(st)
+}
+
+fn load_tree(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
     let cwd = absolute(cwd);
     let loader = Loader { opts, cwd: cwd.clone() };
     let mut st = loader.load(file, &cwd, None, false)?;
@@ -631,8 +682,19 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
             }
         }
         let mut sub_opts = opts.clone();
-        if let Value::List(sels) = get(&entry, "selectors") {
-            sub_opts.selectors = sels.items.iter().map(str_of).collect();
+        let inherited_sel = matches!(get(&entry, "selectorsInherited"), Value::Bool(true));
+        let sub_sels: Option<Vec<String>> = match get(&entry, "selectors") {
+            Value::List(sels) => Some(sels.items.iter().map(str_of).collect()),
+            _ => None,
+        };
+        if let Some(sels) = &sub_sels {
+            if !inherited_sel {
+                if !opts.selectors.is_empty() && !sels.is_empty() && !selectors_compatible(&opts.selectors, sels) {
+                    expanded.push(mk_map(entry.clone().into_iter().collect()));
+                    continue;
+                }
+                sub_opts.selectors = sels.clone();
+            }
         }
         let sub_loader_opts = &sub_opts;
         let files = if path.contains(['*', '?', '[']) { glob_files(&st.base_dir, &path) } else { vec![st.base_dir.join(&path)] };
@@ -643,7 +705,11 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
             let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let sub_loader = Loader { opts: sub_loader_opts, cwd: dir.clone() };
-            let mut sub = sub_loader.load(&name, &dir, Some(&inherited), false).map_err(|e| format!("in {rel}: {e}"))?;
+            let mut sub = match sub_loader.load(&name, &dir, Some(&inherited), false) {
+                Ok(sub) => sub,
+                Err(e) if e.starts_with(UNDEFINED_ENV) => continue,
+                Err(e) => return Err(format!("in {rel}: {e}")),
+            };
             sub.finish(&sub_opts).map_err(|e| format!("in {rel}: {e}"))?;
             st.subs.push(sub);
         }

@@ -85,7 +85,7 @@ fn compare_inner(dir: &Path, file: &str, args: &[String]) -> Vec<String> {
                     diffs.push(format!("{}/{file} {cmd} {args:?}:\n--- helmfile\n{want_out}\n--- rudder\n{got}", dir.display()));
                 }
             }
-            (Err(e), false) if want_out.trim() == format!("in ./{file}: {e}") => {
+            (Err(e), false) if want_out.trim() == format!("in ./{file}: {e}") || want_out.trim() == e => {
                 eprintln!("  ({} {cmd}: both failed with the same error)", dir.display());
             }
             (Err(e), false) => diffs.push(format!("{}/{file} {cmd}: errors differ\n  helmfile: {}\n  rudder:   in ./{file}: {e}", dir.display(), want_out.trim())),
