@@ -617,10 +617,93 @@ fn get(path: &str, var_args: &[Value]) -> Result<Value, GetError> {
 
 /// vals' evaluation restricted to `ref+env://` and `ref+file://`: strings that are refs are
 /// replaced, maps and lists are walked, everything else is kept.
+/// One match of vals' reference pattern `((secret)?ref)\+([^\+:]*://[^\+\n ]+[^\+\n ",])\+?`
+/// starting at byte `i` of `s`: the matched length.
+fn ref_match_at(s: &str, i: usize) -> Option<usize> {
+    let rest = &s[i..];
+    let after_prefix = if rest.starts_with("secretref+") {
+        10
+    } else if rest.starts_with("ref+") {
+        4
+    } else {
+        return None;
+    };
+    let body = &rest[after_prefix..];
+    let colon = body.find(':')?;
+    if body[..colon].contains('+') || !body[colon..].starts_with("://") {
+        return None;
+    }
+    let start = after_prefix + colon + 3;
+    let tail = &rest[start..];
+    let run: Vec<(usize, char)> = tail.char_indices().take_while(|(_, c)| !matches!(c, '+' | '\n' | ' ')).collect();
+    // The last character may not be `"` or `,`, and at least two characters are needed.
+    let mut n = run.len();
+    while n >= 2 && matches!(run[n - 1].1, '"' | ',') {
+        n -= 1;
+    }
+    if n < 2 {
+        return None;
+    }
+    let end = start + run[n - 1].0 + run[n - 1].1.len_utf8();
+    let end = if rest[end..].starts_with('+') { end + 1 } else { end };
+    Some(end)
+}
+
 fn eval_ref(base: &Path, v: &Value) -> FuncResult {
     match v {
         Value::String(s) => {
             let s: &str = s;
+            // Find every reference; a string that is exactly one reference becomes its value.
+            let mut matches = Vec::new();
+            let mut i = 0;
+            while i < s.len() {
+                if let Some(len) = ref_match_at(s, i) {
+                    matches.push((i, i + len));
+                    i += len;
+                } else {
+                    i += s[i..].chars().next().map(char::len_utf8).unwrap_or(1);
+                }
+            }
+            if matches.is_empty() {
+                return Ok(v.clone());
+            }
+            if matches.len() == 1 && matches[0] == (0, s.len()) && s.starts_with("ref+") {
+                return eval_one_ref(base, v, s);
+            }
+            let mut out = String::new();
+            let mut last = 0;
+            for (a, b) in matches {
+                out.push_str(&s[last..a]);
+                let r = &s[a..b];
+                let r = r.strip_prefix("secret").unwrap_or(r);
+                let val = eval_one_ref(base, &Value::string(r), r)?;
+                out.push_str(&crate::print::format_v(&val));
+                last = b;
+            }
+            out.push_str(&s[last..]);
+            Ok(Value::string(out))
+        }
+        Value::Map(m) => {
+            let mut out = BTreeMap::new();
+            for (k, x) in m.read().iter() {
+                out.insert(k.clone(), eval_ref(base, x)?);
+            }
+            Ok(Value::map(out))
+        }
+        Value::List(l) => {
+            let mut out = Vec::new();
+            for x in &l.items {
+                out.push(eval_ref(base, x)?);
+            }
+            Ok(Value::list(out))
+        }
+        _ => Ok(v.clone()),
+    }
+}
+
+fn eval_one_ref(base: &Path, v: &Value, s: &str) -> FuncResult {
+    {
+        {
             if let Some(rest) = s.strip_prefix("ref+") {
                 let (scheme, after) = match rest.split_once("://") {
                     Some(x) => x,
@@ -670,21 +753,6 @@ fn eval_ref(base: &Path, v: &Value) -> FuncResult {
                 Ok(v.clone())
             }
         }
-        Value::Map(m) => {
-            let mut out = BTreeMap::new();
-            for (k, x) in m.read().iter() {
-                out.insert(k.clone(), eval_ref(base, x)?);
-            }
-            Ok(Value::map(out))
-        }
-        Value::List(l) => {
-            let mut out = Vec::new();
-            for x in &l.items {
-                out.push(eval_ref(base, x)?);
-            }
-            Ok(Value::list(out))
-        }
-        _ => Ok(v.clone()),
     }
 }
 
