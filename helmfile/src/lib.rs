@@ -5,6 +5,14 @@
 //!   one after the other, each with the environment values known so far, parsed, and merged.
 //! - [`State::build_yaml`] prints the state as `helmfile build` does.
 //! - [`State::list_table`] prints the `helmfile list` table.
+//!
+//! Errors are helmfile's texts without the `in ./FILE: ` prefix its CLI adds (except the
+//! "no releases found" error, which helmfile prints bare).
+//!
+//! Not covered yet: HCL environment values, `secrets:` (helm-secrets), remote (go-getter) state
+//! and values files, kustomize/chartify preparation, go-yaml v3 parse-error line numbers (the
+//! engine's YAML reader is go-yaml v2's; v3-only scalar readings are emulated for the YAML 1.1
+//! booleans `y/yes/on/off/...`), `--embed-values`.
 
 pub mod schema;
 
@@ -740,7 +748,27 @@ impl State {
         for r in list_items(&get(&self.spec, "releases")) {
             let mut rm: BTreeMap<String, Value> = map_entries(&r).into_iter().collect();
             let name0 = str_of(&get(&rm, "name"));
+            // defaultInherit: templates every release inherits first (unless named explicitly).
+            let defaults: Vec<String> = list_items(&get(&self.spec, "defaultInherit")).iter().map(|v| str_of(v).trim().to_string()).filter(|s| !s.is_empty()).collect();
+            if !defaults.is_empty() {
+                let own = list_items(&get(&rm, "inherit"));
+                let own: Vec<Value> = own.into_iter().filter(|i| !str_of(&get(&map_entries(i).into_iter().collect(), "template")).trim().is_empty()).collect();
+                let named: Vec<String> = own.iter().map(|i| str_of(&get(&map_entries(i).into_iter().collect(), "template")).trim().to_string()).collect();
+                let mut all: Vec<Value> = defaults
+                    .iter()
+                    .filter(|d| !named.contains(d))
+                    .map(|d| mk_map(vec![("template".into(), Value::string(d.as_str()))]))
+                    .collect();
+                all.extend(own);
+                rm.insert("inherit".into(), Value::list(all));
+            }
             rm = inherit_release(rm, &templates, &name0, &mut Vec::new())?;
+            if is_zero(&get(&rm, "apiVersions"), false) && !is_zero(&get(&self.spec, "apiVersions"), false) {
+                rm.insert("apiVersions".into(), get(&self.spec, "apiVersions"));
+            }
+            if is_zero(&get(&rm, "kubeVersion"), false) && !is_zero(&get(&self.spec, "kubeVersion"), false) {
+                rm.insert("kubeVersion".into(), get(&self.spec, "kubeVersion"));
+            }
             if is_zero(&get(&rm, "kubeContext"), false) {
                 let dctx = match get(&self.spec, "helmDefaults") {
                     Value::Map(m) => m.get("kubeContext").map(|v| str_of(&v)).unwrap_or_default(),
