@@ -1,0 +1,1 @@
+{{ define "myhelper" }}helper-{{ . }}{{ end }}
