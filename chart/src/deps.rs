@@ -1,8 +1,8 @@
 //! Dependency processing (Helm v4.3.1: pkg/chart/v2/util/dependencies.go `ProcessDependencies`,
 //! pkg/action/install.go `CheckDependencies`).
 //!
-//! Version constraints are checked with [`crate::semver::is_compatible_range`] (a local
-//! Masterminds/semver port until the engine's lands).
+//! Version constraints are checked with [`crate::semver::is_compatible_range`] (the engine's
+//! Masterminds/semver v3.5.0 port).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
