@@ -99,32 +99,9 @@ pub fn go_join(elems: &[&str]) -> String {
     go_clean(&parts.join("/"))
 }
 
-/// Go's `path.Clean`.
+/// Go's `path.Clean` (the engine's, checked against Go by the path cases).
 pub fn go_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if matches!(out.last(), Some(&l) if l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            x => out.push(x),
-        }
-    }
-    let body = out.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
+    rudder_engine::funcs::paths::clean(p)
 }
 
 #[cfg(test)]

@@ -5,32 +5,9 @@ use std::io::Read;
 use super::{strip_bom, LoadError, MAX_DECOMPRESSED_CHART_SIZE};
 use crate::model::File;
 
-/// Go's `path.Clean`.
+/// Go's `path.Clean` (the engine's, checked against Go by the path cases).
 pub(crate) fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    let joined = out.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
+    rudder_engine::funcs::paths::clean(p)
 }
 
 fn too_large() -> LoadError {

@@ -205,32 +205,9 @@ pub fn go_path_join(a: &str, b: &str) -> String {
     go_path_clean(&joined)
 }
 
-/// Go's `path.Clean`.
+/// Go's `path.Clean` (the engine's, checked against Go by the path cases).
 pub fn go_path_clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            x => out.push(x),
-        }
-    }
-    let body = out.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
+    rudder_engine::funcs::paths::clean(p)
 }
 
 /// Helm's parse (and execution) order: more `/` first, then reverse lexicographic order.
