@@ -70,6 +70,10 @@ pub fn testbed() -> &'static Testbed {
 
 fn start() -> Result<Testbed> {
     let root = workspace_root();
+    // A test bed that already runs (e.g. the main checkout's, used from a git worktree).
+    if let Some(kc) = std::env::var_os("RUDDER_TESTBED_KUBECONFIG").filter(|p| Path::new(p).exists()) {
+        return from_kubeconfig(PathBuf::from(kc));
+    }
     let out = Command::new(root.join("conformance/testbed"))
         .arg("up")
         .current_dir(&root)
@@ -83,7 +87,10 @@ fn start() -> Result<Testbed> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let kubeconfig = root.join("target/testbed/kubeconfig");
+    from_kubeconfig(root.join("target/testbed/kubeconfig"))
+}
+
+fn from_kubeconfig(kubeconfig: PathBuf) -> Result<Testbed> {
     let text = std::fs::read_to_string(&kubeconfig)
         .with_context(|| format!("reading {}", kubeconfig.display()))?;
     let field = |key: &str| {

@@ -8,14 +8,10 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 use rudder_conformance::testbed;
 
-/// The test bed's kubeconfig. `RUDDER_TESTBED_KUBECONFIG` (printed by `conformance/testbed env`)
-/// names a test bed that already runs, e.g. the main checkout's when testing from a worktree;
-/// otherwise the test bed is brought up through `rudder_conformance::testbed::testbed()`.
+/// The test bed's kubeconfig (`RUDDER_TESTBED_KUBECONFIG` names one that already runs, see
+/// `rudder_conformance::testbed::testbed`).
 pub fn kubeconfig() -> PathBuf {
-    match std::env::var_os("RUDDER_TESTBED_KUBECONFIG") {
-        Some(p) if Path::new(&p).exists() => PathBuf::from(p),
-        _ => testbed::testbed().kubeconfig.clone(),
-    }
+    testbed::testbed().kubeconfig.clone()
 }
 
 /// A scratch directory (helm homes, charts) removed on drop.
