@@ -158,6 +158,15 @@ impl TestNamespace {
     }
 }
 
+/// A test that panics before `cleanup` still removes its namespace.
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = testbed::testbed().delete(&format!("/api/v1/namespaces/{}", self.name));
+        }
+    }
+}
+
 /// A scratch directory (helm homes, charts) removed on drop.
 pub struct Scratch(pub PathBuf);
 
