@@ -764,9 +764,31 @@ pub fn crd_declares_observed_generation(crd: &Value, version: &str) -> bool {
         .any(|v| field(v, "schema.openAPIV3Schema.properties.status.properties.observedGeneration").is_some())
 }
 
-/// Groups whose kinds kstatus knows or that ship with Kubernetes (no CRD to read).
+/// API groups served by Kubernetes itself (no CRD to read). Any other dotted group may be a
+/// CRD's; ungrouped names (`apps`, `batch`, `policy`, ...) are all built in.
 fn is_builtin_group(group: &str) -> bool {
-    group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io")
+    const BUILTIN: &[&str] = &[
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
+        "certificates.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "internal.apiserver.k8s.io",
+        "metrics.k8s.io",
+        "networking.k8s.io",
+        "node.k8s.io",
+        "rbac.authorization.k8s.io",
+        "resource.k8s.io",
+        "scheduling.k8s.io",
+        "storage.k8s.io",
+        "storagemigration.k8s.io",
+    ];
+    !group.contains('.') || BUILTIN.contains(&group)
 }
 
 async fn poll(
