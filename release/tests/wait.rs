@@ -461,3 +461,64 @@ async fn other_builtin_kinds_read_back_from_the_server() {
         assert_eq!(status_of(&terminating, false), ObjStatus::InProgress("Resource scheduled for deletion".into()));
     }
 }
+
+#[tokio::test]
+async fn progress_deadline_exceeded_fails_as_with_helm() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "relwait").await;
+    let scratch = Scratch::new("relwait-helm");
+    let tpl = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: late\nspec:\n  progressDeadlineSeconds: 1\n  replicas: 1\n  selector:\n    matchLabels: {app: late}\n  template:\n    metadata:\n      labels: {app: late}\n    spec:\n      nodeSelector: {relwait: nowhere}\n      containers:\n      - name: c\n        image: nginx\n";
+    let chart = chart(&scratch.0, "late", &[("deploy.yaml", tpl)]);
+    let out = helm("helm", &scratch.0)
+        .args(["install", "relwait-late", chart.to_str().unwrap(), "-n", &ns.name, "--wait", "--timeout", "60s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let helm_text = stderr
+        .trim_end()
+        .strip_prefix("Error: INSTALLATION FAILED: ")
+        .unwrap_or_else(|| panic!("unexpected helm output: {stderr}"))
+        .to_string();
+    let t = target(&get(&client, &resource("apps/v1", "Deployment", "deployments"), Some(&ns.name), "late").await.unwrap());
+    let err = wait_ready(&client, &[t.clone()], &opts(60, false)).await.expect_err("deadline exceeded");
+    assert!(matches!(err, WaitError::Failed(_)), "{err:?}");
+    assert_eq!(err.to_string(), helm_text);
+    assert_eq!(helm_text, format!("resource Deployment/{}/late not ready. status: Failed, message: Progress deadline exceeded", ns.name));
+    let live = get(&client, &t.api, Some(&ns.name), "late").await.unwrap();
+    assert_eq!(status_of(&live, false), ObjStatus::Failed("Progress deadline exceeded".into()));
+
+    // Its pod: unschedulable, in progress for the first 15 seconds, failed after.
+    let pods = resource("v1", "Pod", "pods");
+    let list = api(&client, &pods, Some(&ns.name)).list(&Default::default()).await.unwrap();
+    let pod = with_type(&pods, list.items.into_iter().next().expect("a pod"));
+    let pt = target(&pod);
+    let pending = until(&client, &pt, |v| {
+        v["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["reason"] == "Unschedulable"))
+    })
+    .await;
+    let mut young = pending.clone();
+    young["metadata"]["creationTimestamp"] = json!(rfc3339_ago(1));
+    assert_eq!(status_of(&young, false), ObjStatus::InProgress("Pod has not been scheduled".into()));
+    let mut old = pending.clone();
+    old["metadata"]["creationTimestamp"] = json!(rfc3339_ago(60));
+    assert_eq!(status_of(&old, false), ObjStatus::Failed("Pod could not be scheduled".into()));
+    ns.cleanup().await;
+}
+
+/// `now - secs` as the API server writes timestamps.
+fn rfc3339_ago(secs: u64) -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - secs;
+    let (days, rem) = (t / 86400, t % 86400);
+    // civil_from_days (Howard Hinnant)
+    let z = days as i64 + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
