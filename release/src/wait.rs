@@ -19,8 +19,8 @@
 //! answer. See [`StatusRules::expects_observed_generation`].
 //!
 //! Waiting polls: every round reads all unfinished targets concurrently (one GET per object, or
-//! one LIST per kind and namespace when several objects share them), first at once, then at
-//! a growing interval capped at one second.
+//! one LIST per kind and namespace when several namespaced objects share them; at most 16
+//! requests in flight), first at once, then at an interval growing by 100ms up to 500ms.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -656,25 +656,46 @@ impl From<&kube::Error> for ReadError {
     }
 }
 
+/// At most this many reads in flight at once.
+const MAX_IN_FLIGHT: usize = 16;
+
 /// Reads the live JSON of every listed target: `Ok(None)` when it does not exist.
+///
+/// Namespaced objects of one kind in one namespace are read with one LIST when there are
+/// several; cluster-scoped ones (CRDs can weigh megabytes each) and lone objects with a GET.
 async fn read_all(
     client: &kube::Client,
     targets: &[WaitTarget],
     which: &[usize],
 ) -> Vec<(usize, Result<Option<Value>, ReadError>)> {
-    // Group by (resource, namespace): one LIST answers several objects of a kind.
     let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    let mut singles: Vec<Vec<usize>> = Vec::new();
     for &i in which {
         let t = &targets[i];
-        let key = (t.api.api_version.clone(), t.api.plural.clone(), t.namespace.clone().unwrap_or_default());
-        groups.entry(key).or_default().push(i);
+        match &t.namespace {
+            Some(ns) => {
+                let key = (t.api.api_version.clone(), t.api.plural.clone(), ns.clone());
+                groups.entry(key).or_default().push(i);
+            }
+            None => singles.push(vec![i]),
+        }
     }
-    let mut set = JoinSet::new();
     for (_, idx) in groups {
+        if idx.len() == 1 {
+            singles.push(idx);
+        } else {
+            singles.insert(0, idx);
+        }
+    }
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for idx in singles {
         let api = api_for(client, &targets[idx[0]]);
         let names: Vec<(usize, String)> = idx.iter().map(|&i| (i, targets[i].name.clone())).collect();
         let gv = targets[idx[0]].api.clone();
+        let permits = permits.clone();
         set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
             let with_type = |o: DynamicObject| -> Value {
                 let mut v = serde_json::to_value(&o).unwrap_or(Value::Null);
                 if let Some(m) = v.as_object_mut() {
@@ -843,7 +864,16 @@ async fn poll(
         if done.iter().all(|d| *d) {
             break;
         }
-        interval = (interval + Duration::from_millis(250)).min(Duration::from_secs(1));
+        if let Some(i) = (0..targets.len()).find(|&i| !done[i]) {
+            tracing::debug!(
+                resource = %identifier(&targets[i]),
+                status = last[i].status.as_str(),
+                message = %last[i].message,
+                waiting_on = done.iter().filter(|d| !**d).count(),
+                "waiting for resource"
+            );
+        }
+        interval = (interval + Duration::from_millis(100)).min(Duration::from_millis(500));
         if Instant::now() + interval >= deadline {
             tokio::time::sleep_until(deadline).await;
             break;
