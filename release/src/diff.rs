@@ -3,7 +3,8 @@
 //!
 //! The caller supplies two sets of objects as the API server shows them: the live objects, and
 //! the desired ones (normally the answers of a server-side dry-run apply of the new manifest,
-//! so that defaults and webhooks are already applied and only real changes remain). Each
+//! so that defaults and webhooks are already applied and only real changes remain;
+//! [`server_side_preview`] fetches both for a list of resolved objects). Each
 //! object is normalized ([`normalize`]: no managedFields, resourceVersion, uid,
 //! creationTimestamp, generation, selfLink or status), rendered to YAML the way
 //! `kubectl get -o yaml` prints it (sigs.k8s.io/yaml through `rudder_engine::yaml`: sorted keys,
@@ -131,6 +132,110 @@ pub enum DiffError {
     NoIdentity(String),
     #[error("duplicate object {0}")]
     Duplicate(String),
+    /// Reading a live object or the dry-run apply failed (the message names the object).
+    #[error("{0}")]
+    Kube(String),
+}
+
+/// One object of the new manifest, resolved to its API resource by the caller.
+#[derive(Debug, Clone)]
+pub struct DesiredObject {
+    pub api: kube::discovery::ApiResource,
+    /// `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    pub object: Value,
+}
+
+/// An object of the old release that the new manifest no longer has.
+#[derive(Debug, Clone)]
+pub struct RemovedObject {
+    pub api: kube::discovery::ApiResource,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// Both sides of a diff as the API server sees them: the live objects (those of `desired`
+/// that exist, and those of `removed`), and what a server-side apply of each `desired` object
+/// by `field_manager` would make of it (a dry run: nothing is changed). Reads and dry runs go
+/// out concurrently. Removed objects that are already gone are left out.
+pub async fn server_side_preview(
+    client: &kube::Client,
+    desired: &[DesiredObject],
+    removed: &[RemovedObject],
+    field_manager: &str,
+    force_conflicts: bool,
+) -> Result<(Vec<Value>, Vec<Value>), DiffError> {
+    use kube::api::{Api, DynamicObject, Patch, PatchParams};
+    use kube::discovery::ApiResource;
+    fn api_for(client: &kube::Client, ar: &ApiResource, ns: &Option<String>) -> Api<DynamicObject> {
+        match ns {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+            None => Api::all_with(client.clone(), ar),
+        }
+    }
+    fn typed(ar: &ApiResource, o: DynamicObject) -> Value {
+        let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+        if let Some(m) = v.as_object_mut() {
+            m.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
+            m.insert("kind".into(), Value::String(ar.kind.clone()));
+        }
+        v
+    }
+    fn who(ar: &ApiResource, ns: &Option<String>, name: &str) -> String {
+        match ns {
+            Some(ns) => format!("{} {ns}/{name}", ar.kind),
+            None => format!("{} {name}", ar.kind),
+        }
+    }
+    let mut pp = PatchParams::apply(field_manager);
+    pp.dry_run = true;
+    pp.force = force_conflicts;
+
+    type Answer = Result<(Option<Value>, Option<Value>), DiffError>;
+    let mut set: tokio::task::JoinSet<(usize, Answer)> = tokio::task::JoinSet::new();
+    for (i, d) in desired.iter().enumerate() {
+        let api = api_for(client, &d.api, &d.namespace);
+        let (ar, ns, obj, pp) = (d.api.clone(), d.namespace.clone(), d.object.clone(), pp.clone());
+        let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+        set.spawn(async move {
+            let id = who(&ar, &ns, &name);
+            let run = async {
+                let live = api.get_opt(&name).await.map_err(|e| DiffError::Kube(format!("reading {id}: {e}")))?;
+                let planned = api
+                    .patch(&name, &pp, &Patch::Apply(obj))
+                    .await
+                    .map_err(|e| DiffError::Kube(format!("dry-run apply of {id}: {e}")))?;
+                Ok((live.map(|o| typed(&ar, o)), Some(typed(&ar, planned))))
+            };
+            (i, run.await)
+        });
+    }
+    let base = desired.len();
+    for (j, r) in removed.iter().enumerate() {
+        let api = api_for(client, &r.api, &r.namespace);
+        let (ar, ns, name) = (r.api.clone(), r.namespace.clone(), r.name.clone());
+        set.spawn(async move {
+            let live = api
+                .get_opt(&name)
+                .await
+                .map(|o| (o.map(|o| typed(&ar, o)), None))
+                .map_err(|e| DiffError::Kube(format!("reading {}: {e}", who(&ar, &ns, &name))));
+            (base + j, live)
+        });
+    }
+    let mut answers: Vec<(usize, Answer)> = Vec::with_capacity(desired.len() + removed.len());
+    while let Some(r) = set.join_next().await {
+        answers.push(r.map_err(|e| DiffError::Kube(format!("preview task failed: {e}")))?);
+    }
+    answers.sort_by_key(|(i, _)| *i);
+    let mut live = Vec::new();
+    let mut planned = Vec::new();
+    for (_, a) in answers {
+        let (l, p) = a?;
+        live.extend(l);
+        planned.extend(p);
+    }
+    Ok((live, planned))
 }
 
 /// helm-diff's key of an object.

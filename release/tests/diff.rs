@@ -257,3 +257,64 @@ async fn cluster_scoped_objects_get_the_release_namespace_in_their_key() {
     assert_eq!(changed(&render_report(&diffs, &o)), ["+     team: relwait"]);
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn server_side_preview_of_an_upgrade() {
+    use rudder_release::diff::{server_side_preview, DesiredObject, RemovedObject};
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "relwait").await;
+    let n = ns.name.clone();
+    let cm = |name: &str, value: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": n}, "data": {"k": value}})
+    };
+    // The "installed release": a ConfigMap and a Deployment, applied by the field manager helm.
+    let mut pp = kube::api::PatchParams::apply("helm");
+    pp.force = true;
+    let cm_ar = resource("v1", "ConfigMap", "configmaps");
+    let dep_ar = resource("apps/v1", "Deployment", "deployments");
+    api(&client, &cm_ar, Some(&n)).patch("a", &pp, &kube::api::Patch::Apply(cm("a", "1"))).await.unwrap();
+    api(&client, &dep_ar, Some(&n)).patch("web", &pp, &kube::api::Patch::Apply(deployment(&n, 1, "nginx:1.0"))).await.unwrap();
+
+    // The upgrade: a changes, b is new, web is dropped.
+    let desired = vec![
+        DesiredObject { api: cm_ar.clone(), namespace: Some(n.clone()), object: cm("a", "2") },
+        DesiredObject { api: cm_ar.clone(), namespace: Some(n.clone()), object: cm("b", "new") },
+    ];
+    let removed = vec![
+        RemovedObject { api: dep_ar.clone(), namespace: Some(n.clone()), name: "web".into() },
+        RemovedObject { api: dep_ar.clone(), namespace: Some(n.clone()), name: "never-existed".into() },
+    ];
+    let (live, planned) = server_side_preview(&client, &desired, &removed, "helm", false).await.unwrap();
+    assert_eq!(live.len(), 2, "a and web are live");
+    assert_eq!(planned.len(), 2);
+    // Nothing was changed on the server.
+    assert!(get(&client, &cm_ar, Some(&n), "b").await.is_none());
+    assert_eq!(get(&client, &cm_ar, Some(&n), "a").await.unwrap()["data"]["k"], json!("1"));
+
+    let o = opts(&n);
+    let diffs = diff_objects(&live, &planned, &o).unwrap();
+    let summary: Vec<(String, ChangeType)> = diffs.iter().map(|d| (d.key.clone(), d.change)).collect();
+    assert_eq!(
+        summary,
+        [
+            (format!("{n}, a, ConfigMap (v1)"), ChangeType::Modified),
+            (format!("{n}, web, Deployment (apps)"), ChangeType::Removed),
+            (format!("{n}, b, ConfigMap (v1)"), ChangeType::Added),
+        ]
+    );
+    let report = render_report(&diffs[..1], &o);
+    assert_eq!(changed(&report), ["-   k: \"1\"", "+   k: \"2\""], "{report}");
+
+    // Another manager owns a's data.k: without --force-conflicts the preview reports the
+    // conflict and names the object.
+    let mut other = kube::api::PatchParams::apply("someone-else");
+    other.force = true;
+    api(&client, &cm_ar, Some(&n)).patch("a", &other, &kube::api::Patch::Apply(cm("a", "3"))).await.unwrap();
+    let err = server_side_preview(&client, &desired[..1], &[], "helm", false).await.expect_err("conflict");
+    let text = err.to_string();
+    assert!(text.starts_with(&format!("dry-run apply of ConfigMap {n}/a: ")), "{text}");
+    assert!(text.contains("conflict"), "{text}");
+    let (_, forced) = server_side_preview(&client, &desired[..1], &[], "helm", true).await.unwrap();
+    assert_eq!(forced[0]["data"]["k"], json!("2"));
+    ns.cleanup().await;
+}
