@@ -522,3 +522,81 @@ fn rfc3339_ago(secs: u64) -> String {
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
+
+#[tokio::test]
+async fn uninstall_wait_on_a_held_object_matches_helm() {
+    // A finalizer nobody removes keeps a deleted ConfigMap Terminating.
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "relwait").await;
+    let scratch = Scratch::new("relwait-helm");
+    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [relwait.example.com/hold]\ndata:\n  k: v\n";
+    let chart = chart(&scratch.0, "held", &[("cm.yaml", tpl)]);
+    let install = helm("helm", &scratch.0)
+        .args(["install", "relwait-held", chart.to_str().unwrap(), "-n", &ns.name])
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
+    let out = helm("helm", &scratch.0)
+        .args(["uninstall", "relwait-held", "-n", &ns.name, "--wait", "--timeout", "3s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let helm_text = stderr
+        .trim_end()
+        .strip_prefix("Error: uninstallation completed with 1 error(s): ")
+        .unwrap_or_else(|| panic!("unexpected helm output: {stderr}"))
+        .to_string();
+
+    let cm_ar = resource("v1", "ConfigMap", "configmaps");
+    let held = get(&client, &cm_ar, Some(&ns.name), "held").await.expect("still there");
+    assert_eq!(status_of(&held, false), ObjStatus::InProgress("Resource scheduled for deletion".into()));
+    let err = wait_deleted(&client, &[target(&held)], Duration::from_secs(2)).await.expect_err("held");
+    assert_eq!(err.to_string(), helm_text);
+    assert_eq!(
+        helm_text,
+        format!("resource ConfigMap/{}/held still exists. status: Terminating, message: Resource scheduled for deletion\ncontext deadline exceeded", ns.name)
+    );
+    // Released: now it goes, and the wait sees it go.
+    let waiter = {
+        let client = client.clone();
+        let t = target(&held);
+        tokio::spawn(async move { wait_deleted(&client, &[t], Duration::from_secs(30)).await })
+    };
+    api(&client, &cm_ar, Some(&ns.name))
+        .patch("held", &Default::default(), &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .unwrap();
+    waiter.await.unwrap().expect("deleted once released");
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn wait_for_jobs_timeout_matches_helm() {
+    let client = client().await;
+    let ns = TestNamespace::create(&client, "relwait").await;
+    let scratch = Scratch::new("relwait-helm");
+    let tpl = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: slow\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      nodeSelector: {relwait: nowhere}\n      containers:\n      - name: c\n        image: busybox\n";
+    let chart = chart(&scratch.0, "slow", &[("job.yaml", tpl)]);
+    let out = helm("helm", &scratch.0)
+        .args(["install", "relwait-slow", chart.to_str().unwrap(), "-n", &ns.name, "--wait", "--wait-for-jobs", "--timeout", "3s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let helm_text = stderr
+        .trim_end()
+        .strip_prefix("Error: INSTALLATION FAILED: ")
+        .unwrap_or_else(|| panic!("unexpected helm output: {stderr}"))
+        .to_string();
+    let t = target(&get(&client, &resource("batch/v1", "Job", "jobs"), Some(&ns.name), "slow").await.unwrap());
+    let err = wait_ready(&client, &[t.clone()], &opts(2, true)).await.expect_err("never completes");
+    assert_eq!(err.to_string(), helm_text);
+    // Without --wait-for-jobs both call the started Job ready.
+    let plain = helm("helm", &scratch.0)
+        .args(["upgrade", "relwait-slow", chart.to_str().unwrap(), "-n", &ns.name, "--wait", "--timeout", "10s"])
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", String::from_utf8_lossy(&plain.stderr));
+    wait_ready(&client, &[t], &opts(10, false)).await.expect("started job is ready");
+    ns.cleanup().await;
+}
