@@ -750,28 +750,34 @@ async fn rules_for(client: &kube::Client, targets: &[WaitTarget]) -> Vec<StatusR
         kind: "CustomResourceDefinition".into(),
         plural: "customresourcedefinitions".into(),
     };
-    let crds: Api<DynamicObject> = Api::all_with(client.clone(), &crd_api);
-    let mut cache: HashMap<String, StatusRules> = HashMap::new();
-    let mut out = Vec::with_capacity(targets.len());
-    for t in targets {
-        if is_builtin_group(&t.api.group) {
-            out.push(StatusRules::default());
-            continue;
-        }
-        let name = format!("{}.{}", t.api.plural, t.api.group);
-        if !cache.contains_key(&name) {
-            let rules = match crds.get_opt(&name).await {
-                Ok(Some(crd)) => {
-                    let v = serde_json::to_value(&crd).unwrap_or(Value::Null);
-                    StatusRules { expects_observed_generation: crd_declares_observed_generation(&v, &t.api.version) }
-                }
-                _ => StatusRules::default(),
-            };
-            cache.insert(name.clone(), rules);
-        }
-        out.push(cache[&name]);
+    let crd_name = |t: &WaitTarget| format!("{}.{}", t.api.plural, t.api.group);
+    // Each CRD read once, all of them at the same time.
+    let mut names: Vec<String> = targets.iter().filter(|t| !is_builtin_group(&t.api.group)).map(crd_name).collect();
+    names.sort();
+    names.dedup();
+    let mut set = JoinSet::new();
+    for name in names {
+        let crds: Api<DynamicObject> = Api::all_with(client.clone(), &crd_api);
+        set.spawn(async move {
+            let crd = crds.get_opt(&name).await.ok().flatten().map(|c| serde_json::to_value(&c).unwrap_or(Value::Null));
+            (name, crd)
+        });
     }
-    out
+    let mut crds: HashMap<String, Value> = HashMap::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok((name, Some(crd))) = r {
+            crds.insert(name, crd);
+        }
+    }
+    targets
+        .iter()
+        .map(|t| match crds.get(&crd_name(t)) {
+            Some(crd) if !is_builtin_group(&t.api.group) => {
+                StatusRules { expects_observed_generation: crd_declares_observed_generation(crd, &t.api.version) }
+            }
+            _ => StatusRules::default(),
+        })
+        .collect()
 }
 
 /// Whether a CRD's schema for `version` has `status.observedGeneration`.
