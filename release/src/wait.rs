@@ -830,7 +830,9 @@ async fn poll(
     let timeout = if timeout.is_zero() { Duration::from_secs(30) } else { timeout };
     let deadline = Instant::now() + timeout;
     let rules = match goal {
-        Goal::Ready(Reader::Wait | Reader::WaitWithJobs) => rules_for(client, targets).await,
+        Goal::Ready(Reader::Wait | Reader::WaitWithJobs) => tokio::time::timeout_at(deadline, rules_for(client, targets))
+            .await
+            .unwrap_or_else(|_| vec![StatusRules::default(); targets.len()]),
         _ => vec![StatusRules::default(); targets.len()],
     };
     // Unknown with an empty message until first read, as kstatus' collector starts.
