@@ -63,6 +63,13 @@ fn render_scalar(v: &Node, content_indent: usize) -> (String, String) {
     (first, rest)
 }
 
+/// go-yaml v3's indentation of a block nested in a mapping at column `ind` ("everything else
+/// aligns to the chosen indentation"): the next multiple of the indent. (Inside a list item
+/// the content starts 2 columns in, past `- `.)
+fn align(ind: usize) -> usize {
+    INDENT * ((ind + INDENT) / INDENT)
+}
+
 struct Yaml<'a> {
     out: String,
     comments: &'a Comments,
@@ -89,6 +96,14 @@ impl Yaml<'_> {
         }
     }
 
+    /// Passes over the removed `sops` entry; comments that stood above it (the document's foot
+    /// comments, as sops writes them) are printed where it was.
+    fn skip_sops(&mut self, n: usize, path: &[String]) {
+        let idx = self.entry;
+        self.entry += n;
+        self.head(idx, path);
+    }
+
     fn head(&mut self, idx: usize, path: &[String]) {
         if let Some(lines) = self.comments.head.get(&idx) {
             let lines = lines.clone();
@@ -96,8 +111,8 @@ impl Yaml<'_> {
         }
     }
 
-    fn inline(&mut self, idx: usize, path: &[String]) {
-        if let Some(c) = self.comments.inline.get(&idx) {
+    fn inline(&mut self, idx: Option<usize>, path: &[String]) {
+        if let Some(c) = idx.and_then(|i| self.comments.inline.get(&i)) {
             let text = decrypt_comment(c, self.key, &Self::candidates(path));
             self.out.push_str(" #");
             self.out.push_str(&text);
@@ -109,32 +124,39 @@ impl Yaml<'_> {
             if root {
                 if let Some((at, n)) = self.skip {
                     if at == i {
-                        self.entry += n;
+                        self.skip_sops(n, path);
                     }
                 }
             }
             let idx = self.entry;
             self.entry += 1;
             self.head(idx, path);
+            // go-yaml v3 reads `key: value #comment` back with the comment on the key, which
+            // sops then prints as a comment line above the entry.
+            if let Some(c) = self.comments.inline.get(&idx) {
+                let text = decrypt_comment(c, self.key, &Self::candidates(path));
+                self.out.push_str(&format!("{}#{text}\n", " ".repeat(ind)));
+            }
             let lead = prefix.take().unwrap_or_else(|| " ".repeat(ind));
             self.out.push_str(&lead);
             self.out.push_str(&render_key(k));
             self.out.push(':');
             path.push(k.clone());
-            self.value(v, idx, ind + INDENT, path);
+            self.value(v, None, align(ind), path);
             path.pop();
         }
         if root {
             if let Some((at, n)) = self.skip {
                 if at == m.len() {
-                    self.entry += n;
+                    self.skip_sops(n, path);
                 }
             }
         }
     }
 
-    /// The rest of a line after `key:` or `-`, and what follows it.
-    fn value(&mut self, v: &Node, idx: usize, child_ind: usize, path: &mut Vec<String>) {
+    /// The rest of a line after `key:` or `-`, and what follows it; `idx` is the entry whose
+    /// inline comment ends the line.
+    fn value(&mut self, v: &Node, idx: Option<usize>, child_ind: usize, path: &mut Vec<String>) {
         match v {
             Node::Map(m) if !m.is_empty() => {
                 self.inline(idx, path);
@@ -172,13 +194,18 @@ impl Yaml<'_> {
             let idx = self.entry;
             self.entry += 1;
             self.head(idx, path);
+            if let Node::Comment(c) = v {
+                let lead = prefix.take().unwrap_or_else(|| " ".repeat(ind));
+                self.out.push_str(&format!("{lead}#{c}\n"));
+                continue;
+            }
             let lead = format!("{}-", prefix.take().unwrap_or_else(|| " ".repeat(ind)));
             match v {
                 Node::Map(m) if !m.is_empty() => self.map(m, ind + 2, Some(format!("{lead} ")), path, false),
                 Node::Seq(items) if !items.is_empty() => self.seq(items, ind + 2, Some(format!("{lead} ")), path),
                 other => {
                     self.out.push_str(&lead);
-                    self.value(other, idx, ind + 2, path);
+                    self.value(other, Some(idx), ind + 2, path);
                 }
             }
         }
@@ -220,10 +247,12 @@ fn json_compact(n: &Node, out: &mut String) {
         }
         Node::Seq(s) => {
             out.push('[');
-            for (i, v) in s.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            for v in s.iter().filter(|v| !matches!(v, Node::Comment(_))) {
+                if !first {
                     out.push(',');
                 }
+                first = false;
                 json_compact(v, out);
             }
             out.push(']');
@@ -232,7 +261,7 @@ fn json_compact(n: &Node, out: &mut String) {
         Node::Int(i) => out.push_str(&i.to_string()),
         Node::Float(f) => out.push_str(&rudder_engine::json::format_float(*f, false).unwrap_or_else(|_| "null".into())),
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Null => out.push_str("null"),
+        Node::Null | Node::Comment(_) => out.push_str("null"),
     }
 }
 

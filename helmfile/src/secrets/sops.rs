@@ -288,9 +288,8 @@ pub fn decrypt_tree(docs: &mut [Vec<(String, Node)>], md: &Metadata, key: &[u8])
                 let aad = format!("{}:", path.join(":"));
                 match decrypt_value(s, key, &aad) {
                     Ok(Plain::Value(n)) => *v = n,
-                    // A value that decrypts to a comment is dropped from the values, as sops
-                    // keeps it only as a comment.
-                    Ok(Plain::Comment(c)) => *v = Node::Str(c),
+                    // A list item that decrypts to a comment stays a comment.
+                    Ok(Plain::Comment(c)) => *v = Node::Comment(c),
                     Err(e) => return Err(format!("Error decrypting tree: Error walking tree: Could not decrypt value: {e}")),
                 }
             }
@@ -338,7 +337,7 @@ fn walk_value(v: &mut Node, path: &mut Vec<String>, f: &mut Leaf<'_>) -> Result<
             }
             Ok(())
         }
-        Node::Null => Ok(()),
+        Node::Null | Node::Comment(_) => Ok(()),
         _ => f(v, path),
     }
 }

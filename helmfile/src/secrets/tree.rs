@@ -13,6 +13,9 @@ pub enum Node {
     /// A `time.Time`, held as its RFC 3339 text (what `MarshalText` gives and go-yaml prints).
     Time(String),
     Null,
+    /// A list item that decrypted to a comment (sops stores a comment inside a list as an
+    /// encrypted item of type `comment`); printed as a comment line, not part of the MAC.
+    Comment(String),
 }
 
 impl Node {
