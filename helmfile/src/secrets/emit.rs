@@ -78,15 +78,29 @@ struct Yaml<'a> {
     /// The removed `sops` entry: its position among the root entries and how many entries it
     /// numbered (itself included).
     skip: Option<(usize, usize)>,
+    /// The key path of the entry printed last.
+    last_path: Vec<String>,
+    /// Comments waiting for the next map entry (see `flush_pending`).
+    pending: Vec<String>,
 }
 
 impl Yaml<'_> {
-    fn candidates(path: &[String]) -> Vec<String> {
-        (0..=path.len()).rev().map(|n| format!("{}:", path[..n].join(":"))).collect()
+    /// Additional-data candidates for a comment standing before an entry under `path`: that
+    /// path and its parents, then the branches around the entry printed last (a foot comment of
+    /// a deeper block stands before the next, shallower entry).
+    fn candidates(&self, path: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = (0..=path.len()).rev().map(|n| format!("{}:", path[..n].join(":"))).collect();
+        for n in (0..=self.last_path.len()).rev() {
+            let c = format!("{}:", self.last_path[..n].join(":"));
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
     }
 
     fn comment_lines(&mut self, lines: &[CommentLine], path: &[String]) {
-        let cands = Self::candidates(path);
+        let cands = self.candidates(path);
         for l in lines {
             let text = decrypt_comment(&l.text, self.key, &cands);
             self.out.push_str(&l.indent);
@@ -111,9 +125,25 @@ impl Yaml<'_> {
         }
     }
 
+    /// Comments of a list that holds nothing else (`key: []  # comment`): go-yaml keeps them
+    /// pending and prints them before the next entry of the map, unless that entry has
+    /// comments of its own (then they are lost), or at the end of the map.
+    fn flush_pending(&mut self, idx: Option<usize>, ind: usize) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        if idx.is_some_and(|i| self.comments.head.contains_key(&i) || self.comments.inline.contains_key(&i)) {
+            return;
+        }
+        for c in pending {
+            self.out.push_str(&format!("{}#{c}\n", " ".repeat(ind)));
+        }
+    }
+
     fn inline(&mut self, idx: Option<usize>, path: &[String]) {
         if let Some(c) = idx.and_then(|i| self.comments.inline.get(&i)) {
-            let text = decrypt_comment(c, self.key, &Self::candidates(path));
+            let text = decrypt_comment(c, self.key, &self.candidates(path));
             self.out.push_str(" #");
             self.out.push_str(&text);
         }
@@ -130,18 +160,22 @@ impl Yaml<'_> {
             }
             let idx = self.entry;
             self.entry += 1;
+            self.flush_pending(Some(idx), ind);
             self.head(idx, path);
             // go-yaml v3 reads `key: value #comment` back with the comment on the key, which
             // sops then prints as a comment line above the entry.
             if let Some(c) = self.comments.inline.get(&idx) {
-                let text = decrypt_comment(c, self.key, &Self::candidates(path));
-                self.out.push_str(&format!("{}#{text}\n", " ".repeat(ind)));
+                let text = decrypt_comment(c, self.key, &self.candidates(path));
+                // (for the first key of a list item's map: at the item's `-` column)
+                let col = if prefix.is_some() { ind.saturating_sub(2) } else { ind };
+                self.out.push_str(&format!("{}#{text}\n", " ".repeat(col)));
             }
             let lead = prefix.take().unwrap_or_else(|| " ".repeat(ind));
             self.out.push_str(&lead);
             self.out.push_str(&render_key(k));
             self.out.push(':');
             path.push(k.clone());
+            self.last_path = path.clone();
             self.value(v, None, align(ind), path);
             path.pop();
         }
@@ -152,6 +186,7 @@ impl Yaml<'_> {
                 }
             }
         }
+        self.flush_pending(None, ind);
     }
 
     /// The rest of a line after `key:` or `-`, and what follows it; `idx` is the entry whose
@@ -163,10 +198,18 @@ impl Yaml<'_> {
                 self.out.push('\n');
                 self.map(m, child_ind, None, path, false);
             }
-            Node::Seq(s) if !s.is_empty() => {
+            Node::Seq(s) if s.iter().any(|x| !matches!(x, Node::Comment(_))) => {
                 self.inline(idx, path);
                 self.out.push('\n');
                 self.seq(s, child_ind, None, path);
+            }
+            Node::Seq(s) if !s.is_empty() => {
+                // Only comments: go-yaml prints `[]`, the comments come after.
+                self.entry += s.len();
+                self.pending = s.iter().filter_map(|x| if let Node::Comment(c) = x { Some(c.clone()) } else { None }).collect();
+                self.out.push_str(" []");
+                self.inline(idx, path);
+                self.out.push('\n');
             }
             Node::Map(_) => {
                 self.out.push_str(" {}");
@@ -214,7 +257,7 @@ impl Yaml<'_> {
 
 /// One document as `sops -d` prints it.
 pub fn yaml_doc(root: &[(String, Node)], comments: &Comments, key: &[u8], skip: Option<(usize, usize)>) -> String {
-    let mut y = Yaml { out: String::new(), comments, key, entry: 0, skip };
+    let mut y = Yaml { out: String::new(), comments, key, entry: 0, skip, last_path: Vec::new(), pending: Vec::new() };
     let mut path = Vec::new();
     y.map(root, 0, None, &mut path, true);
     if root.is_empty() && comments.head.is_empty() && comments.tail.is_empty() {

@@ -114,6 +114,7 @@ fn scan_comments(doc: &str) -> Comments {
     let mut entry = 0usize;
     // Inside a block scalar: the indentation its content must exceed.
     let mut block: Option<usize> = None;
+    let mut in_flow_map = false;
     for line in doc.lines() {
         let ind = line.len() - line.trim_start_matches(' ').len();
         let t = &line[ind..];
@@ -124,6 +125,14 @@ fn scan_comments(doc: &str) -> Comments {
             block = None;
         }
         if t.trim().is_empty() {
+            continue;
+        }
+        if in_flow_map {
+            // `key: {` ... `}`: a map that holds only comments; `sops -d` prints `{}` and
+            // drops them.
+            if t.trim_end() == "}" {
+                in_flow_map = false;
+            }
             continue;
         }
         if let Some(text) = t.strip_prefix('#') {
@@ -169,6 +178,9 @@ fn scan_comments(doc: &str) -> Comments {
         let v = value.trim_end();
         if v.starts_with('|') || v.starts_with('>') {
             block = Some(owner_col);
+        }
+        if v == "{" {
+            in_flow_map = true;
         }
     }
     c.tail = pending;
