@@ -233,6 +233,8 @@ fn encryption_rules() {
     assert!(out.contains("password: hunter2"));
     roundtrip(&dir, "unregex.yaml", plain, &["--unencrypted-regex", "^(user|host)$"], &[&k1]);
     roundtrip(&dir, "suffix.yaml", plain, &["--unencrypted-suffix", "_clear"], &[&k1]);
+    // Unencrypted values keep go-yaml v3's types (a plain date is a time.Time in the MAC).
+    roundtrip(&dir, "types.yaml", "when_unencrypted: 2024-01-02\nstamp_unencrypted: 2001-12-14T21:59:43.10-05:00\nq_unencrypted: \"2024-01-02\"\nlist_unencrypted:\n    - 2020-02-02\n    - x\nn_unencrypted: 12\nf_unencrypted: 1.5\nb_unencrypted: true\nsecret: 2024-03-04\n", &[], &[&k1]);
     roundtrip(&dir, "encsuffix.yaml", "a_secret: x\nb: y\nnested_secret:\n    c: z\n", &["--encrypted-suffix", "_secret"], &[&k1]);
     // mac_only_encrypted comes from a creation rule of a .sops.yaml.
     std::fs::write(dir.join("maconly.sops.yaml"), "creation_rules:\n  - encrypted_regex: ^password$\n    mac_only_encrypted: true\n").unwrap();

@@ -27,6 +27,9 @@ pub struct Comments {
     pub head: HashMap<usize, Vec<CommentLine>>,
     pub inline: HashMap<usize, String>,
     pub tail: Vec<CommentLine>,
+    /// Entries whose value is a plain YAML timestamp (go-yaml v3 reads `time.Time`, which
+    /// sops hashes and prints in RFC 3339), with that RFC 3339 text.
+    pub times: HashMap<usize, String>,
 }
 
 /// One YAML document: its top-level map and its comments.
@@ -49,7 +52,13 @@ pub fn yaml_docs(text: &str) -> Result<Vec<Doc>, String> {
             Node::Seq(_) => return Err("Error unmarshaling input YAML: YAML documents that are sequences are not supported".into()),
             _ => return Err("Error unmarshaling input YAML: YAML documents that are values are not supported".into()),
         };
-        out.push(Doc { root, comments: scan_comments(&doc) });
+        let comments = scan_comments(&doc);
+        let mut root = root;
+        if !comments.times.is_empty() {
+            let mut n = 0;
+            mark_times(&mut root, &comments.times, &mut n);
+        }
+        out.push(Doc { root, comments });
     }
     Ok(out)
 }
@@ -176,6 +185,9 @@ fn scan_comments(doc: &str) -> Comments {
             c.inline.insert(e, cm.to_string());
         }
         let v = value.trim_end();
+        if let (Some(e), Some(t)) = (last_entry, timestamp_rfc3339(v)) {
+            c.times.insert(e, t);
+        }
         if v.starts_with('|') || v.starts_with('>') {
             block = Some(owner_col);
         }
@@ -185,6 +197,69 @@ fn scan_comments(doc: &str) -> Comments {
     }
     c.tail = pending;
     c
+}
+
+/// Turns the values the line scan found to be plain timestamps into `Node::Time`.
+fn mark_times(m: &mut [(String, Node)], times: &HashMap<usize, String>, n: &mut usize) {
+    for (_, v) in m.iter_mut() {
+        let idx = *n;
+        *n += 1;
+        mark_value(v, idx, times, n);
+    }
+}
+
+fn mark_value(v: &mut Node, idx: usize, times: &HashMap<usize, String>, n: &mut usize) {
+    match v {
+        Node::Map(m) => mark_times(m, times, n),
+        Node::Seq(items) => {
+            for it in items.iter_mut() {
+                let i = *n;
+                *n += 1;
+                mark_value(it, i, times, n);
+            }
+        }
+        Node::Str(_) => {
+            if let Some(t) = times.get(&idx) {
+                *v = Node::Time(t.clone());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A plain scalar go-yaml v3 resolves as `!!timestamp` (`2006-01-02`, or RFC 3339 with `T`
+/// and a zone), as Go's `Format(time.RFC3339Nano)` prints it.
+fn timestamp_rfc3339(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if b.len() < 10 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' || !digits(8..10) {
+        return None;
+    }
+    if b.len() == 10 {
+        return Some(format!("{v}T00:00:00Z"));
+    }
+    // YYYY-MM-DDTHH:MM:SS[.frac](Z|±hh:mm)
+    if !(b[10] == b'T' || b[10] == b't') || b.len() < 20 || !digits(11..13) || b[13] != b':' || !digits(14..16) || b[16] != b':' || !digits(17..19) {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac = String::new();
+    if b[i] == b'.' {
+        let start = i + 1;
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac = v[start..i].trim_end_matches('0').to_string();
+    }
+    let zone = &v[i..];
+    let zone_ok = zone == "Z" || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) && zone.as_bytes()[3] == b':');
+    if !zone_ok {
+        return None;
+    }
+    let zone = if zone == "+00:00" { "Z" } else { zone };
+    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    Some(format!("{}T{}{frac}{zone}", &v[..10], &v[11..19]))
 }
 
 /// For `key: value` / `key:` (plain or quoted key), the byte offset just past the `:`.
