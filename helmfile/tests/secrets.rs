@@ -451,3 +451,34 @@ fn corpus_values_files_match_sops() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     assert!(total >= 20, "only {total} corpus files were encrypted");
 }
+
+/// Missing secrets files follow `missingFileHandler` as helmfile resolves them (before it
+/// would call helm-secrets): the whole `build` output, or the error, equals the real helmfile's.
+#[test]
+fn helmfile_missing_secrets_files() {
+    let dir = tmpdir("missing");
+    let hf = rudder_conformance::testbed::oracle("helmfile");
+    let path = format!("{}:{}", hf.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    for (name, handler) in [("error", ""), ("warn", "    missingFileHandler: Warn\n")] {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let state = format!("environments:\n  default:\n{handler}    values:\n      - a: 1\n    secrets:\n      - missing.yaml\n---\nreleases:\n  - name: app\n    chart: ./chart\n");
+        std::fs::write(d.join("helmfile.yaml"), state).unwrap();
+        let out = Command::new(&hf)
+            .current_dir(&d)
+            .args(["-f", "helmfile.yaml", "build"])
+            .env("PATH", &path)
+            .env("HELMFILE_UPDATE_CHECK", "false")
+            .env("HELMFILE_UPGRADE_NOTICE_DISABLED", "true")
+            .output()
+            .expect("run helmfile");
+        let mine = rudder_helmfile::load("helmfile.yaml", &d, &rudder_helmfile::LoadOptions::default()).and_then(|s| s.build_yaml());
+        if out.status.success() {
+            assert_eq!(mine.unwrap_or_else(|e| panic!("{name}: rudder failed: {e}")), String::from_utf8_lossy(&out.stdout), "{name}");
+        } else {
+            let want = String::from_utf8_lossy(&out.stderr);
+            let e = mine.expect_err("helmfile failed, so must rudder");
+            assert_eq!(format!("in ./helmfile.yaml: {e}"), want.trim(), "{name}");
+        }
+    }
+}
