@@ -486,3 +486,25 @@ fn helmfile_missing_secrets_files() {
         }
     }
 }
+
+/// The template functions built on the same resolver.
+#[test]
+fn vals_template_functions() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tmpdir("valsfuncs");
+    std::fs::write(dir.join("c.yaml"), "k: from-file\nm:\n  x: 1\n").unwrap();
+    std::env::set_var("HFSECRETS_T2", "subst");
+    let mut funcs = rudder_engine::funcs::sprig();
+    rudder_helmfile::secrets::vals::register_template_funcs(&mut funcs, dir.clone());
+    let mut t = rudder_engine::TemplateSet::new(funcs).with_name("t");
+    t.parse("t", r#"{{ fetchSecretValue "ref+file://c.yaml#/k" }} {{ fetchSecretValue "ref+envsubst://$HFSECRETS_T2" }} {{ (expandSecretRefs (dict "a" "ref+echo://ee" "b" "plain")).a }}"#).unwrap();
+    let out = t.execute("t", &rudder_engine::Value::Nil);
+    std::env::remove_var("HFSECRETS_T2");
+    assert_eq!(out.unwrap(), "from-file subst ee");
+    let mut funcs = rudder_engine::funcs::sprig();
+    rudder_helmfile::secrets::vals::register_template_funcs(&mut funcs, dir.clone());
+    let mut t = rudder_engine::TemplateSet::new(funcs).with_name("t");
+    t.parse("t", r#"{{ fetchSecretValue "ref+file://c.yaml#/m" }}"#).unwrap();
+    let e = t.execute("t", &rudder_engine::Value::Nil).unwrap_err().to_string();
+    assert!(e.contains("expected map[x:1] to be string"), "{e}");
+}

@@ -229,3 +229,26 @@ pub fn envsubst(s: &str) -> String {
     }
     out
 }
+
+/// Replaces the engine's `fetchSecretValue` / `expandSecretRefs` in `funcs` with ones backed
+/// by [`eval`] (so `ref+envsubst://` works in templates too). helmfile's texts: a
+/// `fetchSecretValue` whose reference yields a non-string is `expected X to be string`.
+pub fn register_template_funcs(funcs: &mut rudder_engine::FuncMap, base: std::path::PathBuf) {
+    use rudder_engine::funcs::util::{map_t, str_t};
+    use rudder_engine::{Func, FuncError, Signature};
+    let b = base.clone();
+    funcs.insert(
+        "fetchSecretValue",
+        Func::pure(Signature::new(vec![str_t()], str_t()), move |a| {
+            let s = a.first().and_then(|v| v.as_str()).unwrap_or("");
+            match eval(&Value::string(s), &b).map_err(FuncError)? {
+                Value::String(r) => Ok(Value::String(r)),
+                other => Err(FuncError(format!("expected {} to be string", rudder_engine::print::format_v(&other)))),
+            }
+        }),
+    );
+    funcs.insert(
+        "expandSecretRefs",
+        Func::pure(Signature::new(vec![map_t()], map_t()), move |a| eval(a.first().unwrap_or(&Value::Nil), &base).map_err(FuncError)),
+    );
+}
