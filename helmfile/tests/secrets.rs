@@ -508,3 +508,84 @@ fn vals_template_functions() {
     let e = t.execute("t", &rudder_engine::Value::Nil).unwrap_err().to_string();
     assert!(e.contains("expected map[x:1] to be string"), "{e}");
 }
+
+/// Scalars whose printing depends on go-yaml v3's style choices (quoting, block scalars,
+/// special floats, keys that need quotes), encrypted and left in the clear.
+#[test]
+fn tricky_scalars_match_sops() {
+    let dir = tmpdir("tricky");
+    let k1 = keygen(&dir, "k1");
+    let body = r##"s1: "123"
+s2: "1.5"
+s3: "true"
+s4: "null"
+s5: "~"
+s6: ""
+s7: " leading space"
+s8: "trailing space "
+s9: "tab\there"
+s10: "- dash"
+s11: ": colon"
+s12: "[bracket"
+s13: "{brace"
+s14: "@at"
+s15: "`tick"
+s16: "it's"
+s17: "quote \" inside"
+s18: "back\\slash"
+s19: "line1\nline2\n\n"
+s20: "\n\nleading newlines"
+s21: "trailing\n"
+s22: "emoji 🚀"
+s23: "0x1F"
+s24: "1e3"
+s25: ".inf"
+s26: "-.inf"
+s27: ".nan"
+s28: "0777"
+s29: "y"
+s30: "NO"
+s31: "2020-01-01"
+s32: "*star"
+s33: "&amp"
+s34: "!bang"
+s35: "%pct"
+s36: "a: b: c"
+s37: "#hash"
+s38: "key=value,other=1"
+s39: "\u00a0nbsp"
+s40: "ctrl\u0001char"
+f1: 0.1
+f2: 100.0
+f3: 1.0e+20
+f4: -0.0
+f5: .inf
+f6: -.inf
+f7: 3.14159265358979
+i1: 0
+i2: 9223372036854775807
+i3: -9223372036854775808
+b1: false
+n1: ~
+"key with space": v
+"key:colon": v
+"123": numeric key
+"true": bool key
+'quoted''key': v
+list:
+    - ""
+    - null
+    - "yes"
+    - 1.0
+    - []
+    - {}
+    - - nested
+clear_unencrypted:
+    a: "123"
+    b: "line1\nline2"
+    c: yes
+    d: 0.5
+    e: ~
+"##;
+    roundtrip(&dir, "tricky.yaml", body, &[], &[&k1]);
+}
