@@ -250,6 +250,7 @@ fn json_and_binary_match_sops() {
 "nested": {"list": [1, "two", false, {"x": "<&>"}], "empty": {}, "emptylist": []}, "multi": "a\nb", "uni": "\u00e9\u2028"}"#;
     roundtrip(&dir, "doc.json", json, &[], &[&k1]);
     roundtrip(&dir, "blob.txt", "raw bytes\nsecond line\n", &[], &[&k1]);
+    roundtrip(&dir, "app.env", "# a comment\nUSER=admin\nPASSWORD=p@ss=word\nMULTI=a\\nb\nEMPTY=\nSECRET_unencrypted=clear\n", &[], &[&k1]);
 }
 
 #[test]

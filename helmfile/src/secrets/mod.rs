@@ -1,7 +1,7 @@
 //! Secrets without plugins: what helmfile gets from helm-secrets + sops (`secrets:` files) and
 //! from vals (`ref+...` references), done in-process.
 //!
-//! - [`decrypt_file`] is `sops -d FILE`: SOPS v3 files (YAML, JSON, binary) whose data key is
+//! - [`decrypt_file`] is `sops -d FILE`: SOPS v3 files (YAML, JSON, dotenv, binary) whose data key is
 //!   encrypted for age recipients, with the keys sops would find (`SOPS_AGE_KEY`,
 //!   `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, `$XDG_CONFIG_HOME/sops/age/keys.txt`). The text
 //!   is what `sops -d` prints, byte for byte, so helmfile's downstream steps read the same
@@ -9,6 +9,7 @@
 //! - [`vals`] evaluates `ref+file://`, `ref+env://` and `ref+envsubst://` references.
 
 mod age;
+mod dotenv;
 mod emit;
 mod read;
 mod sops;
@@ -111,10 +112,30 @@ pub fn decrypt_str(text: &str, format: Format, path: &Path, env: &dyn Fn(&str) -
                 None => Err(err("Error dumping file: error emitting binary store: no binary data found in tree\n\nThis is likely not an encrypted binary file? If not, use --output-type to select the correct output type.".into())),
             }
         }
-        Format::Dotenv | Format::Ini => Err(err(format!(
-            "unsupported SOPS file format {}: Rudder decrypts YAML, JSON and binary SOPS files",
-            if format == Format::Dotenv { "dotenv" } else { "ini" }
-        ))),
+        Format::Dotenv => {
+            let (lines, meta) = dotenv::read(text).map_err(err)?;
+            // The entries as one tree (comments apart), the metadata as its `sops` entry.
+            let mut root: Vec<(String, Node)> = lines
+                .iter()
+                .filter_map(|l| if let dotenv::Line::Entry(k, v) = l { Some((k.clone(), v.clone())) } else { None })
+                .collect();
+            root.push(("sops".into(), Node::Map(meta)));
+            let mut roots = vec![root];
+            let key = data_key(&mut roots, env).map_err(err)?;
+            let mut values = roots.remove(0).into_iter();
+            let lines: Vec<dotenv::Line> = lines
+                .into_iter()
+                .map(|l| match l {
+                    dotenv::Line::Entry(..) => {
+                        let (k, v) = values.next().unwrap_or_default();
+                        dotenv::Line::Entry(k, v)
+                    }
+                    dotenv::Line::Comment(c) => dotenv::Line::Comment(sops::decrypt_comment(&c, &key, &[":".to_string()])),
+                })
+                .collect();
+            Ok(dotenv::emit(&lines))
+        }
+        Format::Ini => Err(err("unsupported SOPS file format ini: Rudder decrypts YAML, JSON, dotenv and binary SOPS files".into())),
     }
 }
 

@@ -2,7 +2,7 @@
 //! scalars of the types sops' AES cipher knows (`str`, `int`, `float`, `bool`, `time`).
 
 /// One value of a sops tree. Maps keep the file's key order (the MAC covers it).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub enum Node {
     Map(Vec<(String, Node)>),
     Seq(Vec<Node>),
@@ -12,6 +12,7 @@ pub enum Node {
     Bool(bool),
     /// A `time.Time`, held as its RFC 3339 text (what `MarshalText` gives and go-yaml prints).
     Time(String),
+    #[default]
     Null,
     /// A list item that decrypted to a comment (sops stores a comment inside a list as an
     /// encrypted item of type `comment`); printed as a comment line, not part of the MAC.
