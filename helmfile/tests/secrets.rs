@@ -587,6 +587,21 @@ clear_unencrypted:
     c: yes
     d: 0.5
     e: ~
+    f: 0o17
+    g: +12
+    h: 1_000
+    i: .5
+    j: 0x1F
+    k: 1:20
+    l: 0b101
+    m: 012
+    n: 1e3
+    o: 6.02E+23
+    p: .NaN
+    q: -.Inf
+    r: Null
+    s: TRUE
+    t: 2001-12-14 21:59:43.10
 "##;
     roundtrip(&dir, "tricky.yaml", body, &[], &[&k1]);
 }
