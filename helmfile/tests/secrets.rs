@@ -197,6 +197,11 @@ fn every_key_source_and_recipient() {
     let wrong = keygen(&dir, "wrong");
     let e = env_with(&dir, &[("SOPS_AGE_KEY", format!("{} {}", wrong.secret, k1.secret))]);
     assert_eq!(decrypt_file_env(&enc, &e).unwrap(), want);
+    // SOPS_AGE_KEY_CMD: the command's output, as sops runs it.
+    let cmd = format!("cat {}", k1.file.display());
+    let (ok, out, err) = sops(&dir, &["decrypt", enc.to_str().unwrap()], &[("SOPS_AGE_KEY_CMD", cmd.as_str())]);
+    assert!(ok, "sops with SOPS_AGE_KEY_CMD: {err}");
+    assert_eq!(decrypt_file_env(&enc, &env_with(&dir, &[("SOPS_AGE_KEY_CMD", cmd.clone()), ("PATH", std::env::var("PATH").unwrap())])).unwrap(), out);
     // $XDG_CONFIG_HOME/sops/age/keys.txt
     let xdg = dir.join("xdg");
     std::fs::create_dir_all(xdg.join("sops/age")).unwrap();
