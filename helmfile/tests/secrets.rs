@@ -610,3 +610,45 @@ clear_unencrypted:
 "##;
     roundtrip(&dir, "tricky.yaml", body, &[], &[&k1]);
 }
+
+/// Damaged files (bytes changed, lines cut) give errors, never panics.
+#[test]
+fn damaged_files_never_panic() {
+    let dir = tmpdir("damaged");
+    let k1 = keygen(&dir, "k1");
+    let enc = encrypt(&dir, "d.yaml", VALUES_YAML, &[], &[&k1]);
+    let enc_json = encrypt(&dir, "d.json", r#"{"a": {"b": [1, "x", true]}, "c": 1.5}"#, &[], &[&k1]);
+    let env = key_file_env(&dir, &k1);
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (file, format) in [(&enc, secrets::Format::Yaml), (&enc_json, secrets::Format::Json)] {
+        let text = std::fs::read_to_string(file).unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        for round in 0..300 {
+            let mut c = chars.clone();
+            match round % 3 {
+                0 => {
+                    let i = (next() as usize) % c.len();
+                    c[i] = ['A', ':', '-', ' ', '\n', '"', '#', '{', ']', 'é'][(next() % 10) as usize];
+                }
+                1 => {
+                    let i = (next() as usize) % c.len();
+                    c.truncate(i);
+                }
+                _ => {
+                    let i = (next() as usize) % c.len();
+                    let n = ((next() % 40) as usize).min(c.len() - i);
+                    c.drain(i..i + n);
+                }
+            }
+            let t: String = c.into_iter().collect();
+            let r = std::panic::catch_unwind(|| secrets::decrypt_str(&t, format, Path::new("damaged"), &env));
+            assert!(r.is_ok(), "panic on damaged input (round {round}):\n{t}");
+        }
+    }
+}
