@@ -9,12 +9,15 @@
 //! Errors are helmfile's texts without the `in ./FILE: ` prefix its CLI adds (except the
 //! "no releases found" error, which helmfile prints bare).
 //!
-//! Not covered yet: HCL environment values, `secrets:` (helm-secrets), remote (go-getter) state
+//! Environment `secrets:` are decrypted in-process ([`secrets`]: SOPS with age keys).
+//!
+//! Not covered yet: HCL environment values, remote (go-getter) state
 //! and values files, kustomize/chartify preparation, go-yaml v3 parse-error line numbers (the
 //! engine's YAML reader is go-yaml v2's; v3-only scalar readings are emulated for the YAML 1.1
 //! booleans `y/yes/on/off/...`), `--embed-values`.
 
 pub mod schema;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -217,6 +220,9 @@ impl<'a> Loader<'a> {
             Value::Map(m) => m.get("missingFileHandler").map(|v| str_of(&v)).unwrap_or_else(|| "Error".into()),
             _ => "Error".into(),
         };
+        // --- environment secrets (secrets/): decrypted natively, merged over the values below.
+        let secret_vals = self.env_secrets(base, &spec, &missing, shown)?;
+        // --- end environment secrets
         let items = match &spec {
             Value::Map(m) => m.get("values").map(|v| list_items(&v)).unwrap_or_default(),
             _ => vec![],
@@ -253,7 +259,52 @@ impl<'a> Loader<'a> {
                 _ => {}
             }
         }
-        Ok(vals)
+        // Secrets take precedence over the environment's values (helmfile's loadEnvValues).
+        Ok(merge_maps(&vals, &secret_vals))
+    }
+
+    /// `environments.<env>.secrets`: each file (globs as for values, `missingFileHandler`
+    /// applied) decrypted as `helm secrets decrypt` / `sops -d` would, read as YAML and merged
+    /// in order. helmfile needs the helm-secrets plugin and the sops binary for this; Rudder
+    /// decrypts in-process (secrets/).
+    fn env_secrets(&self, base: &Path, spec: &Value, missing: &str, shown: &str) -> R<Value> {
+        let items = match spec {
+            Value::Map(m) => m.get("secrets").map(|v| list_items(&v)).unwrap_or_default(),
+            _ => vec![],
+        };
+        let mut out = Value::empty_map();
+        let mut errs = Vec::new();
+        for item in items {
+            let p = str_of(&item);
+            let files = glob_files(base, &p);
+            if files.is_empty() {
+                if missing == "Error" {
+                    return Err(format!(
+                        "failed to read {shown}: environment values file matching \"{p}\" does not exist in \"{}\"",
+                        rel_to(&self.cwd, base).display()
+                    ));
+                }
+                continue;
+            }
+            for f in files {
+                let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+                match secrets::decrypt_file(&f) {
+                    Ok(text) => match parse_yaml(&text) {
+                        Ok(v) => out = merge_maps(&out, &v),
+                        Err(e) => errs.push(format!("failed to load environment secrets file \"{fshown}\": {e}")),
+                    },
+                    Err(e) => errs.push(format!("failed to load environment secrets file \"{fshown}\": {}", e.message)),
+                }
+            }
+        }
+        if !errs.is_empty() {
+            return Err(format!(
+                "failed to read {shown}: failed loading environment secrets with {} errors:\n{}",
+                errs.len(),
+                errs.join("\n")
+            ));
+        }
+        Ok(out)
     }
 
     fn load(&self, file: &str, base_dir: &Path, inherited: Option<&Value>, keep_base: bool) -> R<State> {
