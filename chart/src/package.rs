@@ -421,7 +421,7 @@ pub fn package(path: &Path, opts: &PackageOptions) -> Result<PathBuf, String> {
         chart.metadata.version = v.to_string();
     }
     if !crate::semver::is_valid_version(&chart.metadata.version) {
-        return Err("Invalid Semantic Version".into());
+        return Err("invalid semantic version".into());
     }
     if let Some(v) = opts.app_version.as_deref().filter(|v| !v.is_empty()) {
         chart.metadata.app_version = v.to_string();

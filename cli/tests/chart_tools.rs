@@ -16,8 +16,19 @@ use std::process::{Command, Output};
 
 use rudder_conformance::testbed::{corpus_dir, oracle, workspace_root};
 
+/// rudder invoked through a symlink named `helm`, as a drop-in is used (messages then say
+/// `helm`).
 fn rudder() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rudder"))
+    static LINK: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    LINK.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("charttools-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("bin dir");
+        let link = dir.join("helm");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rudder"), &link).expect("symlink helm -> rudder");
+        link
+    })
+    .clone()
 }
 
 /// Real helm with private homes (nothing from the machine's helm config leaks in).

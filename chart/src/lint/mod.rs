@@ -149,9 +149,11 @@ fn lint_chart(path: &str, opts: &LintOptions) -> Result<Linter, String> {
     };
     let chart_yaml = chart_path.join("Chart.yaml");
     if let Err(e) = std::fs::metadata(&chart_yaml) {
+        // Go's filepath.Join cleans the path it prints.
+        let shown = crate::render::engine::go_path_join(&chart_path.display().to_string(), "Chart.yaml");
         return Err(format!(
             "unable to check Chart.yaml file in chart: stat {}: {}",
-            chart_yaml.display(),
+            shown,
             crate::values::options::go_errno_text(&e)
         ));
     }
