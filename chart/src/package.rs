@@ -12,7 +12,8 @@
 //!   rounded to the second, `Chart.lock` stamped with its `generated` time, everything with
 //!   `SOURCE_DATE_EPOCH` when set; two zero blocks at the end;
 //! - Go's gzip header: mtime 0, XFL 0, OS 255, the `Extra` field Helm sets and the comment
-//!   `Helm`; the deflate stream from [`crate::goflate`] (Go's compress/flate, level 6).
+//!   `Helm`; the deflate stream from [`crate::goflate`] (Go's compress/flate, level 6), fed the
+//!   same write calls Go's tar writer makes.
 
 use std::path::{Path, PathBuf};
 
@@ -338,11 +339,9 @@ fn header(name: &str, prefix: &str, mode: i64, size: usize, mtime: i64, flag: u8
     h
 }
 
-fn pad(out: &mut Vec<u8>) {
-    let r = out.len() % 512;
-    if r != 0 {
-        out.resize(out.len() + 512 - r, 0);
-    }
+/// Go's `blockPadding`: zeros up to the next 512-byte boundary.
+fn padding(size: usize) -> Vec<u8> {
+    vec![0; (512 - size % 512) % 512]
 }
 
 /// Go's `formatPAXRecord`.
@@ -355,14 +354,16 @@ fn pax_record(k: &str, v: &str) -> String {
     format!("{n} {k}={v}\n")
 }
 
-/// The uncompressed tar stream of `entries` as Go's `tar.Writer` writes it.
-fn write_tar(entries: &[Entry]) -> Vec<u8> {
-    let mut out = Vec::new();
+/// The tar stream of `entries` as Go's `tar.Writer` writes it, in the chunks its `Write` calls
+/// hand to the gzip writer (header block, body, padding, ..., two zero blocks); the chunking
+/// matters to the compressor.
+fn tar_chunks(entries: &[Entry]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
     for e in entries {
         let ustar_ok = e.name.len() <= 100 && e.name.is_ascii() || split_ustar_path(&e.name).is_some();
         if ustar_ok {
             let (prefix, name) = split_ustar_path(&e.name).unwrap_or(("", &e.name));
-            out.extend_from_slice(&header(name, prefix, 0o644, e.data.len(), e.mtime, b'0'));
+            out.push(header(name, prefix, 0o644, e.data.len(), e.mtime, b'0').to_vec());
         } else {
             let rec = pax_record("path", &e.name);
             let (dir, file) = match e.name.rfind('/') {
@@ -372,33 +373,42 @@ fn write_tar(entries: &[Entry]) -> Vec<u8> {
             let mut xname = to_ascii(&crate::render::engine::go_path_join(&format!("{dir}PaxHeaders.0"), file));
             xname.truncate(100);
             let xname = xname.trim_end_matches('/').to_string();
-            out.extend_from_slice(&header(&xname, "", 0, rec.len(), 0, b'x'));
-            out.extend_from_slice(rec.as_bytes());
-            pad(&mut out);
+            out.push(header(&xname, "", 0, rec.len(), 0, b'x').to_vec());
+            out.push(rec.clone().into_bytes());
+            out.push(padding(rec.len()));
             let main = to_ascii(&e.name);
-            out.extend_from_slice(&header(&main, "", 0o644, e.data.len(), e.mtime, b'0'));
+            out.push(header(&main, "", 0o644, e.data.len(), e.mtime, b'0').to_vec());
         }
-        out.extend_from_slice(&e.data);
-        pad(&mut out);
+        out.push(e.data.clone());
+        out.push(padding(e.data.len()));
     }
-    out.resize(out.len() + 1024, 0);
+    out.push(vec![0; 512]);
+    out.push(vec![0; 512]);
+    out.retain(|c| !c.is_empty());
     out
 }
 
 /// Helm's gzip `Extra` field.
 const HEADER_EXTRA: &[u8] = b"rr\x28\x00aHR0cHM6Ly95b3V0dS5iZS96OVV6MWljandyTQo=";
 
-/// Go's `gzip.Writer` with `Extra` and `Comment = "Helm"`, default level.
-pub fn gzip_helm(data: &[u8]) -> Vec<u8> {
+/// Go's `gzip.Writer` with `Extra` and `Comment = "Helm"` at the default level, fed `chunks`
+/// one `Write` call each.
+pub fn gzip_helm(chunks: &[Vec<u8>]) -> Vec<u8> {
     let mut out = vec![0x1f, 0x8b, 8, 0x04 | 0x10, 0, 0, 0, 0, 0, 0xff];
     out.extend_from_slice(&(HEADER_EXTRA.len() as u16).to_le_bytes());
     out.extend_from_slice(HEADER_EXTRA);
     out.extend_from_slice(b"Helm\0");
-    out.extend_from_slice(&crate::goflate::compress(data, 6));
+    let mut d = crate::goflate::Deflater::new(6);
     let mut crc = flate2::Crc::new();
-    crc.update(data);
+    let mut size: u32 = 0;
+    for c in chunks {
+        d.write(c);
+        crc.update(c);
+        size = size.wrapping_add(c.len() as u32);
+    }
+    out.extend_from_slice(&d.finish());
     out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
     out
 }
 
@@ -446,7 +456,7 @@ pub fn package(path: &Path, opts: &PackageOptions) -> Result<PathBuf, String> {
     let mut entries = Vec::new();
     let origin = Origin::Dir(path.to_path_buf());
     collect_entries(&chart, &origin, "", opts.source_date_epoch, &mut entries).map_err(|e| format!("failed to save: {e}"))?;
-    let bytes = gzip_helm(&write_tar(&entries));
+    let bytes = gzip_helm(&tar_chunks(&entries));
     std::fs::write(&file, bytes).map_err(|e| format!("failed to save: open {}: {e}", file.display()))?;
     Ok(file)
 }

@@ -353,29 +353,32 @@ fn tar_members(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The tar stream with top-level subchart blocks (`NAME/charts/X/...`) in name order: the only
-/// part of Helm's archive that changes between its own runs.
+/// The tar stream with the subchart blocks of every chart level (`BASE/charts/X/...`) in name
+/// order: the only part of Helm's archive that changes between its own runs.
 fn normalise_subchart_order(tar: &[u8]) -> Vec<u8> {
-    let members = tar_members(tar);
-    let mut head = Vec::new();
-    let mut blocks: Vec<(String, Vec<u8>)> = Vec::new();
-    for (name, raw) in members {
-        let parts: Vec<&str> = name.splitn(4, '/').collect();
-        if parts.len() == 4 && parts[1] == "charts" {
-            let key = parts[2].to_string();
-            match blocks.last_mut() {
-                Some((k, data)) if *k == key => data.extend_from_slice(&raw),
-                _ => blocks.push((key, raw)),
+    fn norm(members: &[(String, Vec<u8>)], base: &str) -> Vec<u8> {
+        let mut head = Vec::new();
+        let mut groups: Vec<(String, Vec<(String, Vec<u8>)>)> = Vec::new();
+        for (name, raw) in members {
+            let rest = name.strip_prefix(base).unwrap_or(name);
+            let sub = rest.strip_prefix("charts/").and_then(|r| r.split_once('/')).map(|(x, _)| x.to_string());
+            match sub {
+                Some(x) => match groups.last_mut() {
+                    Some((k, g)) if *k == x => g.push((name.clone(), raw.clone())),
+                    _ => groups.push((x, vec![(name.clone(), raw.clone())])),
+                },
+                None => head.extend_from_slice(raw),
             }
-        } else {
-            head.extend_from_slice(&raw);
         }
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (x, g) in groups {
+            head.extend_from_slice(&norm(&g, &format!("{base}charts/{x}/")));
+        }
+        head
     }
-    blocks.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, b) in blocks {
-        head.extend_from_slice(&b);
-    }
-    head
+    let members = tar_members(tar);
+    let top = members.first().and_then(|(n, _)| n.split_once('/')).map(|(t, _)| format!("{t}/")).unwrap_or_default();
+    norm(&members, &top)
 }
 
 fn gunzip(b: &[u8]) -> Vec<u8> {
@@ -412,6 +415,8 @@ fn package_matches_helm() {
     let podinfo = corpus_dir().join("charts/podinfo").display().to_string();
     cases.push(("podinfo-version".into(), s(&["package", &podinfo, "--version", "9.9.9-rc.1", "--app-version", "v2", "-d", "out"])));
     cases.push(("podinfo-bad-version".into(), s(&["package", &podinfo, "--version", "nope", "-d", "out"])));
+    let argo = corpus_dir().join("charts/argo-cd").display().to_string();
+    cases.push(("argo-cd-source-date-epoch".into(), s(&["package", &argo, "-d", "out"])));
     cases.push(("no-arg".into(), s(&["package"])));
     cases.push(("missing-path".into(), s(&["package", "./nope"])));
     for (name, args) in cases {
@@ -419,8 +424,13 @@ fn package_matches_helm() {
         let rdir = tmp.path().join("r").join(&name);
         std::fs::create_dir_all(&hdir).unwrap();
         std::fs::create_dir_all(&rdir).unwrap();
-        let h = run(helm_cmd(&home), &args, &hdir);
-        let r = run(rudder_cmd(&home), &args, &rdir);
+        let (mut hc, mut rc) = (helm_cmd(&home), rudder_cmd(&home));
+        if name.ends_with("-source-date-epoch") {
+            hc.env("SOURCE_DATE_EPOCH", "1700000000");
+            rc.env("SOURCE_DATE_EPOCH", "1700000000");
+        }
+        let h = run(hc, &args, &hdir);
+        let r = run(rc, &args, &rdir);
         let mut diff = compare_outputs(&h, &r);
         let list = |d: &Path| -> Vec<PathBuf> {
             let mut v: Vec<PathBuf> = std::fs::read_dir(d.join("out")).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
