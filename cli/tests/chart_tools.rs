@@ -1,6 +1,6 @@
 //! `rudder show|lint|package` against the real helm v4.3.1, byte for byte: stdout, stderr and
 //! exit code for every corpus chart and for broken charts written here; for `package` the
-//! archive itself (gzip header, the tar stream, and the compressed bytes).
+//! archive itself (gzip header, the tar stream, and the whole file byte for byte).
 //!
 //! Helm's own `package` output is not deterministic: the loader keeps subcharts in a Go map,
 //! so their order in the archive is a random rotation of the sorted order from run to run. The
@@ -407,7 +407,7 @@ fn package_matches_helm() {
     let home = tmp.path().join("home");
     let known = known_differences();
     let mut t = Tally::new("package");
-    let mut deflate = Tally::new("package (compressed bytes)");
+    let mut deflate = Tally::new("package (archive bytes)");
     let mut cases: Vec<(String, Vec<String>)> = Vec::new();
     for chart in all_charts(tmp.path()) {
         cases.push((case_name(&chart), s(&["package", &chart.display().to_string(), "-d", "out"])));
@@ -456,12 +456,30 @@ fn package_matches_helm() {
                     diff.get_or_insert_with(String::new).push_str(&format!(": first differing member {a} / {b}"));
                 }
             }
-            let same_bytes = hb == rb;
-            deflate.record(
-                format!("package-deflate/{name}"),
-                if same_bytes { None } else { Some("compressed bytes differ".into()) },
-                &known,
-            );
+            // When only Helm's random subchart order differs, package again with helm until it
+            // happens to pick the sorted order rudder writes (a random rotation per chart level).
+            let mut hb = hb;
+            let mut tries = 0;
+            while hb != rb && ht != rt && normalise_subchart_order(&ht) == normalise_subchart_order(&rt) && tries < 60 {
+                tries += 1;
+                let _ = std::fs::remove_file(hp);
+                let again = run(helm_cmd(&home), &args, &hdir);
+                assert!(again.status.success(), "helm package failed on retry");
+                hb = std::fs::read(hp).unwrap();
+                let t2 = gunzip(&hb);
+                if t2 == rt {
+                    break;
+                }
+            }
+            let case = format!("package-bytes/{name}");
+            if hb == rb {
+                deflate.record(case, None, &known);
+            } else if gunzip(&hb) != rt && normalise_subchart_order(&gunzip(&hb)) == normalise_subchart_order(&rt) {
+                // Helm never chose the sorted order: the bytes cannot be compared on this run.
+                eprintln!("  {case}: helm kept a different subchart order in {tries} retries; bytes not compared");
+            } else {
+                deflate.record(case, Some("compressed bytes differ".into()), &known);
+            }
         }
         t.record(format!("package/{name}"), diff, &known);
     }
