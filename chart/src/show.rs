@@ -132,29 +132,32 @@ fn find_readme(chart: &Chart) -> Option<&crate::model::File> {
 }
 
 /// `Show.Run` on a loaded chart: the text `helm show <format>` prints.
-pub fn show(chart: &Chart, format: ShowFormat, jsonpath: Option<&str>) -> Result<String, String> {
-    let mut out = String::new();
+pub fn show(chart: &Chart, format: ShowFormat, jsonpath: Option<&str>) -> Result<Vec<u8>, String> {
+    // Bytes, not text: Helm prints file contents as they are, valid UTF-8 or not.
+    let mut out: Vec<u8> = Vec::new();
     let all = format == ShowFormat::All;
     if format == ShowFormat::Chart || all {
-        out.push_str(&metadata_yaml(&chart.metadata)?);
-        out.push('\n');
+        out.extend_from_slice(metadata_yaml(&chart.metadata)?.as_bytes());
+        out.push(b'\n');
     }
     // Helm 4 leaves `Values` nil when the chart has no values.yaml.
     if (format == ShowFormat::Values || all) && chart.values_raw.is_some() {
         if all {
-            out.push_str("---\n");
+            out.extend_from_slice(b"---\n");
         }
         match jsonpath.filter(|j| !j.is_empty()) {
             Some(expr) => {
                 let tpl = crate::jsonpath::JsonPath::parse(expr)
                     .map_err(|e| format!("error parsing jsonpath {expr}: {e}"))?;
                 // The printer's execution error is ignored by Helm; whatever was written stays.
-                let _ = tpl.execute(&chart.values, &mut out);
+                let mut text = String::new();
+                let _ = tpl.execute(&chart.values, &mut text);
+                out.extend_from_slice(text.as_bytes());
             }
             None => {
                 for f in chart.raw.iter().filter(|f| f.name == "values.yaml") {
-                    out.push_str(&String::from_utf8_lossy(&f.data));
-                    out.push('\n');
+                    out.extend_from_slice(&f.data);
+                    out.push(b'\n');
                 }
             }
         }
@@ -162,19 +165,19 @@ pub fn show(chart: &Chart, format: ShowFormat, jsonpath: Option<&str>) -> Result
     if format == ShowFormat::Readme || all {
         if let Some(r) = find_readme(chart) {
             if all {
-                out.push_str("---\n");
+                out.extend_from_slice(b"---\n");
             }
-            out.push_str(&String::from_utf8_lossy(&r.data));
-            out.push('\n');
+            out.extend_from_slice(&r.data);
+            out.push(b'\n');
         }
     }
     if format == ShowFormat::Crds || all {
         for (_, data) in crate::render::template::crd_objects(chart) {
             if !data.starts_with(b"---") {
-                out.push_str("---\n");
+                out.extend_from_slice(b"---\n");
             }
-            out.push_str(&String::from_utf8_lossy(&data));
-            out.push('\n');
+            out.extend_from_slice(&data);
+            out.push(b'\n');
         }
     }
     Ok(out)

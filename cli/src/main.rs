@@ -62,7 +62,7 @@ fn main() {
         Command::Show { cmd } => match show::run(&cmd, program) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();
-                let _ = so.write_all(out.as_bytes());
+                let _ = so.write_all(&out);
                 let _ = so.flush();
             }
             Err(e) => {

@@ -76,7 +76,7 @@ pub fn locate_chart(name: &str) -> Result<PathBuf, String> {
 }
 
 /// Runs `show <sub>`: stdout text, or the error text (after `Error: `).
-pub fn run(cmd: &ShowCommand, program: &str) -> Result<String, String> {
+pub fn run(cmd: &ShowCommand, program: &str) -> Result<Vec<u8>, String> {
     let (format, a, jsonpath, sub) = match cmd {
         ShowCommand::All(a) => (ShowFormat::All, a, None, "all"),
         ShowCommand::Chart(a) => (ShowFormat::Chart, a, None, "chart"),

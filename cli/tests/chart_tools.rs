@@ -256,6 +256,22 @@ fn all_charts(tmp: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A few corpus charts packaged by the real helm (a `.tgz` is the other local chart form).
+fn helm_archives(tmp: &Path, home: &Path) -> Vec<PathBuf> {
+    let dir = tmp.join("helm-archives");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut out = Vec::new();
+    for name in ["podinfo", "argo-cd", "kube-prometheus-stack", "cert-manager", "external-dns"] {
+        let chart = corpus_dir().join("charts").join(name).display().to_string();
+        let o = run(helm_cmd(home), &s(&["package", &chart, "-d", &dir.display().to_string()]), tmp);
+        assert!(o.status.success(), "helm package {name}: {}", String::from_utf8_lossy(&o.stderr));
+        let line = String::from_utf8_lossy(&o.stdout);
+        let path = line.trim().rsplit(": ").next().unwrap().to_string();
+        out.push(PathBuf::from(path));
+    }
+    out
+}
+
 fn case_name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
@@ -275,6 +291,14 @@ fn show_matches_helm() {
         let case = format!("show-values-jsonpath/{}", case_name(&chart));
         t.record(case, both(&home, &s(&["show", "values", "--jsonpath", "{.image}", &p]), tmp.path()), &known);
     }
+    // Archives as helm packages them.
+    for tgz in helm_archives(tmp.path(), &home) {
+        let p = tgz.display().to_string();
+        for sub in ["chart", "values", "readme", "crds", "all"] {
+            let case = format!("show-{sub}-tgz/{}", case_name(&tgz));
+            t.record(case, both(&home, &s(&["show", sub, &p]), tmp.path()), &known);
+        }
+    }
     // Argument and path errors.
     t.record("show-errors/no-arg".into(), both(&home, &s(&["show", "chart"]), tmp.path()), &known);
     t.record("show-errors/missing-path".into(), both(&home, &s(&["show", "chart", "./nope"]), tmp.path()), &known);
@@ -292,6 +316,10 @@ fn lint_matches_helm() {
         let p = chart.display().to_string();
         t.record(format!("lint/{}", case_name(chart)), both(&home, &s(&["lint", &p]), tmp.path()), &known);
         t.record(format!("lint-strict/{}", case_name(chart)), both(&home, &s(&["lint", "--strict", &p]), tmp.path()), &known);
+    }
+    for tgz in helm_archives(tmp.path(), &home) {
+        let p = tgz.display().to_string();
+        t.record(format!("lint-tgz/{}", case_name(&tgz)), both(&home, &s(&["lint", &p]), tmp.path()), &known);
     }
     let corpus = corpus_dir().join("charts");
     let c = |n: &str| corpus.join(n).display().to_string();
