@@ -1,6 +1,11 @@
 //! Chart model, loading, values coalescing and rendering a chart over `rudder-engine`.
 
 pub mod deps;
+pub mod goflate;
+pub mod jsonpath;
+pub mod lint;
+pub mod package;
+pub mod show;
 pub mod ignore;
 pub mod load;
 pub mod manifest;

@@ -1,6 +1,9 @@
 //! The `rudder` binary. Invoked through a symlink named `helm` it speaks Helm's command line
 //! (`helm template ...`); as `rudder` it offers the same commands.
 
+mod lint;
+mod package;
+mod show;
 mod template;
 
 use std::io::Write;
@@ -20,6 +23,16 @@ enum Command {
     Template(template::TemplateArgs),
     /// Print the version.
     Version,
+    /// show information of a chart
+    #[command(alias = "inspect")]
+    Show {
+        #[command(subcommand)]
+        cmd: show::ShowCommand,
+    },
+    /// examine a chart for possible issues
+    Lint(lint::LintArgs),
+    /// package a chart directory into a chart archive
+    Package(package::PackageArgs),
 }
 
 fn main() {
@@ -44,7 +57,21 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let program = if invoked_as == "helm" { "helm" } else { "rudder" };
     match cli.command {
+        Command::Show { cmd } => match show::run(&cmd, program) {
+            Ok(out) => {
+                let mut so = std::io::stdout().lock();
+                let _ = so.write_all(&out);
+                let _ = so.flush();
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                std::process::exit(1);
+            }
+        },
+        Command::Lint(a) => chart_tool_exit(lint::run(&a, program)),
+        Command::Package(a) => chart_tool_exit(package::run(&a)),
         Command::Version => {
             println!("rudder {} (invoked as {invoked_as})", env!("CARGO_PKG_VERSION"));
         }
@@ -62,6 +89,17 @@ fn main() {
                 std::process::exit(1);
             }
         },
+    }
+}
+
+/// Prints what a chart tool wrote to stdout, then its error (exit code 1) if it failed.
+fn chart_tool_exit((out, res): (String, Result<(), String>)) {
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(out.as_bytes());
+    let _ = so.flush();
+    if let Err(e) = res {
+        eprintln!("Error: {e}");
+        std::process::exit(1);
     }
 }
 

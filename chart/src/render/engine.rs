@@ -231,6 +231,41 @@ impl Engine {
                 Func::pure(Signature::new(vec![GoType::String], GoType::String), |_| Ok(Value::string(""))),
             );
         }
+        if self.lint_mode {
+            // Helm's lint mode: a missing `required` value or a `fail` is logged (slog, stderr)
+            // and renders as "".
+            let slog = |level: &str, msg: &str, message: &str| {
+                eprintln!(
+                    "level={level} msg={} message={}",
+                    crate::manifest::sorter::slog_value(msg),
+                    crate::manifest::sorter::slog_value(message)
+                )
+            };
+            m.insert(
+                "required",
+                Func::pure(Signature::new(vec![GoType::String, GoType::Interface], GoType::Interface).with_error(), move |a| {
+                    let warn = a[0].as_str().unwrap_or("");
+                    match &a[1] {
+                        Value::Nil | Value::Missing => {
+                            slog("WARN", "missing required value", warn);
+                            Ok(Value::string(""))
+                        }
+                        Value::String(s) if s.is_empty() => {
+                            slog("WARN", "missing required values", warn);
+                            Ok(Value::string(""))
+                        }
+                        v => Ok(v.clone()),
+                    }
+                }),
+            );
+            m.insert(
+                "fail",
+                Func::pure(Signature::new(vec![GoType::String], GoType::String).with_error(), move |a| {
+                    slog("INFO", "funcMap fail", a[0].as_str().unwrap_or(""));
+                    Ok(Value::string(""))
+                }),
+            );
+        }
         if !m.contains("lookup") {
             m.insert(
                 "lookup",
