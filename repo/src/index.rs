@@ -291,6 +291,10 @@ mod tests {
 
 // ---- `helm repo index` ------------------------------------------------------------------
 
+pub(crate) fn metadata_json_pub(md: &Metadata) -> Result<serde_json::Map<String, J>> {
+    metadata_json(md)
+}
+
 fn metadata_json(md: &Metadata) -> Result<serde_json::Map<String, J>> {
     let mut m = serde_json::Map::new();
     let mut s = |k: &str, v: &str| {
@@ -504,5 +508,50 @@ pub fn repo_index(dir: &Path, base_url: &str) -> Result<IndexFile> {
     let mut i = index_directory(dir, base_url)?;
     i.sort_entries();
     i.write(&dir.join("index.yaml"))?;
+    Ok(i)
+}
+
+impl IndexFile {
+    /// Go: `IndexFile.Merge(f)`: every version of `other` this index does not have (by name and
+    /// exact version) is appended.
+    pub fn merge(&mut self, other: &IndexFile) {
+        for cvs in other.entries.values() {
+            for cv in cvs {
+                let have = self
+                    .entries
+                    .get(cv.name())
+                    .is_some_and(|l| l.iter().any(|x| x.metadata.version == cv.metadata.version));
+                if !have {
+                    self.entries.entry(cv.name().to_string()).or_default().push(cv.clone());
+                }
+            }
+        }
+    }
+
+    /// Go: `IndexFile.WriteJSONFile` (`json.MarshalIndent(i, "", "  ")`), atomically.
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        let j = rudder_engine::json::to_json_indent(&rudder_engine::Value::from_json(&self.to_json()?), "", "  ")
+            .map_err(Error::new)?;
+        crate::atomic_write(path, j.as_bytes(), 0o644)
+    }
+}
+
+/// `helm repo index DIR [--url URL] [--merge FILE] [--json]` (pkg/cmd/repo_index.go `index`).
+pub fn repo_index_merge(dir: &Path, base_url: &str, merge: &str, json: bool) -> Result<IndexFile> {
+    let mut i = index_directory(dir, base_url)?;
+    if !merge.is_empty() {
+        let mp = Path::new(merge);
+        let other = if !mp.exists() {
+            let n = IndexFile::new();
+            let _ = if json { n.write_json(mp) } else { n.write(mp) };
+            n
+        } else {
+            IndexFile::load(mp).map_err(|e| Error::new(format!("merge failed: {e}")))?
+        };
+        i.merge(&other);
+    }
+    i.sort_entries();
+    let out = dir.join("index.yaml");
+    if json { i.write_json(&out)? } else { i.write(&out)? }
     Ok(i)
 }

@@ -17,10 +17,14 @@
 //!
 //! Errors are one line, in Helm's words where Helm has them, and never contain a password.
 
+pub mod bundle;
+pub mod cache;
+pub mod deps;
 pub mod http;
 pub mod index;
 pub mod oci;
 pub mod ops;
+pub mod package;
 pub mod paths;
 pub mod repofile;
 

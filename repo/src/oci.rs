@@ -685,6 +685,9 @@ pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> R
         digest: digest.trim_start_matches("sha256:").to_string(),
         url: format!("oci://{}/{}:{}", r.registry, r.repository, file_tag),
         from_cache: false,
+        manifest: format!("sha256:{}", crate::sha256_hex(&manifest)),
+        name: r.chart_name().to_string(),
+        keys: vec![format!("oci://{}/{}", r.registry, r.repository)],
     })
 }
 
