@@ -330,7 +330,12 @@ fn resolve(
         let mut version = String::new();
         let mut candidates: Vec<(String, bool)> = Vec::new(); // (version, has urls)
         if !is_oci(&d.repository) {
-            let idx = IndexFile::load(&paths.cache_index_file(&repo_name)).map_err(|e| {
+            // Go's filepath.Join cleans the name (`oci://h` → `oci:/h`).
+            let idx_path = PathBuf::from(crate::paths::go_join(&[
+                &paths.repository_cache.display().to_string(),
+                &crate::paths::cache_index_file(&repo_name),
+            ]));
+            let idx = IndexFile::load(&idx_path).map_err(|e| {
                 Error::new(format!("no cached repository for {repo_name} found. (try 'helm repo update'): {e}"))
             })?;
             let vs = idx
