@@ -485,6 +485,7 @@ fn bad_input_one_line_errors_cache_untouched() {
     let r = run(home.rudder().args(["repo", "add", "dup", &repo_url(&bad)]));
     assert_eq!(h.status.code(), Some(1));
     assert_eq!(r.status.code(), Some(1), "rudder accepted an index with duplicate keys");
+    assert_eq!(stderr(&r), stderr(&h));
 
     // Digest mismatch: the served archive changes after indexing.
     std::fs::copy(s.dir.join("demo-0.1.0.tgz"), home.root.join("orig.tgz")).unwrap();

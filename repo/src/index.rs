@@ -58,7 +58,13 @@ impl IndexFile {
         let text = String::from_utf8_lossy(data);
         let (doc, strict) = match serde_json::from_slice::<J>(data) {
             Ok(j) => (rudder_engine::Value::from_json(&j), false),
-            Err(_) => (rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?, true),
+            Err(_) => {
+                let doc = rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?;
+                if let Some(e) = duplicate_keys(&text) {
+                    return Err(Error::new(e));
+                }
+                (doc, true)
+            }
         };
         let json = engine_to_json(&doc)?;
         // YAML goes through `yaml.UnmarshalStrict`: unknown fields are errors (JSON is not strict).
@@ -554,4 +560,96 @@ pub fn repo_index_merge(dir: &Path, base_url: &str, merge: &str, json: bool) -> 
     let out = dir.join("index.yaml");
     if json { i.write_json(&out)? } else { i.write(&out)? }
     Ok(i)
+}
+
+/// go-yaml v2's strict decoding refuses a mapping key given twice (`yaml.UnmarshalStrict`,
+/// which Helm uses for index.yaml): `yaml: unmarshal errors:\n  line N: key "k" already set in
+/// map`. This scans block-style YAML (what every index generator writes) line by line; flow
+/// collections and block scalars are skipped.
+pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
+    let mut scopes: Vec<(usize, std::collections::HashSet<String>)> = Vec::new();
+    let mut errs = Vec::new();
+    let mut block_scalar: Option<usize> = None;
+    let all: Vec<&str> = text.lines().collect();
+    for (n, raw) in all.iter().enumerate() {
+        let line = raw.trim_end();
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let body = &line[indent..];
+        if body.is_empty() || body.starts_with('#') || body == "---" || body == "..." {
+            continue;
+        }
+        if let Some(bi) = block_scalar {
+            if indent > bi {
+                continue;
+            }
+            block_scalar = None;
+        }
+        // `- ` items open a mapping at the column after the dash.
+        let mut col = indent;
+        let mut rest = body;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| (rest == "-").then_some("")) {
+            // An item's mapping ends at the next dash of its column; the mapping that holds
+            // the sequence (often at the same column) stays.
+            while scopes.last().is_some_and(|s| s.0 > col) {
+                scopes.pop();
+            }
+            col += 2 + (r.len() - r.trim_start_matches(' ').len());
+            rest = r.trim_start_matches(' ');
+            scopes.push((col, Default::default()));
+        }
+        if rest.is_empty() || rest.starts_with('[') || rest.starts_with('{') || rest.starts_with('#') {
+            continue;
+        }
+        let key = if let Some(q) = rest.strip_prefix('"') {
+            q.find('"').filter(|&i| q[i + 1..].starts_with(':')).map(|i| (q[..i].to_string(), &q[i + 2..]))
+        } else if let Some(q) = rest.strip_prefix('\'') {
+            q.find('\'').filter(|&i| q[i + 1..].starts_with(':')).map(|i| (q[..i].to_string(), &q[i + 2..]))
+        } else {
+            rest.find(": ").or_else(|| rest.ends_with(':').then(|| rest.len() - 1)).map(|i| (rest[..i].to_string(), &rest[i + 1..]))
+        };
+        let Some((key, value)) = key else { continue };
+        while scopes.last().is_some_and(|s| s.0 > col) {
+            scopes.pop();
+        }
+        if scopes.last().is_none_or(|s| s.0 < col) {
+            scopes.push((col, Default::default()));
+        }
+        let v = value.trim();
+        if v.starts_with('|') || v.starts_with('>') {
+            block_scalar = Some(col);
+        }
+        if let Some(s) = scopes.last_mut() {
+            if !s.1.insert(key.clone()) {
+                // go-yaml reports the value node's line: for a nested block, its first line.
+                let mut line = n + 1;
+                if v.is_empty() {
+                    if let Some((m, _)) = all.iter().enumerate().skip(n + 1).find(|(_, l)| {
+                        let t = l.trim_start();
+                        !t.is_empty() && !t.starts_with('#')
+                    }) {
+                        let next = all[m];
+                        let ni = next.len() - next.trim_start_matches(' ').len();
+                        if ni > col || (ni == col && next.trim_start().starts_with('-')) {
+                            line = m + 1;
+                        }
+                    }
+                }
+                errs.push(format!("  line {line}: key {key:?} already set in map"));
+            }
+        }
+    }
+    (!errs.is_empty()).then(|| format!("error converting YAML to JSON: yaml: unmarshal errors:\n{}", errs.join("\n")))
+}
+
+#[cfg(test)]
+mod dup_tests {
+    #[test]
+    fn finds_duplicates_like_go_yaml() {
+        let t = "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n    version: 1.0.1\n  - name: a\n    version: 1.0.0\n  b:\n    description: |\n      x: 1\n      x: 2\n";
+        assert_eq!(super::duplicate_keys(t).unwrap(), "error converting YAML to JSON: yaml: unmarshal errors:\n  line 6: key \"version\" already set in map");
+        assert!(super::duplicate_keys("a:\n  - name: x\n  - name: y\nb:\n  name: x\n").is_none());
+        assert!(super::duplicate_keys("a: 1\nb:\n  a: 1\na: 2\n").unwrap().contains("line 4: key \"a\""));
+        let e = super::duplicate_keys("entries:\n  a:\n  - name: a\n  a:\n  - name: b\n").unwrap();
+        assert!(e.ends_with("line 5: key \"a\" already set in map"), "{e}");
+    }
 }
