@@ -105,19 +105,36 @@ impl IndexFile {
                     _ => vec![],
                 };
                 let mut cvs = Vec::new();
-                for item in items {
-                    if let rudder_engine::Value::Map(m) = &item {
-                        let j = engine_to_json(&rudder_engine::Value::Map(m.clone()))?;
-                        let o = j.as_object().cloned().unwrap_or_default();
+                // The JSON form of the same items (converted once, with the whole document).
+                let jlist = json.get("entries").and_then(|e| e.get(&**name)).and_then(J::as_array);
+                let empty = serde_json::Map::new();
+                for (i, item) in items.into_iter().enumerate() {
+                    let jo = jlist.and_then(|l| l.get(i)).and_then(J::as_object).unwrap_or(&empty);
+                    if let rudder_engine::Value::Map(_) = &item {
                         for f in ["digest", "created"] {
-                            crate::repofile::str_field(&o, f, "IndexFile.entries")?;
+                            crate::repofile::str_field(jo, f, "IndexFile.entries")?;
                         }
                     }
-                    match load_entry(&item) {
+                    match load_entry(&item, jo) {
                         Ok(cv) => cvs.push(cv),
-                        Err((version, e)) => idx.warnings.push(format!(
-                            "skipping loading invalid entry for chart {name:?} {version:?} from {source}: {e}"
-                        )),
+                        Err((version, e)) => {
+                            let v = rudder_chart::manifest::sorter::slog_value;
+                            idx.warnings.push(if e == "empty entry" {
+                                format!(
+                                    "level=WARN msg=\"skipping loading invalid entry for chart: empty entry\" name={} source={}",
+                                    v(name),
+                                    v(source)
+                                )
+                            } else {
+                                format!(
+                                    "level=WARN msg=\"skipping loading invalid entry for chart\" name={} version={} source={} error={}",
+                                    v(name),
+                                    v(&version),
+                                    v(source),
+                                    v(&e)
+                                )
+                            })
+                        }
                     }
                 }
                 sort_versions(&mut cvs);
@@ -130,12 +147,32 @@ impl IndexFile {
         Ok(idx)
     }
 
-    /// Go: `repo.LoadIndexFile(path)`.
+    /// Go: `repo.LoadIndexFile(path)`. The parsed index is kept beside the file, keyed by the
+    /// file's sha256 (`.rudder/<file>.<sha256>.json`), so the next load of the same bytes skips
+    /// YAML parsing and validation; skipped-entry warnings are printed to stderr as Helm logs
+    /// them, on every load.
     pub fn load(path: &Path) -> Result<IndexFile> {
         let data = std::fs::read(path)
             .map_err(|e| Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e))))?;
-        IndexFile::parse(&data, &path.display().to_string())
-            .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))
+        let cache = crate::index_cache::cache_path(path, &crate::sha256_hex(&data));
+        if let Some(idx) = cache.as_deref().and_then(crate::index_cache::read) {
+            idx.print_warnings();
+            return Ok(idx);
+        }
+        let idx = IndexFile::parse(&data, &path.display().to_string())
+            .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))?;
+        if let Some(c) = &cache {
+            crate::index_cache::write(c, &idx);
+        }
+        idx.print_warnings();
+        Ok(idx)
+    }
+
+    /// Helm's slog warnings for entries skipped while loading.
+    pub fn print_warnings(&self) {
+        for w in &self.warnings {
+            eprintln!("{w}");
+        }
     }
 
     /// Go: `IndexFile.Get(name, version)`: an exact version string first, then the newest
@@ -241,7 +278,7 @@ fn unknown_field(doc: &J) -> Option<String> {
     })
 }
 
-fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, (String, String)> {
+fn load_entry(item: &rudder_engine::Value, m: &serde_json::Map<String, J>) -> std::result::Result<ChartVersion, (String, String)> {
     if matches!(item, rudder_engine::Value::Nil | rudder_engine::Value::Missing) {
         return Err((String::new(), "empty entry".into()));
     }
@@ -256,8 +293,6 @@ fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, 
             return Err((version, format!("validation: {e}")));
         }
     }
-    let j = engine_to_json(item).map_err(|e| (version.clone(), e.0))?;
-    let m = j.as_object().cloned().unwrap_or_default();
     Ok(ChartVersion {
         metadata: md,
         urls: strings(m.get("urls")),

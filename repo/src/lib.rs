@@ -22,6 +22,7 @@ pub mod cache;
 pub mod deps;
 pub mod http;
 pub mod index;
+pub mod index_cache;
 pub mod oci;
 pub mod ops;
 pub mod package;

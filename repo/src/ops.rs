@@ -34,6 +34,10 @@ pub fn download_index_file(entry: &Entry, cache: &Path) -> Result<(PathBuf, Inde
     atomic_write(&cache.join(cache_charts_file(&entry.name)), idx.charts_txt().as_bytes(), 0o644)?;
     let fname = cache.join(cache_index_file(&entry.name));
     atomic_write(&fname, &data, 0o644)?;
+    idx.print_warnings();
+    if let Some(c) = crate::index_cache::cache_path(&fname, &crate::sha256_hex(&data)) {
+        crate::index_cache::write(&c, &idx);
+    }
     Ok((fname, idx))
 }
 
