@@ -293,6 +293,7 @@ impl DepArgs {
             insecure_skip_tls_verify: self.tls.insecure_skip_tls_verify,
             plain_http: self.plain_http,
             debug: self.debug,
+            oci_lines_to_stderr: false,
         }
     }
 }
@@ -660,5 +661,12 @@ pub fn locate_remote_chart(reference: &str, opts: &PullOptions) -> Result<PathBu
     let paths = HelmPaths::from_env();
     let mut o = opts.clone();
     o.offline = offline(o.offline);
-    rudder_repo::download_to_cache(&paths, reference, &o).map(|p| p.path).map_err(|e| e.0)
+    let p = rudder_repo::download_to_cache(&paths, reference, &o).map_err(|e| e.0)?;
+    // Helm's registry client under `template` reports the pull on stderr.
+    if reference.starts_with("oci://") && !o.offline {
+        if let Ok(r) = rudder_repo::oci::Reference::parse(reference) {
+            eprintln!("Pulled: {}/{}:{}\nDigest: {}", r.registry, r.repository, rudder_repo::oci::version_to_tag(&p.version), p.manifest);
+        }
+    }
+    Ok(p.path)
 }

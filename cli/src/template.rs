@@ -173,7 +173,18 @@ fn locate_any(a: &TemplateArgs, name: &str) -> Result<PathBuf, String> {
 /// `--dependency-update`: Helm runs `dependency update` (output on stdout) when the chart's
 /// dependencies are not all in charts/, then loads the chart again.
 fn dependency_update(a: &TemplateArgs, path: &Path, printed: &mut String) -> Result<(), String> {
-    let opts = rudder_repo::deps::DepOptions { offline: a.offline || rudder_repo::cache::offline_from_env(), ..Default::default() };
+    let opts = rudder_repo::deps::DepOptions {
+        offline: a.offline || rudder_repo::cache::offline_from_env(),
+        username: a.username.clone().unwrap_or_default(),
+        password: a.password.clone().unwrap_or_default(),
+        cert_file: a.cert_file.clone().unwrap_or_default(),
+        key_file: a.key_file.clone().unwrap_or_default(),
+        ca_file: a.ca_file.clone().unwrap_or_default(),
+        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
+        plain_http: a.plain_http,
+        oci_lines_to_stderr: true,
+        ..Default::default()
+    };
     rudder_repo::deps::update(&rudder_repo::HelmPaths::from_env(), path, &opts, printed).map_err(|e| e.0)
 }
 

@@ -198,6 +198,7 @@ fn oci_push_pull_login_both_ways() {
     let ht = ok(home.helm().args(["template", "x", &r2, "--version", "2.0.0", "--plain-http"]));
     let rt = ok(home.rudder().args(["template", "x", &r2, "--version", "2.0.0", "--plain-http"]));
     assert_eq!(stdout(&rt), stdout(&ht));
+    assert_eq!(stderr(&rt), stderr(&ht));
     assert!(stdout(&ht).contains("name: x-demo"));
     // helm's manifest view of rudder's push equals helm's own push of the same archive.
     let ns3 = unique_name("sources");
@@ -227,6 +228,13 @@ fn oci_push_pull_login_both_ways() {
     ok(hhome.helm().args(["registry", "login", &auth, "-u", &user, "-p", &pass, "--plain-http"]));
     let rd = tempdir("auth-pull");
     ok(hhome.rudder().args(["pull", &format!("oci://{auth}/{ns}/demo"), "--version", "1.3.0", "--plain-http", "-d"]).arg(&rd));
+    assert_eq!(std::fs::read(rd.join("demo-1.3.0.tgz")).unwrap(), std::fs::read(&b).unwrap());
+    // Docker's config.json is the fallback when Helm's registry config has no entry.
+    let dhome = Home::new("sources-docker");
+    std::fs::create_dir_all(dhome.root.join("home/.docker")).unwrap();
+    std::fs::copy(hhome.root.join("config/registry/config.json"), dhome.root.join("home/.docker/config.json")).unwrap();
+    let rd = tempdir("docker-pull");
+    ok(dhome.rudder().args(["pull", &format!("oci://{auth}/{ns}/demo"), "--version", "1.3.0", "--plain-http", "-d"]).arg(&rd));
     assert_eq!(std::fs::read(rd.join("demo-1.3.0.tgz")).unwrap(), std::fs::read(&b).unwrap());
 }
 
@@ -385,6 +393,13 @@ fn dependency_update_build_list_like_helm() {
     let hl = ok(home.helm().args(["dependency", "list"]).arg(hw.join("parent")));
     let rl = ok(home.rudder().args(["dependency", "list"]).arg(rw.join("parent")));
     assert_eq!(stdout(&rl), stdout(&hl));
+    // template --dependency-update fetches what charts/ lacks, as helm does (same stdout).
+    let (ht, rt) = (setup(), setup());
+    let h = ok(home.helm().args(["template", "x"]).arg(ht.join("parent")).args(["--dependency-update", "--plain-http"]));
+    let r = ok(home.rudder().args(["template", "x"]).arg(rt.join("parent")).args(["--dependency-update", "--plain-http"]));
+    assert_eq!(stdout(&r), stdout(&h));
+    assert_eq!(stderr(&r), stderr(&h));
+    assert!(stdout(&h).contains("name: x-demo"));
     // An out-of-sync lock is refused with helm's words.
     for w in [&hw, &rw] {
         let y = std::fs::read_to_string(w.join("parent/Chart.yaml")).unwrap().replace("~0.1", "~0.2");

@@ -28,6 +28,9 @@ pub struct DepOptions {
     pub plain_http: bool,
     /// `--debug`: Helm's extra lines (`Archiving … from repo …`).
     pub debug: bool,
+    /// The registry client's `Pulled:`/`Digest:` lines go to stderr (as under `helm template`)
+    /// instead of the manager's output.
+    pub oci_lines_to_stderr: bool,
 }
 
 const MANAGER_PREFIX: &str = "helm-manager-";
@@ -281,7 +284,7 @@ fn oci_tags(paths: &HelmPaths, repository: &str, name: &str, opts: &DepOptions) 
     let creds = if !po.username.is_empty() || !po.password.is_empty() {
         Some((po.username.clone(), po.password.clone()))
     } else {
-        crate::oci::config_credentials(&paths.registry_config, &r.registry)
+        crate::oci::credentials(paths, &r.registry)
     };
     let mut reg = crate::oci::Registry::new(&r.registry, po.plain_http, creds, &po)?;
     reg.tags(&r.repository)
@@ -554,7 +557,12 @@ fn download_one(paths: &HelmPaths, dep: &Dependency, src: &Source, opts: &DepOpt
         if !opts.offline {
             let r = crate::oci::Reference::parse(base)?;
             let reference = format!("{}/{}:{}", r.registry, r.repository, crate::oci::version_to_tag(&f.version));
-            out.push_str(&format!("Pulled: {reference}\nDigest: {}\n", f.manifest));
+            let lines = format!("Pulled: {reference}\nDigest: {}\n", f.manifest);
+            if opts.oci_lines_to_stderr {
+                eprint!("{lines}");
+            } else {
+                out.push_str(&lines);
+            }
         }
         return Ok(());
     }
