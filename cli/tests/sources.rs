@@ -408,6 +408,44 @@ fn dependency_update_build_list_like_helm() {
     let h = run(home.helm().args(["dependency", "build"]).arg(hw.join("parent")));
     let r = run(home.rudder().args(["dependency", "build"]).arg(rw.join("parent")));
     assert_eq!(one_line_error(&r), one_line_error(&h));
+
+    // Offline: a fresh copy resolves every dependency from the caches (the served repository
+    // is gone), giving the same lock and archives.
+    drop(s);
+    let ow = setup();
+    let dead = "http://127.0.0.1:9";
+    let o = ok(home.rudder().args(["dependency", "update", "--offline"]).arg(ow.join("parent")).env("HTTP_PROXY", dead).env("http_proxy", dead));
+    assert!(stdout(&o).contains("Saving 3 charts"), "{}", stdout(&o));
+    assert_eq!(lock(&ow), lock(&hw).replace("~0.2", "~0.1"));
+    assert_eq!(charts(&ow).iter().filter(|c| !c.0.starts_with("sub-")).collect::<Vec<_>>(), hc.iter().filter(|c| !c.0.starts_with("sub-")).collect::<Vec<_>>());
+}
+
+#[test]
+fn requirements_lock_for_v1_charts() {
+    let home = Home::new("sources-v1");
+    let s = served(&home, &["0.1.0", "0.2.0"]);
+    ok(home.helm().args(["repo", "add", "r", &repo_url(&s)]));
+    let setup = || {
+        let w = tempdir("v1");
+        std::fs::create_dir_all(w.join("templates")).unwrap();
+        std::fs::write(w.join("Chart.yaml"), "apiVersion: v1\nname: old\nversion: 1.0.0\n").unwrap();
+        std::fs::write(w.join("requirements.yaml"), format!("dependencies:\n- name: demo\n  version: \">0.1.0\"\n  repository: {}\n", repo_url(&s))).unwrap();
+        w
+    };
+    let (hw, rw) = (setup(), setup());
+    let h = ok(home.helm().args(["dependency", "update"]).arg(&hw));
+    let r = ok(home.rudder().args(["dependency", "update"]).arg(&rw));
+    assert_eq!(stdout(&r), stdout(&h));
+    let lock = |w: &Path| std::fs::read_to_string(w.join("requirements.lock")).unwrap().lines().filter(|l| !l.starts_with("generated:")).collect::<Vec<_>>().join("\n");
+    assert_eq!(lock(&rw), lock(&hw));
+    assert_eq!(tree(&rw.join("charts")), tree(&hw.join("charts")));
+    for w in [&hw, &rw] {
+        std::fs::remove_dir_all(w.join("charts")).unwrap();
+    }
+    let h = ok(home.helm().args(["dependency", "build"]).arg(&hw));
+    let r = ok(home.rudder().args(["dependency", "build"]).arg(&rw));
+    assert_eq!(stdout(&r), stdout(&h));
+    assert_eq!(tree(&rw.join("charts")), tree(&hw.join("charts")));
 }
 
 /// A local server answering every request with 500.
