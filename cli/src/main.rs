@@ -56,7 +56,8 @@ fn main() {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            eprintln!("Error: {}", cobra_error(&e, if invoked_as == "helm" { "helm" } else { "rudder" }));
+            let program = if invoked_as == "helm" { "helm" } else { "rudder" };
+            eprintln!("Error: {}", sources::arg_error(&e, &args, program).unwrap_or_else(|| cobra_error(&e, program)));
             std::process::exit(1);
         }
     };

@@ -670,3 +670,27 @@ pub fn locate_remote_chart(reference: &str, opts: &PullOptions) -> Result<PathBu
     }
     Ok(p.path)
 }
+
+/// Cobra's words for a missing positional argument of the commands above (`"helm pull" requires
+/// at least 1 argument` and the usage line); `None` for other commands and errors.
+pub fn arg_error(e: &clap::Error, args: &[String], program: &str) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
+        return None;
+    }
+    let words: Vec<&str> = args.iter().skip(1).filter(|a| !a.starts_with('-')).map(String::as_str).collect();
+    let (path, n, exact, usage) = match (words.first().copied()?, words.get(1).copied()) {
+        ("pull" | "fetch", _) => ("pull", 1, false, "pull [chart URL | repo/chartname] [...]"),
+        ("push", _) => ("push", 2, false, "push [chart] [remote]"),
+        ("repo", Some("add")) => ("repo add", 2, true, "repo add [NAME] [URL]"),
+        ("repo", Some("remove" | "rm")) => ("repo remove", 1, false, "repo remove [REPO1 [REPO2 ...]]"),
+        ("repo", Some("index")) => ("repo index", 1, true, "repo index [DIR]"),
+        ("registry", Some("login")) => ("registry login", 1, false, "registry login [host]"),
+        ("registry", Some("logout")) => ("registry logout", 1, false, "registry logout [host]"),
+        ("bundle", Some("create")) => ("bundle create", 1, false, "bundle create REF... -o FILE"),
+        ("bundle", Some("import")) => ("bundle import", 1, true, "bundle import FILE"),
+        _ => return None,
+    };
+    let plural = if n == 1 { "argument" } else { "arguments" };
+    let at_least = if exact { "" } else { "at least " };
+    Some(format!("\"{program} {path}\" requires {at_least}{n} {plural}\n\nUsage:  {program} {usage} [flags]"))
+}
