@@ -540,6 +540,22 @@ fn bad_input_one_line_errors_cache_untouched() {
     assert_eq!(r.status.code(), Some(1), "rudder accepted an index with duplicate keys");
     assert_eq!(stderr(&r), stderr(&h));
 
+    // Bad entries are skipped with helm's (debug-mode) warnings, in helm's order, both when the
+    // index is fetched and when the cached copy is read.
+    std::fs::write(bad.dir.join("index.yaml"), "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n    urls: [a.tgz]\n  - name: a\n    version: not semver\n  - null\n").unwrap();
+    let warn = |o: &Output| stderr(o).lines().filter(|l| l.starts_with("level=WARN")).map(str::to_string).collect::<Vec<_>>();
+    let (hh, rh) = (Home::new("sources-warn-h"), Home::new("sources-warn-r"));
+    let h = ok(hh.helm().args(["repo", "add", "w", &repo_url(&bad)]).env("HELM_DEBUG", "1"));
+    let r = ok(rh.rudder().args(["repo", "add", "w", &repo_url(&bad)]).env("HELM_DEBUG", "1"));
+    assert_eq!(warn(&r), warn(&h));
+    assert_eq!(warn(&r).len(), 2);
+    for _ in 0..2 {
+        let h = run(hh.helm().args(["pull", "w/a", "-d"]).arg(tempdir("w")).env("HELM_DEBUG", "1"));
+        let r = run(rh.rudder().args(["pull", "w/a", "-d"]).arg(tempdir("w")).env("HELM_DEBUG", "1"));
+        assert_eq!(warn(&r).iter().map(|l| l.replace(&rh.root.display().to_string(), "")).collect::<Vec<_>>(),
+                   warn(&h).iter().map(|l| l.replace(&hh.root.display().to_string(), "")).collect::<Vec<_>>());
+    }
+
     // Digest mismatch: the served archive changes after indexing.
     std::fs::copy(s.dir.join("demo-0.1.0.tgz"), home.root.join("orig.tgz")).unwrap();
     let other = package(&home, &chart_src("demo", "0.1.0", "description: changed\n"), "0.1.0");

@@ -105,6 +105,7 @@ impl IndexFile {
                     _ => vec![],
                 };
                 let mut cvs = Vec::new();
+                let first_warning = idx.warnings.len();
                 // The JSON form of the same items (converted once, with the whole document).
                 let jlist = json.get("entries").and_then(|e| e.get(&**name)).and_then(J::as_array);
                 let empty = serde_json::Map::new();
@@ -137,6 +138,8 @@ impl IndexFile {
                         }
                     }
                 }
+                // Helm walks each list backwards, so its warnings come last entry first.
+                idx.warnings[first_warning..].reverse();
                 sort_versions(&mut cvs);
                 idx.entries.insert(name.to_string(), cvs);
             }
@@ -155,21 +158,27 @@ impl IndexFile {
         let data = std::fs::read(path)
             .map_err(|e| Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e))))?;
         let cache = crate::index_cache::cache_path(path, &crate::sha256_hex(&data));
-        if let Some(idx) = cache.as_deref().and_then(crate::index_cache::read) {
+        let source = path.display().to_string();
+        if let Some(idx) = cache.as_deref().and_then(|c| crate::index_cache::read(c, &source)) {
             idx.print_warnings();
             return Ok(idx);
         }
         let idx = IndexFile::parse(&data, &path.display().to_string())
             .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))?;
         if let Some(c) = &cache {
-            crate::index_cache::write(c, &idx);
+            crate::index_cache::write(c, &idx, &source);
         }
         idx.print_warnings();
         Ok(idx)
     }
 
-    /// Helm's slog warnings for entries skipped while loading.
+    /// Helm's slog warnings for entries skipped while loading. Helm 4 shows them only in
+    /// debug mode (`--debug`, `HELM_DEBUG`).
     pub fn print_warnings(&self) {
+        let debug = std::env::var("HELM_DEBUG").is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+        if !debug {
+            return;
+        }
         for w in &self.warnings {
             eprintln!("{w}");
         }

@@ -93,8 +93,17 @@ fn md_from(v: &J) -> Option<Metadata> {
     })
 }
 
-/// Write the cache (best effort: a failure only costs the next load a parse).
-pub fn write(path: &Path, idx: &IndexFile) {
+const SOURCE: &str = "\u{1}source\u{1}";
+
+fn source_attr(source: &str) -> String {
+    format!("source={}", rudder_chart::manifest::sorter::slog_value(source))
+}
+
+/// Write the cache (best effort: a failure only costs the next load a parse). `source` is what
+/// the warnings name; a later load names its own.
+pub fn write(path: &Path, idx: &IndexFile, source: &str) {
+    let attr = source_attr(source);
+    let warnings: Vec<String> = idx.warnings.iter().map(|w| w.replace(&attr, SOURCE)).collect();
     let mut entries = Map::new();
     for (name, cvs) in &idx.entries {
         let items: Vec<J> = cvs
@@ -105,7 +114,7 @@ pub fn write(path: &Path, idx: &IndexFile) {
     }
     let doc = json!({
         "format": FORMAT, "apiVersion": idx.api_version, "generated": idx.generated,
-        "publicKeys": idx.public_keys, "annotations": idx.annotations, "warnings": idx.warnings,
+        "publicKeys": idx.public_keys, "annotations": idx.annotations, "warnings": warnings,
         "entries": entries,
     });
     let Ok(text) = serde_json::to_vec(&doc) else { return };
@@ -126,7 +135,8 @@ pub fn write(path: &Path, idx: &IndexFile) {
 }
 
 /// Read the cache; `None` when absent or not in this format.
-pub fn read(path: &Path) -> Option<IndexFile> {
+pub fn read(path: &Path, source: &str) -> Option<IndexFile> {
+    let attr = source_attr(source);
     let data = std::fs::read(path).ok()?;
     let doc: J = serde_json::from_slice(&data).ok()?;
     if doc.get("format")?.as_u64()? != FORMAT {
@@ -137,7 +147,7 @@ pub fn read(path: &Path) -> Option<IndexFile> {
         generated: s(doc.get("generated")?),
         public_keys: list(doc.get("publicKeys")?),
         annotations: doc.get("annotations")?.as_object()?.iter().map(|(k, v)| (k.clone(), s(v))).collect(),
-        warnings: list(doc.get("warnings")?),
+        warnings: list(doc.get("warnings")?).iter().map(|w| w.replace(SOURCE, &attr)).collect(),
         ..IndexFile::default()
     };
     for (name, items) in doc.get("entries")?.as_object()? {

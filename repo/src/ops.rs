@@ -36,7 +36,7 @@ pub fn download_index_file(entry: &Entry, cache: &Path) -> Result<(PathBuf, Inde
     atomic_write(&fname, &data, 0o644)?;
     idx.print_warnings();
     if let Some(c) = crate::index_cache::cache_path(&fname, &crate::sha256_hex(&data)) {
-        crate::index_cache::write(&c, &idx);
+        crate::index_cache::write(&c, &idx, &entry.url);
     }
     Ok((fname, idx))
 }
