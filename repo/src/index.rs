@@ -42,13 +42,6 @@ pub struct IndexFile {
     pub warnings: Vec<String>,
 }
 
-fn strings(v: Option<&J>) -> Vec<String> {
-    match v {
-        Some(J::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-        _ => vec![],
-    }
-}
-
 impl IndexFile {
     /// Go: `loadIndex(data, source)`: JSON when the text is valid JSON, YAML otherwise.
     pub fn parse(data: &[u8], source: &str) -> Result<IndexFile> {
@@ -66,37 +59,39 @@ impl IndexFile {
                 (doc, true)
             }
         };
-        let json = engine_to_json(&doc)?;
         // YAML goes through `yaml.UnmarshalStrict`: unknown fields are errors (JSON is not strict).
+        // Everything below reads the engine's value directly: a second, JSON copy of a large
+        // index would double the time and the memory.
         if strict {
-            if let Some(f) = unknown_field(&json) {
+            if let Some(f) = unknown_field_v(&doc) {
                 return Err(Error::new(format!(
                     "error unmarshaling JSON: while decoding JSON: json: unknown field {f:?}"
                 )));
             }
         }
         let mut idx = IndexFile::default();
-        let top = match &json {
-            J::Object(m) => m,
-            J::Null => return Err(Error::new("no API version specified")),
+        let top = match &doc {
+            V::Map(m) => m.clone(),
+            V::Nil | V::Missing => return Err(Error::new("no API version specified")),
             other => {
                 return Err(Error::new(format!(
                     "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type repo.IndexFile",
-                    crate::repofile::json_kind(other)
+                    kind_v(other)
                 )))
             }
         };
-        idx.api_version = crate::repofile::str_field(top, "apiVersion", "IndexFile")?;
-        idx.generated = top.get("generated").and_then(J::as_str).unwrap_or_default().to_string();
-        idx.public_keys = strings(top.get("publicKeys"));
-        if let Some(J::Object(a)) = top.get("annotations") {
-            idx.annotations =
-                a.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect();
-        }
-        let engine_entries = match &doc {
-            rudder_engine::Value::Map(m) => m.get("entries"),
-            _ => None,
+        let top = top.read();
+        idx.api_version = str_field_v(&top, "apiVersion", "IndexFile")?;
+        idx.generated = match field_v(&top, "generated") {
+            Some(V::String(s)) => s.to_string(),
+            _ => String::new(),
         };
+        idx.public_keys = strings_v(field_v(&top, "publicKeys"));
+        if let Some(V::Map(a)) = field_v(&top, "annotations") {
+            idx.annotations =
+                a.read().iter().filter_map(|(k, v)| match v { V::String(s) => Some((k.to_string(), s.to_string())), _ => None }).collect();
+        }
+        let engine_entries = field_v(&top, "entries");
         if let Some(rudder_engine::Value::Map(em)) = engine_entries {
             let em = em.read();
             for (name, list) in em.iter() {
@@ -106,17 +101,14 @@ impl IndexFile {
                 };
                 let mut cvs = Vec::new();
                 let first_warning = idx.warnings.len();
-                // The JSON form of the same items (converted once, with the whole document).
-                let jlist = json.get("entries").and_then(|e| e.get(&**name)).and_then(J::as_array);
-                let empty = serde_json::Map::new();
-                for (i, item) in items.into_iter().enumerate() {
-                    let jo = jlist.and_then(|l| l.get(i)).and_then(J::as_object).unwrap_or(&empty);
-                    if let rudder_engine::Value::Map(_) = &item {
+                for item in items {
+                    if let V::Map(m) = &item {
+                        let m = m.read();
                         for f in ["digest", "created"] {
-                            crate::repofile::str_field(jo, f, "IndexFile.entries")?;
+                            str_field_v(&m, f, "IndexFile.entries")?;
                         }
                     }
-                    match load_entry(&item, jo) {
+                    match load_entry(&item) {
                         Ok(cv) => cvs.push(cv),
                         Err((version, e)) => {
                             let v = rudder_chart::manifest::sorter::slog_value;
@@ -237,6 +229,88 @@ pub fn sort_versions(cvs: &mut [ChartVersion]) {
     });
 }
 
+use rudder_engine::Value as V;
+
+type VMap = std::collections::BTreeMap<rudder_engine::value::Str, V>;
+
+/// encoding/json's field match: exact, else case-insensitive.
+fn field_v<'a>(m: &'a VMap, name: &str) -> Option<&'a V> {
+    m.get(name).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
+/// encoding/json's kind words for a decoded value.
+fn kind_v(v: &V) -> &'static str {
+    match v {
+        V::Nil | V::Missing => "null",
+        V::Bool(_) => "bool",
+        V::Int(..) | V::Uint(..) | V::Float(..) => "number",
+        V::String(_) | V::Bytes(_) => "string",
+        V::List(_) => "array",
+        _ => "object",
+    }
+}
+
+fn str_field_v(m: &VMap, name: &str, ctx: &str) -> Result<String> {
+    match field_v(m, name) {
+        None | Some(V::Nil) | Some(V::Missing) => Ok(String::new()),
+        Some(V::String(s)) => Ok(s.to_string()),
+        Some(other) => Err(Error::new(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {ctx}.{name} of type string",
+            kind_v(other)
+        ))),
+    }
+}
+
+fn strings_v(v: Option<&V>) -> Vec<String> {
+    match v {
+        Some(V::List(l)) => l.items.iter().filter_map(|x| match x { V::String(s) => Some(s.to_string()), _ => None }).collect(),
+        _ => vec![],
+    }
+}
+
+/// The first field (keys sorted, depth first: encoding/json's decoding order after the JSON
+/// step) that `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
+fn unknown_field_v(doc: &V) -> Option<String> {
+    fn check(m: &VMap, known: &[&str], nested: &dyn Fn(&str, &V) -> Option<String>) -> Option<String> {
+        for (k, v) in m {
+            match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
+                None => return Some(k.to_string()),
+                Some(f) => {
+                    if let Some(u) = nested(f, v) {
+                        return Some(u);
+                    }
+                }
+            }
+        }
+        None
+    }
+    fn each_map(v: &V, f: &dyn Fn(&VMap) -> Option<String>) -> Option<String> {
+        let V::List(l) = v else { return None };
+        l.items.iter().find_map(|x| match x {
+            V::Map(m) => f(&m.read()),
+            _ => None,
+        })
+    }
+    let V::Map(top) = doc else { return None };
+    let top = top.read();
+    check(&top, TOP_FIELDS, &|f, v| {
+        if f != "entries" {
+            return None;
+        }
+        let V::Map(em) = v else { return None };
+        let em = em.read();
+        em.values().find_map(|list| {
+            each_map(list, &|e| {
+                check(e, ENTRY_FIELDS, &|f, v| match f {
+                    "maintainers" => each_map(v, &|m| check(m, MAINTAINER_FIELDS, &|_, _| None)),
+                    "dependencies" => each_map(v, &|m| check(m, DEPENDENCY_FIELDS, &|_, _| None)),
+                    _ => None,
+                })
+            })
+        })
+    })
+}
+
 const TOP_FIELDS: &[&str] = &["serverInfo", "apiVersion", "generated", "entries", "publicKeys", "annotations"];
 const ENTRY_FIELDS: &[&str] = &[
     "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
@@ -247,47 +321,7 @@ const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
 const DEPENDENCY_FIELDS: &[&str] =
     &["name", "version", "repository", "condition", "tags", "enabled", "import-values", "alias"];
 
-/// The first field (in encoding/json's decoding order: keys sorted, depth first) that
-/// `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
-fn unknown_field(doc: &J) -> Option<String> {
-    fn check<'a>(m: &'a serde_json::Map<String, J>, known: &[&str], mut nested: impl FnMut(&str, &'a J) -> Option<String>) -> Option<String> {
-        for (k, v) in m {
-            match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
-                None => return Some(k.clone()),
-                Some(f) => {
-                    if let Some(u) = nested(f, v) {
-                        return Some(u);
-                    }
-                }
-            }
-        }
-        None
-    }
-    fn items<'a>(v: &'a J) -> impl Iterator<Item = &'a serde_json::Map<String, J>> {
-        v.as_array().into_iter().flatten().filter_map(J::as_object)
-    }
-    let top = doc.as_object()?;
-    check(top, TOP_FIELDS, |f, v| {
-        if f != "entries" {
-            return None;
-        }
-        for list in v.as_object().into_iter().flat_map(|m| m.values()) {
-            for e in items(list) {
-                let u = check(e, ENTRY_FIELDS, |f, v| match f {
-                    "maintainers" => items(v).find_map(|m| check(m, MAINTAINER_FIELDS, |_, _| None)),
-                    "dependencies" => items(v).find_map(|m| check(m, DEPENDENCY_FIELDS, |_, _| None)),
-                    _ => None,
-                });
-                if u.is_some() {
-                    return u;
-                }
-            }
-        }
-        None
-    })
-}
-
-fn load_entry(item: &rudder_engine::Value, m: &serde_json::Map<String, J>) -> std::result::Result<ChartVersion, (String, String)> {
+fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, (String, String)> {
     if matches!(item, rudder_engine::Value::Nil | rudder_engine::Value::Missing) {
         return Err((String::new(), "empty entry".into()));
     }
@@ -302,12 +336,18 @@ fn load_entry(item: &rudder_engine::Value, m: &serde_json::Map<String, J>) -> st
             return Err((version, format!("validation: {e}")));
         }
     }
+    let V::Map(m) = item else { return Err((version, "not a map".into())) };
+    let m = m.read();
+    let text = |k: &str| match field_v(&m, k) {
+        Some(V::String(s)) => s.to_string(),
+        _ => String::new(),
+    };
     Ok(ChartVersion {
         metadata: md,
-        urls: strings(m.get("urls")),
-        created: m.get("created").and_then(J::as_str).unwrap_or_default().to_string(),
-        removed: m.get("removed").and_then(J::as_bool).unwrap_or(false),
-        digest: m.get("digest").and_then(J::as_str).unwrap_or_default().to_string(),
+        urls: strings_v(field_v(&m, "urls")),
+        created: text("created"),
+        removed: matches!(field_v(&m, "removed"), Some(V::Bool(true))),
+        digest: text("digest"),
     })
 }
 
