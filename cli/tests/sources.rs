@@ -591,3 +591,34 @@ fn bad_input_one_line_errors_cache_untouched() {
     assert_eq!(tree(&home.root.join("cache")), cache_before);
     assert!(tree(&dest).is_empty());
 }
+
+#[test]
+fn oci_wrong_media_type_and_missing_tag() {
+    let reg = var("RUDDER_TEST_REGISTRY");
+    let home = Home::new("sources-oci-bad");
+    let ns = unique_name("sources");
+    // A manifest whose config is an image config, not a chart: pushed with the raw API.
+    let a = package(&home, &chart_src("img", "0.0.1", ""), "1.0.0");
+    let data = std::fs::read(&a).unwrap();
+    let mut r = rudder_repo::oci::Registry::new(&reg, true, None, &rudder_repo::PullOptions::default()).unwrap();
+    let repo = format!("{ns}/img");
+    let layer = r.push_blob(&repo, &data).unwrap();
+    let config = b"{}";
+    let cd = r.push_blob(&repo, config).unwrap();
+    let manifest = format!(
+        "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{cd}\",\"size\":2}},\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{layer}\",\"size\":{}}}]}}",
+        data.len()
+    );
+    r.push_manifest(&repo, "1.0.0", manifest.as_bytes()).unwrap();
+    let dest = tempdir("bad-oci");
+    let o = run(home.rudder().args(["pull", &format!("oci://{reg}/{repo}"), "--version", "1.0.0", "--plain-http", "-d"]).arg(&dest));
+    let e = one_line_error(&o);
+    let h = run(home.helm().args(["pull", &format!("oci://{reg}/{repo}"), "--version", "1.0.0", "--plain-http", "-d"]).arg(&dest));
+    assert_eq!(e, one_line_error(&h));
+    assert!(tree(&dest).is_empty());
+    assert!(!home.content().exists() || tree(&home.content()).iter().all(|(n, _)| !n.ends_with(".chart")));
+    // A missing tag: helm's words.
+    let o = run(home.rudder().args(["pull", &format!("oci://{reg}/{repo}"), "--version", "9.9.9", "--plain-http", "-d"]).arg(&dest));
+    let h = run(home.helm().args(["pull", &format!("oci://{reg}/{repo}"), "--version", "9.9.9", "--plain-http", "-d"]).arg(&dest));
+    assert_eq!(one_line_error(&o), one_line_error(&h));
+}

@@ -675,10 +675,22 @@ pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> R
     }
     let m: J = serde_json::from_slice(&manifest).map_err(|e| Error::new(format!("invalid manifest: {e}")))?;
     let config_type = m.pointer("/config/mediaType").and_then(J::as_str).unwrap_or("");
-    if config_type != CONFIG_MEDIA_TYPE {
-        return Err(Error::new(format!("unknown config media type: {config_type}")));
-    }
     let layers = m.get("layers").and_then(J::as_array).cloned().unwrap_or_default();
+    // Helm keeps the nodes of the manifest graph whose media types it knows (the manifest
+    // itself, its config, chart layers) and wants at least the manifest and the config.
+    let chart_layers = layers
+        .iter()
+        .filter(|l| matches!(l.get("mediaType").and_then(J::as_str), Some(CHART_LAYER_MEDIA_TYPE | LEGACY_CHART_LAYER_MEDIA_TYPE)))
+        .count();
+    let found = 1 + usize::from(config_type == CONFIG_MEDIA_TYPE) + chart_layers;
+    if found < 2 {
+        return Err(Error::new(format!(
+            "manifest does not contain minimum number of descriptors (2), descriptors found: {found}"
+        )));
+    }
+    if config_type != CONFIG_MEDIA_TYPE {
+        return Err(Error::new(format!("could not load config with mediatype {CONFIG_MEDIA_TYPE}")));
+    }
     let layer = layers
         .iter()
         .find(|l| l.get("mediaType").and_then(J::as_str) == Some(CHART_LAYER_MEDIA_TYPE))
