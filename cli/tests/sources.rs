@@ -288,6 +288,14 @@ fn http_repositories_with_helm() {
     assert_eq!(stdout(&ok(h2.rudder().args(["template", "x", "hd/demo", "--version", "0.2.0"]))),
                stdout(&ok(h2.helm().args(["template", "x", "hd/demo", "--version", "0.2.0"]))));
 
+    // `--repo URL` for pull and template, as helm.
+    let (hd, rd) = (tempdir("h"), tempdir("r"));
+    ok(h2.helm().args(["pull", "demo", "--repo", &url, "--version", "~0.1", "-d"]).arg(&hd));
+    ok(h2.rudder().args(["pull", "demo", "--repo", &url, "--version", "~0.1", "-d"]).arg(&rd));
+    assert_eq!(tree(&rd), tree(&hd));
+    assert_eq!(stdout(&ok(h2.rudder().args(["template", "x", "demo", "--repo", &url, "--devel"]))),
+               stdout(&ok(h2.helm().args(["template", "x", "demo", "--repo", &url, "--devel"]))));
+
     // Basic auth and TLS repositories.
     let auth_url = format!("{}{}", var("RUDDER_TEST_REPO_AUTH_URL"), s.path);
     let (user, pass) = (var("RUDDER_TEST_USER"), var("RUDDER_TEST_PASSWORD"));
