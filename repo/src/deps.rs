@@ -338,7 +338,7 @@ fn resolve(
                 &paths.repository_cache.display().to_string(),
                 &crate::paths::cache_index_file(&repo_name),
             ]));
-            let idx = IndexFile::load(&idx_path).map_err(|e| {
+            let idx = IndexFile::load_chart(&idx_path, &d.name).map_err(|e| {
                 Error::new(format!("no cached repository for {repo_name} found. (try 'helm repo update'): {e}"))
             })?;
             let vs = idx

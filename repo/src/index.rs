@@ -147,15 +147,25 @@ impl IndexFile {
     /// YAML parsing and validation; skipped-entry warnings are printed to stderr as Helm logs
     /// them, on every load.
     pub fn load(path: &Path) -> Result<IndexFile> {
+        IndexFile::load_some(path, None)
+    }
+
+    /// [`IndexFile::load`] keeping only the chart `name` (all of the index when it is not cached
+    /// yet): what a lookup of one chart needs, without reading every other chart's versions.
+    pub fn load_chart(path: &Path, name: &str) -> Result<IndexFile> {
+        IndexFile::load_some(path, Some(name))
+    }
+
+    fn load_some(path: &Path, only: Option<&str>) -> Result<IndexFile> {
         let data = std::fs::read(path)
             .map_err(|e| Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e))))?;
         let cache = crate::index_cache::cache_path(path, &crate::sha256_hex(&data));
         let source = path.display().to_string();
-        if let Some(idx) = cache.as_deref().and_then(|c| crate::index_cache::read(c, &source)) {
+        if let Some(idx) = cache.as_deref().and_then(|c| crate::index_cache::read_some(c, &source, only)) {
             idx.print_warnings();
             return Ok(idx);
         }
-        let idx = IndexFile::parse(&data, &path.display().to_string())
+        let idx = IndexFile::parse(&data, &source)
             .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))?;
         if let Some(c) = &cache {
             crate::index_cache::write(c, &idx, &source);

@@ -2,21 +2,21 @@
 //!
 //! A large index (Bitnami's was 15 MB) costs seconds to parse as YAML and validate entry by
 //! entry; the same bytes are read by every `pull`, `template repo/chart` and `dependency`
-//! command. After the first parse Rudder writes the validated entries as compact JSON to
-//! `<dir>/.rudder/<file>.<sha256>.json` and reads that instead while the index file keeps the
-//! same digest. Stale caches of the same file are removed when a new one is written. Helm never
+//! command. After the first parse Rudder writes the validated entries as compact JSON below
+//! `<dir>/.rudder/<file>.<sha256>.json/` (one file per chart) and reads that instead while the
+//! index file keeps the same digest; a lookup of one chart reads one small file. Stale caches of the same file are removed when a new one is written. Helm never
 //! looks into the hidden directory.
 
 use std::path::{Path, PathBuf};
 
 use rudder_chart::model::{Dependency, Maintainer, Metadata};
-use serde_json::{json, Map, Value as J};
+use serde_json::{json, Value as J};
 
 use crate::index::{ChartVersion, IndexFile};
 
 const FORMAT: u64 = 1;
 
-/// Where the parsed cache of `index` with this digest lives.
+/// Where the parsed cache of `index` with this digest lives (a directory).
 pub fn cache_path(index: &Path, sha256_hex: &str) -> Option<PathBuf> {
     let dir = index.parent()?;
     let name = index.file_name()?.to_string_lossy();
@@ -99,45 +99,86 @@ fn source_attr(source: &str) -> String {
     format!("source={}", rudder_chart::manifest::sorter::slog_value(source))
 }
 
+fn chart_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{}.json", crate::hex(name.as_bytes())))
+}
+
 /// Write the cache (best effort: a failure only costs the next load a parse). `source` is what
-/// the warnings name; a later load names its own.
+/// the warnings name; a later load names its own. Layout: `<digest dir>/index.json` (the index
+/// without entries, plus the chart names) and one `<hex name>.json` per chart, so a lookup of
+/// one chart reads only its own versions.
 pub fn write(path: &Path, idx: &IndexFile, source: &str) {
     let attr = source_attr(source);
     let warnings: Vec<String> = idx.warnings.iter().map(|w| w.replace(&attr, SOURCE)).collect();
-    let mut entries = Map::new();
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    if std::fs::create_dir_all(&tmp).is_err() {
+        return;
+    }
     for (name, cvs) in &idx.entries {
         let items: Vec<J> = cvs
             .iter()
             .map(|cv| json!([md_json(&cv.metadata), cv.urls, cv.created, cv.removed, cv.digest]))
             .collect();
-        entries.insert(name.clone(), J::Array(items));
+        let Ok(text) = serde_json::to_vec(&J::Array(items)) else { return };
+        if std::fs::write(chart_file(&tmp, name), text).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return;
+        }
     }
-    let doc = json!({
+    let names: Vec<&String> = idx.entries.keys().collect();
+    let meta = json!({
         "format": FORMAT, "apiVersion": idx.api_version, "generated": idx.generated,
         "publicKeys": idx.public_keys, "annotations": idx.annotations, "warnings": warnings,
-        "entries": entries,
+        "charts": names,
     });
-    let Ok(text) = serde_json::to_vec(&doc) else { return };
+    let Ok(text) = serde_json::to_vec(&meta) else { return };
+    if std::fs::write(tmp.join("index.json"), text).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return;
+    }
+    // Older digests of the same index are stale now.
     if let Some(dir) = path.parent() {
-        // Older digests of the same index are stale now.
-        let prefix = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let stem = prefix.strip_suffix(".json").and_then(|p| p.rsplit_once('.')).map(|(n, _)| n.to_string()).unwrap_or_default();
+        let own = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = own.strip_suffix(".json").and_then(|p| p.rsplit_once('.')).map(|(n, _)| n.to_string()).unwrap_or_default();
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if n != prefix && n.starts_with(&format!("{stem}.")) && n.ends_with(".json") {
+                if n != own && n.starts_with(&format!("{stem}.")) && n.ends_with(".json") {
+                    let _ = std::fs::remove_dir_all(e.path());
                     let _ = std::fs::remove_file(e.path());
                 }
             }
         }
     }
-    let _ = crate::atomic_write(path, &text, 0o644);
+    let _ = std::fs::remove_dir_all(path);
+    let _ = std::fs::remove_file(path);
+    if std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }
 
-/// Read the cache; `None` when absent or not in this format.
-pub fn read(path: &Path, source: &str) -> Option<IndexFile> {
+fn read_chart(dir: &Path, name: &str) -> Option<Vec<ChartVersion>> {
+    let data = std::fs::read(chart_file(dir, name)).ok()?;
+    let items: J = serde_json::from_slice(&data).ok()?;
+    let mut cvs = Vec::new();
+    for it in items.as_array()? {
+        let a = it.as_array()?;
+        cvs.push(ChartVersion {
+            metadata: md_from(a.first()?)?,
+            urls: list(a.get(1)?),
+            created: s(a.get(2)?),
+            removed: a.get(3)?.as_bool().unwrap_or(false),
+            digest: s(a.get(4)?),
+        });
+    }
+    Some(cvs)
+}
+
+/// Read the cache (every chart, or only `only`); `None` when absent or not in this format.
+pub fn read_some(path: &Path, source: &str, only: Option<&str>) -> Option<IndexFile> {
     let attr = source_attr(source);
-    let data = std::fs::read(path).ok()?;
+    let data = std::fs::read(path.join("index.json")).ok()?;
     let doc: J = serde_json::from_slice(&data).ok()?;
     if doc.get("format")?.as_u64()? != FORMAT {
         return None;
@@ -150,19 +191,16 @@ pub fn read(path: &Path, source: &str) -> Option<IndexFile> {
         warnings: list(doc.get("warnings")?).iter().map(|w| w.replace(SOURCE, &attr)).collect(),
         ..IndexFile::default()
     };
-    for (name, items) in doc.get("entries")?.as_object()? {
-        let mut cvs = Vec::new();
-        for it in items.as_array()? {
-            let a = it.as_array()?;
-            cvs.push(ChartVersion {
-                metadata: md_from(a.first()?)?,
-                urls: list(a.get(1)?),
-                created: s(a.get(2)?),
-                removed: a.get(3)?.as_bool().unwrap_or(false),
-                digest: s(a.get(4)?),
-            });
+    for name in list(doc.get("charts")?) {
+        if only.is_some_and(|o| o != name) {
+            continue;
         }
-        idx.entries.insert(name.clone(), cvs);
+        idx.entries.insert(name.clone(), read_chart(path, &name)?);
     }
     Some(idx)
+}
+
+/// Read the whole cached index.
+pub fn read(path: &Path, source: &str) -> Option<IndexFile> {
+    read_some(path, source, None)
 }

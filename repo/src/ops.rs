@@ -427,7 +427,7 @@ fn fetch_offline(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Resu
     // The cached index decides the version, as online; the digest then names the cache file.
     let f = RepoFile::load_or_default(&paths.repository_config)?;
     if let Some(rc) = f.get(repo_name) {
-        if let Ok(idx) = IndexFile::load(&paths.cache_index_file(&rc.name)) {
+        if let Ok(idx) = IndexFile::load_chart(&paths.cache_index_file(&rc.name), chart_name) {
             let cv = idx.get(chart_name, &version).map_err(|e| {
                 Error::new(format!(
                     "chart {chart_name:?} matching {version} not found in {} index. (try 'helm repo update'): {e}",
@@ -552,7 +552,7 @@ fn fetch_online(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Resul
         let rc = f.get(repo_name).ok_or_else(|| Error::new(format!("repo {repo_name} not found")))?;
         keys.push(repo_key(&rc.url, chart_name));
         keys.push(format!("repo:{reference}"));
-        let idx = IndexFile::load(&paths.cache_index_file(&rc.name))
+        let idx = IndexFile::load_chart(&paths.cache_index_file(&rc.name), chart_name)
             .map_err(|e| Error::new(format!("no cached repo found. (try 'helm repo update'): {e}")))?;
         let cv = idx.get(chart_name, &version).map_err(|e| {
             Error::new(format!(
