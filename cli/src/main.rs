@@ -4,6 +4,7 @@
 mod lint;
 mod package;
 mod show;
+mod sources;
 mod template;
 
 use std::io::Write;
@@ -33,6 +34,21 @@ enum Command {
     Lint(lint::LintArgs),
     /// package a chart directory into a chart archive
     Package(package::PackageArgs),
+    // Chart sources (cli/src/sources.rs).
+    /// add, list, remove, update, and index chart repositories
+    Repo(sources::RepoArgs),
+    /// download a chart from a repository and (optionally) unpack it in local directory
+    #[command(alias = "fetch")]
+    Pull(sources::PullArgs),
+    /// push a chart to remote
+    Push(sources::PushArgs),
+    /// login to or logout from a registry
+    Registry(sources::RegistryArgs),
+    /// manage a chart's dependencies
+    #[command(alias = "dep", alias = "dependencies")]
+    Dependency(sources::DependencyArgs),
+    /// air-gapped chart bundles (create, import)
+    Bundle(sources::BundleArgs),
 }
 
 fn main() {
@@ -53,7 +69,8 @@ fn main() {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            eprintln!("Error: {}", cobra_error(&e, if invoked_as == "helm" { "helm" } else { "rudder" }));
+            let program = if invoked_as == "helm" { "helm" } else { "rudder" };
+            eprintln!("Error: {}", sources::arg_error(&e, &args, program).unwrap_or_else(|| cobra_error(&e, program)));
             std::process::exit(1);
         }
     };
@@ -75,6 +92,12 @@ fn main() {
         Command::Version => {
             println!("rudder {} (invoked as {invoked_as})", env!("CARGO_PKG_VERSION"));
         }
+        Command::Repo(a) => finish(sources::run_repo(&a)),
+        Command::Pull(a) => finish(sources::run_pull(&a)),
+        Command::Push(a) => finish(sources::run_push(&a)),
+        Command::Registry(a) => finish(sources::run_registry(&a)),
+        Command::Dependency(a) => finish(sources::run_dependency(&a)),
+        Command::Bundle(a) => finish(sources::run_bundle(&a)),
         Command::Template(a) => match template::run(&a) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();
@@ -98,6 +121,21 @@ fn chart_tool_exit((out, res): (String, Result<(), String>)) {
     let _ = so.write_all(out.as_bytes());
     let _ = so.flush();
     if let Err(e) = res {
+        eprintln!("Error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Print a command's output; on failure what it printed, then `Error: …` and exit 1.
+fn finish(r: Result<String, sources::Failure>) {
+    let (printed, err) = match r {
+        Ok(out) => (out, None),
+        Err((printed, e)) => (printed, Some(e)),
+    };
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(printed.as_bytes());
+    let _ = so.flush();
+    if let Some(e) = err {
         eprintln!("Error: {e}");
         std::process::exit(1);
     }

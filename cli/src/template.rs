@@ -139,6 +139,53 @@ pub struct TemplateArgs {
     pub kube_context: Option<String>,
     #[arg(long = "kubeconfig")]
     pub kubeconfig: Option<String>,
+    #[arg(long = "offline", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub offline: bool,
+}
+
+/// Helm's `LocateChart` for remote references (`repo/chart`, `oci://`, URLs, `--repo`): the
+/// archive from the content cache, fetched first unless offline (cli/src/sources.rs).
+fn locate_any(a: &TemplateArgs, name: &str) -> Result<PathBuf, String> {
+    let n = name.trim();
+    let local = Path::new(n);
+    if !n.starts_with("oci://") && (a.repo.as_deref().unwrap_or("").is_empty() || local.exists()) {
+        if local.exists() || local.is_absolute() || n.starts_with('.') {
+            return locate_chart(n);
+        }
+    }
+    let opts = rudder_repo::PullOptions {
+        version: rudder_repo::index::effective_version(a.version.as_deref().unwrap_or(""), a.devel),
+        repo_url: a.repo.clone().unwrap_or_default(),
+        username: a.username.clone().unwrap_or_default(),
+        password: a.password.clone().unwrap_or_default(),
+        pass_credentials_all: a.pass_credentials,
+        cert_file: a.cert_file.clone().unwrap_or_default(),
+        key_file: a.key_file.clone().unwrap_or_default(),
+        ca_file: a.ca_file.clone().unwrap_or_default(),
+        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
+        plain_http: a.plain_http,
+        offline: a.offline,
+        ..Default::default()
+    };
+    crate::sources::locate_remote_chart(n, &opts)
+}
+
+/// `--dependency-update`: Helm runs `dependency update` (output on stdout) when the chart's
+/// dependencies are not all in charts/, then loads the chart again.
+fn dependency_update(a: &TemplateArgs, path: &Path, printed: &mut String) -> Result<(), String> {
+    let opts = rudder_repo::deps::DepOptions {
+        offline: a.offline || rudder_repo::cache::offline_from_env(),
+        username: a.username.clone().unwrap_or_default(),
+        password: a.password.clone().unwrap_or_default(),
+        cert_file: a.cert_file.clone().unwrap_or_default(),
+        key_file: a.key_file.clone().unwrap_or_default(),
+        ca_file: a.ca_file.clone().unwrap_or_default(),
+        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
+        plain_http: a.plain_http,
+        oci_lines_to_stderr: true,
+        ..Default::default()
+    };
+    rudder_repo::deps::update(&rudder_repo::HelmPaths::from_env(), path, &opts, printed).map_err(|e| e.0)
 }
 
 /// Helm's `Install.NameAndChart` as `helm template` reaches it (the release name is preset to
@@ -227,7 +274,7 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         _ => None,
     };
     let (name, chart_ref) = name_and_chart(a).map_err(early)?;
-    let path = locate_chart(&chart_ref).map_err(early)?;
+    let path = locate_any(a, &chart_ref).map_err(early)?;
     let vo = ValueOptions {
         value_files: a.values.clone(),
         string_values: a.set_string.clone(),
@@ -239,6 +286,11 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
     let user_vals = vo.merge_values().map_err(|e| early(e.to_string()))?;
     let mut chart = rudder_chart::load(&path).map_err(|e| early(e.to_string()))?;
     check_if_installable(&chart).map_err(early)?;
+    let mut printed = String::new();
+    if a.dependency_update && !chart.metadata.dependencies.is_empty() && rudder_chart::check_dependencies(&chart).is_err() {
+        dependency_update(a, &path, &mut printed).map_err(|e| TemplateError { stdout: printed.clone(), ..early(e) })?;
+        chart = rudder_chart::load(&path).map_err(|e| early(e.to_string()))?;
+    }
     if !chart.metadata.dependencies.is_empty() {
         rudder_chart::check_dependencies(&chart).map_err(|e| {
             early(format!(
@@ -292,7 +344,7 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         sub_notes: a.render_subchart_notes,
         post_renderer: a.post_renderer.clone().filter(|p| !p.is_empty()).map(|p| (p, a.post_renderer_args.clone())),
     };
-    template(&chart, vals, &opts).map(|o| o.stdout)
+    template(&chart, vals, &opts).map(|o| format!("{printed}{}", o.stdout))
 }
 
 /// Go's default `log` prefix: `2006/01/02 15:04:05` (UTC).

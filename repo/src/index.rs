@@ -42,13 +42,6 @@ pub struct IndexFile {
     pub warnings: Vec<String>,
 }
 
-fn strings(v: Option<&J>) -> Vec<String> {
-    match v {
-        Some(J::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-        _ => vec![],
-    }
-}
-
 impl IndexFile {
     /// Go: `loadIndex(data, source)`: JSON when the text is valid JSON, YAML otherwise.
     pub fn parse(data: &[u8], source: &str) -> Result<IndexFile> {
@@ -58,39 +51,47 @@ impl IndexFile {
         let text = String::from_utf8_lossy(data);
         let (doc, strict) = match serde_json::from_slice::<J>(data) {
             Ok(j) => (rudder_engine::Value::from_json(&j), false),
-            Err(_) => (rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?, true),
+            Err(_) => {
+                let doc = rudder_engine::yaml::from_yaml(&text).map_err(Error::new)?;
+                if let Some(e) = duplicate_keys(&text) {
+                    return Err(Error::new(e));
+                }
+                (doc, true)
+            }
         };
-        let json = engine_to_json(&doc)?;
         // YAML goes through `yaml.UnmarshalStrict`: unknown fields are errors (JSON is not strict).
+        // Everything below reads the engine's value directly: a second, JSON copy of a large
+        // index would double the time and the memory.
         if strict {
-            if let Some(f) = unknown_field(&json) {
+            if let Some(f) = unknown_field_v(&doc) {
                 return Err(Error::new(format!(
                     "error unmarshaling JSON: while decoding JSON: json: unknown field {f:?}"
                 )));
             }
         }
         let mut idx = IndexFile::default();
-        let top = match &json {
-            J::Object(m) => m,
-            J::Null => return Err(Error::new("no API version specified")),
+        let top = match &doc {
+            V::Map(m) => m.clone(),
+            V::Nil | V::Missing => return Err(Error::new("no API version specified")),
             other => {
                 return Err(Error::new(format!(
                     "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type repo.IndexFile",
-                    crate::repofile::json_kind(other)
+                    kind_v(other)
                 )))
             }
         };
-        idx.api_version = crate::repofile::str_field(top, "apiVersion", "IndexFile")?;
-        idx.generated = top.get("generated").and_then(J::as_str).unwrap_or_default().to_string();
-        idx.public_keys = strings(top.get("publicKeys"));
-        if let Some(J::Object(a)) = top.get("annotations") {
-            idx.annotations =
-                a.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect();
-        }
-        let engine_entries = match &doc {
-            rudder_engine::Value::Map(m) => m.get("entries"),
-            _ => None,
+        let top = top.read();
+        idx.api_version = str_field_v(&top, "apiVersion", "IndexFile")?;
+        idx.generated = match field_v(&top, "generated") {
+            Some(V::String(s)) => s.to_string(),
+            _ => String::new(),
         };
+        idx.public_keys = strings_v(field_v(&top, "publicKeys"));
+        if let Some(V::Map(a)) = field_v(&top, "annotations") {
+            idx.annotations =
+                a.read().iter().filter_map(|(k, v)| match v { V::String(s) => Some((k.to_string(), s.to_string())), _ => None }).collect();
+        }
+        let engine_entries = field_v(&top, "entries");
         if let Some(rudder_engine::Value::Map(em)) = engine_entries {
             let em = em.read();
             for (name, list) in em.iter() {
@@ -99,21 +100,38 @@ impl IndexFile {
                     _ => vec![],
                 };
                 let mut cvs = Vec::new();
+                let first_warning = idx.warnings.len();
                 for item in items {
-                    if let rudder_engine::Value::Map(m) = &item {
-                        let j = engine_to_json(&rudder_engine::Value::Map(m.clone()))?;
-                        let o = j.as_object().cloned().unwrap_or_default();
+                    if let V::Map(m) = &item {
+                        let m = m.read();
                         for f in ["digest", "created"] {
-                            crate::repofile::str_field(&o, f, "IndexFile.entries")?;
+                            str_field_v(&m, f, "IndexFile.entries")?;
                         }
                     }
                     match load_entry(&item) {
                         Ok(cv) => cvs.push(cv),
-                        Err((version, e)) => idx.warnings.push(format!(
-                            "skipping loading invalid entry for chart {name:?} {version:?} from {source}: {e}"
-                        )),
+                        Err((version, e)) => {
+                            let v = rudder_chart::manifest::sorter::slog_value;
+                            idx.warnings.push(if e == "empty entry" {
+                                format!(
+                                    "level=WARN msg=\"skipping loading invalid entry for chart: empty entry\" name={} source={}",
+                                    v(name),
+                                    v(source)
+                                )
+                            } else {
+                                format!(
+                                    "level=WARN msg=\"skipping loading invalid entry for chart\" name={} version={} source={} error={}",
+                                    v(name),
+                                    v(&version),
+                                    v(source),
+                                    v(&e)
+                                )
+                            })
+                        }
                     }
                 }
+                // Helm walks each list backwards, so its warnings come last entry first.
+                idx.warnings[first_warning..].reverse();
                 sort_versions(&mut cvs);
                 idx.entries.insert(name.to_string(), cvs);
             }
@@ -124,12 +142,48 @@ impl IndexFile {
         Ok(idx)
     }
 
-    /// Go: `repo.LoadIndexFile(path)`.
+    /// Go: `repo.LoadIndexFile(path)`. The parsed index is kept beside the file, keyed by the
+    /// file's sha256 (`.rudder/<file>.<sha256>.json`), so the next load of the same bytes skips
+    /// YAML parsing and validation; skipped-entry warnings are printed to stderr as Helm logs
+    /// them, on every load.
     pub fn load(path: &Path) -> Result<IndexFile> {
+        IndexFile::load_some(path, None)
+    }
+
+    /// [`IndexFile::load`] keeping only the chart `name` (all of the index when it is not cached
+    /// yet): what a lookup of one chart needs, without reading every other chart's versions.
+    pub fn load_chart(path: &Path, name: &str) -> Result<IndexFile> {
+        IndexFile::load_some(path, Some(name))
+    }
+
+    fn load_some(path: &Path, only: Option<&str>) -> Result<IndexFile> {
         let data = std::fs::read(path)
             .map_err(|e| Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e))))?;
-        IndexFile::parse(&data, &path.display().to_string())
-            .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))
+        let cache = crate::index_cache::cache_path(path, &crate::sha256_hex(&data));
+        let source = path.display().to_string();
+        if let Some(idx) = cache.as_deref().and_then(|c| crate::index_cache::read_some(c, &source, only)) {
+            idx.print_warnings();
+            return Ok(idx);
+        }
+        let idx = IndexFile::parse(&data, &source)
+            .map_err(|e| Error::new(format!("error loading {}: {e}", path.display())))?;
+        if let Some(c) = &cache {
+            crate::index_cache::write(c, &idx, &source);
+        }
+        idx.print_warnings();
+        Ok(idx)
+    }
+
+    /// Helm's slog warnings for entries skipped while loading. Helm 4 shows them only in
+    /// debug mode (`--debug`, `HELM_DEBUG`).
+    pub fn print_warnings(&self) {
+        let debug = std::env::var("HELM_DEBUG").is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+        if !debug {
+            return;
+        }
+        for w in &self.warnings {
+            eprintln!("{w}");
+        }
     }
 
     /// Go: `IndexFile.Get(name, version)`: an exact version string first, then the newest
@@ -185,23 +239,52 @@ pub fn sort_versions(cvs: &mut [ChartVersion]) {
     });
 }
 
-const TOP_FIELDS: &[&str] = &["serverInfo", "apiVersion", "generated", "entries", "publicKeys", "annotations"];
-const ENTRY_FIELDS: &[&str] = &[
-    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
-    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
-    "urls", "created", "removed", "digest", "checksum", "engine", "tillerVersion", "url",
-];
-const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
-const DEPENDENCY_FIELDS: &[&str] =
-    &["name", "version", "repository", "condition", "tags", "enabled", "import-values", "alias"];
+use rudder_engine::Value as V;
 
-/// The first field (in encoding/json's decoding order: keys sorted, depth first) that
-/// `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
-fn unknown_field(doc: &J) -> Option<String> {
-    fn check<'a>(m: &'a serde_json::Map<String, J>, known: &[&str], mut nested: impl FnMut(&str, &'a J) -> Option<String>) -> Option<String> {
+type VMap = std::collections::BTreeMap<rudder_engine::value::Str, V>;
+
+/// encoding/json's field match: exact, else case-insensitive.
+fn field_v<'a>(m: &'a VMap, name: &str) -> Option<&'a V> {
+    m.get(name).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
+/// encoding/json's kind words for a decoded value.
+fn kind_v(v: &V) -> &'static str {
+    match v {
+        V::Nil | V::Missing => "null",
+        V::Bool(_) => "bool",
+        V::Int(..) | V::Uint(..) | V::Float(..) => "number",
+        V::String(_) | V::Bytes(_) => "string",
+        V::List(_) => "array",
+        _ => "object",
+    }
+}
+
+fn str_field_v(m: &VMap, name: &str, ctx: &str) -> Result<String> {
+    match field_v(m, name) {
+        None | Some(V::Nil) | Some(V::Missing) => Ok(String::new()),
+        Some(V::String(s)) => Ok(s.to_string()),
+        Some(other) => Err(Error::new(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {ctx}.{name} of type string",
+            kind_v(other)
+        ))),
+    }
+}
+
+fn strings_v(v: Option<&V>) -> Vec<String> {
+    match v {
+        Some(V::List(l)) => l.items.iter().filter_map(|x| match x { V::String(s) => Some(s.to_string()), _ => None }).collect(),
+        _ => vec![],
+    }
+}
+
+/// The first field (keys sorted, depth first: encoding/json's decoding order after the JSON
+/// step) that `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
+fn unknown_field_v(doc: &V) -> Option<String> {
+    fn check(m: &VMap, known: &[&str], nested: &dyn Fn(&str, &V) -> Option<String>) -> Option<String> {
         for (k, v) in m {
             match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
-                None => return Some(k.clone()),
+                None => return Some(k.to_string()),
                 Some(f) => {
                     if let Some(u) = nested(f, v) {
                         return Some(u);
@@ -211,29 +294,42 @@ fn unknown_field(doc: &J) -> Option<String> {
         }
         None
     }
-    fn items<'a>(v: &'a J) -> impl Iterator<Item = &'a serde_json::Map<String, J>> {
-        v.as_array().into_iter().flatten().filter_map(J::as_object)
+    fn each_map(v: &V, f: &dyn Fn(&VMap) -> Option<String>) -> Option<String> {
+        let V::List(l) = v else { return None };
+        l.items.iter().find_map(|x| match x {
+            V::Map(m) => f(&m.read()),
+            _ => None,
+        })
     }
-    let top = doc.as_object()?;
-    check(top, TOP_FIELDS, |f, v| {
+    let V::Map(top) = doc else { return None };
+    let top = top.read();
+    check(&top, TOP_FIELDS, &|f, v| {
         if f != "entries" {
             return None;
         }
-        for list in v.as_object().into_iter().flat_map(|m| m.values()) {
-            for e in items(list) {
-                let u = check(e, ENTRY_FIELDS, |f, v| match f {
-                    "maintainers" => items(v).find_map(|m| check(m, MAINTAINER_FIELDS, |_, _| None)),
-                    "dependencies" => items(v).find_map(|m| check(m, DEPENDENCY_FIELDS, |_, _| None)),
+        let V::Map(em) = v else { return None };
+        let em = em.read();
+        em.values().find_map(|list| {
+            each_map(list, &|e| {
+                check(e, ENTRY_FIELDS, &|f, v| match f {
+                    "maintainers" => each_map(v, &|m| check(m, MAINTAINER_FIELDS, &|_, _| None)),
+                    "dependencies" => each_map(v, &|m| check(m, DEPENDENCY_FIELDS, &|_, _| None)),
                     _ => None,
-                });
-                if u.is_some() {
-                    return u;
-                }
-            }
-        }
-        None
+                })
+            })
+        })
     })
 }
+
+const TOP_FIELDS: &[&str] = &["serverInfo", "apiVersion", "generated", "entries", "publicKeys", "annotations"];
+const ENTRY_FIELDS: &[&str] = &[
+    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
+    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
+    "urls", "created", "removed", "digest", "checksum", "engine", "tillerVersion", "url",
+];
+const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
+const DEPENDENCY_FIELDS: &[&str] =
+    &["name", "version", "repository", "condition", "tags", "enabled", "import-values", "alias"];
 
 fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, (String, String)> {
     if matches!(item, rudder_engine::Value::Nil | rudder_engine::Value::Missing) {
@@ -250,14 +346,18 @@ fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, 
             return Err((version, format!("validation: {e}")));
         }
     }
-    let j = engine_to_json(item).map_err(|e| (version.clone(), e.0))?;
-    let m = j.as_object().cloned().unwrap_or_default();
+    let V::Map(m) = item else { return Err((version, "not a map".into())) };
+    let m = m.read();
+    let text = |k: &str| match field_v(&m, k) {
+        Some(V::String(s)) => s.to_string(),
+        _ => String::new(),
+    };
     Ok(ChartVersion {
         metadata: md,
-        urls: strings(m.get("urls")),
-        created: m.get("created").and_then(J::as_str).unwrap_or_default().to_string(),
-        removed: m.get("removed").and_then(J::as_bool).unwrap_or(false),
-        digest: m.get("digest").and_then(J::as_str).unwrap_or_default().to_string(),
+        urls: strings_v(field_v(&m, "urls")),
+        created: text("created"),
+        removed: matches!(field_v(&m, "removed"), Some(V::Bool(true))),
+        digest: text("digest"),
     })
 }
 
@@ -290,6 +390,10 @@ mod tests {
 }
 
 // ---- `helm repo index` ------------------------------------------------------------------
+
+pub(crate) fn metadata_json_pub(md: &Metadata) -> Result<serde_json::Map<String, J>> {
+    metadata_json(md)
+}
 
 fn metadata_json(md: &Metadata) -> Result<serde_json::Map<String, J>> {
     let mut m = serde_json::Map::new();
@@ -505,4 +609,141 @@ pub fn repo_index(dir: &Path, base_url: &str) -> Result<IndexFile> {
     i.sort_entries();
     i.write(&dir.join("index.yaml"))?;
     Ok(i)
+}
+
+impl IndexFile {
+    /// Go: `IndexFile.Merge(f)`: every version of `other` this index does not have (by name and
+    /// exact version) is appended.
+    pub fn merge(&mut self, other: &IndexFile) {
+        for cvs in other.entries.values() {
+            for cv in cvs {
+                let have = self
+                    .entries
+                    .get(cv.name())
+                    .is_some_and(|l| l.iter().any(|x| x.metadata.version == cv.metadata.version));
+                if !have {
+                    self.entries.entry(cv.name().to_string()).or_default().push(cv.clone());
+                }
+            }
+        }
+    }
+
+    /// Go: `IndexFile.WriteJSONFile` (`json.MarshalIndent(i, "", "  ")`), atomically.
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        let j = rudder_engine::json::to_json_indent(&rudder_engine::Value::from_json(&self.to_json()?), "", "  ")
+            .map_err(Error::new)?;
+        crate::atomic_write(path, j.as_bytes(), 0o644)
+    }
+}
+
+/// `helm repo index DIR [--url URL] [--merge FILE] [--json]` (pkg/cmd/repo_index.go `index`).
+pub fn repo_index_merge(dir: &Path, base_url: &str, merge: &str, json: bool) -> Result<IndexFile> {
+    let mut i = index_directory(dir, base_url)?;
+    if !merge.is_empty() {
+        let mp = Path::new(merge);
+        let other = if !mp.exists() {
+            let n = IndexFile::new();
+            let _ = if json { n.write_json(mp) } else { n.write(mp) };
+            n
+        } else {
+            IndexFile::load(mp).map_err(|e| Error::new(format!("merge failed: {e}")))?
+        };
+        i.merge(&other);
+    }
+    i.sort_entries();
+    let out = dir.join("index.yaml");
+    if json { i.write_json(&out)? } else { i.write(&out)? }
+    Ok(i)
+}
+
+/// go-yaml v2's strict decoding refuses a mapping key given twice (`yaml.UnmarshalStrict`,
+/// which Helm uses for index.yaml): `yaml: unmarshal errors:\n  line N: key "k" already set in
+/// map`. This scans block-style YAML (what every index generator writes) line by line; flow
+/// collections and block scalars are skipped.
+pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
+    let mut scopes: Vec<(usize, std::collections::HashSet<String>)> = Vec::new();
+    let mut errs = Vec::new();
+    let mut block_scalar: Option<usize> = None;
+    let all: Vec<&str> = text.lines().collect();
+    for (n, raw) in all.iter().enumerate() {
+        let line = raw.trim_end();
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let body = &line[indent..];
+        if body.is_empty() || body.starts_with('#') || body == "---" || body == "..." {
+            continue;
+        }
+        if let Some(bi) = block_scalar {
+            if indent > bi {
+                continue;
+            }
+            block_scalar = None;
+        }
+        // `- ` items open a mapping at the column after the dash.
+        let mut col = indent;
+        let mut rest = body;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| (rest == "-").then_some("")) {
+            // An item's mapping ends at the next dash of its column; the mapping that holds
+            // the sequence (often at the same column) stays.
+            while scopes.last().is_some_and(|s| s.0 > col) {
+                scopes.pop();
+            }
+            col += 2 + (r.len() - r.trim_start_matches(' ').len());
+            rest = r.trim_start_matches(' ');
+            scopes.push((col, Default::default()));
+        }
+        if rest.is_empty() || rest.starts_with('[') || rest.starts_with('{') || rest.starts_with('#') {
+            continue;
+        }
+        let key = if let Some(q) = rest.strip_prefix('"') {
+            q.find('"').filter(|&i| q[i + 1..].starts_with(':')).map(|i| (q[..i].to_string(), &q[i + 2..]))
+        } else if let Some(q) = rest.strip_prefix('\'') {
+            q.find('\'').filter(|&i| q[i + 1..].starts_with(':')).map(|i| (q[..i].to_string(), &q[i + 2..]))
+        } else {
+            rest.find(": ").or_else(|| rest.ends_with(':').then(|| rest.len() - 1)).map(|i| (rest[..i].to_string(), &rest[i + 1..]))
+        };
+        let Some((key, value)) = key else { continue };
+        while scopes.last().is_some_and(|s| s.0 > col) {
+            scopes.pop();
+        }
+        if scopes.last().is_none_or(|s| s.0 < col) {
+            scopes.push((col, Default::default()));
+        }
+        let v = value.trim();
+        if v.starts_with('|') || v.starts_with('>') {
+            block_scalar = Some(col);
+        }
+        if let Some(s) = scopes.last_mut() {
+            if !s.1.insert(key.clone()) {
+                // go-yaml reports the value node's line: for a nested block, its first line.
+                let mut line = n + 1;
+                if v.is_empty() {
+                    if let Some((m, _)) = all.iter().enumerate().skip(n + 1).find(|(_, l)| {
+                        let t = l.trim_start();
+                        !t.is_empty() && !t.starts_with('#')
+                    }) {
+                        let next = all[m];
+                        let ni = next.len() - next.trim_start_matches(' ').len();
+                        if ni > col || (ni == col && next.trim_start().starts_with('-')) {
+                            line = m + 1;
+                        }
+                    }
+                }
+                errs.push(format!("  line {line}: key {key:?} already set in map"));
+            }
+        }
+    }
+    (!errs.is_empty()).then(|| format!("error converting YAML to JSON: yaml: unmarshal errors:\n{}", errs.join("\n")))
+}
+
+#[cfg(test)]
+mod dup_tests {
+    #[test]
+    fn finds_duplicates_like_go_yaml() {
+        let t = "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n    version: 1.0.1\n  - name: a\n    version: 1.0.0\n  b:\n    description: |\n      x: 1\n      x: 2\n";
+        assert_eq!(super::duplicate_keys(t).unwrap(), "error converting YAML to JSON: yaml: unmarshal errors:\n  line 6: key \"version\" already set in map");
+        assert!(super::duplicate_keys("a:\n  - name: x\n  - name: y\nb:\n  name: x\n").is_none());
+        assert!(super::duplicate_keys("a: 1\nb:\n  a: 1\na: 2\n").unwrap().contains("line 4: key \"a\""));
+        let e = super::duplicate_keys("entries:\n  a:\n  - name: a\n  a:\n  - name: b\n").unwrap();
+        assert!(e.ends_with("line 5: key \"a\" already set in map"), "{e}");
+    }
 }

@@ -13,14 +13,26 @@
 //!   `--repo URL`, absolute URLs, `oci://`; index digest verified), [`download_to_cache`]
 //!   (Helm 4's content cache).
 //! - [`oci`]: pull and push with Helm's media types, manifest and annotations, the `+`/`_` tag
-//!   rule, tag resolution, basic/token auth, `registry login/logout` (docker config.json).
+//!   rule, tag resolution, basic/token auth, `registry login/logout` (Helm's registry
+//!   config.json, Docker's as the fallback for credentials).
+//! - [`cache`]: the content cache and Rudder's reference map beside it; `--offline` /
+//!   `RUDDER_OFFLINE=1` resolution from the caches only.
+//! - [`index_cache`]: parsed `index.yaml` kept per chart, keyed by the file's digest.
+//! - [`deps`]: `helm dependency update|build|list` (Chart.lock / requirements.lock, Helm's digest).
+//! - [`package`]: `chartutil.Save` (archives for `file://` dependencies).
+//! - [`bundle`]: air-gapped bundles (`bundle create|import`).
 //!
 //! Errors are one line, in Helm's words where Helm has them, and never contain a password.
 
+pub mod bundle;
+pub mod cache;
+pub mod deps;
 pub mod http;
 pub mod index;
+pub mod index_cache;
 pub mod oci;
 pub mod ops;
+pub mod package;
 pub mod paths;
 pub mod repofile;
 

@@ -81,6 +81,19 @@ pub fn match_tag(tags: &[String], version: &str) -> Result<String> {
     Err(Error::new(format!("could not locate a version matching provided version string {version}")))
 }
 
+/// Credentials for a registry host: Helm's registry config (`$HELM_REGISTRY_CONFIG`), then
+/// Docker's (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), as oras' credential
+/// store falls back to Docker's file.
+pub fn credentials(paths: &HelmPaths, host: &str) -> Option<(String, String)> {
+    config_credentials(&paths.registry_config, host).or_else(|| {
+        let docker = match std::env::var_os("DOCKER_CONFIG") {
+            Some(d) => std::path::PathBuf::from(d).join("config.json"),
+            None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".docker/config.json"),
+        };
+        config_credentials(&docker, host)
+    })
+}
+
 /// Credentials for a registry host from a docker-style config.json (`auths.<host>.auth`).
 pub fn config_credentials(config: &std::path::Path, host: &str) -> Option<(String, String)> {
     let text = std::fs::read_to_string(config).ok()?;
@@ -483,7 +496,7 @@ pub fn push(paths: &HelmPaths, archive: &std::path::Path, remote: &str, opts: &P
     let creds = if !opts.username.is_empty() || !opts.password.is_empty() {
         Some((opts.username.clone(), opts.password.clone()))
     } else {
-        config_credentials(&paths.registry_config, registry)
+        credentials(paths, registry)
     };
     let mut reg = Registry::new(registry, opts.plain_http, creds, opts)?;
     let config = metadata_config_json(md)?;
@@ -638,7 +651,7 @@ pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> R
     let creds = if !opts.username.is_empty() || !opts.password.is_empty() {
         Some((opts.username.clone(), opts.password.clone()))
     } else {
-        config_credentials(&paths.registry_config, &r.registry)
+        credentials(paths, &r.registry)
     };
     let mut reg = Registry::new(&r.registry, opts.plain_http, creds, opts)?;
     let tag = if !r.digest.is_empty() && version.is_empty() {
@@ -662,10 +675,22 @@ pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> R
     }
     let m: J = serde_json::from_slice(&manifest).map_err(|e| Error::new(format!("invalid manifest: {e}")))?;
     let config_type = m.pointer("/config/mediaType").and_then(J::as_str).unwrap_or("");
-    if config_type != CONFIG_MEDIA_TYPE {
-        return Err(Error::new(format!("unknown config media type: {config_type}")));
-    }
     let layers = m.get("layers").and_then(J::as_array).cloned().unwrap_or_default();
+    // Helm keeps the nodes of the manifest graph whose media types it knows (the manifest
+    // itself, its config, chart layers) and wants at least the manifest and the config.
+    let chart_layers = layers
+        .iter()
+        .filter(|l| matches!(l.get("mediaType").and_then(J::as_str), Some(CHART_LAYER_MEDIA_TYPE | LEGACY_CHART_LAYER_MEDIA_TYPE)))
+        .count();
+    let found = 1 + usize::from(config_type == CONFIG_MEDIA_TYPE) + chart_layers;
+    if found < 2 {
+        return Err(Error::new(format!(
+            "manifest does not contain minimum number of descriptors (2), descriptors found: {found}"
+        )));
+    }
+    if config_type != CONFIG_MEDIA_TYPE {
+        return Err(Error::new(format!("could not load config with mediatype {CONFIG_MEDIA_TYPE}")));
+    }
     let layer = layers
         .iter()
         .find(|l| l.get("mediaType").and_then(J::as_str) == Some(CHART_LAYER_MEDIA_TYPE))
@@ -685,6 +710,9 @@ pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> R
         digest: digest.trim_start_matches("sha256:").to_string(),
         url: format!("oci://{}/{}:{}", r.registry, r.repository, file_tag),
         from_cache: false,
+        manifest: format!("sha256:{}", crate::sha256_hex(&manifest)),
+        name: r.chart_name().to_string(),
+        keys: vec![format!("oci://{}/{}", r.registry, r.repository)],
     })
 }
 

@@ -34,6 +34,10 @@ pub fn download_index_file(entry: &Entry, cache: &Path) -> Result<(PathBuf, Inde
     atomic_write(&cache.join(cache_charts_file(&entry.name)), idx.charts_txt().as_bytes(), 0o644)?;
     let fname = cache.join(cache_index_file(&entry.name));
     atomic_write(&fname, &data, 0o644)?;
+    idx.print_warnings();
+    if let Some(c) = crate::index_cache::cache_path(&fname, &crate::sha256_hex(&data)) {
+        crate::index_cache::write(&c, &idx, &entry.url);
+    }
     Ok((fname, idx))
 }
 
@@ -126,6 +130,10 @@ pub fn repo_update(paths: &HelmPaths, names: &[&str], out: &mut String) -> Resul
 
 /// Go: `urlutil.Equal`: both parse and have the same scheme, host and cleaned path (a trailing
 /// slash aside), query and fragment.
+pub(crate) fn urls_equal_pub(a: &str, b: &str) -> bool {
+    urls_equal(a, b)
+}
+
 fn urls_equal(a: &str, b: &str) -> bool {
     match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
         (Ok(x), Ok(y)) => {
@@ -193,6 +201,8 @@ pub struct PullOptions {
     pub untar: bool,
     /// `--untardir` (default `.`, relative to the destination).
     pub untar_dir: PathBuf,
+    /// `--offline` / `RUDDER_OFFLINE=1`: resolve from the caches only, never touch the network.
+    pub offline: bool,
 }
 
 /// What a pull wrote.
@@ -203,6 +213,16 @@ pub struct Pulled {
     /// sha256 hex of the archive.
     pub digest: String,
     pub url: String,
+    /// OCI manifest digest (`sha256:…`), empty for HTTP.
+    pub manifest: String,
+    /// The chart name.
+    pub name: String,
+}
+
+impl Fetched {
+    fn pulled(self, path: PathBuf) -> Pulled {
+        Pulled { path, version: self.version, digest: self.digest, url: self.url, manifest: self.manifest, name: self.name }
+    }
 }
 
 /// `helm pull REF`: `repo/chart` from a configured repository (its cached index), a chart name
@@ -214,11 +234,11 @@ pub fn pull(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pu
     let dest = if opts.destination.as_os_str().is_empty() { PathBuf::from(".") } else { opts.destination.clone() };
     if opts.untar {
         let path = untar(&dest, opts, reference, &f.data)?;
-        return Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url });
+        return Ok(f.pulled(path));
     }
     let path = dest.join(&f.file_name);
     atomic_write(&path, &f.data, 0o644)?;
-    Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url })
+    Ok(f.pulled(path))
 }
 
 /// `helm pull --untar [--untardir DIR]` (pkg/action/pull.go, chartutil.Expand): the archive's
@@ -271,10 +291,10 @@ fn untar(dest: &Path, opts: &PullOptions, reference: &str, data: &[u8]) -> Resul
 pub fn download_to_cache(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Pulled> {
     let f = fetch(paths, reference, opts)?;
     let path = paths.content_cache_file(&f.digest, ".chart");
-    if !f.from_cache {
+    if crate::cache::read_cached(paths, &f.digest).is_none() {
         atomic_write(&path, &f.data, 0o644)?;
     }
-    Ok(Pulled { path, version: f.version, digest: f.digest, url: f.url })
+    Ok(f.pulled(path))
 }
 
 /// A fetched archive.
@@ -286,6 +306,169 @@ pub(crate) struct Fetched {
     pub digest: String,
     pub url: String,
     pub from_cache: bool,
+    /// OCI manifest digest.
+    pub manifest: String,
+    /// The chart name.
+    pub name: String,
+    /// The sources this fetch answers for in the reference map (see [`crate::cache`]).
+    pub keys: Vec<String>,
+}
+
+/// The archive's chart name and version (from its Chart.yaml).
+pub(crate) fn archive_name_version(data: &[u8]) -> Result<(String, String)> {
+    let files = rudder_chart::load::archive::load_archive_files(data).map_err(|e| Error::new(e.to_string()))?;
+    let f = files
+        .iter()
+        .find(|f| f.name == "Chart.yaml")
+        .ok_or_else(|| Error::new("Chart.yaml file is missing"))?;
+    let doc = rudder_engine::yaml::from_yaml(&String::from_utf8_lossy(&f.data))
+        .map_err(|e| Error::new(format!("cannot load Chart.yaml: {e}")))?;
+    let mut md = rudder_chart::model::Metadata::default();
+    rudder_chart::metadata::decode_metadata(&doc, &mut md).map_err(|e| Error::new(format!("cannot load Chart.yaml: {e}")))?;
+    Ok((md.name, md.version))
+}
+
+/// The reference-map key of a chart in an HTTP repository.
+pub(crate) fn repo_key(repo_url: &str, chart: &str) -> String {
+    format!("{}#{chart}", repo_url.trim_end_matches('/'))
+}
+
+/// A fetch that works offline: online, the result is checked, put into the content cache and
+/// recorded; offline, only the caches are read.
+pub(crate) fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetched> {
+    if opts.offline {
+        return fetch_offline(paths, reference, opts);
+    }
+    let mut f = fetch_online(paths, reference, opts)?;
+    // The archive must be a chart: a truncated or foreign download fails here and is not cached.
+    let (name, version) = archive_name_version(&f.data)
+        .map_err(|e| Error::new(format!("{}: not a valid chart archive: {e}", f.url)))?;
+    if f.version.is_empty() {
+        f.version = version.clone();
+    }
+    f.name = name.clone();
+    if !f.from_cache {
+        crate::cache::put_cached(paths, &f.data)?;
+    }
+    let entry = crate::cache::RefEntry {
+        version: f.version.clone(),
+        digest: f.digest.clone(),
+        manifest: f.manifest.clone(),
+        url: f.url.clone(),
+        name,
+    };
+    let items: Vec<(String, crate::cache::RefEntry)> = f.keys.iter().map(|k| (k.clone(), entry.clone())).collect();
+    // The reference map is a convenience: failing to update it does not fail the fetch.
+    let _ = crate::cache::record_refs(paths, &items);
+    Ok(f)
+}
+
+fn from_ref(paths: &HelmPaths, e: crate::cache::RefEntry, file_name: String) -> Option<Fetched> {
+    let data = crate::cache::read_cached(paths, &e.digest)?;
+    Some(Fetched {
+        file_name,
+        data,
+        version: e.version,
+        digest: e.digest,
+        url: e.url,
+        from_cache: true,
+        manifest: e.manifest,
+        name: e.name,
+        keys: vec![],
+    })
+}
+
+fn url_file_name(url: &str) -> String {
+    let path = reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_else(|_| url.to_string());
+    path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("index.tgz").to_string()
+}
+
+/// [`fetch`] from the caches only.
+fn fetch_offline(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetched> {
+    use crate::cache::{lookup_ref, offline_miss};
+    let version = effective_version(&opts.version, opts.devel);
+    if reference.starts_with("oci://") {
+        let r = crate::oci::Reference::parse(reference)?;
+        let key = format!("oci://{}/{}", r.registry, r.repository);
+        let v = if version.is_empty() { r.tag.clone() } else { version.clone() };
+        let refs = crate::cache::load_refs(paths);
+        let list = refs.get(&key).cloned().unwrap_or_default();
+        let hit = if !r.digest.is_empty() {
+            list.into_iter().find(|e| e.manifest == r.digest)
+        } else {
+            crate::cache::pick_version(&list, &v.replace('_', "+"))
+        };
+        let shown = if r.digest.is_empty() { v } else { r.digest.clone() };
+        return hit
+            .and_then(|e| {
+                let fname = format!("{}-{}.tgz", r.chart_name(), crate::oci::version_to_tag(&e.version));
+                from_ref(paths, e, fname)
+            })
+            .ok_or_else(|| offline_miss(reference, &shown));
+    }
+    if !opts.repo_url.is_empty() {
+        let key = repo_key(&opts.repo_url, reference);
+        return lookup_ref(paths, &key, &version)
+            .and_then(|e| {
+                let f = url_file_name(&e.url);
+                from_ref(paths, e, f)
+            })
+            .ok_or_else(|| offline_miss(&format!("{} (repository {})", reference, opts.repo_url), &version));
+    }
+    if reqwest::Url::parse(reference).is_ok_and(|u| !u.cannot_be_a_base()) {
+        return lookup_ref(paths, reference, "")
+            .or_else(|| crate::cache::load_refs(paths).get(reference).and_then(|l| l.last().cloned()))
+            .and_then(|e| from_ref(paths, e, url_file_name(reference)))
+            .ok_or_else(|| offline_miss(reference, &version));
+    }
+    let (repo_name, chart_name) = reference.split_once('/').ok_or_else(|| {
+        Error::new(format!("non-absolute URLs should be in form of repo_name/path_to_chart, got: {reference}"))
+    })?;
+    // The cached index decides the version, as online; the digest then names the cache file.
+    let f = RepoFile::load_or_default(&paths.repository_config)?;
+    if let Some(rc) = f.get(repo_name) {
+        if let Ok(idx) = IndexFile::load_chart(&paths.cache_index_file(&rc.name), chart_name) {
+            let cv = idx.get(chart_name, &version).map_err(|e| {
+                Error::new(format!(
+                    "chart {chart_name:?} matching {version} not found in {} index. (try 'helm repo update'): {e}",
+                    rc.name
+                ))
+            })?;
+            let want = cv.digest.split_once(':').map(|(_, d)| d).unwrap_or(&cv.digest).to_ascii_lowercase();
+            let url = cv.urls.first().map(|u| resolve_reference_url(&rc.url, u).unwrap_or_else(|_| u.clone())).unwrap_or_default();
+            if !want.is_empty() {
+                if let Some(data) = crate::cache::read_cached(paths, &want) {
+                    return Ok(Fetched {
+                        file_name: url_file_name(&url),
+                        data,
+                        version: cv.metadata.version.clone(),
+                        digest: want,
+                        url,
+                        from_cache: true,
+                        manifest: String::new(),
+                        name: chart_name.to_string(),
+                        keys: vec![],
+                    });
+                }
+            }
+            let exact = cv.metadata.version.clone();
+            return lookup_ref(paths, &repo_key(&rc.url, chart_name), &exact)
+                .and_then(|e| from_ref(paths, e, url_file_name(&url)))
+                .ok_or_else(|| offline_miss(reference, &exact));
+        }
+        if let Some(e) = lookup_ref(paths, &repo_key(&rc.url, chart_name), &version) {
+            let fname = url_file_name(&e.url);
+            if let Some(f) = from_ref(paths, e, fname) {
+                return Ok(f);
+            }
+        }
+    }
+    lookup_ref(paths, &format!("repo:{reference}"), &version)
+        .and_then(|e| {
+            let f = url_file_name(&e.url);
+            from_ref(paths, e, f)
+        })
+        .ok_or_else(|| offline_miss(reference, &version))
 }
 
 /// The content cache file for a digest, when it is there and not empty (Go: `DiskCache.Get`).
@@ -295,7 +478,7 @@ pub fn content_cache_get(paths: &HelmPaths, sha256_hex: &str) -> Option<PathBuf>
     (md.is_file() && md.len() > 0).then_some(p)
 }
 
-fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetched> {
+fn fetch_online(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetched> {
     if reference.starts_with("oci://") {
         return crate::oci::fetch(paths, reference, opts);
     }
@@ -311,7 +494,9 @@ fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetch
         insecure_skip_tls_verify: opts.insecure_skip_tls_verify,
         ..GetOptions::default()
     };
+    let mut keys = Vec::new();
     let (url, digest, chart_version, mut get) = if !opts.repo_url.is_empty() {
+        keys.push(repo_key(&opts.repo_url, reference));
         let g = flag_get(&opts.repo_url);
         let idx_url = resolve_reference_url(&opts.repo_url, "index.yaml")?;
         let idx = http::get(&idx_url, &g)
@@ -336,6 +521,7 @@ fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetch
     } else if reqwest::Url::parse(reference).is_ok_and(|u| !u.cannot_be_a_base()) {
         // Helm looks for a configured repository whose cached index lists this URL, to use its
         // TLS files and credentials (`scanReposForURL`).
+        keys.push(reference.to_string());
         let f = RepoFile::load_or_default(&paths.repository_config)?;
         let mut g = flag_get(reference);
         for rc in &f.repositories {
@@ -364,7 +550,9 @@ fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetch
         })?;
         let f = RepoFile::load_or_default(&paths.repository_config)?;
         let rc = f.get(repo_name).ok_or_else(|| Error::new(format!("repo {repo_name} not found")))?;
-        let idx = IndexFile::load(&paths.cache_index_file(&rc.name))
+        keys.push(repo_key(&rc.url, chart_name));
+        keys.push(format!("repo:{reference}"));
+        let idx = IndexFile::load_chart(&paths.cache_index_file(&rc.name), chart_name)
             .map_err(|e| Error::new(format!("no cached repo found. (try 'helm repo update'): {e}")))?;
         let cv = idx.get(chart_name, &version).map_err(|e| {
             Error::new(format!(
@@ -390,7 +578,7 @@ fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetch
         if let Some(cached) = content_cache_get(paths, &want) {
             if let Ok(data) = std::fs::read(&cached) {
                 if crate::sha256_hex(&data) == want {
-                    return Ok(Fetched { file_name, data, version: chart_version, digest: want, url, from_cache: true });
+                    return Ok(Fetched { file_name, data, version: chart_version, digest: want, url, from_cache: true, manifest: String::new(), name: String::new(), keys });
                 }
             }
         }
@@ -402,5 +590,29 @@ fn fetch(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Result<Fetch
             "digest mismatch for {url}: the index says sha256:{want}, the download is sha256:{got}"
         )));
     }
-    Ok(Fetched { file_name, data, version: chart_version, digest: got, url, from_cache: false })
+    Ok(Fetched { file_name, data, version: chart_version, digest: got, url, from_cache: false, manifest: String::new(), name: String::new(), keys })
+}
+
+/// The reference-map keys a reference answers for (see [`crate::cache`]).
+pub(crate) fn ref_keys(paths: &HelmPaths, reference: &str, opts: &PullOptions) -> Vec<String> {
+    if reference.starts_with("oci://") {
+        return crate::oci::Reference::parse(reference)
+            .map(|r| vec![format!("oci://{}/{}", r.registry, r.repository)])
+            .unwrap_or_default();
+    }
+    if !opts.repo_url.is_empty() {
+        return vec![repo_key(&opts.repo_url, reference)];
+    }
+    if reqwest::Url::parse(reference).is_ok_and(|u| !u.cannot_be_a_base()) {
+        return vec![reference.to_string()];
+    }
+    let mut keys = vec![format!("repo:{reference}")];
+    if let Some((repo, chart)) = reference.split_once('/') {
+        if let Ok(f) = RepoFile::load_or_default(&paths.repository_config) {
+            if let Some(rc) = f.get(repo) {
+                keys.push(repo_key(&rc.url, chart));
+            }
+        }
+    }
+    keys
 }
