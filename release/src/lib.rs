@@ -1,3 +1,7 @@
 //! Cluster actions: server-side apply, hooks, wait, install/upgrade/rollback/uninstall.
 
+pub mod action;
+pub mod hooks;
+pub mod kube;
+pub mod render;
 pub mod wait;
