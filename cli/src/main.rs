@@ -1,6 +1,7 @@
 //! The `rudder` binary. Invoked through a symlink named `helm` it speaks Helm's command line
 //! (`helm template ...`); as `rudder` it offers the same commands.
 
+mod release;
 mod template;
 
 use std::io::Write;
@@ -20,6 +21,15 @@ enum Command {
     Template(template::TemplateArgs),
     /// Print the version.
     Version,
+    /// Install a chart.
+    Install(Box<release::InstallArgs>),
+    /// Upgrade a release.
+    Upgrade(Box<release::UpgradeArgs>),
+    /// Roll back a release to a previous revision.
+    Rollback(Box<release::RollbackArgs>),
+    /// Uninstall a release.
+    #[command(visible_aliases = ["un", "del", "delete"])]
+    Uninstall(Box<release::UninstallArgs>),
 }
 
 fn main() {
@@ -48,6 +58,10 @@ fn main() {
         Command::Version => {
             println!("rudder {} (invoked as {invoked_as})", env!("CARGO_PKG_VERSION"));
         }
+        Command::Install(a) => finish(release::block_on(release::install(&a))),
+        Command::Upgrade(a) => finish(release::block_on(release::upgrade(&a))),
+        Command::Rollback(a) => finish(release::block_on(release::rollback(&a))),
+        Command::Uninstall(a) => finish(release::block_on(release::uninstall(&a))),
         Command::Template(a) => match template::run(&a) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();
@@ -62,6 +76,21 @@ fn main() {
                 std::process::exit(1);
             }
         },
+    }
+}
+
+/// Prints a release command's output, or what it printed and `Error: ...` with exit code 1.
+fn finish(outcome: release::Outcome) {
+    let (printed, err) = match outcome {
+        Ok(out) => (out, None),
+        Err((printed, e)) => (printed, Some(e)),
+    };
+    let mut so = std::io::stdout().lock();
+    let _ = so.write_all(printed.as_bytes());
+    let _ = so.flush();
+    if let Some(e) = err {
+        eprintln!("Error: {e}");
+        std::process::exit(1);
     }
 }
 
