@@ -127,9 +127,18 @@ fn cobra_error(e: &clap::Error, program: &str) -> String {
                 format!("invalid argument {value:?} for {flag:?} flag: {}", e.kind())
             }
         }
-        ErrorKind::MissingRequiredArgument => format!(
-            "\"{program} template\" requires at least 1 argument\n\nUsage:  {program} template [NAME] [CHART] [flags]"
-        ),
+        ErrorKind::MissingRequiredArgument | ErrorKind::WrongNumberOfValues => {
+            let sub = std::env::args().nth(1).unwrap_or_default();
+            match release::usage(&sub) {
+                Some(usage) if sub == "upgrade" => {
+                    format!("\"{program} upgrade\" requires 2 arguments\n\nUsage:  {program} {usage}")
+                }
+                Some(usage) => format!("\"{program} {sub}\" requires at least 1 argument\n\nUsage:  {program} {usage}"),
+                None => format!(
+                    "\"{program} template\" requires at least 1 argument\n\nUsage:  {program} template [NAME] [CHART] [flags]"
+                ),
+            }
+        }
         ErrorKind::InvalidSubcommand | ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             format!("unknown command {:?} for {program:?}", ctx(ContextKind::InvalidSubcommand))
         }

@@ -301,10 +301,18 @@ fn dry_run_strategy(v: &Option<String>) -> Result<DryRun, String> {
 fn wait_strategy(v: &Option<String>) -> Result<bool, String> {
     match v.as_deref() {
         None | Some("hookOnly") => Ok(false),
-        Some("watcher") | Some("legacy") | Some("true") => Ok(true),
-        Some("false") => Ok(false),
+        Some("watcher") | Some("legacy") => Ok(true),
+        Some("true") => {
+            eprintln!("level=WARN msg=\"--wait=true is deprecated (boolean value) and can be replaced with --wait=watcher\"");
+            Ok(true)
+        }
+        Some("false") => {
+            eprintln!("level=WARN msg=\"--wait=false is deprecated (boolean value) and can be replaced with --wait=hookOnly\"");
+            Ok(false)
+        }
         Some(other) => Err(format!(
-            "invalid argument \"{other}\" for \"--wait\" flag: invalid wait input \"{other}\". Valid inputs are true, false, hookOnly, watcher, legacy"
+            "invalid argument {q} for \"--wait\" flag: invalid wait input {q}. Valid inputs are watcher, hookOnly, and legacy",
+            q = rudder_engine::print::quote(other)
         )),
     }
 }
@@ -526,11 +534,10 @@ fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::
     })
 }
 
-async fn run_install(cfg: &Config, d: &DeployArgs, name: &str, chart_ref: &str, replace: bool) -> Result<Release, String> {
-    let opts = install_options(d, name, replace).map_err(|(_, e)| e)?;
+async fn run_install(cfg: &Config, d: &DeployArgs, opts: &action::InstallOptions, chart_ref: &str) -> Result<Release, String> {
     let vals = d.vals.options().merge_values().map_err(|e| e.to_string())?;
     let chart = load_chart(chart_ref)?;
-    action::install(cfg, chart, vals, &opts).await.map_err(|e| e.message)
+    action::install(cfg, chart, vals, opts).await.map_err(|e| e.message)
 }
 
 pub async fn install(a: &InstallArgs) -> Outcome {
@@ -539,9 +546,11 @@ pub async fn install(a: &InstallArgs) -> Outcome {
     if a.deploy.force_replace && a.deploy.force_conflicts {
         return Err((String::new(), "if any flags in the group [force-replace force-conflicts] are set none of the others can be; [force-conflicts force-replace] were all set".into()));
     }
+    let mut opts = install_options(&a.deploy, "", a.replace)?;
     let (name, chart_ref) = name_and_chart(a).map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
+    opts.release_name = name;
     let cfg = connect(&a.global).await.map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
-    let rel = run_install(&cfg, &a.deploy, &name, &chart_ref, a.replace)
+    let rel = run_install(&cfg, &a.deploy, &opts, &chart_ref)
         .await
         .map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
     write_release(&rel, &a.deploy.output, &a.global, a.deploy.hide_notes, "").map_err(|e| (String::new(), e))
@@ -552,6 +561,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
     deprecations(d);
     check_output(&d.output)?;
     let (name, chart_ref) = (a.args[0].clone(), a.args[1].clone());
+    install_options(d, &name, false)?;
     let mut cfg = connect(&a.global).await.map_err(|e| (String::new(), e))?;
     let mut prefix = String::new();
     if a.install {
@@ -561,7 +571,8 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
             if d.output == "table" {
                 prefix = format!("Release {} does not exist. Installing it now.\n", rudder_engine::print::quote(&name));
             }
-            let rel = run_install(&cfg, d, &name, &chart_ref, uninstalled).await.map_err(|e| (prefix.clone(), e))?;
+            let opts = install_options(d, &name, uninstalled)?;
+            let rel = run_install(&cfg, d, &opts, &chart_ref).await.map_err(|e| (prefix.clone(), e))?;
             return write_release(&rel, &d.output, &a.global, d.hide_notes, &prefix).map_err(|e| (String::new(), e));
         }
     }
@@ -655,4 +666,15 @@ pub fn block_on<F: std::future::Future<Output = Outcome>>(f: F) -> Outcome {
         Ok(rt) => rt.block_on(f),
         Err(e) => Err((String::new(), e.to_string())),
     }
+}
+
+/// The usage line cobra prints for a release command's argument errors.
+pub fn usage(sub: &str) -> Option<&'static str> {
+    Some(match sub {
+        "install" => "install [NAME] [CHART] [flags]",
+        "upgrade" => "upgrade [RELEASE] [CHART] [flags]",
+        "rollback" => "rollback <RELEASE> [REVISION] [flags]",
+        "uninstall" | "un" | "del" | "delete" => "uninstall RELEASE_NAME [...] [flags]",
+        _ => return None,
+    })
 }

@@ -51,7 +51,14 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
             .await
             .map_err(|e| format!("cluster reachability check failed: {e}"))?;
     }
-    available_name(cfg, opts).await?;
+    if let Err(e) = available_name(cfg, opts).await {
+        let inner = e.message.strip_prefix("release name check failed: ").unwrap_or(&e.message).to_string();
+        eprintln!(
+            "level=ERROR msg=\"release name check failed\" error={}",
+            rudder_chart::manifest::sorter::slog_value(&inner)
+        );
+        return Err(format!("release name check failed: {inner}").into());
+    }
     let mut warnings = Vec::new();
     rudder_chart::process_dependencies(&mut chart, &vals, &mut warnings)
         .map_err(|e| format!("chart dependencies processing failed: {e}"))?;
