@@ -29,11 +29,17 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Runs a command expected to fail; returns its stderr.
+/// Runs a command expected to fail; returns its stderr from the `Error: ` line on (the log
+/// lines helm prints before it go to stderr in Rudder too, but the library calls here do not
+/// capture them).
 fn run_fail(cmd: &mut Command) -> String {
     let out = cmd.output().expect("run");
     assert!(!out.status.success(), "{cmd:?} succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8(out.stderr).unwrap()
+    let err = String::from_utf8(out.stderr).unwrap();
+    match err.find("Error: ") {
+        Some(i) => err[i..].to_string(),
+        None => err,
+    }
 }
 
 fn json_of(text: &str) -> Value {
@@ -401,6 +407,146 @@ async fn hooks_run_by_weight_and_name_with_delete_policies() {
         for name in ["h-a", "h-b", "h-c", "h-z"] {
             assert_eq!(configmap(&ns, name).await.is_some(), configmap(&ns_helm, name).await.is_some(), "after upgrade: {name}");
         }
+    })
+    .await;
+}
+
+/// Server-side applies `data.a` of a ConfigMap as another field manager.
+async fn steal_field(ns: &str, name: &str, value: &str) {
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client().await, ns);
+    let patch = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": value}});
+    let pp = kube::api::PatchParams { force: true, field_manager: Some("someone-else".into()), ..Default::default() };
+    api.patch(name, &pp, &kube::api::Patch::Apply(&patch)).await.expect("apply as another manager");
+}
+
+#[tokio::test]
+async fn ssa_conflict_with_another_manager_and_force_conflicts() {
+    with_namespaces(2, |nss| async move {
+        let (ns, ns_helm) = (nss[0].clone(), nss[1].clone());
+        let scratch = Scratch::new("relcore-f");
+        let home = scratch.home();
+        let chart = small_chart(&scratch.0, "small", &[]);
+        rudder_install(&ns, "cf", &chart, &[]).await;
+        run(helm("helm", &home).args(["install", "cf", chart.to_str().unwrap(), "-n", &ns_helm]));
+        steal_field(&ns, "cf-cm", "theirs").await;
+        steal_field(&ns_helm, "cf-cm", "theirs").await;
+
+        let mut cfg = config(&ns).await;
+        let err = action::upgrade(&mut cfg, "cf", load(&chart), user_values(&["data.a=ours"]), &upgrade_opts()).await.expect_err("conflict");
+        let helm_err = run_fail(helm("helm", &home).args(["upgrade", "cf", chart.to_str().unwrap(), "-n", &ns_helm, "--set", "data.a=ours"]));
+        assert_eq!(format!("Error: UPGRADE FAILED: {}\n", err.message).replace(&ns, "NS"), helm_err.replace(&ns_helm, "NS"));
+        assert!(err.message.contains("conflict with \"someone-else\""), "{}", err.message);
+        let strip = |v: Vec<(i64, String, String)>, n: &str| v.into_iter().map(|(r, s, d)| (r, s, d.replace(n, "NS"))).collect::<Vec<_>>();
+        assert_eq!(strip(history("helm", &home, &ns, "cf"), &ns), strip(history("helm", &home, &ns_helm, "cf"), &ns_helm));
+
+        let opts = UpgradeOptions { force_conflicts: true, ..upgrade_opts() };
+        action::upgrade(&mut cfg, "cf", load(&chart), user_values(&["data.a=ours"]), &opts).await.expect("forced");
+        assert_eq!(configmap(&ns, "cf-cm").await.unwrap()["data"]["a"], "ours");
+        run(helm("helm", &home).args(["upgrade", "cf", chart.to_str().unwrap(), "-n", &ns_helm, "--set", "data.a=ours", "--force-conflicts"]));
+        assert_eq!(strip(history("helm3", &home, &ns, "cf"), &ns), strip(history("helm3", &home, &ns_helm, "cf"), &ns_helm));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn crds_are_created_first_then_custom_resources() {
+    with_namespaces(1, |nss| async move {
+        let ns = nss[0].clone();
+        let scratch = Scratch::new("relcore-g");
+        let home = scratch.home();
+        let group = format!("{ns}.example.com");
+        let crd = format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec: {{type: object, properties: {{size: {{type: integer}}}}}}\n"
+        );
+        let cr = format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: {{{{ .Release.Name }}}}-w\nspec:\n  size: 3\n");
+        let chart = small_chart(&scratch.0, "crdchart", &[("crds/widget.yaml", &crd), ("templates/widget.yaml", &cr)]);
+        let rel = rudder_install(&ns, "wd", &chart, &[]).await;
+        assert!(!rel.manifest.contains("CustomResourceDefinition"), "CRDs are not part of the manifest");
+        let w = live(&ns, &format!("{group}/v1"), "Widget", "widgets", "wd-w").await.expect("custom resource");
+        assert_eq!(w["spec"]["size"], 3);
+        assert_eq!(w["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm");
+        assert_eq!(history("helm", &home, &ns, "wd"), vec![h(1, "deployed", "Install complete")]);
+        run(helm("helm", &home).args(["uninstall", "wd", "-n", &ns]));
+        // The CRD stays (Helm never deletes CRDs); remove it by hand.
+        let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client().await);
+        crds.delete(&format!("widgets.{group}"), &DeleteParams::default()).await.expect("CRD was created");
+    })
+    .await;
+}
+
+/// A chart whose second object the API server rejects (an unknown field under strict
+/// validation), optionally with a hook that fails the same way.
+fn broken_chart(dir: &Path, hook: bool) -> PathBuf {
+    let bad = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-bad\nbogus: field\ndata:\n  a: b\n";
+    let mut extra = vec![("templates/bad.yaml", bad.to_string())];
+    if hook {
+        extra = vec![(
+            "templates/hook.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    helm.sh/hook: pre-install\nbogus: field\n".to_string(),
+        )];
+    }
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    small_chart(dir, "broken", &extra)
+}
+
+#[tokio::test]
+async fn failures_are_recorded_and_worded_as_helm() {
+    with_namespaces(2, |nss| async move {
+        let (ns, ns_helm) = (nss[0].clone(), nss[1].clone());
+        let scratch = Scratch::new("relcore-h");
+        let home = scratch.home();
+        let norm = |s: &str, n: &str| s.replace(n, "NS");
+        let cfg = config(&ns).await;
+
+        // A rejected object: the release is recorded failed, with helm's words.
+        let chart = broken_chart(&scratch.0.join("a"), false);
+        let err = action::install(&cfg, load(&chart), user_values(&[]), &InstallOptions { release_name: "bad".into(), ..Default::default() })
+            .await
+            .expect_err("rejected");
+        let helm_err = run_fail(helm("helm", &home).args(["install", "bad", chart.to_str().unwrap(), "-n", &ns_helm]));
+        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        let st = |n: &str| json_of(&run(helm("helm", &home).args(["status", "bad", "-n", n, "-o", "json"])));
+        assert_eq!(norm(&st(&ns)["info"]["description"].to_string(), &ns), norm(&st(&ns_helm)["info"]["description"].to_string(), &ns_helm));
+        assert_eq!(st(&ns)["info"]["status"], "failed");
+
+        // With --rollback-on-failure the release is uninstalled: no record left.
+        let err = action::install(
+            &cfg,
+            load(&chart),
+            user_values(&[]),
+            &InstallOptions { release_name: "atom".into(), rollback_on_failure: true, ..Default::default() },
+        )
+        .await
+        .expect_err("rejected");
+        let helm_err = run_fail(helm("helm", &home).args(["install", "atom", chart.to_str().unwrap(), "-n", &ns_helm, "--rollback-on-failure"]));
+        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        assert!(configmap(&ns, "atom-cm").await.is_none());
+        assert!(run_fail(helm("helm", &home).args(["status", "atom", "-n", &ns])).contains("release: not found"));
+
+        // A failing pre-install hook.
+        let hchart = broken_chart(&scratch.0.join("b"), true);
+        let err = action::install(&cfg, load(&hchart), user_values(&[]), &InstallOptions { release_name: "hk".into(), ..Default::default() })
+            .await
+            .expect_err("hook fails");
+        let helm_err = run_fail(helm("helm", &home).args(["install", "hk", hchart.to_str().unwrap(), "-n", &ns_helm]));
+        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        let ours = json_of(&run(helm("helm", &home).args(["status", "hk", "-n", &ns, "-o", "json"])));
+        let theirs = json_of(&run(helm("helm", &home).args(["status", "hk", "-n", &ns_helm, "-o", "json"])));
+        assert_eq!(hook_runs(&ours), hook_runs(&theirs));
+        assert_eq!(ours["info"]["status"], theirs["info"]["status"]);
+
+        // An upgrade that fails with --rollback-on-failure goes back to the last good revision.
+        let good = small_chart(&scratch.0.join("c"), "broken", &[]);
+        rudder_install(&ns, "up", &good, &[]).await;
+        run(helm("helm", &home).args(["install", "up", good.to_str().unwrap(), "-n", &ns_helm]));
+        let mut cfg = config(&ns).await;
+        let err = action::upgrade(&mut cfg, "up", load(&chart), user_values(&[]), &UpgradeOptions { rollback_on_failure: true, ..upgrade_opts() })
+            .await
+            .expect_err("rejected");
+        let helm_err = run_fail(helm("helm", &home).args(["upgrade", "up", chart.to_str().unwrap(), "-n", &ns_helm, "--rollback-on-failure"]));
+        assert_eq!(norm(&format!("Error: UPGRADE FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        let strip = |v: Vec<(i64, String, String)>, n: &str| v.into_iter().map(|(r, s, d)| (r, s, d.replace(n, "NS"))).collect::<Vec<_>>();
+        assert_eq!(strip(history("helm", &home, &ns, "up"), &ns), strip(history("helm", &home, &ns_helm, "up"), &ns_helm));
     })
     .await;
 }

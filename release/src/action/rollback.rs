@@ -95,6 +95,7 @@ pub async fn rollback(cfg: &mut Config, name: &str, opts: &RollbackOptions) -> R
     let (res, r) = kube.update(&current_rs, &target_rs, &aopts).await;
     if let Err(e) = r {
         let msg = format!("Rollback {} failed: {e}", crate::kube::resource::go_quote(name));
+        eprintln!("level=WARN msg={}", rudder_chart::manifest::sorter::slog_value(&msg));
         if let Some(i) = current.info.as_mut() {
             i.status = Status::Superseded;
         }

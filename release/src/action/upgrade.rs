@@ -189,6 +189,11 @@ async fn releasing(
 
 async fn fail_release(cfg: &mut Config, mut rel: Release, created: Vec<Resource>, err: String, wait: &WaitSettings, opts: &UpgradeOptions) -> ActionError {
     let msg = format!("Upgrade {} failed: {err}", crate::kube::resource::go_quote(&rel.name));
+    eprintln!(
+        "level=WARN msg=\"upgrade failed\" name={} error={}",
+        rudder_chart::manifest::sorter::slog_value(&rel.name),
+        rudder_chart::manifest::sorter::slog_value(&err)
+    );
     rel.set_status(Status::Failed, msg);
     cfg.record(&rel).await;
     if opts.cleanup_on_fail && !created.is_empty() {
