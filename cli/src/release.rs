@@ -130,6 +130,29 @@ pub struct DeployArgs {
     pub force_replace: bool,
     #[arg(long = "force", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub force: bool,
+    // Where a chart that is not a local path comes from (Helm's ChartPathOptions).
+    #[arg(long = "repo")]
+    pub repo: Option<String>,
+    #[arg(long = "username")]
+    pub username: Option<String>,
+    #[arg(long = "password")]
+    pub password: Option<String>,
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<String>,
+    #[arg(long = "cert-file")]
+    pub cert_file: Option<String>,
+    #[arg(long = "key-file")]
+    pub key_file: Option<String>,
+    #[arg(long = "insecure-skip-tls-verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub insecure_skip_tls_verify: bool,
+    #[arg(long = "plain-http", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub plain_http: bool,
+    #[arg(long = "pass-credentials", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub pass_credentials: bool,
+    #[arg(long = "keyring")]
+    pub keyring: Option<String>,
+    #[arg(long = "verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub verify: bool,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -338,21 +361,18 @@ fn deprecations(d: &DeployArgs) {
     }
 }
 
-/// A local chart path (directory or archive), as Helm's `LocateChart` finds it.
-fn locate_chart(name: &str) -> Result<PathBuf, String> {
-    let name = name.trim();
+/// Helm's `LocateChart`: a local directory or archive, else a chart fetched from a repository
+/// (`repo/chart`, `--repo URL`, an `http(s)://` archive URL or `oci://`) into a scratch directory.
+async fn load_chart(chart_ref: &str, d: &DeployArgs) -> Result<rudder_chart::model::Chart, String> {
+    let name = chart_ref.trim();
     let p = Path::new(name);
-    if p.exists() {
-        return Ok(std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
-    }
-    if p.is_absolute() || name.starts_with('.') {
+    let path = if p.exists() {
+        std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    } else if d.repo.is_none() && (p.is_absolute() || name.starts_with('.')) {
         return Err(format!("path {} not found", rudder_engine::print::quote(name)));
-    }
-    Err(format!("repo {} not found", name.split('/').next().unwrap_or(name)))
-}
-
-fn load_chart(chart_ref: &str) -> Result<rudder_chart::model::Chart, String> {
-    let path = locate_chart(chart_ref)?;
+    } else {
+        fetch_chart(name, d).await?
+    };
     let chart = rudder_chart::load(&path).map_err(|e| e.to_string())?;
     check_if_installable(&chart)?;
     if !chart.metadata.dependencies.is_empty() {
@@ -361,6 +381,41 @@ fn load_chart(chart_ref: &str) -> Result<rudder_chart::model::Chart, String> {
         })?;
     }
     Ok(chart)
+}
+
+/// Pulls a remote chart archive with the repo crate (blocking I/O, so off the async threads).
+async fn fetch_chart(reference: &str, d: &DeployArgs) -> Result<PathBuf, String> {
+    let dest = std::env::temp_dir().join(format!("rudder-chart-{}-{}", std::process::id(), reference.len()));
+    std::fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
+    let opts = rudder_repo::ops::PullOptions {
+        version: d.version.clone().unwrap_or_default(),
+        devel: d.devel,
+        destination: dest.clone(),
+        repo_url: d.repo.clone().unwrap_or_default(),
+        username: d.username.clone().unwrap_or_default(),
+        password: d.password.clone().unwrap_or_default(),
+        pass_credentials_all: d.pass_credentials,
+        cert_file: d.cert_file.clone().unwrap_or_default(),
+        key_file: d.key_file.clone().unwrap_or_default(),
+        ca_file: d.ca_file.clone().unwrap_or_default(),
+        insecure_skip_tls_verify: d.insecure_skip_tls_verify,
+        plain_http: d.plain_http,
+        untar: false,
+        untar_dir: PathBuf::new(),
+    };
+    let reference = reference.to_string();
+    let pulled = tokio::task::spawn_blocking(move || {
+        let paths = rudder_repo::HelmPaths::from_env();
+        if reference.starts_with("oci://") {
+            rudder_repo::oci::pull(&paths, &reference, &opts)
+        } else {
+            rudder_repo::ops::pull(&paths, &reference, &opts)
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    Ok(pulled.path)
 }
 
 async fn connect(g: &GlobalArgs) -> Result<Config, String> {
@@ -536,7 +591,7 @@ fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::
 
 async fn run_install(cfg: &Config, d: &DeployArgs, opts: &action::InstallOptions, chart_ref: &str) -> Result<Release, String> {
     let vals = d.vals.options().merge_values().map_err(|e| e.to_string())?;
-    let chart = load_chart(chart_ref)?;
+    let chart = load_chart(chart_ref, d).await?;
     action::install(cfg, chart, vals, opts).await.map_err(|e| e.message)
 }
 
@@ -595,7 +650,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         max_history: history_max(a.history_max),
     };
     let vals = d.vals.options().merge_values().map_err(|e| (String::new(), e.to_string()))?;
-    let chart = load_chart(&chart_ref).map_err(e)?;
+    let chart = load_chart(&chart_ref, d).await.map_err(e)?;
     let rel = action::upgrade(&mut cfg, &name, chart, vals, &opts)
         .await
         .map_err(|err| (String::new(), format!("UPGRADE FAILED: {}", err.message)))?;

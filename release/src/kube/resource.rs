@@ -134,11 +134,12 @@ pub async fn build(mapper: &Mapper, manifest: &str, default_ns: &str) -> Result<
         let kind = obj["kind"].as_str().unwrap_or("").to_string();
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
-        if kind.is_empty() {
-            return Err(KubeError(format!("unable to decode \"\": Object 'Kind' is missing in '{}'", serde_json::to_string(&obj).unwrap_or_default())));
-        }
-        if api_version.is_empty() {
-            return Err(KubeError(format!("unable to decode \"\": Object 'apiVersion' is missing in '{}'", serde_json::to_string(&obj).unwrap_or_default())));
+        // kubectl's schema check (Helm builds with validation on).
+        match (api_version.is_empty(), kind.is_empty()) {
+            (true, true) => return Err(KubeError("error validating \"\": error validating data: [apiVersion not set, kind not set]".into())),
+            (true, false) => return Err(KubeError("error validating \"\": error validating data: apiVersion not set".into())),
+            (false, true) => return Err(KubeError("error validating \"\": error validating data: kind not set".into())),
+            _ => {}
         }
         let Some(mapping) = mapper.mapping(&api_version, &kind).await? else {
             let (group, version) = match api_version.split_once('/') {
