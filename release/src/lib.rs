@@ -3,5 +3,6 @@
 pub mod action;
 pub mod hooks;
 pub mod kube;
+pub mod lookup;
 pub mod render;
 pub mod wait;

@@ -8,7 +8,7 @@ use rudder_chart::manifest::sort::INSTALL_ORDER;
 use rudder_chart::manifest::sorter::sort_manifests;
 use rudder_chart::model::Chart;
 use rudder_chart::render::template::is_compatible_range;
-use rudder_chart::render::{to_render_values, Capabilities, Engine, KubeVersion, ReleaseOptions, VersionSet};
+use rudder_chart::render::{to_render_values, Capabilities, KubeVersion, ReleaseOptions, VersionSet};
 use rudder_engine::Value;
 use rudder_state::release as rec;
 
@@ -49,8 +49,15 @@ pub fn coalesce(chart: &Chart, user: &Value, skip_schema: bool) -> Result<Value,
 }
 
 /// Renders `chart` (dependencies processed) with coalesced `values`; `sub_notes` is
-/// `--render-subchart-notes`.
-pub fn render(chart: &Chart, values: Value, release: &ReleaseOptions, caps: &Capabilities, sub_notes: bool) -> Result<Rendered, String> {
+/// `--render-subchart-notes`; `lookups` answers template `lookup` calls from the cluster.
+pub fn render(
+    chart: &Chart,
+    values: Value,
+    release: &ReleaseOptions,
+    caps: &Capabilities,
+    sub_notes: bool,
+    lookups: Option<std::sync::Arc<crate::lookup::LookupWorker>>,
+) -> Result<Rendered, String> {
     if !chart.metadata.kube_version.is_empty() && !is_compatible_range(&chart.metadata.kube_version, caps.kube_version.string()) {
         return Err(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
@@ -58,7 +65,7 @@ pub fn render(chart: &Chart, values: Value, release: &ReleaseOptions, caps: &Cap
         ));
     }
     let top = to_render_values(chart, values, release, caps);
-    let mut files = Engine::default().render(chart, &top).map_err(|e| e.0)?;
+    let mut files = crate::lookup::render(chart, &top, lookups)?;
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());
     let mut notes = String::new();
     let keys: Vec<String> = files.keys().filter(|k| k.ends_with("NOTES.txt")).cloned().collect();
@@ -204,4 +211,9 @@ pub fn chart_from_record(c: &rec::Chart) -> Result<Chart, String> {
         files.push(rudder_chart::model::File { name: f.name.clone(), data: f.bytes().map_err(|e| e.to_string())? });
     }
     rudder_chart::load::load_files(files).map_err(|e| e.to_string())
+}
+
+/// A lookup worker for the connection (none for a client built without its settings).
+pub fn lookups(kube: &Kube) -> Option<std::sync::Arc<crate::lookup::LookupWorker>> {
+    kube.config.clone().map(|c| std::sync::Arc::new(crate::lookup::LookupWorker::start(c)))
 }

@@ -550,3 +550,26 @@ async fn failures_are_recorded_and_worded_as_helm() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn lookup_reads_the_cluster_as_helm_does() {
+    with_namespaces(2, |nss| async move {
+        let (ns, ns_helm) = (nss[0].clone(), nss[1].clone());
+        let scratch = Scratch::new("relcore-i");
+        let home = scratch.home();
+        let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-seen\ndata:\n  seed: {{ (lookup \"v1\" \"ConfigMap\" .Release.Namespace \"seed\").data.k | quote }}\n  ns: {{ (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace).metadata.name | quote }}\n  count: {{ len (lookup \"v1\" \"ConfigMap\" .Release.Namespace \"\").items | quote }}\n  kind: {{ (lookup \"v1\" \"ConfigMap\" .Release.Namespace \"\").kind | quote }}\n  missing: {{ lookup \"v1\" \"Secret\" .Release.Namespace \"nope\" | quote }}\n  type: {{ typeOf (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace).metadata.labels | quote }}\n";
+        let chart = small_chart(&scratch.0, "looker", &[("templates/seen.yaml", tpl)]);
+        for n in [&ns, &ns_helm] {
+            let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client().await, n);
+            api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "seed"}, "data": {"k": "from the cluster"}})).unwrap())
+                .await
+                .unwrap();
+        }
+        let rel = rudder_install(&ns, "lk", &chart, &[]).await;
+        run(helm("helm", &home).args(["install", "lk", chart.to_str().unwrap(), "-n", &ns_helm]));
+        let theirs = run(helm("helm", &home).args(["get", "manifest", "lk", "-n", &ns_helm]));
+        assert_eq!(format!("{}\n", rel.manifest).replace(&ns, "NS"), theirs.replace(&ns_helm, "NS"));
+        assert!(rel.manifest.contains("seed: \"from the cluster\""), "{}", rel.manifest);
+    })
+    .await;
+}

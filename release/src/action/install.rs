@@ -96,7 +96,8 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
     rel.chart = Some(render::stored_chart(&chart));
     rel.config = render::to_json(&vals);
     rel.labels = opts.labels.clone();
-    let rendered = render::render(&chart, values, &release_opts, &caps, opts.sub_notes)?;
+    let lookups = if opts.dry_run.interacts() { render::lookups(kube) } else { None };
+    let rendered = render::render(&chart, values, &release_opts, &caps, opts.sub_notes, lookups)?;
     rel.hooks = rendered.hooks;
     rel.manifest = rendered.manifest;
     if let Some(i) = rel.info.as_mut() {

@@ -80,7 +80,7 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
     };
     let caps = render::capabilities(&cfg.kube).await?;
     let values = render::coalesce(&chart, &vals, opts.skip_schema_validation)?;
-    let rendered = render::render(&chart, values, &release_opts, &caps, opts.sub_notes)?;
+    let rendered = render::render(&chart, values, &release_opts, &caps, opts.sub_notes, render::lookups(&cfg.kube))?;
     check_labels(&opts.labels)?;
 
     let mut up = Release::new(name, &current.namespace, revision);

@@ -80,6 +80,9 @@ pub struct Kube {
     pub mapper: Mapper,
     /// The SSA field manager (`helm`, as Helm's CLI sets it).
     pub field_manager: String,
+    /// The connection settings (for clients on other threads, e.g. template `lookup`);
+    /// `None` when built from a bare client.
+    pub config: Option<Config>,
 }
 
 /// The field manager Helm's CLI uses for apply and create.
@@ -100,10 +103,17 @@ impl Kube {
         }
         .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
         let context_ns = config.default_namespace.clone();
+        let kept = config.clone();
         let client = Client::try_from(config).map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
         let namespace = opts.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(context_ns);
         let namespace = if namespace.is_empty() { "default".to_string() } else { namespace };
-        Ok(Kube { mapper: Mapper::new(client.clone()), client, namespace, field_manager: FIELD_MANAGER.to_string() })
+        Ok(Kube {
+            mapper: Mapper::new(client.clone()),
+            client,
+            namespace,
+            field_manager: FIELD_MANAGER.to_string(),
+            config: Some(kept),
+        })
     }
 
     /// A connection to an existing client (tests, callers that already hold one).
@@ -113,6 +123,7 @@ impl Kube {
             client,
             namespace: namespace.into(),
             field_manager: FIELD_MANAGER.to_string(),
+            config: None,
         }
     }
 
