@@ -24,6 +24,20 @@ pub struct GlobalArgs {
     pub kube_context: Option<String>,
     #[arg(long = "kubeconfig", global = true)]
     pub kubeconfig: Option<String>,
+    #[arg(long = "kube-apiserver", global = true)]
+    pub kube_apiserver: Option<String>,
+    #[arg(long = "kube-token", global = true)]
+    pub kube_token: Option<String>,
+    #[arg(long = "kube-as-user", global = true)]
+    pub kube_as_user: Option<String>,
+    #[arg(long = "kube-as-group", global = true, action = ArgAction::Append)]
+    pub kube_as_group: Vec<String>,
+    #[arg(long = "kube-ca-file", global = true)]
+    pub kube_ca_file: Option<String>,
+    #[arg(long = "kube-insecure-skip-tls-verify", global = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub kube_insecure_skip_tls_verify: bool,
+    #[arg(long = "kube-tls-server-name", global = true)]
+    pub kube_tls_server_name: Option<String>,
     #[arg(long = "debug", global = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub debug: bool,
     #[arg(long = "color", alias = "colour", global = true, default_value = "auto")]
@@ -419,7 +433,17 @@ async fn fetch_chart(reference: &str, d: &DeployArgs) -> Result<PathBuf, String>
 }
 
 async fn connect(g: &GlobalArgs) -> Result<Config, String> {
-    let opts = KubeOptions::resolve(g.kubeconfig.clone(), g.kube_context.clone(), g.namespace.clone());
+    let mut opts = KubeOptions::resolve(g.kubeconfig.clone(), g.kube_context.clone(), g.namespace.clone());
+    let flag = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    opts.api_server = flag(&g.kube_apiserver).or(opts.api_server);
+    opts.token = flag(&g.kube_token).or(opts.token);
+    opts.as_user = flag(&g.kube_as_user).or(opts.as_user);
+    if !g.kube_as_group.is_empty() {
+        opts.as_groups = g.kube_as_group.clone();
+    }
+    opts.ca_file = flag(&g.kube_ca_file).map(PathBuf::from).or(opts.ca_file);
+    opts.insecure_skip_tls_verify |= g.kube_insecure_skip_tls_verify;
+    opts.tls_server_name = flag(&g.kube_tls_server_name).or(opts.tls_server_name);
     let kube = Kube::connect(&opts).await.map_err(|e| e.0)?;
     let kind = DriverKind::from_env().map_err(|e| e.to_string())?;
     Ok(Config::new(kube, kind))
@@ -604,7 +628,12 @@ pub async fn install(a: &InstallArgs) -> Outcome {
     let mut opts = install_options(&a.deploy, "", a.replace)?;
     let (name, chart_ref) = name_and_chart(a).map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
     opts.release_name = name;
-    let cfg = connect(&a.global).await.map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
+    let cfg = connect(&a.global).await.map_err(|e| {
+        // Helm loads the kubeconfig lazily, at its reachability check.
+        let msg = format!("cluster reachability check failed: {e}");
+        eprintln!("level=ERROR msg={}", rudder_chart::manifest::sorter::slog_value(&msg));
+        (String::new(), format!("INSTALLATION FAILED: {msg}"))
+    })?;
     let rel = run_install(&cfg, &a.deploy, &opts, &chart_ref)
         .await
         .map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
@@ -617,7 +646,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
     check_output(&d.output)?;
     let (name, chart_ref) = (a.args[0].clone(), a.args[1].clone());
     install_options(d, &name, false)?;
-    let mut cfg = connect(&a.global).await.map_err(|e| (String::new(), e))?;
+    let mut cfg = connect(&a.global).await.map_err(|e| (String::new(), format!("UPGRADE FAILED: {e}")))?;
     let mut prefix = String::new();
     if a.install {
         let missing = action::upgrade::needs_install(&cfg, &name).await.map_err(|e| (String::new(), e.message))?;

@@ -81,8 +81,15 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
         vec!["upgrade", "--install", "other", c, "--description", "first one"],
         vec!["install", "dry", c, "--dry-run=server"],
         vec!["upgrade", "missing", c],
+        vec!["uninstall", "app", "--keep-history"],
+        vec!["upgrade", "--install", "app", c, "--set", "msg=again"],
+        vec!["install", "client", c, "--dry-run=client", "--set", "msg=dry"],
         vec!["uninstall", "app", "other"],
         vec!["uninstall", "app"],
+        vec!["install", "x", c, "--kube-token", "bogus"],
+        vec!["upgrade", "x", c, "--kube-context", "nope"],
+        vec!["uninstall", "x", "--kube-token", "bogus"],
+        vec!["rollback", "x", "--kube-apiserver", "https://127.0.0.1:1"],
     ];
     let mut failures = Vec::new();
     for step in &steps {

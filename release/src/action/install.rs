@@ -47,9 +47,11 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
     let kube = &cfg.kube;
     let ns = kube.namespace.clone();
     if opts.dry_run.interacts() {
-        kube.is_reachable()
-            .await
-            .map_err(|e| format!("cluster reachability check failed: {e}"))?;
+        if let Err(e) = kube.is_reachable().await {
+            let msg = format!("cluster reachability check failed: {e}");
+            eprintln!("level=ERROR msg={}", rudder_chart::manifest::sorter::slog_value(&msg));
+            return Err(msg.into());
+        }
     }
     if let Err(e) = available_name(cfg, opts).await {
         let inner = e.message.strip_prefix("release name check failed: ").unwrap_or(&e.message).to_string();
@@ -134,6 +136,9 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
         create_namespace(kube, &ns).await?;
     }
 
+    if opts.replace {
+        replace_release(cfg, &mut rel).await?;
+    }
     cfg.storage.create(&rel).await?;
 
     match perform(cfg, &mut rel, &to_adopt, &resources, &wait, opts).await {
@@ -207,6 +212,20 @@ async fn fail_release(cfg: &Config, mut rel: Release, err: String, wait: &WaitSe
     }
     cfg.record(&rel).await;
     ActionError { message: err, release: Some(Box::new(rel)) }
+}
+
+/// Helm's `replaceRelease`: the new record takes the next revision; the last one, unless it
+/// failed, is marked superseded.
+async fn replace_release(cfg: &Config, rel: &mut Release) -> Result<()> {
+    let Ok(h) = cfg.storage.history(&rel.name).await else { return Ok(()) };
+    let Some(mut last) = latest(h) else { return Ok(()) };
+    rel.version = last.version + 1;
+    if last.status() == Status::Failed {
+        return Ok(());
+    }
+    last.set_status(Status::Superseded, "superseded by new release");
+    cfg.storage.update(&last).await?;
+    Ok(())
 }
 
 /// Helm's `availableName`.

@@ -31,8 +31,30 @@ impl KubeError {
 /// errors as kube-rs words them.
 pub fn api_message(e: &kube::Error) -> String {
     match e {
+        // client-go's words for a 401 (the apiserver's own body just says "Unauthorized").
+        kube::Error::Api(s) if s.code == 401 => "the server has asked for the client to provide credentials".into(),
         kube::Error::Api(s) => s.message.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The whole source chain of an error, for recognising transport failures.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+/// Kubeconfig errors in client-go's words.
+fn config_message(msg: String) -> String {
+    match msg.strip_prefix("failed to load current context: ") {
+        Some(ctx) => format!("context {} does not exist", resource::go_quote(ctx)),
+        None => msg,
     }
 }
 
@@ -58,6 +80,19 @@ pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub namespace: Option<String>,
+    /// `--kube-apiserver` (`HELM_KUBEAPISERVER`).
+    pub api_server: Option<String>,
+    /// `--kube-token` (`HELM_KUBETOKEN`).
+    pub token: Option<String>,
+    /// `--kube-as-user` / `--kube-as-group` (`HELM_KUBEASUSER`, `HELM_KUBEASGROUPS`).
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    /// `--kube-ca-file` (`HELM_KUBECAFILE`).
+    pub ca_file: Option<PathBuf>,
+    /// `--kube-insecure-skip-tls-verify` (`HELM_KUBEINSECURE_SKIP_TLS_VERIFY`).
+    pub insecure_skip_tls_verify: bool,
+    /// `--kube-tls-server-name` (`HELM_KUBETLS_SERVER_NAME`).
+    pub tls_server_name: Option<String>,
 }
 
 impl KubeOptions {
@@ -68,7 +103,43 @@ impl KubeOptions {
             kubeconfig: kubeconfig.filter(|k| !k.is_empty()).map(PathBuf::from),
             context: context.filter(|c| !c.is_empty()).or_else(|| env("HELM_KUBECONTEXT")),
             namespace: namespace.filter(|n| !n.is_empty()).or_else(|| env("HELM_NAMESPACE")),
+            api_server: env("HELM_KUBEAPISERVER"),
+            token: env("HELM_KUBETOKEN"),
+            as_user: env("HELM_KUBEASUSER"),
+            as_groups: env("HELM_KUBEASGROUPS").map(|g| g.split(',').map(str::to_string).collect()).unwrap_or_default(),
+            ca_file: env("HELM_KUBECAFILE").map(PathBuf::from),
+            insecure_skip_tls_verify: env("HELM_KUBEINSECURE_SKIP_TLS_VERIFY").is_some_and(|v| v == "true"),
+            tls_server_name: env("HELM_KUBETLS_SERVER_NAME"),
         }
+    }
+
+    /// Applies the overrides of the `--kube-*` flags to a loaded configuration.
+    fn apply(&self, config: &mut Config) -> Result<(), KubeError> {
+        if let Some(url) = &self.api_server {
+            config.cluster_url = url.parse().map_err(|e| KubeError(format!("kubernetes cluster unreachable: invalid --kube-apiserver {url:?}: {e}")))?;
+        }
+        if let Some(t) = &self.token {
+            config.auth_info.token = Some(secrecy::SecretString::from(t.clone()));
+        }
+        if let Some(u) = &self.as_user {
+            config.auth_info.impersonate = Some(u.clone());
+        }
+        if !self.as_groups.is_empty() {
+            config.auth_info.impersonate_groups = Some(self.as_groups.clone());
+        }
+        if let Some(ca) = &self.ca_file {
+            if !ca.exists() {
+                return Err(KubeError(format!("kubernetes cluster unreachable: open {}: no such file or directory", ca.display())));
+            }
+            config.root_cert_file = Some(ca.clone());
+        }
+        if self.insecure_skip_tls_verify {
+            config.accept_invalid_certs = true;
+        }
+        if let Some(n) = &self.tls_server_name {
+            config.tls_server_name = Some(n.clone());
+        }
+        Ok(())
     }
 }
 
@@ -96,12 +167,14 @@ impl Kube {
         let config = match &opts.kubeconfig {
             Some(path) => {
                 let kc = Kubeconfig::read_from(path)
-                    .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
+                    .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {}", config_message(e.to_string()))))?;
                 Config::from_custom_kubeconfig(kc, &kopts).await
             }
             None => Config::from_kubeconfig(&kopts).await,
         }
-        .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
+        .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {}", config_message(e.to_string()))))?;
+        let mut config = config;
+        opts.apply(&mut config)?;
         let context_ns = config.default_namespace.clone();
         let kept = config.clone();
         let client = Client::try_from(config).map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
@@ -129,10 +202,18 @@ impl Kube {
 
     /// Helm's `IsReachable`: the server version answers.
     pub async fn is_reachable(&self) -> Result<(), KubeError> {
-        self.client
-            .apiserver_version()
-            .await
-            .map(|_| ())
-            .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {}", api_message(&e))))
+        let Err(e) = self.client.apiserver_version().await else { return Ok(()) };
+        let chain = error_chain(&e);
+        let msg = if matches!(e, kube::Error::Api(_)) {
+            api_message(&e)
+        } else if chain.to_lowercase().contains("connection refused") {
+            let url = self.config.as_ref().map(|c| c.cluster_url.to_string()).unwrap_or_default();
+            let url = url.trim_end_matches('/').to_string();
+            let host = url.split("://").nth(1).unwrap_or(&url).split('/').next().unwrap_or("").to_string();
+            format!("Get \"{url}/version\": dial tcp {host}: connect: connection refused")
+        } else {
+            chain
+        };
+        Err(KubeError(format!("kubernetes cluster unreachable: {msg}")))
     }
 }
