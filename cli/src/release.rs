@@ -608,6 +608,7 @@ fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::
         force_conflicts: d.force_conflicts,
         skip_schema_validation: d.skip_schema_validation,
         sub_notes: d.render_subchart_notes,
+        hide_secret: d.hide_secret,
         replace,
         client_caps: None,
     })
@@ -673,6 +674,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         force_conflicts: d.force_conflicts,
         skip_schema_validation: d.skip_schema_validation,
         sub_notes: d.render_subchart_notes,
+        hide_secret: d.hide_secret,
         reuse_values: a.reuse_values,
         reset_values: a.reset_values,
         reset_then_reuse_values: a.reset_then_reuse_values,

@@ -65,6 +65,11 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  msg: {{ .Values.msg | quote }}\n",
     )
     .unwrap();
+    std::fs::write(
+        chart.join("templates/secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-s\nstringData:\n  pw: hunter2\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("templates/NOTES.txt"), "  Release {{ .Release.Name }} says {{ .Values.msg }}.\n\n").unwrap();
     let c = chart.to_str().unwrap();
 
@@ -84,6 +89,8 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
         vec!["uninstall", "app", "--keep-history"],
         vec!["upgrade", "--install", "app", c, "--set", "msg=again"],
         vec!["install", "client", c, "--dry-run=client", "--set", "msg=dry"],
+        vec!["install", "hidden", c, "--dry-run=server", "--hide-secret"],
+        vec!["install", "hidden", c, "--hide-secret"],
         vec!["uninstall", "app", "other"],
         vec!["uninstall", "app"],
         vec!["install", "x", c, "--kube-token", "bogus"],

@@ -14,6 +14,15 @@ use rudder_state::release as rec;
 
 use crate::kube::{Kube, KubeError};
 
+/// Render switches beyond values and capabilities.
+#[derive(Debug, Clone, Default)]
+pub struct RenderFlags {
+    /// `--render-subchart-notes`.
+    pub sub_notes: bool,
+    /// `--hide-secret` (dry runs): v1 Secrets replaced by a notice in the manifest.
+    pub hide_secret: bool,
+}
+
 /// What rendering gives a release record.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
@@ -55,9 +64,10 @@ pub fn render(
     values: Value,
     release: &ReleaseOptions,
     caps: &Capabilities,
-    sub_notes: bool,
+    flags: &RenderFlags,
     lookups: Option<std::sync::Arc<crate::lookup::LookupWorker>>,
 ) -> Result<Rendered, String> {
+    let sub_notes = flags.sub_notes;
     if !chart.metadata.kube_version.is_empty() && !is_compatible_range(&chart.metadata.kube_version, caps.kube_version.string()) {
         return Err(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
@@ -81,7 +91,11 @@ pub fn render(
     let (hooks, manifests) = sort_manifests(&files, INSTALL_ORDER)?;
     let mut manifest = String::new();
     for m in &manifests {
-        manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.name, m.content));
+        if flags.hide_secret && m.head.kind == "Secret" && m.head.version == "v1" {
+            manifest.push_str(&format!("---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n", m.name));
+        } else {
+            manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.name, m.content));
+        }
     }
     let hooks = hooks
         .into_iter()

@@ -36,6 +36,8 @@ pub struct InstallOptions {
     pub force_conflicts: bool,
     pub skip_schema_validation: bool,
     pub sub_notes: bool,
+    /// `--hide-secret` (only with a dry run).
+    pub hide_secret: bool,
     /// `--replace`: reuse the name of an uninstalled or failed release.
     pub replace: bool,
     /// `--kube-version` / `--api-versions` for `--dry-run=client`.
@@ -52,6 +54,10 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
             eprintln!("level=ERROR msg={}", rudder_chart::manifest::sorter::slog_value(&msg));
             return Err(msg.into());
         }
+    }
+    if !opts.dry_run.is_dry_run() && opts.hide_secret {
+        eprintln!("level=ERROR msg=\"hiding Kubernetes secrets requires a dry-run mode\"");
+        return Err("hiding Kubernetes secrets requires a dry-run mode".into());
     }
     if let Err(e) = available_name(cfg, opts).await {
         let inner = e.message.strip_prefix("release name check failed: ").unwrap_or(&e.message).to_string();
@@ -99,7 +105,8 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
     rel.config = render::to_json(&vals);
     rel.labels = opts.labels.clone();
     let lookups = if opts.dry_run.interacts() { render::lookups(kube) } else { None };
-    let rendered = render::render(&chart, values, &release_opts, &caps, opts.sub_notes, lookups)?;
+    let flags = render::RenderFlags { sub_notes: opts.sub_notes, hide_secret: opts.hide_secret };
+    let rendered = render::render(&chart, values, &release_opts, &caps, &flags, lookups)?;
     rel.hooks = rendered.hooks;
     rel.manifest = rendered.manifest;
     if let Some(i) = rel.info.as_mut() {

@@ -31,6 +31,8 @@ pub struct UpgradeOptions {
     pub force_conflicts: bool,
     pub skip_schema_validation: bool,
     pub sub_notes: bool,
+    /// `--hide-secret` (only with a dry run).
+    pub hide_secret: bool,
     pub reuse_values: bool,
     pub reset_values: bool,
     pub reset_then_reuse_values: bool,
@@ -53,6 +55,9 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
         return Err(format!("release name is invalid: {name}").into());
     }
     // prepareUpgrade
+    if !opts.dry_run.is_dry_run() && opts.hide_secret {
+        return Err("hiding Kubernetes secrets requires a dry-run mode".into());
+    }
     let last = cfg.storage.last_for_upgrade(name).await?;
     let current = if last.status() == Status::Deployed {
         last.clone()
@@ -80,7 +85,8 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
     };
     let caps = render::capabilities(&cfg.kube).await?;
     let values = render::coalesce(&chart, &vals, opts.skip_schema_validation)?;
-    let rendered = render::render(&chart, values, &release_opts, &caps, opts.sub_notes, render::lookups(&cfg.kube))?;
+    let flags = render::RenderFlags { sub_notes: opts.sub_notes, hide_secret: opts.hide_secret };
+    let rendered = render::render(&chart, values, &release_opts, &caps, &flags, render::lookups(&cfg.kube))?;
     check_labels(&opts.labels)?;
 
     let mut up = Release::new(name, &current.namespace, revision);
