@@ -93,7 +93,7 @@ where
 }
 
 async fn config(ns: &str) -> Config {
-    let opts = KubeOptions { kubeconfig: Some(kubeconfig()), context: None, namespace: Some(ns.to_string()) };
+    let opts = KubeOptions { kubeconfig: Some(kubeconfig()), namespace: Some(ns.to_string()), ..Default::default() };
     Config::new(Kube::connect(&opts).await.expect("connect"), DriverKind::Secret)
 }
 
@@ -570,6 +570,70 @@ async fn lookup_reads_the_cluster_as_helm_does() {
         let theirs = run(helm("helm", &home).args(["get", "manifest", "lk", "-n", &ns_helm]));
         assert_eq!(format!("{}\n", rel.manifest).replace(&ns, "NS"), theirs.replace(&ns_helm, "NS"));
         assert!(rel.manifest.contains("seed: \"from the cluster\""), "{}", rel.manifest);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn labels_delete_hooks_context_namespace_and_configmap_driver() {
+    with_namespaces(2, |nss| async move {
+        let (ns, ns_helm) = (nss[0].clone(), nss[1].clone());
+        let scratch = Scratch::new("relcore-j");
+        let home = scratch.home();
+        let del_hook = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-pre-delete\n  annotations:\n    helm.sh/hook: pre-delete\ndata: {x: \"1\"}\n";
+        let chart = small_chart(&scratch.0, "labelled", &[("templates/del.yaml", del_hook)]);
+
+        // The namespace comes from the kubeconfig context when no flag names one.
+        let kc = std::fs::read_to_string(kubeconfig()).unwrap();
+        let kc_ns = scratch.0.join("kubeconfig");
+        let mut with_ns = String::new();
+        let mut in_context = false;
+        for line in kc.lines() {
+            with_ns.push_str(line);
+            with_ns.push('\n');
+            if line.trim_start().starts_with("context:") {
+                in_context = true;
+            } else if in_context && line.trim_start().starts_with("cluster:") {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                with_ns.push_str(&format!("{indent}namespace: {ns}\n"));
+                in_context = false;
+            }
+        }
+        std::fs::write(&kc_ns, with_ns).unwrap();
+        let kube = Kube::connect(&KubeOptions { kubeconfig: Some(kc_ns.clone()), ..Default::default() }).await.unwrap();
+        assert_eq!(kube.namespace, ns, "context namespace");
+        let cfg = Config::new(kube, DriverKind::Secret);
+        let labels = [("team".to_string(), "blue".to_string()), ("tier".to_string(), "web".to_string())].into_iter().collect();
+        action::install(&cfg, load(&chart), user_values(&[]), &InstallOptions { release_name: "lb".into(), labels, ..Default::default() })
+            .await
+            .expect("install");
+        let sel = |sel: &str| -> Vec<String> {
+            let rows = json_of(&run(helm("helm", &home).args(["list", "-n", &ns, "-o", "json", "--selector", sel])));
+            rows.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(sel("team=blue"), vec!["lb"]);
+        // `null` removes a custom label on upgrade, others stay.
+        let mut cfg = cfg;
+        let labels = [("team".to_string(), "null".to_string())].into_iter().collect();
+        action::upgrade(&mut cfg, "lb", load(&chart), user_values(&[]), &UpgradeOptions { labels, ..upgrade_opts() }).await.expect("upgrade");
+        assert!(sel("team=blue").is_empty());
+        assert_eq!(sel("tier=web"), vec!["lb"]);
+
+        // Uninstall runs pre-delete hooks; the hook object stays as helm leaves it.
+        run(helm("helm", &home).args(["install", "lb", chart.to_str().unwrap(), "-n", &ns_helm]));
+        action::uninstall(&cfg, "lb", &UninstallOptions::default()).await.expect("uninstall");
+        run(helm("helm", &home).args(["uninstall", "lb", "-n", &ns_helm]));
+        assert_eq!(configmap(&ns, "lb-pre-delete").await.is_some(), configmap(&ns_helm, "lb-pre-delete").await.is_some());
+        assert!(configmap(&ns, "lb-cm").await.is_none());
+
+        // HELM_DRIVER=configmap: helm reads rudder's ConfigMap records.
+        let opts = KubeOptions { kubeconfig: Some(kubeconfig()), namespace: Some(ns.clone()), ..Default::default() };
+        let cfg = Config::new(Kube::connect(&opts).await.unwrap(), DriverKind::ConfigMap);
+        action::install(&cfg, load(&chart), user_values(&[]), &InstallOptions { release_name: "cmd".into(), ..Default::default() }).await.expect("install");
+        let rows = json_of(&run(helm("helm3", &home).env("HELM_DRIVER", "configmap").args(["list", "-n", &ns, "-o", "json"])));
+        assert_eq!(rows[0]["name"], "cmd");
+        assert!(run(helm("helm", &home).args(["list", "-n", &ns, "-q"])).trim().is_empty(), "nothing in Secrets");
+        run(helm("helm", &home).env("HELM_DRIVER", "configmap").args(["uninstall", "cmd", "-n", &ns]));
     })
     .await;
 }
