@@ -175,6 +175,10 @@ pub fn stored_chart(chart: &Chart) -> rec::Chart {
     c.templates = chart.templates.iter().map(|f| file_record(&f.name, &f.data, &now)).collect();
     c.values = to_json(&chart.values);
     c.schema = chart.schema.as_ref().map(|s| rudder_chart::render::objects::base64_std(s));
+    if c.schema.is_some() {
+        // Helm 4 stamps the schema's load time; zero when there is none.
+        c.schemamodtime = Some(now.clone());
+    }
     c.files = chart.files.iter().map(|f| file_record(&f.name, &f.data, &now)).collect();
     c.extra.insert("modtime".into(), serde_json::Value::String(now));
     c
