@@ -620,12 +620,21 @@ async fn run_install(cfg: &Config, d: &DeployArgs, opts: &action::InstallOptions
     action::install(cfg, chart, vals, opts).await.map_err(|e| e.message)
 }
 
+/// Cobra's `MarkFlagsMutuallyExclusive("force-replace", "force-conflicts")` (and `force`).
+fn exclusive(force_replace: bool, force: bool, force_conflicts: bool) -> Result<(), (String, String)> {
+    if force_conflicts && force_replace {
+        return Err((String::new(), "if any flags in the group [force-replace force-conflicts] are set none of the others can be; [force-conflicts force-replace] were all set".into()));
+    }
+    if force_conflicts && force {
+        return Err((String::new(), "if any flags in the group [force force-conflicts] are set none of the others can be; [force force-conflicts] were all set".into()));
+    }
+    Ok(())
+}
+
 pub async fn install(a: &InstallArgs) -> Outcome {
     deprecations(&a.deploy);
     check_output(&a.deploy.output)?;
-    if a.deploy.force_replace && a.deploy.force_conflicts {
-        return Err((String::new(), "if any flags in the group [force-replace force-conflicts] are set none of the others can be; [force-conflicts force-replace] were all set".into()));
-    }
+    exclusive(a.deploy.force_replace, a.deploy.force, a.deploy.force_conflicts)?;
     let mut opts = install_options(&a.deploy, "", a.replace)?;
     let (name, chart_ref) = name_and_chart(a).map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
     opts.release_name = name;
@@ -645,6 +654,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
     let d = &a.deploy;
     deprecations(d);
     check_output(&d.output)?;
+    exclusive(d.force_replace, d.force, d.force_conflicts)?;
     let (name, chart_ref) = (a.args[0].clone(), a.args[1].clone());
     install_options(d, &name, false)?;
     let mut cfg = connect(&a.global).await.map_err(|e| (String::new(), format!("UPGRADE FAILED: {e}")))?;
@@ -672,6 +682,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         disable_hooks: d.no_hooks,
         take_ownership: d.take_ownership,
         force_conflicts: d.force_conflicts,
+        force_replace: d.force_replace || d.force,
         skip_schema_validation: d.skip_schema_validation,
         sub_notes: d.render_subchart_notes,
         hide_secret: d.hide_secret,
@@ -698,6 +709,7 @@ pub async fn rollback(a: &RollbackArgs) -> Outcome {
     if a.force {
         eprintln!("Flag --force has been deprecated, use --force-replace instead");
     }
+    exclusive(a.force_replace, a.force, a.force_conflicts)?;
     let version = match a.args.get(1) {
         None => 0,
         Some(v) => v.parse::<i64>().map_err(|_| {
@@ -710,6 +722,7 @@ pub async fn rollback(a: &RollbackArgs) -> Outcome {
         disable_hooks: a.no_hooks,
         dry_run: dry_run_strategy(&a.dry_run).map_err(e)?,
         force_conflicts: a.force_conflicts,
+        force_replace: a.force_replace || a.force,
         cleanup_on_fail: a.cleanup_on_fail,
         max_history: history_max(a.history_max),
         description: a.description.clone(),

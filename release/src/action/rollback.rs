@@ -18,6 +18,8 @@ pub struct RollbackOptions {
     pub disable_hooks: bool,
     pub dry_run: DryRun,
     pub force_conflicts: bool,
+    /// `--force-replace` (refused with server-side apply, as Helm does).
+    pub force_replace: bool,
     pub cleanup_on_fail: bool,
     pub max_history: usize,
     pub description: Option<String>,
@@ -91,7 +93,12 @@ pub async fn rollback(cfg: &mut Config, name: &str, opts: &RollbackOptions) -> R
     for r in target_rs.iter_mut() {
         set_ownership(r, name, &ns);
     }
-    let aopts = ApplyOptions { force_conflicts: opts.force_conflicts, dry_run: false, upgrade_client_side_manager: true };
+    let aopts = ApplyOptions {
+        force_conflicts: opts.force_conflicts,
+        dry_run: false,
+        upgrade_client_side_manager: true,
+        force_replace: opts.force_replace,
+    };
     let (res, r) = kube.update(&current_rs, &target_rs, &aopts).await;
     if let Err(e) = r {
         let msg = format!("Rollback {} failed: {e}", crate::kube::resource::go_quote(name));

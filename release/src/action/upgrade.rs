@@ -29,6 +29,8 @@ pub struct UpgradeOptions {
     pub disable_hooks: bool,
     pub take_ownership: bool,
     pub force_conflicts: bool,
+    /// `--force-replace` (refused with server-side apply, as Helm does).
+    pub force_replace: bool,
     pub skip_schema_validation: bool,
     pub sub_notes: bool,
     /// `--hide-secret` (only with a dry run).
@@ -86,7 +88,9 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
     let caps = render::capabilities(&cfg.kube).await?;
     let values = render::coalesce(&chart, &vals, opts.skip_schema_validation)?;
     let flags = render::RenderFlags { sub_notes: opts.sub_notes, hide_secret: opts.hide_secret };
-    let rendered = render::render(&chart, values, &release_opts, &caps, &flags, render::lookups(&cfg.kube))?;
+    // `--dry-run=client` renders without the cluster (lookup gives empty maps), as Helm.
+    let lookups = if opts.dry_run.interacts() { render::lookups(&cfg.kube) } else { None };
+    let rendered = render::render(&chart, values, &release_opts, &caps, &flags, lookups)?;
     check_labels(&opts.labels)?;
 
     let mut up = Release::new(name, &current.namespace, revision);
@@ -169,6 +173,7 @@ async fn releasing(
         force_conflicts: opts.force_conflicts,
         dry_run: false,
         upgrade_client_side_manager: is_csa(&original.apply_method),
+        force_replace: opts.force_replace,
     };
     let (res, r) = kube.update(current, target, &aopts).await;
     if let Err(e) = r {
@@ -240,6 +245,7 @@ async fn fail_release(cfg: &mut Config, mut rel: Release, created: Vec<Resource>
             wait: wait.clone(),
             disable_hooks: opts.disable_hooks,
             force_conflicts: opts.force_conflicts,
+            force_replace: opts.force_replace,
             max_history: opts.max_history,
             ..Default::default()
         };

@@ -29,6 +29,8 @@ pub struct ApplyOptions {
     /// Move fields the same manager owns through client-side `Update` entries to its `Apply`
     /// entry first (a release last applied client-side, e.g. by helm 3).
     pub upgrade_client_side_manager: bool,
+    /// `--force-replace`: Helm refuses it together with server-side apply.
+    pub force_replace: bool,
 }
 
 /// What an update did (Helm's `kube.Result`).
@@ -248,6 +250,12 @@ impl Kube {
     /// originals no longer in the targets are deleted unless their live object says `keep`.
     pub async fn update(&self, originals: &[Resource], targets: &[Resource], opts: &ApplyOptions) -> (UpdateResult, Result<(), KubeError>) {
         let mut res = UpdateResult::default();
+        if opts.force_replace && opts.force_conflicts {
+            return (res, Err(KubeError::new("invalid operation: cannot use force conflicts and force replace together")));
+        }
+        if opts.force_replace {
+            return (res, Err(KubeError::new("invalid operation: cannot use server-side apply and force replace together")));
+        }
         let mut errs: Vec<String> = Vec::new();
         for run in kind_runs(targets) {
             let outcomes = join_all(run.iter().map(|t| async move {
