@@ -77,6 +77,7 @@ pub async fn exec_hooks<D: Driver>(
             return Err(format!("warning: Hook {event} {} failed: {e}", h.path));
         }
         let mut failure = None;
+        crate::progress::note(format!("waiting for {event} hook {} {}", h.kind, h.name));
         for t in wait_targets(&rs) {
             if let Err(e) = wait_hook(&kube.client, &t, timeout).await {
                 failure = Some(wait_text(e));

@@ -4,5 +4,6 @@ pub mod action;
 pub mod hooks;
 pub mod kube;
 pub mod lookup;
+pub mod progress;
 pub mod render;
 pub mod wait;

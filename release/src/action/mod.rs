@@ -131,6 +131,7 @@ impl WaitSettings {
             return Ok(());
         }
         let opts = WaitOptions { timeout: self.timeout, wait_for_jobs: self.wait_for_jobs };
+        crate::progress::note(format!("waiting for {} resources (timeout {:?})", rs.len(), self.timeout));
         wait_ready(&kube.client, &wait_targets(rs), &opts).await.map_err(|e| e.to_string())
     }
 }

@@ -166,6 +166,7 @@ impl Kube {
             field_manager: Some(self.field_manager.clone()),
             field_validation: Some(ValidationDirective::Strict),
         };
+        crate::progress::note(format!("applying {} {}", r.kind(), r.ns_name().trim_start_matches('/')));
         match self.api(r).patch(&r.name, &pp, &Patch::Apply(&r.obj)).await {
             Ok(o) => serde_json::to_value(o).map_err(|e| KubeError(e.to_string())),
             Err(e) => {
@@ -328,7 +329,9 @@ impl Kube {
     /// Deletes one object with the given propagation.
     pub async fn delete_one(&self, r: &Resource, policy: PropagationPolicy, dry_run: bool) -> Result<(), kube::Error> {
         let dp = DeleteParams { propagation_policy: Some(policy), dry_run, ..Default::default() };
-        self.api(r).delete(&r.name, &dp).await.map(|_| ())
+        self.api(r).delete(&r.name, &dp).await?;
+        crate::progress::note(format!("deleted {} {}", r.kind(), r.ns_name().trim_start_matches('/')));
+        Ok(())
     }
 
     /// Helm's `Delete`: all objects (kinds in the order given, each kind concurrently); objects
