@@ -205,6 +205,9 @@ pub struct UpgradeArgs {
     pub history_max: Option<usize>,
     #[arg(long = "cleanup-on-fail", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub cleanup_on_fail: bool,
+    /// Rudder only: also create and update the chart's CRDs (HIP-0011).
+    #[arg(long = "update-crds", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub update_crds: bool,
     #[command(flatten)]
     pub global: GlobalArgs,
 }
@@ -690,6 +693,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         reset_values: a.reset_values,
         reset_then_reuse_values: a.reset_then_reuse_values,
         max_history: history_max(a.history_max),
+        update_crds: a.update_crds,
     };
     let vals = d.vals.options().merge_values().map_err(|e| (String::new(), e.to_string()))?;
     let chart = load_chart(&chart_ref, d).await.map_err(e)?;

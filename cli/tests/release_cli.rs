@@ -130,6 +130,12 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
             failures.push(format!("{step:?}\n--- rudder\n{ours:?}\n--- helm\n{theirs:?}"));
         }
     }
+    // The LAST DEPLOYED time rudder printed is the stored one in helm's format.
+    let installed = cmd(&rudder, &home, &["upgrade", "--install", "timed", c, "-n", &ns_r]);
+    let status = cmd(&helm, &home, &["status", "timed", "-n", &ns_r]);
+    let line = |o: &Output| String::from_utf8_lossy(&o.stdout).lines().find(|l| l.starts_with("LAST DEPLOYED: ")).map(str::to_string);
+    assert!(line(&installed).is_some());
+    assert_eq!(line(&installed), line(&status));
     kubectl_ns("delete", &ns_r);
     kubectl_ns("delete", &ns_h);
     assert!(failures.is_empty(), "{} of {} steps differ:\n{}", failures.len(), steps.len(), failures.join("\n\n"));

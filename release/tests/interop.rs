@@ -466,9 +466,33 @@ async fn crds_are_created_first_then_custom_resources() {
         assert_eq!(w["spec"]["size"], 3);
         assert_eq!(w["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm");
         assert_eq!(history("helm", &home, &ns, "wd"), vec![h(1, "deployed", "Install complete")]);
-        run(helm("helm", &home).args(["uninstall", "wd", "-n", &ns]));
-        // The CRD stays (Helm never deletes CRDs); remove it by hand.
+
+        // A new CRD version in the chart: helm's upgrade leaves the CRD alone, Rudder's opt-in
+        // `update_crds` applies it.
         let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client().await);
+        let crd_name = format!("widgets.{group}");
+        let served = |c: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition| {
+            c.spec.versions.iter().map(|v| v.name.clone()).collect::<Vec<_>>()
+        };
+        let crd2 = crd.replace("  versions:\n", "  versions:\n  - name: v2\n    served: true\n    storage: false\n    schema:\n      openAPIV3Schema:\n        type: object\n");
+        std::fs::write(chart.join("crds/widget.yaml"), &crd2).unwrap();
+        run(helm("helm", &home).args(["upgrade", "wd", chart.to_str().unwrap(), "-n", &ns]));
+        assert_eq!(served(&crds.get(&crd_name).await.unwrap()), vec!["v1"], "helm does not update CRDs");
+        rudder_upgrade(&ns, "wd", &chart, &[], UpgradeOptions { update_crds: true, ..upgrade_opts() }).await;
+        assert_eq!(served(&crds.get(&crd_name).await.unwrap()), vec!["v2", "v1"], "update_crds applied the new version");
+        run(helm("helm", &home).args(["uninstall", "wd", "-n", &ns]));
+
+        // --skip-crds: the CRD is not created, so the custom resource cannot be built.
+        let group2 = format!("skip-{ns}.example.com");
+        let chart2 = small_chart(&scratch.0.join("skip"), "crdchart", &[("crds/widget.yaml", &crd.replace(&group, &group2)), ("templates/widget.yaml", &cr.replace(&group, &group2))]);
+        let cfg = config(&ns).await;
+        let err = action::install(&cfg, load(&chart2), user_values(&[]), &InstallOptions { release_name: "sk".into(), skip_crds: true, ..Default::default() })
+            .await
+            .expect_err("no CRD");
+        let helm_err = run_fail(helm("helm", &home).args(["install", "sk", chart2.to_str().unwrap(), "-n", &ns, "--skip-crds"]));
+        assert_eq!(format!("Error: INSTALLATION FAILED: {}\n", err.message), helm_err);
+        assert!(crds.get_opt(&format!("widgets.{group2}")).await.unwrap().is_none());
+        // The CRD stays (Helm never deletes CRDs); remove it by hand.
         crds.delete(&format!("widgets.{group}"), &DeleteParams::default()).await.expect("CRD was created");
     })
     .await;

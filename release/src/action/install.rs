@@ -268,6 +268,12 @@ pub async fn create_namespace(kube: &Kube, ns: &str) -> Result<()> {
 /// Helm's `installCRDs`: each `crds/` file's objects created (ones that exist are left alone),
 /// then waited until Established, and the REST mapper reset so their kinds resolve.
 async fn install_crds(kube: &Kube, crds: &[(String, Vec<u8>)]) -> Result<()> {
+    apply_crds(kube, crds, false).await
+}
+
+/// CRDs of `crds/` created, or with `update` also applied when they exist (Rudder's opt-in
+/// `--update-crds`, HIP-0011), then waited Established.
+pub(crate) async fn apply_crds(kube: &Kube, crds: &[(String, Vec<u8>)], update: bool) -> Result<()> {
     let mut created = Vec::new();
     for (name, data) in crds {
         let text = String::from_utf8_lossy(data);
@@ -278,7 +284,7 @@ async fn install_crds(kube: &Kube, crds: &[(String, Vec<u8>)]) -> Result<()> {
             return Err(format!("failed to install CRD {name}: resources are empty").into());
         }
         for r in rs {
-            if kube.get_live(&r).await?.is_some() {
+            if !update && kube.get_live(&r).await?.is_some() {
                 continue;
             }
             kube.apply_one(&r, &ApplyOptions::default())

@@ -40,6 +40,9 @@ pub struct UpgradeOptions {
     pub reset_then_reuse_values: bool,
     /// `--history-max` (0 = unlimited).
     pub max_history: usize,
+    /// Rudder's opt-in (HIP-0011): create and update the chart's `crds/` before upgrading;
+    /// Helm leaves CRDs alone on upgrade.
+    pub update_crds: bool,
 }
 
 fn is_csa(method: &str) -> bool {
@@ -77,6 +80,12 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
     let vals = reuse_values(&mut chart, &current, vals, opts)?;
     let mut warnings = Vec::new();
     rudder_chart::process_dependencies(&mut chart, &vals, &mut warnings).map_err(|e| e.to_string())?;
+    if opts.update_crds && !opts.dry_run.is_dry_run() {
+        let crds = rudder_chart::render::template::crd_objects(&chart);
+        if !crds.is_empty() {
+            super::install::apply_crds(&cfg.kube, &crds, true).await?;
+        }
+    }
     let revision = last.version + 1;
     let release_opts = ReleaseOptions {
         name: name.to_string(),
