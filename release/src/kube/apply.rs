@@ -141,9 +141,11 @@ impl Kube {
         namespace: &str,
         take_ownership: bool,
     ) -> Result<Vec<Resource>, KubeError> {
-        let lives = join_all(rs.iter().map(|r| self.get_live(r))).await;
+        // Objects named by `generateName` are new each time: nothing to adopt.
+        let named: Vec<&Resource> = rs.iter().filter(|r| !r.name.is_empty()).collect();
+        let lives = join_all(named.iter().map(|r| self.get_live(r))).await;
         let mut out = Vec::new();
-        for (r, live) in rs.iter().zip(lives) {
+        for (r, live) in named.into_iter().zip(lives) {
             let Some(live) = live? else { continue };
             if !take_ownership {
                 if let Err(e) = check_ownership(&live, release, namespace) {
@@ -260,19 +262,16 @@ impl Kube {
         let mut errs: Vec<String> = Vec::new();
         for run in kind_runs(targets) {
             let outcomes = join_all(run.iter().map(|t| async move {
-                match self.get_live(t).await {
-                    Err(_) => {
-                        // Helm's wording for a failed Get.
-                        (false, Err(KubeError(format!("could not get information about the resource: {}", t.describe()))))
-                    }
-                    Ok(None) => (
+                match self.api(t).get_opt(&t.name).await.map(|o| o.is_some()) {
+                    Err(e) => (false, Err(KubeError(format!("could not get information about the resource: {}", api_message(&e))))),
+                    Ok(false) => (
                         true,
                         self.apply_one(t, &ApplyOptions { upgrade_client_side_manager: false, ..opts.clone() })
                             .await
                             .map(|_| ())
                             .map_err(|e| KubeError(format!("failed to create resource: {e}"))),
                     ),
-                    Ok(Some(_)) => (false, self.apply_one(t, opts).await.map(|_| ())),
+                    Ok(true) => (false, self.apply_one(t, opts).await.map(|_| ())),
                 }
             }))
             .await;
