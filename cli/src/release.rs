@@ -292,7 +292,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
         let num: f64 = rest[..n].parse().map_err(|_| bad())?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = match &rest[..u] {
             "ns" => 1e-9,
             "us" | "µs" | "μs" => 1e-6,
@@ -300,8 +302,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            "" => return Err(format!("time: missing unit in duration {}", rudder_engine::print::quote(s))),
-            other => return Err(format!("time: unknown unit {} in duration {}", rudder_engine::print::quote(other), rudder_engine::print::quote(s))),
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    rudder_engine::print::quote(s)
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    rudder_engine::print::quote(other),
+                    rudder_engine::print::quote(s)
+                ))
+            }
         };
         total += num * unit;
         rest = &rest[u..];
@@ -310,7 +323,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn timeout_flag(s: &str) -> Result<Duration, (String, String)> {
-    parse_duration(s).map_err(|e| (String::new(), format!("invalid argument {} for \"--timeout\" flag: {e}", rudder_engine::print::quote(s))))
+    parse_duration(s).map_err(|e| {
+        (
+            String::new(),
+            format!(
+                "invalid argument {} for \"--timeout\" flag: {e}",
+                rudder_engine::print::quote(s)
+            ),
+        )
+    })
 }
 
 /// Helm's `cmdGetDryRunFlagStrategy`.
@@ -328,7 +349,12 @@ fn dry_run_strategy(v: &Option<String>) -> Result<DryRun, String> {
             let b = match other {
                 "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
                 "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
-                _ => return Err(format!("invalid dry-run value ({}). Must be \"none\", \"server\", or \"client\"", rudder_engine::print::quote(other))),
+                _ => {
+                    return Err(format!(
+                        "invalid dry-run value ({}). Must be \"none\", \"server\", or \"client\"",
+                        rudder_engine::print::quote(other)
+                    ))
+                }
             };
             let r = if b { "client" } else { "none" };
             eprintln!("level=WARN msg=\"boolean '--dry-run={other}' flag is deprecated and must be replaced with '--dry-run={r}'\"");
@@ -362,7 +388,10 @@ fn parse_labels(items: &[String]) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for it in items {
         let Some((k, v)) = it.split_once('=') else {
-            return Err(format!("invalid argument {} for \"-l, --labels\" flag: {it} must be formatted as key=value", rudder_engine::print::quote(it)));
+            return Err(format!(
+                "invalid argument {} for \"-l, --labels\" flag: {it} must be formatted as key=value",
+                rudder_engine::print::quote(it)
+            ));
         };
         out.insert(k.to_string(), v.to_string());
     }
@@ -453,7 +482,8 @@ async fn connect(g: &GlobalArgs) -> Result<Config, String> {
 }
 
 fn history_max(flag: Option<usize>) -> usize {
-    flag.or_else(|| std::env::var("HELM_MAX_HISTORY").ok().and_then(|v| v.parse().ok())).unwrap_or(10)
+    flag.or_else(|| std::env::var("HELM_MAX_HISTORY").ok().and_then(|v| v.parse().ok()))
+        .unwrap_or(10)
 }
 
 fn no_color(g: &GlobalArgs) -> bool {
@@ -469,7 +499,11 @@ pub fn ansic(ts: &str) -> String {
     let parse = || -> Option<String> {
         let (date, time) = ts.split_once('T')?;
         let mut d = date.split('-');
-        let (y, m, day): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+        let (y, m, day): (i64, i64, i64) = (
+            d.next()?.parse().ok()?,
+            d.next()?.parse().ok()?,
+            d.next()?.parse().ok()?,
+        );
         let hms = time.get(0..8)?;
         // Days since 1970-01-01 → weekday (1970-01-01 was a Thursday).
         let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
@@ -479,7 +513,9 @@ pub fn ansic(ts: &str) -> String {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         let days = era * 146_097 + doe - 719_468;
         let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-        let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(m - 1) as usize];
+        let mon = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ][(m - 1) as usize];
         Some(format!("{wd} {mon} {day:>2} {hms} {y}"))
     };
     parse().unwrap_or_else(|| ts.to_string())
@@ -506,23 +542,35 @@ pub fn status_table(rel: &Release, debug: bool, hide_notes: bool, no_color: bool
     let st_s = match st.as_str() {
         "deployed" => colored(st.as_str(), "32", no_color),
         "failed" | "unknown" => colored(st.as_str(), "31", no_color),
-        "pending-install" | "pending-upgrade" | "pending-rollback" | "uninstalling" => colored(st.as_str(), "33", no_color),
+        "pending-install" | "pending-upgrade" | "pending-rollback" | "uninstalling" => {
+            colored(st.as_str(), "33", no_color)
+        }
         s => s.to_string(),
     };
     out.push_str(&format!("STATUS: {st_s}\n"));
     out.push_str(&format!("REVISION: {}\n", rel.version));
     out.push_str(&format!("DESCRIPTION: {}\n", info.description));
-    let tests: Vec<_> = rel.hooks.iter().filter(|h| h.events.iter().any(|e| e == "test")).collect();
+    let tests: Vec<_> = rel
+        .hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .collect();
     if tests.is_empty() {
         out.push_str("TEST SUITE: None\n");
     } else {
         for h in tests {
-            let Some(started) = &h.last_run.started_at else { continue };
+            let Some(started) = &h.last_run.started_at else {
+                continue;
+            };
             out.push_str(&format!(
                 "TEST SUITE:     {}\nLast Started:   {}\nLast Completed: {}\nPhase:          {}\n",
                 h.name,
                 ansic(started),
-                h.last_run.completed_at.as_deref().map(ansic).unwrap_or_else(|| "Mon Jan  1 00:00:00 0001".into()),
+                h.last_run
+                    .completed_at
+                    .as_deref()
+                    .map(ansic)
+                    .unwrap_or_else(|| "Mon Jan  1 00:00:00 0001".into()),
                 h.last_run.phase
             ));
         }
@@ -541,9 +589,18 @@ pub fn status_table(rel: &Release, debug: bool, hide_notes: bool, no_color: bool
 }
 
 /// `-o json|yaml|table` of a release.
-fn write_release(rel: &Release, output: &str, g: &GlobalArgs, hide_notes: bool, prefix: &str) -> Result<String, String> {
+fn write_release(
+    rel: &Release,
+    output: &str,
+    g: &GlobalArgs,
+    hide_notes: bool,
+    prefix: &str,
+) -> Result<String, String> {
     match output {
-        "table" => Ok(format!("{prefix}{}", status_table(rel, g.debug, hide_notes, no_color(g)))),
+        "table" => Ok(format!(
+            "{prefix}{}",
+            status_table(rel, g.debug, hide_notes, no_color(g))
+        )),
         "json" => {
             let b = rudder_state::codec::to_json(rel).map_err(|e| e.to_string())?;
             Ok(format!("{}\n", String::from_utf8_lossy(&b)))
@@ -560,7 +617,13 @@ fn write_release(rel: &Release, output: &str, g: &GlobalArgs, hide_notes: bool, 
 fn check_output(o: &str) -> Result<(), (String, String)> {
     match o {
         "table" | "json" | "yaml" => Ok(()),
-        other => Err((String::new(), format!("invalid argument {} for \"-o, --output\" flag: invalid format type", rudder_engine::print::quote(other)))),
+        other => Err((
+            String::new(),
+            format!(
+                "invalid argument {} for \"-o, --output\" flag: invalid format type",
+                rudder_engine::print::quote(other)
+            ),
+        )),
     }
 }
 
@@ -568,7 +631,10 @@ fn check_output(o: &str) -> Result<(), (String, String)> {
 fn name_and_chart(a: &InstallArgs) -> Result<(String, String), String> {
     let args = &a.args;
     if args.len() > 2 {
-        return Err(format!("expected at most two arguments, unexpected arguments: {}", args[2..].join(", ")));
+        return Err(format!(
+            "expected at most two arguments, unexpected arguments: {}",
+            args[2..].join(", ")
+        ));
     }
     if args.len() == 2 {
         if a.generate_name {
@@ -582,16 +648,28 @@ fn name_and_chart(a: &InstallArgs) -> Result<(String, String), String> {
     if let Some(t) = a.name_template.as_deref().filter(|t| !t.is_empty()) {
         let mut set = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig());
         set.parse("name-template", t).map_err(|e| e.message)?;
-        let n = set.execute("name-template", &rudder_engine::Value::Nil).map_err(|e| e.message)?;
+        let n = set
+            .execute("name-template", &rudder_engine::Value::Nil)
+            .map_err(|e| e.message)?;
         return Ok((n, args[0].clone()));
     }
     if !a.generate_name {
         return Err("must either provide a name or specify --generate-name".into());
     }
-    let base = Path::new(&args[0]).file_name().map(|b| b.to_string_lossy().into_owned()).unwrap_or_default();
-    let base = if base.is_empty() || base == "." { "chart".to_string() } else { base };
+    let base = Path::new(&args[0])
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = if base.is_empty() || base == "." {
+        "chart".to_string()
+    } else {
+        base
+    };
     let base = base.split('.').next().unwrap_or("chart").to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     Ok((format!("{base}-{now}"), args[0].clone()))
 }
 
@@ -602,7 +680,11 @@ fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::
         create_namespace: d.create_namespace,
         description: d.description.clone(),
         labels: parse_labels(&d.labels).map_err(e)?,
-        wait: WaitSettings { wait: wait_strategy(&d.wait).map_err(e)?, wait_for_jobs: d.wait_for_jobs, timeout: timeout_flag(&d.timeout)? },
+        wait: WaitSettings {
+            wait: wait_strategy(&d.wait).map_err(e)?,
+            wait_for_jobs: d.wait_for_jobs,
+            timeout: timeout_flag(&d.timeout)?,
+        },
         rollback_on_failure: d.atomic || d.rollback_on_failure,
         dry_run: dry_run_strategy(&d.dry_run).map_err(e)?,
         skip_crds: d.skip_crds,
@@ -617,7 +699,12 @@ fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::
     })
 }
 
-async fn run_install(cfg: &Config, d: &DeployArgs, opts: &action::InstallOptions, chart_ref: &str) -> Result<Release, String> {
+async fn run_install(
+    cfg: &Config,
+    d: &DeployArgs,
+    opts: &action::InstallOptions,
+    chart_ref: &str,
+) -> Result<Release, String> {
     let vals = d.vals.options().merge_values().map_err(|e| e.to_string())?;
     let chart = load_chart(chart_ref, d).await?;
     action::install(cfg, chart, vals, opts).await.map_err(|e| e.message)
@@ -660,17 +747,26 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
     exclusive(d.force_replace, d.force, d.force_conflicts)?;
     let (name, chart_ref) = (a.args[0].clone(), a.args[1].clone());
     install_options(d, &name, false)?;
-    let mut cfg = connect(&a.global).await.map_err(|e| (String::new(), format!("UPGRADE FAILED: {e}")))?;
+    let mut cfg = connect(&a.global)
+        .await
+        .map_err(|e| (String::new(), format!("UPGRADE FAILED: {e}")))?;
     let mut prefix = String::new();
     if a.install {
-        let missing = action::upgrade::needs_install(&cfg, &name).await.map_err(|e| (String::new(), e.message))?;
+        let missing = action::upgrade::needs_install(&cfg, &name)
+            .await
+            .map_err(|e| (String::new(), e.message))?;
         if missing {
             let uninstalled = cfg.storage.history(&name).await.map(|h| !h.is_empty()).unwrap_or(false);
             if d.output == "table" {
-                prefix = format!("Release {} does not exist. Installing it now.\n", rudder_engine::print::quote(&name));
+                prefix = format!(
+                    "Release {} does not exist. Installing it now.\n",
+                    rudder_engine::print::quote(&name)
+                );
             }
             let opts = install_options(d, &name, uninstalled)?;
-            let rel = run_install(&cfg, d, &opts, &chart_ref).await.map_err(|e| (prefix.clone(), e))?;
+            let rel = run_install(&cfg, d, &opts, &chart_ref)
+                .await
+                .map_err(|e| (prefix.clone(), e))?;
             return write_release(&rel, &d.output, &a.global, d.hide_notes, &prefix).map_err(|e| (String::new(), e));
         }
     }
@@ -678,7 +774,11 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
     let opts = action::UpgradeOptions {
         description: d.description.clone(),
         labels: parse_labels(&d.labels).map_err(e)?,
-        wait: WaitSettings { wait: wait_strategy(&d.wait).map_err(e)?, wait_for_jobs: d.wait_for_jobs, timeout: timeout_flag(&d.timeout)? },
+        wait: WaitSettings {
+            wait: wait_strategy(&d.wait).map_err(e)?,
+            wait_for_jobs: d.wait_for_jobs,
+            timeout: timeout_flag(&d.timeout)?,
+        },
         rollback_on_failure: d.atomic || d.rollback_on_failure,
         cleanup_on_fail: a.cleanup_on_fail,
         dry_run: dry_run_strategy(&d.dry_run).map_err(e)?,
@@ -695,13 +795,20 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         max_history: history_max(a.history_max),
         update_crds: a.update_crds,
     };
-    let vals = d.vals.options().merge_values().map_err(|e| (String::new(), e.to_string()))?;
+    let vals = d
+        .vals
+        .options()
+        .merge_values()
+        .map_err(|e| (String::new(), e.to_string()))?;
     let chart = load_chart(&chart_ref, d).await.map_err(e)?;
     let rel = action::upgrade(&mut cfg, &name, chart, vals, &opts)
         .await
         .map_err(|err| (String::new(), format!("UPGRADE FAILED: {}", err.message)))?;
     let prefix = if d.output == "table" {
-        format!("Release {} has been upgraded. Happy Helming!\n", rudder_engine::print::quote(&name))
+        format!(
+            "Release {} has been upgraded. Happy Helming!\n",
+            rudder_engine::print::quote(&name)
+        )
     } else {
         String::new()
     };
@@ -717,12 +824,19 @@ pub async fn rollback(a: &RollbackArgs) -> Outcome {
     let version = match a.args.get(1) {
         None => 0,
         Some(v) => v.parse::<i64>().map_err(|_| {
-            e(format!("could not convert revision to a number: strconv.Atoi: parsing {}: invalid syntax", rudder_engine::print::quote(v)))
+            e(format!(
+                "could not convert revision to a number: strconv.Atoi: parsing {}: invalid syntax",
+                rudder_engine::print::quote(v)
+            ))
         })?,
     };
     let opts = action::RollbackOptions {
         version,
-        wait: WaitSettings { wait: wait_strategy(&a.wait).map_err(e)?, wait_for_jobs: a.wait_for_jobs, timeout: timeout_flag(&a.timeout)? },
+        wait: WaitSettings {
+            wait: wait_strategy(&a.wait).map_err(e)?,
+            wait_for_jobs: a.wait_for_jobs,
+            timeout: timeout_flag(&a.timeout)?,
+        },
         disable_hooks: a.no_hooks,
         dry_run: dry_run_strategy(&a.dry_run).map_err(e)?,
         force_conflicts: a.force_conflicts,
@@ -732,19 +846,28 @@ pub async fn rollback(a: &RollbackArgs) -> Outcome {
         description: a.description.clone(),
     };
     let mut cfg = connect(&a.global).await.map_err(e)?;
-    action::rollback(&mut cfg, &a.args[0], &opts).await.map_err(|err| e(err.message))?;
+    action::rollback(&mut cfg, &a.args[0], &opts)
+        .await
+        .map_err(|err| e(err.message))?;
     Ok("Rollback was a success! Happy Helming!\n".into())
 }
 
 pub async fn uninstall(a: &UninstallArgs) -> Outcome {
     let e = |m: String| (String::new(), m);
     if !matches!(a.cascade.as_str(), "background" | "foreground" | "orphan") {
-        return Err(e(format!("invalid cascade value ({}). Must be \"background\", \"foreground\", or \"orphan\"", a.cascade)));
+        return Err(e(format!(
+            "invalid cascade value ({}). Must be \"background\", \"foreground\", or \"orphan\"",
+            a.cascade
+        )));
     }
     let opts = action::UninstallOptions {
         disable_hooks: a.no_hooks,
         keep_history: a.keep_history,
-        wait: WaitSettings { wait: wait_strategy(&a.wait).map_err(e)?, wait_for_jobs: false, timeout: timeout_flag(&a.timeout)? },
+        wait: WaitSettings {
+            wait: wait_strategy(&a.wait).map_err(e)?,
+            wait_for_jobs: false,
+            timeout: timeout_flag(&a.timeout)?,
+        },
         cascade: a.cascade.clone(),
         description: a.description.clone(),
         ignore_not_found: a.ignore_not_found,
@@ -753,7 +876,9 @@ pub async fn uninstall(a: &UninstallArgs) -> Outcome {
     let cfg = connect(&a.global).await.map_err(e)?;
     let mut out = String::new();
     for name in &a.args {
-        let res = action::uninstall(&cfg, name, &opts).await.map_err(|err| (out.clone(), err.message))?;
+        let res = action::uninstall(&cfg, name, &opts)
+            .await
+            .map_err(|err| (out.clone(), err.message))?;
         if !res.info.is_empty() {
             out.push_str(&res.info);
             out.push('\n');

@@ -23,7 +23,11 @@ fn rudder_as_helm(dir: &Path) -> PathBuf {
 }
 
 fn cmd(program: &Path, home: &Path, args: &[&str]) -> Output {
-    testbed::testbed().command(program, home).args(args).output().expect("run")
+    testbed::testbed()
+        .command(program, home)
+        .args(args)
+        .output()
+        .expect("run")
 }
 
 /// stdout and stderr with the namespace and the LAST DEPLOYED time masked.
@@ -31,7 +35,13 @@ fn shown(o: &Output, ns: &str) -> (String, String, bool) {
     let mask = |b: &[u8]| {
         String::from_utf8_lossy(b)
             .lines()
-            .map(|l| if l.starts_with("LAST DEPLOYED: ") { "LAST DEPLOYED: <time>".to_string() } else { l.replace(ns, "NS") })
+            .map(|l| {
+                if l.starts_with("LAST DEPLOYED: ") {
+                    "LAST DEPLOYED: <time>".to_string()
+                } else {
+                    l.replace(ns, "NS")
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -58,7 +68,11 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
     let home = scratch.0.join("home");
     let chart = dir.join("chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: clitest\nversion: 0.1.0\nappVersion: \"2.0\"\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: clitest\nversion: 0.1.0\nappVersion: \"2.0\"\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("values.yaml"), "msg: hello\n").unwrap();
     std::fs::write(
         chart.join("templates/cm.yaml"),
@@ -70,7 +84,11 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-s\nstringData:\n  pw: hunter2\n",
     )
     .unwrap();
-    std::fs::write(chart.join("templates/NOTES.txt"), "  Release {{ .Release.Name }} says {{ .Values.msg }}.\n\n").unwrap();
+    std::fs::write(
+        chart.join("templates/NOTES.txt"),
+        "  Release {{ .Release.Name }} says {{ .Values.msg }}.\n\n",
+    )
+    .unwrap();
     let c = chart.to_str().unwrap();
 
     let (ns_r, ns_h) = (testbed::unique_name("relcore-cli"), testbed::unique_name("relcore-cli"));
@@ -115,14 +133,29 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
         if step[0] == "history" {
             let ours = shown(&cmd(&helm, &home, &a), &ns_r);
             let theirs = shown(&cmd(&helm, &home, &b), &ns_h);
-            let cols = |s: &str| s.lines().map(|l| l.split('\t').map(str::trim).filter(|c| !c.contains(" 20")).collect::<Vec<_>>().join("|")).collect::<Vec<_>>();
+            let cols = |s: &str| {
+                s.lines()
+                    .map(|l| {
+                        l.split('\t')
+                            .map(str::trim)
+                            .filter(|c| !c.contains(" 20"))
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    })
+                    .collect::<Vec<_>>()
+            };
             if cols(&ours.0) != cols(&theirs.0) {
-                failures.push(format!("{step:?}\n--- rudder's release\n{}\n--- helm's release\n{}", ours.0, theirs.0));
+                failures.push(format!(
+                    "{step:?}\n--- rudder's release\n{}\n--- helm's release\n{}",
+                    ours.0, theirs.0
+                ));
             }
             continue;
         }
         let same = if step.contains(&"yaml") {
-            ours.2 == theirs.2 && ours.0.lines().filter(|l| !l.starts_with(' ')).count() == theirs.0.lines().filter(|l| !l.starts_with(' ')).count()
+            ours.2 == theirs.2
+                && ours.0.lines().filter(|l| !l.starts_with(' ')).count()
+                    == theirs.0.lines().filter(|l| !l.starts_with(' ')).count()
         } else {
             ours == theirs
         };
@@ -133,10 +166,21 @@ fn install_upgrade_rollback_uninstall_print_as_helm() {
     // The LAST DEPLOYED time rudder printed is the stored one in helm's format.
     let installed = cmd(&rudder, &home, &["upgrade", "--install", "timed", c, "-n", &ns_r]);
     let status = cmd(&helm, &home, &["status", "timed", "-n", &ns_r]);
-    let line = |o: &Output| String::from_utf8_lossy(&o.stdout).lines().find(|l| l.starts_with("LAST DEPLOYED: ")).map(str::to_string);
+    let line = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with("LAST DEPLOYED: "))
+            .map(str::to_string)
+    };
     assert!(line(&installed).is_some());
     assert_eq!(line(&installed), line(&status));
     kubectl_ns("delete", &ns_r);
     kubectl_ns("delete", &ns_h);
-    assert!(failures.is_empty(), "{} of {} steps differ:\n{}", failures.len(), steps.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} steps differ:\n{}",
+        failures.len(),
+        steps.len(),
+        failures.join("\n\n")
+    );
 }

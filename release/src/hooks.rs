@@ -30,7 +30,13 @@ fn wait_text(e: WaitError) -> String {
 
 /// Deletes a hook's objects when it has `policy` (CRD hooks never), then waits until they
 /// are gone.
-async fn delete_by_policy(kube: &Kube, rel: &Release, idx: usize, policy: &str, timeout: Duration) -> Result<(), String> {
+async fn delete_by_policy(
+    kube: &Kube,
+    rel: &Release,
+    idx: usize,
+    policy: &str,
+    timeout: Duration,
+) -> Result<(), String> {
     let h = &rel.hooks[idx];
     if h.kind == "CustomResourceDefinition" || !h.delete_policies.iter().any(|p| p == policy) {
         return Ok(());
@@ -42,7 +48,9 @@ async fn delete_by_policy(kube: &Kube, rel: &Release, idx: usize, policy: &str, 
     if !errs.is_empty() {
         return Err(errs.join("; "));
     }
-    wait_deleted(&kube.client, &wait_targets(&deleted), timeout).await.map_err(wait_text)
+    wait_deleted(&kube.client, &wait_targets(&deleted), timeout)
+        .await
+        .map_err(wait_text)
 }
 
 /// Runs the hooks of `event` (`pre-install`, `post-upgrade`, ...), recording their phases in
@@ -54,7 +62,9 @@ pub async fn exec_hooks<D: Driver>(
     event: &str,
     timeout: Duration,
 ) -> Result<(), String> {
-    let mut order: Vec<usize> = (0..rel.hooks.len()).filter(|&i| rel.hooks[i].events.iter().any(|e| e == event)).collect();
+    let mut order: Vec<usize> = (0..rel.hooks.len())
+        .filter(|&i| rel.hooks[i].events.iter().any(|e| e == event))
+        .collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&rel.hooks[a], &rel.hooks[b]);
         x.weight.cmp(&y.weight).then_with(|| x.name.cmp(&y.name))
@@ -68,7 +78,11 @@ pub async fn exec_hooks<D: Driver>(
         let rs = resource::build(&kube.mapper, &h.manifest, &rel.namespace)
             .await
             .map_err(|e| format!("unable to build kubernetes object for {event} hook {}: {e}", h.path))?;
-        rel.hooks[i].last_run = HookExecution { started_at: Some(now_rfc3339()), phase: PHASE_RUNNING.into(), ..Default::default() };
+        rel.hooks[i].last_run = HookExecution {
+            started_at: Some(now_rfc3339()),
+            phase: PHASE_RUNNING.into(),
+            ..Default::default()
+        };
         let _ = storage.update(rel).await;
         rel.hooks[i].last_run.phase = PHASE_UNKNOWN.into();
         if let Err(e) = kube.create_all(&rs, &ApplyOptions::default()).await {

@@ -9,9 +9,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rudder_chart::model::Chart;
+use rudder_chart::render::engine::{go_path_join, metadata_as_map, sort_templates};
 use rudder_chart::render::errors::{cleanup_parse_error, reformat_exec_error};
 use rudder_chart::render::objects::{as_values, go_path_base, Files};
-use rudder_chart::render::engine::{go_path_join, metadata_as_map, sort_templates};
 use rudder_chart::render::Engine;
 use rudder_engine::funcs::{Func, FuncError, Signature};
 use rudder_engine::{GoType, List, Map, MissingKey, Str, TemplateSet, Value};
@@ -28,7 +28,9 @@ impl LookupWorker {
     pub fn start(config: kube::Config) -> LookupWorker {
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
             let client = rt.block_on(async { kube::Client::try_from(config) });
             for (args, reply) in rx {
                 let res = match &client {
@@ -43,7 +45,11 @@ impl LookupWorker {
 
     fn ask(&self, args: [String; 4]) -> Result<serde_json::Value, String> {
         let (rtx, rrx) = mpsc::channel();
-        self.tx.lock().map_err(|e| e.to_string())?.send((args, rtx)).map_err(|e| e.to_string())?;
+        self.tx
+            .lock()
+            .map_err(|e| e.to_string())?
+            .send((args, rtx))
+            .map_err(|e| e.to_string())?;
         rrx.recv().map_err(|e| e.to_string())?
     }
 }
@@ -51,12 +57,23 @@ impl LookupWorker {
 async fn lookup(client: &kube::Client, args: &[String; 4]) -> Result<serde_json::Value, String> {
     let [api_version, kind, namespace, name] = args;
     let gv = api_version.as_str();
-    let list = if gv.contains('/') { client.list_api_group_resources(gv).await } else { client.list_core_api_resources(gv).await };
+    let list = if gv.contains('/') {
+        client.list_api_group_resources(gv).await
+    } else {
+        client.list_core_api_resources(gv).await
+    };
     let (group, version) = gv.split_once('/').unwrap_or(("", gv));
     let gvk = format!("{group}/{version}, Kind={kind}");
-    let list = list.map_err(|e| format!("unable to get apiresource from unstructured: {gvk}: {}", crate::kube::api_message(&e)))?;
+    let list = list.map_err(|e| {
+        format!(
+            "unable to get apiresource from unstructured: {gvk}: {}",
+            crate::kube::api_message(&e)
+        )
+    })?;
     let Some(res) = list.resources.iter().find(|r| &r.kind == kind && !r.name.contains('/')) else {
-        return Err(format!("unable to get apiresource from unstructured: {gvk}: the server could not find the requested resource"));
+        return Err(format!(
+            "unable to get apiresource from unstructured: {gvk}: the server could not find the requested resource"
+        ));
     };
     let ar = kube::discovery::ApiResource {
         group: group.to_string(),
@@ -100,8 +117,15 @@ pub fn unstructured(v: &serde_json::Value) -> Value {
             None => Value::float(n.as_f64().unwrap_or(0.0)),
         },
         serde_json::Value::String(s) => Value::string(s.as_str()),
-        serde_json::Value::Array(a) => Value::List(Arc::new(List { elem: GoType::Interface, items: a.iter().map(unstructured).collect() })),
-        serde_json::Value::Object(o) => Value::map(o.iter().map(|(k, v)| (Str::from(k.as_str()), unstructured(v))).collect()),
+        serde_json::Value::Array(a) => Value::List(Arc::new(List {
+            elem: GoType::Interface,
+            items: a.iter().map(unstructured).collect(),
+        })),
+        serde_json::Value::Object(o) => Value::map(
+            o.iter()
+                .map(|(k, v)| (Str::from(k.as_str()), unstructured(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -111,16 +135,19 @@ fn func_map(worker: Option<Arc<LookupWorker>>) -> rudder_engine::FuncMap {
     if let Some(w) = worker {
         m.insert(
             "lookup",
-            Func::pure(Signature::new(vec![GoType::String; 4], GoType::any_map()).with_error(), move |a| {
-                let s = |i: usize| a.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                match w.ask([s(0), s(1), s(2), s(3)]) {
-                    Ok(v) => Ok(match unstructured(&v) {
-                        m @ Value::Map(_) => m,
-                        _ => Value::empty_map(),
-                    }),
-                    Err(e) => Err(FuncError::new(e)),
-                }
-            }),
+            Func::pure(
+                Signature::new(vec![GoType::String; 4], GoType::any_map()).with_error(),
+                move |a| {
+                    let s = |i: usize| a.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    match w.ask([s(0), s(1), s(2), s(3)]) {
+                        Ok(v) => Ok(match unstructured(&v) {
+                            m @ Value::Map(_) => m,
+                            _ => Value::empty_map(),
+                        }),
+                        Err(e) => Err(FuncError::new(e)),
+                    }
+                },
+            ),
         );
     }
     m
@@ -140,7 +167,13 @@ fn get(m: &Value, key: &str) -> Value {
 }
 
 /// Helm's `recAllTpls`: every template with the values scope of its chart.
-fn all_templates(c: &Chart, full_path: &str, is_root: bool, out: &mut BTreeMap<String, Renderable>, parent: &Value) -> Value {
+fn all_templates(
+    c: &Chart,
+    full_path: &str,
+    is_root: bool,
+    out: &mut BTreeMap<String, Renderable>,
+    parent: &Value,
+) -> Value {
     let mut meta = metadata_as_map(&c.metadata);
     meta.insert("IsRoot".into(), Value::Bool(is_root));
     let subcharts = Arc::new(Map::new(GoType::Interface, BTreeMap::new()));
@@ -161,7 +194,10 @@ fn all_templates(c: &Chart, full_path: &str, is_root: bool, out: &mut BTreeMap<S
     };
     let mut scope = BTreeMap::new();
     scope.insert(Str::from("Chart"), Value::map(meta));
-    scope.insert(Str::from("Files"), Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.as_slice()))).value());
+    scope.insert(
+        Str::from("Files"),
+        Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.as_slice()))).value(),
+    );
     scope.insert(Str::from("Release"), get(parent, "Release"));
     scope.insert(Str::from("Capabilities"), get(parent, "Capabilities"));
     scope.insert(Str::from("Values"), values);
@@ -169,7 +205,13 @@ fn all_templates(c: &Chart, full_path: &str, is_root: bool, out: &mut BTreeMap<S
     let next = Arc::new(Map::new(GoType::Interface, scope));
     let next_v = Value::Map(next.clone());
     for child in &c.dependencies {
-        let sub = all_templates(child, &format!("{full_path}/charts/{}", child.name()), false, out, &next_v);
+        let sub = all_templates(
+            child,
+            &format!("{full_path}/charts/{}", child.name()),
+            false,
+            out,
+            &next_v,
+        );
         subcharts.write().insert(Str::from(child.name()), sub);
     }
     for t in &c.templates {
@@ -190,14 +232,19 @@ fn all_templates(c: &Chart, full_path: &str, is_root: bool, out: &mut BTreeMap<S
 
 /// Renders every template as `Engine::render` does, `lookup` answered by `worker` (an empty
 /// map without one, as in `helm template`).
-pub fn render(chart: &Chart, top: &Value, worker: Option<Arc<LookupWorker>>) -> Result<BTreeMap<String, String>, String> {
+pub fn render(
+    chart: &Chart,
+    top: &Value,
+    worker: Option<Arc<LookupWorker>>,
+) -> Result<BTreeMap<String, String>, String> {
     let mut tpls = BTreeMap::new();
     all_templates(chart, chart.name(), true, &mut tpls, top);
     let mut set = TemplateSet::new(func_map(worker)).with_name("gotpl");
     set.set_missing_key(MissingKey::Zero);
     let keys = sort_templates(tpls.keys());
     for name in &keys {
-        set.parse(name, &tpls[name].text).map_err(|e| cleanup_parse_error(name, &e.message))?;
+        set.parse(name, &tpls[name].text)
+            .map_err(|e| cleanup_parse_error(name, &e.message))?;
     }
     let mut out = BTreeMap::new();
     for name in &keys {
@@ -210,7 +257,9 @@ pub fn render(chart: &Chart, top: &Value, worker: Option<Arc<LookupWorker>>) -> 
         tm.insert(Str::from("BasePath"), Value::string(r.base_path.as_str()));
         r.vals.write().insert("Template".into(), Value::map(tm));
         let data = Value::Map(r.vals.clone());
-        let text = set.execute(name, &data).map_err(|e| reformat_exec_error(name, &e.message))?;
+        let text = set
+            .execute(name, &data)
+            .map_err(|e| reformat_exec_error(name, &e.message))?;
         out.insert(name.clone(), text.replace("<no value>", ""));
     }
     Ok(out)

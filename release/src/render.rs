@@ -37,7 +37,12 @@ pub async fn capabilities(kube: &Kube) -> Result<Capabilities, KubeError> {
     let v = kube.mapper.server_version().await?;
     let api = kube.mapper.api_versions().await?;
     let mut caps = Capabilities::helm_default();
-    caps.kube_version = KubeVersion { version: v.git_version, normalized: String::new(), major: v.major, minor: v.minor };
+    caps.kube_version = KubeVersion {
+        version: v.git_version,
+        normalized: String::new(),
+        major: v.major,
+        minor: v.minor,
+    };
     caps.api_versions = VersionSet(api);
     Ok(caps)
 }
@@ -51,8 +56,9 @@ pub fn coalesce(chart: &Chart, user: &Value, skip_schema: bool) -> Result<Value,
         eprintln!("{w}");
     }
     if !skip_schema {
-        rudder_chart::validate_against_schema(chart, &vals)
-            .map_err(|e| format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"))?;
+        rudder_chart::validate_against_schema(chart, &vals).map_err(|e| {
+            format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{e}")
+        })?;
     }
     Ok(vals)
 }
@@ -68,7 +74,9 @@ pub fn render(
     lookups: Option<std::sync::Arc<crate::lookup::LookupWorker>>,
 ) -> Result<Rendered, String> {
     let sub_notes = flags.sub_notes;
-    if !chart.metadata.kube_version.is_empty() && !is_compatible_range(&chart.metadata.kube_version, caps.kube_version.string()) {
+    if !chart.metadata.kube_version.is_empty()
+        && !is_compatible_range(&chart.metadata.kube_version, caps.kube_version.string())
+    {
         return Err(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
             chart.metadata.kube_version, caps.kube_version.version
@@ -92,7 +100,10 @@ pub fn render(
     let mut manifest = String::new();
     for m in &manifests {
         if flags.hide_secret && m.head.kind == "Secret" && m.head.version == "v1" {
-            manifest.push_str(&format!("---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n", m.name));
+            manifest.push_str(&format!(
+                "---\n# Source: {}\n# HIDDEN: The Secret output has been suppressed\n",
+                m.name
+            ));
         } else {
             manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.name, m.content));
         }
@@ -130,7 +141,8 @@ pub fn from_json(v: &serde_json::Value) -> Value {
 
 fn file_record(name: &str, data: &[u8], modtime: &str) -> rec::File {
     let mut f = rec::File::new(name, data);
-    f.extra.insert("modtime".into(), serde_json::Value::String(modtime.to_string()));
+    f.extra
+        .insert("modtime".into(), serde_json::Value::String(modtime.to_string()));
     f
 }
 
@@ -149,7 +161,12 @@ pub fn stored_chart(chart: &Chart) -> rec::Chart {
         maintainers: m
             .maintainers
             .iter()
-            .map(|x| rec::Maintainer { name: x.name.clone(), email: x.email.clone(), url: x.url.clone(), extra: Default::default() })
+            .map(|x| rec::Maintainer {
+                name: x.name.clone(),
+                email: x.email.clone(),
+                url: x.url.clone(),
+                extra: Default::default(),
+            })
             .collect(),
         icon: m.icon.clone(),
         api_version: m.api_version.clone(),
@@ -172,14 +189,25 @@ pub fn stored_chart(chart: &Chart) -> rec::Chart {
             "dependencies": l.dependencies.iter().map(dependency_json).collect::<Vec<_>>(),
         }),
     };
-    c.templates = chart.templates.iter().map(|f| file_record(&f.name, &f.data, &now)).collect();
+    c.templates = chart
+        .templates
+        .iter()
+        .map(|f| file_record(&f.name, &f.data, &now))
+        .collect();
     c.values = to_json(&chart.values);
-    c.schema = chart.schema.as_ref().map(|s| rudder_chart::render::objects::base64_std(s));
+    c.schema = chart
+        .schema
+        .as_ref()
+        .map(|s| rudder_chart::render::objects::base64_std(s));
     if c.schema.is_some() {
         // Helm 4 stamps the schema's load time; zero when there is none.
         c.schemamodtime = Some(now.clone());
     }
-    c.files = chart.files.iter().map(|f| file_record(&f.name, &f.data, &now)).collect();
+    c.files = chart
+        .files
+        .iter()
+        .map(|f| file_record(&f.name, &f.data, &now))
+        .collect();
     c.extra.insert("modtime".into(), serde_json::Value::String(now));
     c
 }
@@ -202,7 +230,10 @@ fn dependency_json(d: &rudder_chart::model::Dependency) -> serde_json::Value {
         o.insert("enabled".into(), true.into());
     }
     if !d.import_values.is_empty() {
-        o.insert("import-values".into(), d.import_values.iter().map(to_json).collect::<Vec<_>>().into());
+        o.insert(
+            "import-values".into(),
+            d.import_values.iter().map(to_json).collect::<Vec<_>>().into(),
+        );
     }
     if !d.alias.is_empty() {
         o.insert("alias".into(), d.alias.clone().into());
@@ -217,21 +248,41 @@ pub fn chart_from_record(c: &rec::Chart) -> Result<Chart, String> {
     let meta = c.metadata.clone().unwrap_or_default();
     // Chart.yaml from the stored metadata: the JSON form is valid YAML.
     let meta_json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
-    files.push(rudder_chart::model::File { name: "Chart.yaml".into(), data: meta_json.into_bytes() });
+    files.push(rudder_chart::model::File {
+        name: "Chart.yaml".into(),
+        data: meta_json.into_bytes(),
+    });
     if !c.values.is_null() {
-        files.push(rudder_chart::model::File { name: "values.yaml".into(), data: c.values.to_string().into_bytes() });
+        files.push(rudder_chart::model::File {
+            name: "values.yaml".into(),
+            data: c.values.to_string().into_bytes(),
+        });
     }
     if let Some(s) = &c.schema {
-        let b = rec::File { name: String::new(), data: s.clone(), extra: Default::default() }.bytes().map_err(|e| e.to_string())?;
-        files.push(rudder_chart::model::File { name: "values.schema.json".into(), data: b });
+        let b = rec::File {
+            name: String::new(),
+            data: s.clone(),
+            extra: Default::default(),
+        }
+        .bytes()
+        .map_err(|e| e.to_string())?;
+        files.push(rudder_chart::model::File {
+            name: "values.schema.json".into(),
+            data: b,
+        });
     }
     for f in c.templates.iter().chain(c.files.iter()) {
-        files.push(rudder_chart::model::File { name: f.name.clone(), data: f.bytes().map_err(|e| e.to_string())? });
+        files.push(rudder_chart::model::File {
+            name: f.name.clone(),
+            data: f.bytes().map_err(|e| e.to_string())?,
+        });
     }
     rudder_chart::load::load_files(files).map_err(|e| e.to_string())
 }
 
 /// A lookup worker for the connection (none for a client built without its settings).
 pub fn lookups(kube: &Kube) -> Option<std::sync::Arc<crate::lookup::LookupWorker>> {
-    kube.config.clone().map(|c| std::sync::Arc::new(crate::lookup::LookupWorker::start(c)))
+    kube.config
+        .clone()
+        .map(|c| std::sync::Arc::new(crate::lookup::LookupWorker::start(c)))
 }

@@ -34,7 +34,11 @@ fn run(cmd: &mut Command) -> String {
 /// capture them).
 fn run_fail(cmd: &mut Command) -> String {
     let out = cmd.output().expect("run");
-    assert!(!out.status.success(), "{cmd:?} succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "{cmd:?} succeeded:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     match err.find("Error: ") {
         Some(i) => err[i..].to_string(),
@@ -66,7 +70,9 @@ impl Drop for Scratch {
 }
 
 async fn client() -> kube::Client {
-    rudder_state::driver::kube::client(Some(&kubeconfig()), None).await.expect("kube client")
+    rudder_state::driver::kube::client(Some(&kubeconfig()), None)
+        .await
+        .expect("kube client")
 }
 
 /// Creates `relcore-*` namespaces, runs the body in its own task and deletes them whatever
@@ -80,8 +86,11 @@ where
     let nss: Vec<String> = (0..n).map(|_| testbed::unique_name("relcore")).collect();
     let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(c.clone());
     for ns in &nss {
-        let obj = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).unwrap();
-        api.create(&PostParams::default(), &obj).await.expect("create namespace");
+        let obj =
+            serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).unwrap();
+        api.create(&PostParams::default(), &obj)
+            .await
+            .expect("create namespace");
     }
     let res = tokio::spawn(body(nss.clone())).await;
     for ns in &nss {
@@ -93,12 +102,21 @@ where
 }
 
 async fn config(ns: &str) -> Config {
-    let opts = KubeOptions { kubeconfig: Some(kubeconfig()), namespace: Some(ns.to_string()), ..Default::default() };
+    let opts = KubeOptions {
+        kubeconfig: Some(kubeconfig()),
+        namespace: Some(ns.to_string()),
+        ..Default::default()
+    };
     Config::new(Kube::connect(&opts).await.expect("connect"), DriverKind::Secret)
 }
 
 fn user_values(set: &[&str]) -> rudder_engine::Value {
-    ValueOptions { values: set.iter().map(|s| s.to_string()).collect(), ..Default::default() }.merge_values().unwrap()
+    ValueOptions {
+        values: set.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+    .merge_values()
+    .unwrap()
 }
 
 fn load(chart: &Path) -> rudder_chart::model::Chart {
@@ -107,17 +125,27 @@ fn load(chart: &Path) -> rudder_chart::model::Chart {
 
 async fn rudder_install(ns: &str, name: &str, chart: &Path, set: &[&str]) -> Release {
     let cfg = config(ns).await;
-    let opts = InstallOptions { release_name: name.into(), ..Default::default() };
-    action::install(&cfg, load(chart), user_values(set), &opts).await.unwrap_or_else(|e| panic!("rudder install: {e}"))
+    let opts = InstallOptions {
+        release_name: name.into(),
+        ..Default::default()
+    };
+    action::install(&cfg, load(chart), user_values(set), &opts)
+        .await
+        .unwrap_or_else(|e| panic!("rudder install: {e}"))
 }
 
 async fn rudder_upgrade(ns: &str, name: &str, chart: &Path, set: &[&str], opts: UpgradeOptions) -> Release {
     let mut cfg = config(ns).await;
-    action::upgrade(&mut cfg, name, load(chart), user_values(set), &opts).await.unwrap_or_else(|e| panic!("rudder upgrade: {e}"))
+    action::upgrade(&mut cfg, name, load(chart), user_values(set), &opts)
+        .await
+        .unwrap_or_else(|e| panic!("rudder upgrade: {e}"))
 }
 
 fn upgrade_opts() -> UpgradeOptions {
-    UpgradeOptions { max_history: 10, ..Default::default() }
+    UpgradeOptions {
+        max_history: 10,
+        ..Default::default()
+    }
 }
 
 /// `helm history -o json` as (revision, status, description).
@@ -126,7 +154,13 @@ fn history(which: &str, home: &Path, ns: &str, name: &str) -> Vec<(i64, String, 
     v.as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["revision"].as_i64().unwrap(), r["status"].as_str().unwrap().to_string(), r["description"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_string(),
+                r["description"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -146,10 +180,22 @@ fn list(which: &str, home: &Path, ns: &str) -> Vec<Value> {
 }
 
 async fn live(ns: &str, api_version: &str, kind: &str, plural: &str, name: &str) -> Option<Value> {
-    let (group, version) = api_version.split_once('/').map(|(g, v)| (g.to_string(), v.to_string())).unwrap_or((String::new(), api_version.to_string()));
-    let ar = ApiResource { group, version, api_version: api_version.into(), kind: kind.into(), plural: plural.into() };
+    let (group, version) = api_version
+        .split_once('/')
+        .map(|(g, v)| (g.to_string(), v.to_string()))
+        .unwrap_or((String::new(), api_version.to_string()));
+    let ar = ApiResource {
+        group,
+        version,
+        api_version: api_version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
     let api: Api<DynamicObject> = Api::namespaced_with(client().await, ns, &ar);
-    api.get_opt(name).await.unwrap().map(|o| serde_json::to_value(o).unwrap())
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
 }
 
 async fn configmap(ns: &str, name: &str) -> Option<Value> {
@@ -158,7 +204,11 @@ async fn configmap(ns: &str, name: &str) -> Option<Value> {
 
 async fn release_secrets(ns: &str) -> usize {
     let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client().await, ns);
-    api.list(&ListParams::default().labels("owner=helm")).await.unwrap().items.len()
+    api.list(&ListParams::default().labels("owner=helm"))
+        .await
+        .unwrap()
+        .items
+        .len()
 }
 
 fn write(path: &Path, text: &str) {
@@ -169,13 +219,19 @@ fn write(path: &Path, text: &str) {
 /// A small chart: a ConfigMap whose keys come from values, optional extra templates.
 fn small_chart(dir: &Path, name: &str, extra: &[(&str, &str)]) -> PathBuf {
     let c = dir.join(name);
-    write(&c.join("Chart.yaml"), &format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: \"1.0\"\n"));
+    write(
+        &c.join("Chart.yaml"),
+        &format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: \"1.0\"\n"),
+    );
     write(&c.join("values.yaml"), "data:\n  a: one\n  b: two\n");
     write(
         &c.join("templates/cm.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n{{- range $k, $v := .Values.data }}\n  {{ $k }}: {{ $v | quote }}\n{{- end }}\n",
     );
-    write(&c.join("templates/NOTES.txt"), "Installed {{ .Release.Name }} revision {{ .Release.Revision }}.\n");
+    write(
+        &c.join("templates/NOTES.txt"),
+        "Installed {{ .Release.Name }} revision {{ .Release.Revision }}.\n",
+    );
     for (p, t) in extra {
         write(&c.join(p), t);
     }
@@ -204,8 +260,17 @@ async fn rudder_install_is_driven_by_helm4_and_helm3() {
             assert_eq!(rows[0]["name"], "web");
             assert_eq!(rows[0]["status"], "deployed");
             assert_eq!(rows[0]["revision"], "1");
-            assert_eq!(rows[0]["chart"], format!("podinfo-{}", rel.chart.as_ref().unwrap().metadata.as_ref().unwrap().version));
-            assert_eq!(history(which, &home, &ns, "web"), vec![h(1, "deployed", "Install complete")]);
+            assert_eq!(
+                rows[0]["chart"],
+                format!(
+                    "podinfo-{}",
+                    rel.chart.as_ref().unwrap().metadata.as_ref().unwrap().version
+                )
+            );
+            assert_eq!(
+                history(which, &home, &ns, "web"),
+                vec![h(1, "deployed", "Install complete")]
+            );
             let manifest = run(helm(which, &home).args(["get", "manifest", "web", "-n", &ns]));
             assert_eq!(manifest, format!("{}\n", rel.manifest), "{which} get manifest");
             let st = json_of(&run(helm(which, &home).args(["status", "web", "-n", &ns, "-o", "json"])));
@@ -216,26 +281,55 @@ async fn rudder_install_is_driven_by_helm4_and_helm3() {
         // The manifest is what helm itself stores for the same chart and release.
         run(helm("helm", &home).args(["install", "web", chart.to_str().unwrap(), "-n", &ns_helm]));
         let helm_manifest = run(helm("helm", &home).args(["get", "manifest", "web", "-n", &ns_helm]));
-        assert_eq!(format!("{}\n", rel.manifest).replace(&ns, "NS"), helm_manifest.replace(&ns_helm, "NS"));
+        assert_eq!(
+            format!("{}\n", rel.manifest).replace(&ns, "NS"),
+            helm_manifest.replace(&ns_helm, "NS")
+        );
         let helm_notes = run(helm("helm", &home).args(["get", "notes", "web", "-n", &ns_helm]));
         let rudder_notes = run(helm("helm", &home).args(["get", "notes", "web", "-n", &ns]));
         assert_eq!(rudder_notes.replace(&ns, "NS"), helm_notes.replace(&ns_helm, "NS"));
 
         // helm 4 upgrades it, rudder rolls back.
-        run(helm("helm", &home).args(["upgrade", "web", chart.to_str().unwrap(), "-n", &ns, "--set", "replicaCount=3"]));
-        let dep = live(&ns, "apps/v1", "Deployment", "deployments", "web-podinfo").await.expect("deployment");
+        run(helm("helm", &home).args([
+            "upgrade",
+            "web",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns,
+            "--set",
+            "replicaCount=3",
+        ]));
+        let dep = live(&ns, "apps/v1", "Deployment", "deployments", "web-podinfo")
+            .await
+            .expect("deployment");
         assert_eq!(dep["spec"]["replicas"], 3);
         let mut cfg = config(&ns).await;
-        let rb = action::rollback(&mut cfg, "web", &RollbackOptions { version: 1, max_history: 10, ..Default::default() }).await.expect("rollback");
+        let rb = action::rollback(
+            &mut cfg,
+            "web",
+            &RollbackOptions {
+                version: 1,
+                max_history: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("rollback");
         assert_eq!(rb.version, 3);
         for which in ["helm", "helm3"] {
             assert_eq!(
                 history(which, &home, &ns, "web"),
-                vec![h(1, "superseded", "Install complete"), h(2, "superseded", "Upgrade complete"), h(3, "deployed", "Rollback to 1")],
+                vec![
+                    h(1, "superseded", "Install complete"),
+                    h(2, "superseded", "Upgrade complete"),
+                    h(3, "deployed", "Rollback to 1")
+                ],
                 "{which} history"
             );
         }
-        let dep = live(&ns, "apps/v1", "Deployment", "deployments", "web-podinfo").await.expect("deployment");
+        let dep = live(&ns, "apps/v1", "Deployment", "deployments", "web-podinfo")
+            .await
+            .expect("deployment");
         assert_eq!(dep["spec"]["replicas"], 1, "rollback re-applied revision 1");
         assert_eq!(
             run(helm("helm", &home).args(["get", "manifest", "web", "-n", &ns, "--revision", "3"])),
@@ -244,7 +338,9 @@ async fn rudder_install_is_driven_by_helm4_and_helm3() {
 
         // rudder uninstall leaves no record and no objects.
         let cfg = config(&ns).await;
-        action::uninstall(&cfg, "web", &UninstallOptions::default()).await.expect("uninstall");
+        action::uninstall(&cfg, "web", &UninstallOptions::default())
+            .await
+            .expect("uninstall");
         assert_eq!(release_secrets(&ns).await, 0);
         assert!(list("helm", &home, &ns).is_empty());
         let dep = live(&ns, "apps/v1", "Deployment", "deployments", "web-podinfo").await;
@@ -262,15 +358,43 @@ async fn helm3_install_rudder_upgrade_helm4_rollback() {
         let home = scratch.home();
         let chart = small_chart(&scratch.0, "small", &[]);
         // helm 3 applies client-side.
-        run(helm("helm3", &home).args(["install", "app", chart.to_str().unwrap(), "-n", &ns, "--set", "data.c=three"]));
+        run(helm("helm3", &home).args([
+            "install",
+            "app",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns,
+            "--set",
+            "data.c=three",
+        ]));
         // rudder upgrades with server-side apply, dropping key c: it must leave the object.
-        let up = rudder_upgrade(&ns, "app", &chart, &[], UpgradeOptions { reset_values: true, ..upgrade_opts() }).await;
+        let up = rudder_upgrade(
+            &ns,
+            "app",
+            &chart,
+            &[],
+            UpgradeOptions {
+                reset_values: true,
+                ..upgrade_opts()
+            },
+        )
+        .await;
         assert_eq!(up.version, 2);
         let cm = configmap(&ns, "app-cm").await.unwrap();
-        assert_eq!(cm["data"], json!({"a": "one", "b": "two"}), "key c set by helm 3's client-side apply is removed");
+        assert_eq!(
+            cm["data"],
+            json!({"a": "one", "b": "two"}),
+            "key c set by helm 3's client-side apply is removed"
+        );
         assert_eq!(up.info.as_ref().unwrap().notes, "Installed app revision 2.\n");
         for which in ["helm", "helm3"] {
-            assert_eq!(history(which, &home, &ns, "app"), vec![h(1, "superseded", "Install complete"), h(2, "deployed", "Upgrade complete")]);
+            assert_eq!(
+                history(which, &home, &ns, "app"),
+                vec![
+                    h(1, "superseded", "Install complete"),
+                    h(2, "deployed", "Upgrade complete")
+                ]
+            );
         }
         // helm 4 rolls back to helm 3's revision.
         run(helm("helm", &home).args(["rollback", "app", "1", "-n", &ns]));
@@ -278,11 +402,30 @@ async fn helm3_install_rudder_upgrade_helm4_rollback() {
         assert_eq!(cm["data"]["c"], "three");
         assert_eq!(
             history("helm3", &home, &ns, "app"),
-            vec![h(1, "superseded", "Install complete"), h(2, "superseded", "Upgrade complete"), h(3, "deployed", "Rollback to 1")]
+            vec![
+                h(1, "superseded", "Install complete"),
+                h(2, "superseded", "Upgrade complete"),
+                h(3, "deployed", "Rollback to 1")
+            ]
         );
         // `--reuse-values` merges the new values over the last ones.
-        let up = rudder_upgrade(&ns, "app", &chart, &["data.d=four"], UpgradeOptions { reuse_values: true, ..upgrade_opts() }).await;
-        assert_eq!(json_of(&run(helm("helm", &home).args(["get", "values", "app", "-n", &ns, "-o", "json"]))), json!({"data": {"c": "three", "d": "four"}}));
+        let up = rudder_upgrade(
+            &ns,
+            "app",
+            &chart,
+            &["data.d=four"],
+            UpgradeOptions {
+                reuse_values: true,
+                ..upgrade_opts()
+            },
+        )
+        .await;
+        assert_eq!(
+            json_of(&run(
+                helm("helm", &home).args(["get", "values", "app", "-n", &ns, "-o", "json"])
+            )),
+            json!({"data": {"c": "three", "d": "four"}})
+        );
         assert_eq!(up.version, 4);
         let cm = configmap(&ns, "app-cm").await.unwrap();
         assert_eq!(cm["data"], json!({"a": "one", "b": "two", "c": "three", "d": "four"}));
@@ -333,29 +476,73 @@ async fn ownership_conflict_is_refused_with_helms_message() {
         let scratch = Scratch::new("relcore-d");
         let home = scratch.home();
         let chart = small_chart(&scratch.0, "fixed", &[]);
-        std::fs::write(chart.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fixed-cm\ndata:\n  a: b\n").unwrap();
+        std::fs::write(
+            chart.join("templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fixed-cm\ndata:\n  a: b\n",
+        )
+        .unwrap();
         run(helm("helm", &home).args(["install", "one", chart.to_str().unwrap(), "-n", &ns]));
         let cfg = config(&ns).await;
-        let opts = InstallOptions { release_name: "two".into(), ..Default::default() };
-        let err = action::install(&cfg, load(&chart), user_values(&[]), &opts).await.expect_err("conflict");
+        let opts = InstallOptions {
+            release_name: "two".into(),
+            ..Default::default()
+        };
+        let err = action::install(&cfg, load(&chart), user_values(&[]), &opts)
+            .await
+            .expect_err("conflict");
         let helm_err = run_fail(helm("helm", &home).args(["install", "two", chart.to_str().unwrap(), "-n", &ns]));
         assert_eq!(format!("Error: INSTALLATION FAILED: {}\n", err.message), helm_err);
-        assert_eq!(release_secrets(&ns).await, 1, "nothing recorded for the refused install");
+        assert_eq!(
+            release_secrets(&ns).await,
+            1,
+            "nothing recorded for the refused install"
+        );
 
         // An object nobody owns: same words as helm; --take-ownership adopts it.
-        std::fs::write(chart.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: loose\ndata:\n  a: b\n").unwrap();
+        std::fs::write(
+            chart.join("templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: loose\ndata:\n  a: b\n",
+        )
+        .unwrap();
         let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client().await, &ns);
-        api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "loose"}, "data": {"a": "b"}})).unwrap()).await.unwrap();
-        let err = action::install(&cfg, load(&chart), user_values(&[]), &InstallOptions { release_name: "three".into(), ..Default::default() }).await.expect_err("unowned");
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "loose"}, "data": {"a": "b"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+        let err = action::install(
+            &cfg,
+            load(&chart),
+            user_values(&[]),
+            &InstallOptions {
+                release_name: "three".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("unowned");
         let helm_err = run_fail(helm("helm", &home).args(["install", "three", chart.to_str().unwrap(), "-n", &ns]));
         assert_eq!(format!("Error: INSTALLATION FAILED: {}\n", err.message), helm_err);
-        action::install(&cfg, load(&chart), user_values(&[]), &InstallOptions { release_name: "three".into(), take_ownership: true, ..Default::default() })
-            .await
-            .expect("take ownership");
+        action::install(
+            &cfg,
+            load(&chart),
+            user_values(&[]),
+            &InstallOptions {
+                release_name: "three".into(),
+                take_ownership: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("take ownership");
         let cm = configmap(&ns, "loose").await.unwrap();
         assert_eq!(cm["metadata"]["annotations"]["meta.helm.sh/release-name"], "three");
         assert_eq!(cm["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm");
-        assert_eq!(history("helm3", &home, &ns, "three"), vec![h(1, "deployed", "Install complete")]);
+        assert_eq!(
+            history("helm3", &home, &ns, "three"),
+            vec![h(1, "deployed", "Install complete")]
+        );
     })
     .await;
 }
@@ -370,7 +557,10 @@ fn hook_runs(rel: &Value) -> Vec<(String, String, Vec<String>)> {
             (
                 h["name"].as_str().unwrap().to_string(),
                 h["last_run"]["phase"].as_str().unwrap().to_string(),
-                h["delete_policies"].as_array().map(|a| a.iter().map(|p| p.as_str().unwrap().to_string()).collect()).unwrap_or_default(),
+                h["delete_policies"]
+                    .as_array()
+                    .map(|a| a.iter().map(|p| p.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default(),
             )
         })
         .collect()
@@ -415,8 +605,14 @@ async fn hooks_run_by_weight_and_name_with_delete_policies() {
 async fn steal_field(ns: &str, name: &str, value: &str) {
     let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client().await, ns);
     let patch = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": value}});
-    let pp = kube::api::PatchParams { force: true, field_manager: Some("someone-else".into()), ..Default::default() };
-    api.patch(name, &pp, &kube::api::Patch::Apply(&patch)).await.expect("apply as another manager");
+    let pp = kube::api::PatchParams {
+        force: true,
+        field_manager: Some("someone-else".into()),
+        ..Default::default()
+    };
+    api.patch(name, &pp, &kube::api::Patch::Apply(&patch))
+        .await
+        .expect("apply as another manager");
 }
 
 #[tokio::test]
@@ -432,18 +628,65 @@ async fn ssa_conflict_with_another_manager_and_force_conflicts() {
         steal_field(&ns_helm, "cf-cm", "theirs").await;
 
         let mut cfg = config(&ns).await;
-        let err = action::upgrade(&mut cfg, "cf", load(&chart), user_values(&["data.a=ours"]), &upgrade_opts()).await.expect_err("conflict");
-        let helm_err = run_fail(helm("helm", &home).args(["upgrade", "cf", chart.to_str().unwrap(), "-n", &ns_helm, "--set", "data.a=ours"]));
-        assert_eq!(format!("Error: UPGRADE FAILED: {}\n", err.message).replace(&ns, "NS"), helm_err.replace(&ns_helm, "NS"));
-        assert!(err.message.contains("conflict with \"someone-else\""), "{}", err.message);
-        let strip = |v: Vec<(i64, String, String)>, n: &str| v.into_iter().map(|(r, s, d)| (r, s, d.replace(n, "NS"))).collect::<Vec<_>>();
-        assert_eq!(strip(history("helm", &home, &ns, "cf"), &ns), strip(history("helm", &home, &ns_helm, "cf"), &ns_helm));
+        let err = action::upgrade(
+            &mut cfg,
+            "cf",
+            load(&chart),
+            user_values(&["data.a=ours"]),
+            &upgrade_opts(),
+        )
+        .await
+        .expect_err("conflict");
+        let helm_err = run_fail(helm("helm", &home).args([
+            "upgrade",
+            "cf",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns_helm,
+            "--set",
+            "data.a=ours",
+        ]));
+        assert_eq!(
+            format!("Error: UPGRADE FAILED: {}\n", err.message).replace(&ns, "NS"),
+            helm_err.replace(&ns_helm, "NS")
+        );
+        assert!(
+            err.message.contains("conflict with \"someone-else\""),
+            "{}",
+            err.message
+        );
+        let strip = |v: Vec<(i64, String, String)>, n: &str| {
+            v.into_iter()
+                .map(|(r, s, d)| (r, s, d.replace(n, "NS")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(history("helm", &home, &ns, "cf"), &ns),
+            strip(history("helm", &home, &ns_helm, "cf"), &ns_helm)
+        );
 
-        let opts = UpgradeOptions { force_conflicts: true, ..upgrade_opts() };
-        action::upgrade(&mut cfg, "cf", load(&chart), user_values(&["data.a=ours"]), &opts).await.expect("forced");
+        let opts = UpgradeOptions {
+            force_conflicts: true,
+            ..upgrade_opts()
+        };
+        action::upgrade(&mut cfg, "cf", load(&chart), user_values(&["data.a=ours"]), &opts)
+            .await
+            .expect("forced");
         assert_eq!(configmap(&ns, "cf-cm").await.unwrap()["data"]["a"], "ours");
-        run(helm("helm", &home).args(["upgrade", "cf", chart.to_str().unwrap(), "-n", &ns_helm, "--set", "data.a=ours", "--force-conflicts"]));
-        assert_eq!(strip(history("helm3", &home, &ns, "cf"), &ns), strip(history("helm3", &home, &ns_helm, "cf"), &ns_helm));
+        run(helm("helm", &home).args([
+            "upgrade",
+            "cf",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns_helm,
+            "--set",
+            "data.a=ours",
+            "--force-conflicts",
+        ]));
+        assert_eq!(
+            strip(history("helm3", &home, &ns, "cf"), &ns),
+            strip(history("helm3", &home, &ns_helm, "cf"), &ns_helm)
+        );
     })
     .await;
 }
@@ -501,7 +744,8 @@ async fn crds_are_created_first_then_custom_resources() {
 /// A chart whose second object the API server rejects (an unknown field under strict
 /// validation), optionally with a hook that fails the same way.
 fn broken_chart(dir: &Path, hook: bool) -> PathBuf {
-    let bad = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-bad\nbogus: field\ndata:\n  a: b\n";
+    let bad =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-bad\nbogus: field\ndata:\n  a: b\n";
     let mut extra = vec![("templates/bad.yaml", bad.to_string())];
     if hook {
         extra = vec![(
@@ -524,13 +768,27 @@ async fn failures_are_recorded_and_worded_as_helm() {
 
         // A rejected object: the release is recorded failed, with helm's words.
         let chart = broken_chart(&scratch.0.join("a"), false);
-        let err = action::install(&cfg, load(&chart), user_values(&[]), &InstallOptions { release_name: "bad".into(), ..Default::default() })
-            .await
-            .expect_err("rejected");
+        let err = action::install(
+            &cfg,
+            load(&chart),
+            user_values(&[]),
+            &InstallOptions {
+                release_name: "bad".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("rejected");
         let helm_err = run_fail(helm("helm", &home).args(["install", "bad", chart.to_str().unwrap(), "-n", &ns_helm]));
-        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        assert_eq!(
+            norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns),
+            norm(&helm_err, &ns_helm)
+        );
         let st = |n: &str| json_of(&run(helm("helm", &home).args(["status", "bad", "-n", n, "-o", "json"])));
-        assert_eq!(norm(&st(&ns)["info"]["description"].to_string(), &ns), norm(&st(&ns_helm)["info"]["description"].to_string(), &ns_helm));
+        assert_eq!(
+            norm(&st(&ns)["info"]["description"].to_string(), &ns),
+            norm(&st(&ns_helm)["info"]["description"].to_string(), &ns_helm)
+        );
         assert_eq!(st(&ns)["info"]["status"], "failed");
 
         // With --rollback-on-failure the release is uninstalled: no record left.
@@ -538,24 +796,51 @@ async fn failures_are_recorded_and_worded_as_helm() {
             &cfg,
             load(&chart),
             user_values(&[]),
-            &InstallOptions { release_name: "atom".into(), rollback_on_failure: true, ..Default::default() },
+            &InstallOptions {
+                release_name: "atom".into(),
+                rollback_on_failure: true,
+                ..Default::default()
+            },
         )
         .await
         .expect_err("rejected");
-        let helm_err = run_fail(helm("helm", &home).args(["install", "atom", chart.to_str().unwrap(), "-n", &ns_helm, "--rollback-on-failure"]));
-        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        let helm_err = run_fail(helm("helm", &home).args([
+            "install",
+            "atom",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns_helm,
+            "--rollback-on-failure",
+        ]));
+        assert_eq!(
+            norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns),
+            norm(&helm_err, &ns_helm)
+        );
         assert!(configmap(&ns, "atom-cm").await.is_none());
         assert!(run_fail(helm("helm", &home).args(["status", "atom", "-n", &ns])).contains("release: not found"));
 
         // A failing pre-install hook.
         let hchart = broken_chart(&scratch.0.join("b"), true);
-        let err = action::install(&cfg, load(&hchart), user_values(&[]), &InstallOptions { release_name: "hk".into(), ..Default::default() })
-            .await
-            .expect_err("hook fails");
+        let err = action::install(
+            &cfg,
+            load(&hchart),
+            user_values(&[]),
+            &InstallOptions {
+                release_name: "hk".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("hook fails");
         let helm_err = run_fail(helm("helm", &home).args(["install", "hk", hchart.to_str().unwrap(), "-n", &ns_helm]));
-        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        assert_eq!(
+            norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns),
+            norm(&helm_err, &ns_helm)
+        );
         let ours = json_of(&run(helm("helm", &home).args(["status", "hk", "-n", &ns, "-o", "json"])));
-        let theirs = json_of(&run(helm("helm", &home).args(["status", "hk", "-n", &ns_helm, "-o", "json"])));
+        let theirs = json_of(&run(
+            helm("helm", &home).args(["status", "hk", "-n", &ns_helm, "-o", "json"])
+        ));
         assert_eq!(hook_runs(&ours), hook_runs(&theirs));
         assert_eq!(ours["info"]["status"], theirs["info"]["status"]);
 
@@ -564,13 +849,39 @@ async fn failures_are_recorded_and_worded_as_helm() {
         rudder_install(&ns, "up", &good, &[]).await;
         run(helm("helm", &home).args(["install", "up", good.to_str().unwrap(), "-n", &ns_helm]));
         let mut cfg = config(&ns).await;
-        let err = action::upgrade(&mut cfg, "up", load(&chart), user_values(&[]), &UpgradeOptions { rollback_on_failure: true, ..upgrade_opts() })
-            .await
-            .expect_err("rejected");
-        let helm_err = run_fail(helm("helm", &home).args(["upgrade", "up", chart.to_str().unwrap(), "-n", &ns_helm, "--rollback-on-failure"]));
-        assert_eq!(norm(&format!("Error: UPGRADE FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
-        let strip = |v: Vec<(i64, String, String)>, n: &str| v.into_iter().map(|(r, s, d)| (r, s, d.replace(n, "NS"))).collect::<Vec<_>>();
-        assert_eq!(strip(history("helm", &home, &ns, "up"), &ns), strip(history("helm", &home, &ns_helm, "up"), &ns_helm));
+        let err = action::upgrade(
+            &mut cfg,
+            "up",
+            load(&chart),
+            user_values(&[]),
+            &UpgradeOptions {
+                rollback_on_failure: true,
+                ..upgrade_opts()
+            },
+        )
+        .await
+        .expect_err("rejected");
+        let helm_err = run_fail(helm("helm", &home).args([
+            "upgrade",
+            "up",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns_helm,
+            "--rollback-on-failure",
+        ]));
+        assert_eq!(
+            norm(&format!("Error: UPGRADE FAILED: {}\n", err.message), &ns),
+            norm(&helm_err, &ns_helm)
+        );
+        let strip = |v: Vec<(i64, String, String)>, n: &str| {
+            v.into_iter()
+                .map(|(r, s, d)| (r, s, d.replace(n, "NS")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(history("helm", &home, &ns, "up"), &ns),
+            strip(history("helm", &home, &ns_helm, "up"), &ns_helm)
+        );
     })
     .await;
 }
@@ -664,15 +975,24 @@ async fn labels_delete_hooks_context_namespace_and_configmap_driver() {
 
 /// A release record's JSON with times, namespaces and chart file modtimes masked.
 fn masked_record(rel: &Release, ns: &str) -> Value {
-    let text = String::from_utf8(rudder_state::codec::to_json(rel).unwrap()).unwrap().replace(ns, "NS");
+    let text = String::from_utf8(rudder_state::codec::to_json(rel).unwrap())
+        .unwrap()
+        .replace(ns, "NS");
     let mut v = json_of(&text);
     fn walk(v: &mut Value) {
         match v {
             Value::Object(m) => {
                 for (k, x) in m.iter_mut() {
                     let zero = x.as_str() == Some("0001-01-01T00:00:00Z");
-                    if matches!(k.as_str(), "first_deployed" | "last_deployed" | "modtime" | "schemamodtime" | "started_at" | "completed_at")
-                        && x.is_string()
+                    if matches!(
+                        k.as_str(),
+                        "first_deployed"
+                            | "last_deployed"
+                            | "modtime"
+                            | "schemamodtime"
+                            | "started_at"
+                            | "completed_at"
+                    ) && x.is_string()
                         && !zero
                     {
                         *x = json!("T");

@@ -60,7 +60,11 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
         return Err("hiding Kubernetes secrets requires a dry-run mode".into());
     }
     if let Err(e) = available_name(cfg, opts).await {
-        let inner = e.message.strip_prefix("release name check failed: ").unwrap_or(&e.message).to_string();
+        let inner = e
+            .message
+            .strip_prefix("release name check failed: ")
+            .unwrap_or(&e.message)
+            .to_string();
         eprintln!(
             "level=ERROR msg=\"release name check failed\" error={}",
             rudder_chart::manifest::sorter::slog_value(&inner)
@@ -104,8 +108,15 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
     rel.chart = Some(render::stored_chart(&chart));
     rel.config = render::to_json(&vals);
     rel.labels = opts.labels.clone();
-    let lookups = if opts.dry_run.interacts() { render::lookups(kube) } else { None };
-    let flags = render::RenderFlags { sub_notes: opts.sub_notes, hide_secret: opts.hide_secret };
+    let lookups = if opts.dry_run.interacts() {
+        render::lookups(kube)
+    } else {
+        None
+    };
+    let flags = render::RenderFlags {
+        sub_notes: opts.sub_notes,
+        hide_secret: opts.hide_secret,
+    };
     let rendered = render::render(&chart, values, &release_opts, &caps, &flags, lookups)?;
     rel.hooks = rendered.hooks;
     rel.manifest = rendered.manifest;
@@ -168,12 +179,18 @@ async fn perform(
             .await
             .map_err(|e| format!("failed pre-install: {e}"))?;
     }
-    let aopts = ApplyOptions { force_conflicts: opts.force_conflicts, ..Default::default() };
+    let aopts = ApplyOptions {
+        force_conflicts: opts.force_conflicts,
+        ..Default::default()
+    };
     if !resources.is_empty() {
         if to_adopt.is_empty() {
             kube.create_all(resources, &aopts).await.map_err(|e| e.0)?;
         } else {
-            let aopts = ApplyOptions { upgrade_client_side_manager: true, ..aopts };
+            let aopts = ApplyOptions {
+                upgrade_client_side_manager: true,
+                ..aopts
+            };
             let (_, r) = kube.update(to_adopt, resources, &aopts).await;
             r.map_err(|e| e.0)?;
         }
@@ -184,28 +201,50 @@ async fn perform(
             .await
             .map_err(|e| format!("failed post-install: {e}"))?;
     }
-    let desc = opts.description.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "Install complete".into());
+    let desc = opts
+        .description
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "Install complete".into());
     rel.set_status(Status::Deployed, desc);
     if let Err(e) = cfg.storage.update(rel).await {
-        eprintln!("level=ERROR msg=\"failed to record the release\" error={}", rudder_chart::manifest::sorter::slog_value(&e.to_string()));
+        eprintln!(
+            "level=ERROR msg=\"failed to record the release\" error={}",
+            rudder_chart::manifest::sorter::slog_value(&e.to_string())
+        );
     }
     Ok(())
 }
 
-async fn fail_release(cfg: &Config, mut rel: Release, err: String, wait: &WaitSettings, opts: &InstallOptions) -> ActionError {
-    rel.set_status(Status::Failed, format!("Release {} failed: {err}", resource::go_quote(&opts.release_name)));
+async fn fail_release(
+    cfg: &Config,
+    mut rel: Release,
+    err: String,
+    wait: &WaitSettings,
+    opts: &InstallOptions,
+) -> ActionError {
+    rel.set_status(
+        Status::Failed,
+        format!("Release {} failed: {err}", resource::go_quote(&opts.release_name)),
+    );
     if opts.rollback_on_failure {
         let u = UninstallOptions {
             disable_hooks: opts.disable_hooks,
             keep_history: false,
-            wait: WaitSettings { wait: wait.wait, wait_for_jobs: false, timeout: wait.timeout },
+            wait: WaitSettings {
+                wait: wait.wait,
+                wait_for_jobs: false,
+                timeout: wait.timeout,
+            },
             ..Default::default()
         };
         // The failed state is stored first so uninstall finds the latest revision.
         cfg.record(&rel).await;
         if let Err(ue) = uninstall(cfg, &opts.release_name, &u).await {
             return ActionError {
-                message: format!("an error occurred while uninstalling the release. original install error: {err}: {ue}"),
+                message: format!(
+                    "an error occurred while uninstalling the release. original install error: {err}: {ue}"
+                ),
                 release: Some(Box::new(rel)),
             };
         }
@@ -218,13 +257,18 @@ async fn fail_release(cfg: &Config, mut rel: Release, err: String, wait: &WaitSe
         };
     }
     cfg.record(&rel).await;
-    ActionError { message: err, release: Some(Box::new(rel)) }
+    ActionError {
+        message: err,
+        release: Some(Box::new(rel)),
+    }
 }
 
 /// Helm's `replaceRelease`: the new record takes the next revision; the last one, unless it
 /// failed, is marked superseded.
 async fn replace_release(cfg: &Config, rel: &mut Release) -> Result<()> {
-    let Ok(h) = cfg.storage.history(&rel.name).await else { return Ok(()) };
+    let Ok(h) = cfg.storage.history(&rel.name).await else {
+        return Ok(());
+    };
     let Some(mut last) = latest(h) else { return Ok(()) };
     rel.version = last.version + 1;
     if last.status() == Status::Failed {
@@ -244,7 +288,9 @@ async fn available_name(cfg: &Config, opts: &InstallOptions) -> Result<()> {
     if opts.dry_run.is_dry_run() {
         return Ok(());
     }
-    let Ok(h) = cfg.storage.history(name).await else { return Ok(()) };
+    let Ok(h) = cfg.storage.history(name).await else {
+        return Ok(());
+    };
     let Some(last) = latest(h) else { return Ok(()) };
     let st = last.status();
     if opts.replace && (st == Status::Uninstalled || st == Status::Failed) {
@@ -255,7 +301,12 @@ async fn available_name(cfg: &Config, opts: &InstallOptions) -> Result<()> {
 
 /// `--create-namespace`: the namespace with label `name=<ns>`, applied; one that exists is fine.
 pub async fn create_namespace(kube: &Kube, ns: &str) -> Result<()> {
-    let rs = build(kube, &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    name: {ns}\n"), ns).await?;
+    let rs = build(
+        kube,
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    name: {ns}\n"),
+        ns,
+    )
+    .await?;
     for r in &rs {
         if kube.get_live(r).await?.is_some() {
             continue;
@@ -302,7 +353,11 @@ pub(crate) async fn apply_crds(kube: &Kube, crds: &[(String, Vec<u8>)], update: 
 }
 
 /// Polls CRDs until their `Established` condition is True.
-async fn wait_established(kube: &Kube, crds: &[crate::kube::Resource], timeout: Duration) -> std::result::Result<(), KubeError> {
+async fn wait_established(
+    kube: &Kube,
+    crds: &[crate::kube::Resource],
+    timeout: Duration,
+) -> std::result::Result<(), KubeError> {
     let deadline = tokio::time::Instant::now() + timeout;
     for r in crds.iter().filter(|r| r.kind() == "CustomResourceDefinition") {
         let api: Api<DynamicObject> = Api::all_with(kube.client.clone(), &r.mapping.api);
@@ -310,9 +365,10 @@ async fn wait_established(kube: &Kube, crds: &[crate::kube::Resource], timeout: 
             let ok = match api.get(&r.name).await {
                 Ok(o) => {
                     let v = serde_json::to_value(o).unwrap_or_default();
-                    v["status"]["conditions"]
-                        .as_array()
-                        .is_some_and(|cs| cs.iter().any(|c| c["type"] == json!("Established") && c["status"] == json!("True")))
+                    v["status"]["conditions"].as_array().is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c["type"] == json!("Established") && c["status"] == json!("True"))
+                    })
                 }
                 Err(_) => false,
             };
@@ -320,7 +376,10 @@ async fn wait_established(kube: &Kube, crds: &[crate::kube::Resource], timeout: 
                 break;
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(KubeError(format!("context deadline exceeded: CRD {} not established", r.name)));
+                return Err(KubeError(format!(
+                    "context deadline exceeded: CRD {} not established",
+                    r.name
+                )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -46,19 +46,28 @@ impl From<String> for ActionError {
 
 impl From<&str> for ActionError {
     fn from(message: &str) -> Self {
-        ActionError { message: message.to_string(), release: None }
+        ActionError {
+            message: message.to_string(),
+            release: None,
+        }
     }
 }
 
 impl From<KubeError> for ActionError {
     fn from(e: KubeError) -> Self {
-        ActionError { message: e.0, release: None }
+        ActionError {
+            message: e.0,
+            release: None,
+        }
     }
 }
 
 impl From<rudder_state::Error> for ActionError {
     fn from(e: rudder_state::Error) -> Self {
-        ActionError { message: e.to_string(), release: None }
+        ActionError {
+            message: e.to_string(),
+            release: None,
+        }
     }
 }
 
@@ -99,7 +108,10 @@ impl Config {
             DriverKind::ConfigMap => AnyDriver::ConfigMap(ConfigMapDriver::new(kube.client.clone(), &ns)),
             DriverKind::Memory => AnyDriver::Memory(MemoryDriver::new(&ns)),
         };
-        Config { kube, storage: Storage::new(driver) }
+        Config {
+            kube,
+            storage: Storage::new(driver),
+        }
     }
 
     /// Writes a record, ignoring failure (Helm's `recordRelease` logs and goes on).
@@ -121,7 +133,11 @@ pub struct WaitSettings {
 
 impl Default for WaitSettings {
     fn default() -> Self {
-        WaitSettings { wait: false, wait_for_jobs: false, timeout: Duration::from_secs(300) }
+        WaitSettings {
+            wait: false,
+            wait_for_jobs: false,
+            timeout: Duration::from_secs(300),
+        }
     }
 }
 
@@ -130,14 +146,26 @@ impl WaitSettings {
         if !self.wait || rs.is_empty() {
             return Ok(());
         }
-        let opts = WaitOptions { timeout: self.timeout, wait_for_jobs: self.wait_for_jobs };
-        crate::progress::note(format!("waiting for {} resources (timeout {:?})", rs.len(), self.timeout));
-        wait_ready(&kube.client, &wait_targets(rs), &opts).await.map_err(|e| e.to_string())
+        let opts = WaitOptions {
+            timeout: self.timeout,
+            wait_for_jobs: self.wait_for_jobs,
+        };
+        crate::progress::note(format!(
+            "waiting for {} resources (timeout {:?})",
+            rs.len(),
+            self.timeout
+        ));
+        wait_ready(&kube.client, &wait_targets(rs), &opts)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
 /// Helm's `mergeCustomLabels`: the desired labels over the current, `"null"` values removed.
-pub fn merge_custom_labels(current: &BTreeMap<String, String>, desired: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn merge_custom_labels(
+    current: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut out = current.clone();
     out.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
     out.retain(|_, v| v != "null");
@@ -153,7 +181,11 @@ pub(crate) fn check_labels(labels: &BTreeMap<String, String>) -> Result<()> {
 }
 
 /// Builds a manifest's objects for the connection's namespace.
-pub(crate) async fn build(kube: &Kube, manifest: &str, namespace: &str) -> std::result::Result<Vec<Resource>, KubeError> {
+pub(crate) async fn build(
+    kube: &Kube,
+    manifest: &str,
+    namespace: &str,
+) -> std::result::Result<Vec<Resource>, KubeError> {
     resource::build(&kube.mapper, manifest, namespace).await
 }
 

@@ -46,7 +46,11 @@ pub async fn rollback(cfg: &mut Config, name: &str, opts: &RollbackOptions) -> R
         return Err("invalid release revision number".into());
     }
     let mut current = cfg.storage.last(name).await?;
-    let previous_version = if opts.version == 0 { current.version - 1 } else { opts.version };
+    let previous_version = if opts.version == 0 {
+        current.version - 1
+    } else {
+        opts.version
+    };
     let history = cfg.storage.history(name).await?;
     if !history.iter().any(|r| r.version == previous_version) {
         return Err(format!("release has no {previous_version} version").into());
@@ -122,7 +126,10 @@ pub async fn rollback(cfg: &mut Config, name: &str, opts: &RollbackOptions) -> R
         return Err(e.into());
     }
     if let Err(e) = opts.wait.wait_ready(kube, &target_rs).await {
-        target.set_status(Status::Failed, format!("Release {} failed: {e}", crate::kube::resource::go_quote(name)));
+        target.set_status(
+            Status::Failed,
+            format!("Release {} failed: {e}", crate::kube::resource::go_quote(name)),
+        );
         cfg.record(&current).await;
         cfg.record(&target).await;
         return Err(format!("release {name} failed: {e}").into());

@@ -74,7 +74,12 @@ fn manifests_by_policy(manifest: &str) -> std::result::Result<(Vec<(String, Stri
     let mut kept = Vec::new();
     let mut delete = String::new();
     for m in sorted {
-        let ann = m.head.metadata.as_ref().and_then(|md| md.annotations.as_ref()).filter(|a| !a.is_empty());
+        let ann = m
+            .head
+            .metadata
+            .as_ref()
+            .and_then(|md| md.annotations.as_ref())
+            .filter(|a| !a.is_empty());
         match ann.and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION)) {
             None => {
                 delete.push_str("\n---\n");
@@ -108,7 +113,10 @@ pub async fn uninstall(cfg: &Config, name: &str, opts: &UninstallOptions) -> Res
                 }
             }
         }
-        return Ok(UninstallResult { release: Some(rel), info });
+        return Ok(UninstallResult {
+            release: Some(rel),
+            info,
+        });
     }
     if validate_release_name(name).is_err() {
         return Err(format!("uninstall: Release name is invalid: {name}").into());
@@ -124,10 +132,19 @@ pub async fn uninstall(cfg: &Config, name: &str, opts: &UninstallOptions) -> Res
     let mut rel = latest(rels.clone()).expect("history is not empty");
     if rel.status() == Status::Uninstalled {
         if !opts.keep_history {
-            purge(cfg, &rels).await.map_err(|e| format!("uninstall: Failed to purge the release: {e}"))?;
-            return Ok(UninstallResult { release: Some(rel), info: String::new() });
+            purge(cfg, &rels)
+                .await
+                .map_err(|e| format!("uninstall: Failed to purge the release: {e}"))?;
+            return Ok(UninstallResult {
+                release: Some(rel),
+                info: String::new(),
+            });
         }
-        return Err(format!("the release named {} is already deleted", crate::kube::resource::go_quote(name)).into());
+        return Err(format!(
+            "the release named {} is already deleted",
+            crate::kube::resource::go_quote(name)
+        )
+        .into());
     }
     rel.set_status(Status::Uninstalling, "Deletion in progress (or silently failed)");
     if let Some(i) = rel.info.as_mut() {
@@ -154,9 +171,16 @@ pub async fn uninstall(cfg: &Config, name: &str, opts: &UninstallOptions) -> Res
             errs.push(e);
         }
     }
-    let desc = opts.description.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "Uninstallation complete".into());
+    let desc = opts
+        .description
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "Uninstallation complete".into());
     rel.set_status(Status::Uninstalled, desc);
-    let result = UninstallResult { release: Some(rel.clone()), info: kept };
+    let result = UninstallResult {
+        release: Some(rel.clone()),
+        info: kept,
+    };
     if !opts.keep_history {
         if let Err(e) = purge(cfg, &rels).await {
             errs.push(format!("uninstall: Failed to purge the release: {e}"));
@@ -173,7 +197,12 @@ pub async fn uninstall(cfg: &Config, name: &str, opts: &UninstallOptions) -> Res
         }
     }
     if !errs.is_empty() {
-        return Err(format!("uninstallation completed with {} error(s): {}", errs.len(), errs.join("; ")).into());
+        return Err(format!(
+            "uninstallation completed with {} error(s): {}",
+            errs.len(),
+            errs.join("; ")
+        )
+        .into());
     }
     Ok(result)
 }
@@ -193,7 +222,9 @@ async fn delete_release(cfg: &Config, rel: &Release, cascade: &str) -> (Vec<Reso
             return (
                 Vec::new(),
                 rel.manifest.clone(),
-                vec![format!("corrupted release record. You must manually delete the resources: {e}")],
+                vec![format!(
+                    "corrupted release record. You must manually delete the resources: {e}"
+                )],
             )
         }
     };
@@ -206,7 +237,13 @@ async fn delete_release(cfg: &Config, rel: &Release, cascade: &str) -> (Vec<Reso
     }
     let resources = match build(&cfg.kube, &to_delete, &rel.namespace).await {
         Ok(r) => r,
-        Err(e) => return (Vec::new(), String::new(), vec![format!("unable to build kubernetes objects for delete: {e}")]),
+        Err(e) => {
+            return (
+                Vec::new(),
+                String::new(),
+                vec![format!("unable to build kubernetes objects for delete: {e}")],
+            )
+        }
     };
     let mut owned = Vec::new();
     let mut unowned = Vec::new();
@@ -228,7 +265,10 @@ async fn delete_release(cfg: &Config, rel: &Release, cascade: &str) -> (Vec<Reso
         if !kept.is_empty() {
             kept.push('\n');
         }
-        kept.push_str(&format!("{} resource(s) were not deleted because they are not owned by this release:\n", unowned.len()));
+        kept.push_str(&format!(
+            "{} resource(s) were not deleted because they are not owned by this release:\n",
+            unowned.len()
+        ));
         for r in &unowned {
             kept.push_str(&format!("[{}] {}\n", r.kind(), r.name));
         }

@@ -50,7 +50,13 @@ fn is_csa(method: &str) -> bool {
 }
 
 /// Upgrades release `name` to `chart` with user values `vals`.
-pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value, opts: &UpgradeOptions) -> Result<Release> {
+pub async fn upgrade(
+    cfg: &mut Config,
+    name: &str,
+    mut chart: Chart,
+    vals: Value,
+    opts: &UpgradeOptions,
+) -> Result<Release> {
     cfg.kube.is_reachable().await?;
     let mut wait = opts.wait.clone();
     if opts.rollback_on_failure {
@@ -96,9 +102,16 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
     };
     let caps = render::capabilities(&cfg.kube).await?;
     let values = render::coalesce(&chart, &vals, opts.skip_schema_validation)?;
-    let flags = render::RenderFlags { sub_notes: opts.sub_notes, hide_secret: opts.hide_secret };
+    let flags = render::RenderFlags {
+        sub_notes: opts.sub_notes,
+        hide_secret: opts.hide_secret,
+    };
     // `--dry-run=client` renders without the cluster (lookup gives empty maps), as Helm.
-    let lookups = if opts.dry_run.interacts() { render::lookups(&cfg.kube) } else { None };
+    let lookups = if opts.dry_run.interacts() {
+        render::lookups(&cfg.kube)
+    } else {
+        None
+    };
     let rendered = render::render(&chart, values, &release_opts, &caps, &flags, lookups)?;
     check_labels(&opts.labels)?;
 
@@ -135,7 +148,11 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
         set_ownership(r, name, &ns);
     }
     let existing: HashSet<_> = current_rs.iter().map(Resource::key).collect();
-    let to_create: Vec<Resource> = target.iter().filter(|r| !existing.contains(&r.key())).cloned().collect();
+    let to_create: Vec<Resource> = target
+        .iter()
+        .filter(|r| !existing.contains(&r.key()))
+        .cloned()
+        .collect();
     let adopted = cfg
         .kube
         .existing_resources(&to_create, name, &ns, opts.take_ownership)
@@ -145,7 +162,11 @@ pub async fn upgrade(cfg: &mut Config, name: &str, mut chart: Chart, vals: Value
 
     if opts.dry_run.is_dry_run() {
         if let Some(i) = up.info.as_mut() {
-            i.description = opts.description.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "Dry run complete".into());
+            i.description = opts
+                .description
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| "Dry run complete".into());
         }
         return Ok(up);
     }
@@ -202,12 +223,23 @@ async fn releasing(
         i.status = Status::Superseded;
     }
     cfg.record(original).await;
-    let desc = opts.description.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "Upgrade complete".into());
+    let desc = opts
+        .description
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "Upgrade complete".into());
     up.set_status(Status::Deployed, desc);
     Ok(())
 }
 
-async fn fail_release(cfg: &mut Config, mut rel: Release, created: Vec<Resource>, err: String, wait: &WaitSettings, opts: &UpgradeOptions) -> ActionError {
+async fn fail_release(
+    cfg: &mut Config,
+    mut rel: Release,
+    created: Vec<Resource>,
+    err: String,
+    wait: &WaitSettings,
+    opts: &UpgradeOptions,
+) -> ActionError {
     let msg = format!("Upgrade {} failed: {err}", crate::kube::resource::go_quote(&rel.name));
     eprintln!(
         "level=WARN msg=\"upgrade failed\" name={} error={}",
@@ -229,15 +261,16 @@ async fn fail_release(cfg: &mut Config, mut rel: Release, created: Vec<Resource>
         }
     }
     if opts.rollback_on_failure {
-        let hist = match cfg.storage.history(&rel.name).await {
-            Ok(h) => h,
-            Err(he) => {
-                return ActionError {
-                    message: format!("an error occurred while finding last successful release. original upgrade error: {err}: {he}"),
+        let hist =
+            match cfg.storage.history(&rel.name).await {
+                Ok(h) => h,
+                Err(he) => return ActionError {
+                    message: format!(
+                        "an error occurred while finding last successful release. original upgrade error: {err}: {he}"
+                    ),
                     release: Some(Box::new(rel)),
-                }
-            }
-        };
+                },
+            };
         let Some(target) = hist
             .iter()
             .filter(|r| matches!(r.status(), Status::Superseded | Status::Deployed))
@@ -260,16 +293,24 @@ async fn fail_release(cfg: &mut Config, mut rel: Release, created: Vec<Resource>
         };
         if let Err(re) = rollback(cfg, &rel.name, &ropts).await {
             return ActionError {
-                message: format!("an error occurred while rolling back the release. original upgrade error: {err}: {re}"),
+                message: format!(
+                    "an error occurred while rolling back the release. original upgrade error: {err}: {re}"
+                ),
                 release: Some(Box::new(rel)),
             };
         }
         return ActionError {
-            message: format!("release {} failed, and has been rolled back due to rollback-on-failure being set: {err}", rel.name),
+            message: format!(
+                "release {} failed, and has been rolled back due to rollback-on-failure being set: {err}",
+                rel.name
+            ),
             release: Some(Box::new(rel)),
         };
     }
-    ActionError { message: err, release: Some(Box::new(rel)) }
+    ActionError {
+        message: err,
+        release: Some(Box::new(rel)),
+    }
 }
 
 fn is_empty_map(v: &Value) -> bool {

@@ -44,7 +44,10 @@ pub struct UpdateResult {
 /// Sets Helm's ownership label and annotations on a rendered object (`setMetadataVisitor`
 /// with force: the chart's own values for these keys are overwritten).
 pub fn set_ownership(r: &mut Resource, release: &str, namespace: &str) {
-    let md = r.obj.as_object_mut().map(|o| o.entry("metadata").or_insert_with(|| json!({})));
+    let md = r
+        .obj
+        .as_object_mut()
+        .map(|o| o.entry("metadata").or_insert_with(|| json!({})));
     let Some(Value::Object(md)) = md else { return };
     let labels = md.entry("labels").or_insert_with(|| json!({}));
     if !labels.is_object() {
@@ -68,7 +71,14 @@ fn require_value(m: &Map<String, Value>, k: &str, v: &str) -> Option<String> {
         None => Some(format!("missing key {}: must be set to {}", go_quote(k), go_quote(v))),
         Some(actual) => {
             let a = actual.as_str().unwrap_or("");
-            (a != v).then(|| format!("key {} must equal {}: current value is {}", go_quote(k), go_quote(v), go_quote(a)))
+            (a != v).then(|| {
+                format!(
+                    "key {} must equal {}: current value is {}",
+                    go_quote(k),
+                    go_quote(v),
+                    go_quote(a)
+                )
+            })
         }
     }
 }
@@ -149,7 +159,10 @@ impl Kube {
             let Some(live) = live? else { continue };
             if !take_ownership {
                 if let Err(e) = check_ownership(&live, release, namespace) {
-                    return Err(KubeError(format!("{} exists and cannot be imported into the current release: {e}", r.describe())));
+                    return Err(KubeError(format!(
+                        "{} exists and cannot be imported into the current release: {e}",
+                        r.describe()
+                    )));
                 }
             }
             out.push(r.clone());
@@ -172,8 +185,17 @@ impl Kube {
         match self.api(r).patch(&r.name, &pp, &Patch::Apply(&r.obj)).await {
             Ok(o) => serde_json::to_value(o).map_err(|e| KubeError(e.to_string())),
             Err(e) => {
-                let what = if is_conflict(&e) { "conflict occurred while applying" } else { "server-side apply failed for" };
-                Err(KubeError(format!("{what} object {} {}: {}", r.ns_name(), r.gvk_string(), api_message(&e))))
+                let what = if is_conflict(&e) {
+                    "conflict occurred while applying"
+                } else {
+                    "server-side apply failed for"
+                };
+                Err(KubeError(format!(
+                    "{what} object {} {}: {}",
+                    r.ns_name(),
+                    r.gvk_string(),
+                    api_message(&e)
+                )))
             }
         }
     }
@@ -182,8 +204,13 @@ impl Kube {
     /// through `Update` entries is merged into its `Apply` entry, so server-side apply can later
     /// remove fields a client-side apply set.
     async fn upgrade_client_side_manager(&self, r: &Resource, dry_run: bool) -> Result<(), KubeError> {
-        let Some(live) = self.get_live(r).await? else { return Ok(()) };
-        let fields = live["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+        let Some(live) = self.get_live(r).await? else {
+            return Ok(());
+        };
+        let fields = live["metadata"]["managedFields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let is_csa = |e: &Value| {
             e["manager"] == json!(self.field_manager)
                 && e["operation"] == json!("Update")
@@ -217,8 +244,13 @@ impl Kube {
             })),
         }
         // A merge patch replaces the list whole; the resourceVersion makes it conditional.
-        let patch = json!({"metadata": {"resourceVersion": live["metadata"]["resourceVersion"], "managedFields": rest}});
-        let pp = PatchParams { dry_run, field_manager: Some(self.field_manager.clone()), ..Default::default() };
+        let patch =
+            json!({"metadata": {"resourceVersion": live["metadata"]["resourceVersion"], "managedFields": rest}});
+        let pp = PatchParams {
+            dry_run,
+            field_manager: Some(self.field_manager.clone()),
+            ..Default::default()
+        };
         let patch = Patch::Merge(patch);
         self.api(r).patch(&r.name, &pp, &patch).await.map_err(|e| {
             KubeError(format!(
@@ -251,25 +283,52 @@ impl Kube {
 
     /// Helm's `Update`: targets that do not exist are created, the others applied; then the
     /// originals no longer in the targets are deleted unless their live object says `keep`.
-    pub async fn update(&self, originals: &[Resource], targets: &[Resource], opts: &ApplyOptions) -> (UpdateResult, Result<(), KubeError>) {
+    pub async fn update(
+        &self,
+        originals: &[Resource],
+        targets: &[Resource],
+        opts: &ApplyOptions,
+    ) -> (UpdateResult, Result<(), KubeError>) {
         let mut res = UpdateResult::default();
         if opts.force_replace && opts.force_conflicts {
-            return (res, Err(KubeError::new("invalid operation: cannot use force conflicts and force replace together")));
+            return (
+                res,
+                Err(KubeError::new(
+                    "invalid operation: cannot use force conflicts and force replace together",
+                )),
+            );
         }
         if opts.force_replace {
-            return (res, Err(KubeError::new("invalid operation: cannot use server-side apply and force replace together")));
+            return (
+                res,
+                Err(KubeError::new(
+                    "invalid operation: cannot use server-side apply and force replace together",
+                )),
+            );
         }
         let mut errs: Vec<String> = Vec::new();
         for run in kind_runs(targets) {
             let outcomes = join_all(run.iter().map(|t| async move {
                 match self.api(t).get_opt(&t.name).await.map(|o| o.is_some()) {
-                    Err(e) => (false, Err(KubeError(format!("could not get information about the resource: {}", api_message(&e))))),
+                    Err(e) => (
+                        false,
+                        Err(KubeError(format!(
+                            "could not get information about the resource: {}",
+                            api_message(&e)
+                        ))),
+                    ),
                     Ok(false) => (
                         true,
-                        self.apply_one(t, &ApplyOptions { upgrade_client_side_manager: false, ..opts.clone() })
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| KubeError(format!("failed to create resource: {e}"))),
+                        self.apply_one(
+                            t,
+                            &ApplyOptions {
+                                upgrade_client_side_manager: false,
+                                ..opts.clone()
+                            },
+                        )
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| KubeError(format!("failed to create resource: {e}"))),
                     ),
                     Ok(true) => (false, self.apply_one(t, opts).await.map(|_| ())),
                 }
@@ -327,7 +386,11 @@ impl Kube {
 
     /// Deletes one object with the given propagation.
     pub async fn delete_one(&self, r: &Resource, policy: PropagationPolicy, dry_run: bool) -> Result<(), kube::Error> {
-        let dp = DeleteParams { propagation_policy: Some(policy), dry_run, ..Default::default() };
+        let dp = DeleteParams {
+            propagation_policy: Some(policy),
+            dry_run,
+            ..Default::default()
+        };
         self.api(r).delete(&r.name, &dp).await?;
         crate::progress::note(format!("deleted {} {}", r.kind(), r.ns_name().trim_start_matches('/')));
         Ok(())
@@ -367,6 +430,10 @@ fn merge_fields(dst: &mut Value, src: &Value) {
 /// The `kube::discovery` targets of resources for the waiter.
 pub fn wait_targets(rs: &[Resource]) -> Vec<crate::wait::WaitTarget> {
     rs.iter()
-        .map(|r| crate::wait::WaitTarget { api: r.mapping.api.clone(), namespace: r.namespace.clone(), name: r.name.clone() })
+        .map(|r| crate::wait::WaitTarget {
+            api: r.mapping.api.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+        })
         .collect()
 }

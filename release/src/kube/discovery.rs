@@ -41,7 +41,10 @@ pub struct Mapper {
 
 impl Mapper {
     pub fn new(client: Client) -> Self {
-        Mapper { client, cache: RwLock::new(None) }
+        Mapper {
+            client,
+            cache: RwLock::new(None),
+        }
     }
 
     /// Forgets what discovery found (after CRDs were created).
@@ -76,12 +79,17 @@ impl Mapper {
 
     /// The server version (never cached: Helm invalidates before asking).
     pub async fn server_version(&self) -> Result<ServerVersion, KubeError> {
-        let v = self
-            .client
-            .apiserver_version()
-            .await
-            .map_err(|e| KubeError(format!("could not get server version from Kubernetes: {}", api_message(&e))))?;
-        Ok(ServerVersion { git_version: v.git_version, major: v.major, minor: v.minor })
+        let v = self.client.apiserver_version().await.map_err(|e| {
+            KubeError(format!(
+                "could not get server version from Kubernetes: {}",
+                api_message(&e)
+            ))
+        })?;
+        Ok(ServerVersion {
+            git_version: v.git_version,
+            major: v.major,
+            minor: v.minor,
+        })
     }
 }
 
@@ -93,7 +101,12 @@ fn split_gv(gv: &str) -> (String, String) {
 }
 
 async fn discover(client: &Client) -> Result<Cache, KubeError> {
-    let err = |e: kube::Error| KubeError(format!("could not get apiVersions from Kubernetes: {}", api_message(&e)));
+    let err = |e: kube::Error| {
+        KubeError(format!(
+            "could not get apiVersions from Kubernetes: {}",
+            api_message(&e)
+        ))
+    };
     let mut gvs: Vec<String> = Vec::new();
     let core = client.list_core_api_versions().await.map_err(err)?;
     gvs.extend(core.versions.iter().cloned());
@@ -142,10 +155,10 @@ async fn discover(client: &Client) -> Result<Cache, KubeError> {
                 kind: r.kind.clone(),
                 plural: r.name.clone(),
             };
-            cache
-                .by_gvk
-                .entry((gv.clone(), r.kind.clone()))
-                .or_insert(Mapping { api, namespaced: r.namespaced });
+            cache.by_gvk.entry((gv.clone(), r.kind.clone())).or_insert(Mapping {
+                api,
+                namespaced: r.namespaced,
+            });
         }
     }
     Ok(cache)

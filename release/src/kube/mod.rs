@@ -106,7 +106,9 @@ impl KubeOptions {
             api_server: env("HELM_KUBEAPISERVER"),
             token: env("HELM_KUBETOKEN"),
             as_user: env("HELM_KUBEASUSER"),
-            as_groups: env("HELM_KUBEASGROUPS").map(|g| g.split(',').map(str::to_string).collect()).unwrap_or_default(),
+            as_groups: env("HELM_KUBEASGROUPS")
+                .map(|g| g.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
             ca_file: env("HELM_KUBECAFILE").map(PathBuf::from),
             insecure_skip_tls_verify: env("HELM_KUBEINSECURE_SKIP_TLS_VERIFY").is_some_and(|v| v == "true"),
             tls_server_name: env("HELM_KUBETLS_SERVER_NAME"),
@@ -116,7 +118,11 @@ impl KubeOptions {
     /// Applies the overrides of the `--kube-*` flags to a loaded configuration.
     fn apply(&self, config: &mut Config) -> Result<(), KubeError> {
         if let Some(url) = &self.api_server {
-            config.cluster_url = url.parse().map_err(|e| KubeError(format!("kubernetes cluster unreachable: invalid --kube-apiserver {url:?}: {e}")))?;
+            config.cluster_url = url.parse().map_err(|e| {
+                KubeError(format!(
+                    "kubernetes cluster unreachable: invalid --kube-apiserver {url:?}: {e}"
+                ))
+            })?;
         }
         if let Some(t) = &self.token {
             config.auth_info.token = Some(secrecy::SecretString::from(t.clone()));
@@ -129,7 +135,10 @@ impl KubeOptions {
         }
         if let Some(ca) = &self.ca_file {
             if !ca.exists() {
-                return Err(KubeError(format!("kubernetes cluster unreachable: open {}: no such file or directory", ca.display())));
+                return Err(KubeError(format!(
+                    "kubernetes cluster unreachable: open {}: no such file or directory",
+                    ca.display()
+                )));
             }
             config.root_cert_file = Some(ca.clone());
         }
@@ -163,23 +172,39 @@ impl Kube {
     /// Connects as Helm does: the kubeconfig file given (else `KUBECONFIG` / `~/.kube/config`),
     /// the context given (else the current one).
     pub async fn connect(opts: &KubeOptions) -> Result<Kube, KubeError> {
-        let kopts = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
+        let kopts = KubeConfigOptions {
+            context: opts.context.clone(),
+            ..Default::default()
+        };
         let config = match &opts.kubeconfig {
             Some(path) => {
-                let kc = Kubeconfig::read_from(path)
-                    .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {}", config_message(e.to_string()))))?;
+                let kc = Kubeconfig::read_from(path).map_err(|e| {
+                    KubeError(format!(
+                        "kubernetes cluster unreachable: {}",
+                        config_message(e.to_string())
+                    ))
+                })?;
                 Config::from_custom_kubeconfig(kc, &kopts).await
             }
             None => Config::from_kubeconfig(&kopts).await,
         }
-        .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {}", config_message(e.to_string()))))?;
+        .map_err(|e| {
+            KubeError(format!(
+                "kubernetes cluster unreachable: {}",
+                config_message(e.to_string())
+            ))
+        })?;
         let mut config = config;
         opts.apply(&mut config)?;
         let context_ns = config.default_namespace.clone();
         let kept = config.clone();
         let client = Client::try_from(config).map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
         let namespace = opts.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(context_ns);
-        let namespace = if namespace.is_empty() { "default".to_string() } else { namespace };
+        let namespace = if namespace.is_empty() {
+            "default".to_string()
+        } else {
+            namespace
+        };
         Ok(Kube {
             mapper: Mapper::new(client.clone()),
             client,
@@ -202,14 +227,27 @@ impl Kube {
 
     /// Helm's `IsReachable`: the server version answers.
     pub async fn is_reachable(&self) -> Result<(), KubeError> {
-        let Err(e) = self.client.apiserver_version().await else { return Ok(()) };
+        let Err(e) = self.client.apiserver_version().await else {
+            return Ok(());
+        };
         let chain = error_chain(&e);
         let msg = if matches!(e, kube::Error::Api(_)) {
             api_message(&e)
         } else if chain.to_lowercase().contains("connection refused") {
-            let url = self.config.as_ref().map(|c| c.cluster_url.to_string()).unwrap_or_default();
+            let url = self
+                .config
+                .as_ref()
+                .map(|c| c.cluster_url.to_string())
+                .unwrap_or_default();
             let url = url.trim_end_matches('/').to_string();
-            let host = url.split("://").nth(1).unwrap_or(&url).split('/').next().unwrap_or("").to_string();
+            let host = url
+                .split("://")
+                .nth(1)
+                .unwrap_or(&url)
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
             format!("Get \"{url}/version\": dial tcp {host}: connect: connection refused")
         } else {
             chain

@@ -63,7 +63,10 @@ impl Resource {
     }
 
     pub fn annotations(&self) -> Map<String, Value> {
-        self.obj["metadata"]["annotations"].as_object().cloned().unwrap_or_default()
+        self.obj["metadata"]["annotations"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -110,7 +113,10 @@ pub fn parse_objects(manifest: &str) -> Result<Vec<Value>, KubeError> {
         }
         drop_nulls(&mut j);
         if !j.is_object() {
-            return Err(KubeError(format!("error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {{}}: {}", d.trim())));
+            return Err(KubeError(format!(
+                "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {{}}: {}",
+                d.trim()
+            )));
         }
         let kind = j["kind"].as_str().unwrap_or("").to_string();
         if kind.ends_with("List") && j.get("items").is_some_and(Value::is_array) {
@@ -136,9 +142,21 @@ pub async fn build(mapper: &Mapper, manifest: &str, default_ns: &str) -> Result<
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
         // kubectl's schema check (Helm builds with validation on).
         match (api_version.is_empty(), kind.is_empty()) {
-            (true, true) => return Err(KubeError("error validating \"\": error validating data: [apiVersion not set, kind not set]".into())),
-            (true, false) => return Err(KubeError("error validating \"\": error validating data: apiVersion not set".into())),
-            (false, true) => return Err(KubeError("error validating \"\": error validating data: kind not set".into())),
+            (true, true) => {
+                return Err(KubeError(
+                    "error validating \"\": error validating data: [apiVersion not set, kind not set]".into(),
+                ))
+            }
+            (true, false) => {
+                return Err(KubeError(
+                    "error validating \"\": error validating data: apiVersion not set".into(),
+                ))
+            }
+            (false, true) => {
+                return Err(KubeError(
+                    "error validating \"\": error validating data: kind not set".into(),
+                ))
+            }
             _ => {}
         }
         let Some(mapping) = mapper.mapping(&api_version, &kind).await? else {
@@ -167,7 +185,12 @@ pub async fn build(mapper: &Mapper, manifest: &str, default_ns: &str) -> Result<
             }
             None
         };
-        out.push(Resource { mapping, namespace, name, obj });
+        out.push(Resource {
+            mapping,
+            namespace,
+            name,
+            obj,
+        });
     }
     Ok(out)
 }
