@@ -100,7 +100,69 @@ fn split_gv(gv: &str) -> (String, String) {
     }
 }
 
+/// Discovery in two requests (aggregated discovery, Kubernetes ≥ 1.30 serves it), else one
+/// request per group/version.
 async fn discover(client: &Client) -> Result<Cache, KubeError> {
+    match discover_aggregated(client).await {
+        Ok(c) => Ok(c),
+        Err(_) => discover_legacy(client).await,
+    }
+}
+
+async fn discover_aggregated(client: &Client) -> Result<Cache, kube::Error> {
+    let (core, groups) = tokio::try_join!(
+        client.list_core_api_versions_aggregated(),
+        client.list_api_groups_aggregated()
+    )?;
+    let mut cache = Cache::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |cache: &mut Cache, id: String| {
+        if seen.insert(id.clone()) {
+            cache.api_versions.push(id);
+        }
+    };
+    for g in core.items.iter().chain(groups.items.iter()) {
+        let group = g.metadata.as_ref().and_then(|m| m.name.clone()).unwrap_or_default();
+        for v in &g.versions {
+            let version = v.version.clone().unwrap_or_default();
+            let gv = if group.is_empty() {
+                version.clone()
+            } else {
+                format!("{group}/{version}")
+            };
+            push(&mut cache, gv.clone());
+            for r in &v.resources {
+                let kind = r
+                    .response_kind
+                    .as_ref()
+                    .and_then(|k| k.kind.clone())
+                    .unwrap_or_default();
+                let plural = r.resource.clone().unwrap_or_default();
+                push(&mut cache, format!("{gv}/{kind}"));
+                for sub in &r.subresources {
+                    if let Some(k) = sub.response_kind.as_ref().and_then(|k| k.kind.clone()) {
+                        push(&mut cache, format!("{gv}/{k}"));
+                    }
+                }
+                let api = ApiResource {
+                    group: group.clone(),
+                    version: version.clone(),
+                    api_version: gv.clone(),
+                    kind: kind.clone(),
+                    plural,
+                };
+                let namespaced = r.scope.as_deref() == Some("Namespaced");
+                cache
+                    .by_gvk
+                    .entry((gv.clone(), kind))
+                    .or_insert(Mapping { api, namespaced });
+            }
+        }
+    }
+    Ok(cache)
+}
+
+async fn discover_legacy(client: &Client) -> Result<Cache, KubeError> {
     let err = |e: kube::Error| {
         KubeError(format!(
             "could not get apiVersions from Kubernetes: {}",
