@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rudder_state::driver::DriverKind;
 use rudder_state::release::Release;
-use rudder_state::{AnyDriver, ConfigMapDriver, Driver, MemoryDriver, SecretDriver, Storage};
+use rudder_state::{AnyDriver, ConfigMapDriver, MemoryDriver, SecretDriver, Storage};
 
 use crate::kube::apply::wait_targets;
 use crate::kube::{resource, Kube, KubeError, Resource};
@@ -194,6 +194,3 @@ pub(crate) fn latest(mut h: Vec<Release>) -> Option<Release> {
     h.sort_by_key(|r| r.version);
     h.pop()
 }
-
-/// The storage driver's `Driver` (used by generic helpers).
-pub(crate) fn _assert_driver<D: Driver>(_: &D) {}

@@ -363,8 +363,3 @@ pub async fn needs_install(cfg: &Config, name: &str) -> Result<bool> {
         Ok(h) => Ok(h.is_empty() || super::latest(h).is_some_and(|r| r.status() == Status::Uninstalled)),
     }
 }
-
-/// `--dry-run` of upgrade uses the same strategy type.
-pub fn _dry(d: DryRun) -> bool {
-    d.is_dry_run()
-}
