@@ -694,6 +694,7 @@ fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::
         skip_schema_validation: d.skip_schema_validation,
         sub_notes: d.render_subchart_notes,
         hide_secret: d.hide_secret,
+        enable_dns: d.enable_dns,
         replace,
         client_caps: None,
     })
@@ -789,6 +790,7 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         skip_schema_validation: d.skip_schema_validation,
         sub_notes: d.render_subchart_notes,
         hide_secret: d.hide_secret,
+        enable_dns: d.enable_dns,
         reuse_values: a.reuse_values,
         reset_values: a.reset_values,
         reset_then_reuse_values: a.reset_then_reuse_values,

@@ -130,8 +130,12 @@ pub fn unstructured(v: &serde_json::Value) -> Value {
 }
 
 /// Helm's function table with a `lookup` that asks the cluster.
-fn func_map(worker: Option<Arc<LookupWorker>>) -> rudder_engine::FuncMap {
-    let mut m = Engine::default().func_map();
+fn func_map(worker: Option<Arc<LookupWorker>>, enable_dns: bool) -> rudder_engine::FuncMap {
+    let mut m = Engine {
+        enable_dns,
+        ..Engine::default()
+    }
+    .func_map();
     if let Some(w) = worker {
         m.insert(
             "lookup",
@@ -236,10 +240,11 @@ pub fn render(
     chart: &Chart,
     top: &Value,
     worker: Option<Arc<LookupWorker>>,
+    enable_dns: bool,
 ) -> Result<BTreeMap<String, String>, String> {
     let mut tpls = BTreeMap::new();
     all_templates(chart, chart.name(), true, &mut tpls, top);
-    let mut set = TemplateSet::new(func_map(worker)).with_name("gotpl");
+    let mut set = TemplateSet::new(func_map(worker, enable_dns)).with_name("gotpl");
     set.set_missing_key(MissingKey::Zero);
     let keys = sort_templates(tpls.keys());
     for name in &keys {

@@ -21,6 +21,8 @@ pub struct RenderFlags {
     pub sub_notes: bool,
     /// `--hide-secret` (dry runs): v1 Secrets replaced by a notice in the manifest.
     pub hide_secret: bool,
+    /// `--enable-dns`: `getHostByName` resolves.
+    pub enable_dns: bool,
 }
 
 /// What rendering gives a release record.
@@ -83,7 +85,7 @@ pub fn render(
         ));
     }
     let top = to_render_values(chart, values, release, caps);
-    let mut files = crate::lookup::render(chart, &top, lookups)?;
+    let mut files = crate::lookup::render(chart, &top, lookups, flags.enable_dns)?;
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());
     let mut notes = String::new();
     let keys: Vec<String> = files.keys().filter(|k| k.ends_with("NOTES.txt")).cloned().collect();

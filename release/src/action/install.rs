@@ -38,6 +38,8 @@ pub struct InstallOptions {
     pub sub_notes: bool,
     /// `--hide-secret` (only with a dry run).
     pub hide_secret: bool,
+    /// `--enable-dns`.
+    pub enable_dns: bool,
     /// `--replace`: reuse the name of an uninstalled or failed release.
     pub replace: bool,
     /// `--kube-version` / `--api-versions` for `--dry-run=client`.
@@ -116,6 +118,7 @@ pub async fn install(cfg: &Config, mut chart: Chart, vals: Value, opts: &Install
     let flags = render::RenderFlags {
         sub_notes: opts.sub_notes,
         hide_secret: opts.hide_secret,
+        enable_dns: opts.enable_dns,
     };
     let rendered = render::render(&chart, values, &release_opts, &caps, &flags, lookups)?;
     rel.hooks = rendered.hooks;

@@ -35,6 +35,8 @@ pub struct UpgradeOptions {
     pub sub_notes: bool,
     /// `--hide-secret` (only with a dry run).
     pub hide_secret: bool,
+    /// `--enable-dns`.
+    pub enable_dns: bool,
     pub reuse_values: bool,
     pub reset_values: bool,
     pub reset_then_reuse_values: bool,
@@ -105,6 +107,7 @@ pub async fn upgrade(
     let flags = render::RenderFlags {
         sub_notes: opts.sub_notes,
         hide_secret: opts.hide_secret,
+        enable_dns: opts.enable_dns,
     };
     // `--dry-run=client` renders without the cluster (lookup gives empty maps), as Helm.
     let lookups = if opts.dry_run.interacts() {
@@ -261,16 +264,17 @@ async fn fail_release(
         }
     }
     if opts.rollback_on_failure {
-        let hist =
-            match cfg.storage.history(&rel.name).await {
-                Ok(h) => h,
-                Err(he) => return ActionError {
+        let hist = match cfg.storage.history(&rel.name).await {
+            Ok(h) => h,
+            Err(he) => {
+                return ActionError {
                     message: format!(
                         "an error occurred while finding last successful release. original upgrade error: {err}: {he}"
                     ),
                     release: Some(Box::new(rel)),
-                },
-            };
+                }
+            }
+        };
         let Some(target) = hist
             .iter()
             .filter(|r| matches!(r.status(), Status::Superseded | Status::Deployed))
