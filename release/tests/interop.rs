@@ -1047,20 +1047,35 @@ async fn capabilities_from_the_cluster_equal_helms() {
         let home = scratch.home();
         let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  kube: \"{{ .Capabilities.KubeVersion }}\"\n  git: {{ .Capabilities.KubeVersion.Version | quote }}\n  minor: {{ .Capabilities.KubeVersion.Minor | quote }}\n  apps: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n  versions: |\n{{- range .Capabilities.APIVersions }}\n    {{ . }}\n{{- end }}\n";
         let chart = small_chart(&scratch.0, "caps", &[("templates/caps.yaml", tpl)]);
-        let cfg = config(&ns).await;
-        let opts = InstallOptions { release_name: "caps".into(), dry_run: action::DryRun::Server, ..Default::default() };
-        let ours = action::install(&cfg, load(&chart), user_values(&[]), &opts).await.expect("dry run").manifest;
-        let theirs = run(helm("helm", &home).args(["template", "caps", chart.to_str().unwrap(), "-n", &ns, "--dry-run=server"]));
-        // Helm's API version list comes from a Go map: compare it as a set.
-        let parts = |m: &str| {
-            let doc = m.split("# Source: caps/templates/caps.yaml\n").nth(1).unwrap_or("").to_string();
-            let (head, versions) = doc.split_once("  versions: |\n").unwrap_or((&doc, ""));
-            let mut set: Vec<String> = versions.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty() && !l.starts_with("---")).collect();
-            set.sort();
-            (head.to_string(), set)
-        };
-        let (oh, ov) = parts(&ours);
-        let (th, tv) = parts(&theirs);
+        // The cluster is shared (other tests add CRDs while this runs): compare a snapshot
+        // taken by both tools back to back, retried when the set moved in between.
+        let mut last = None;
+        for _ in 0..5 {
+            let cfg = config(&ns).await;
+            let opts = InstallOptions { release_name: "caps".into(), dry_run: action::DryRun::Server, ..Default::default() };
+            let ours = action::install(&cfg, load(&chart), user_values(&[]), &opts).await.expect("dry run").manifest;
+            let theirs =
+                run(helm("helm", &home).args(["template", "caps", chart.to_str().unwrap(), "-n", &ns, "--dry-run=server"]));
+            // Helm's API version list comes from a Go map: compare it as a set.
+            let parts = |m: &str| {
+                let doc = m.split("# Source: caps/templates/caps.yaml\n").nth(1).unwrap_or("").to_string();
+                let (head, versions) = doc.split_once("  versions: |\n").unwrap_or((&doc, ""));
+                let mut set: Vec<String> = versions
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty() && !l.starts_with("---"))
+                    .collect();
+                set.sort();
+                (head.to_string(), set)
+            };
+            let (o, t) = (parts(&ours), parts(&theirs));
+            let equal = o == t;
+            last = Some((o, t));
+            if equal {
+                break;
+            }
+        }
+        let ((oh, ov), (th, tv)) = last.unwrap();
         assert_eq!(oh, th);
         assert!(ov.len() > 50, "{ov:?}");
         assert_eq!(ov, tv);
