@@ -1082,3 +1082,35 @@ async fn capabilities_from_the_cluster_equal_helms() {
     })
     .await;
 }
+
+/// Needs the kstatus bodies of `release/src/wait.rs` (another helper's work; the stub there
+/// returns at once, so against the stub this test fails).
+#[tokio::test]
+async fn wait_timeout_with_rollback_on_failure_as_helm() {
+    with_namespaces(2, |nss| async move {
+        let (ns, ns_helm) = (nss[0].clone(), nss[1].clone());
+        let scratch = Scratch::new("relcore-m");
+        let home = scratch.home();
+        let dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-d\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: stuck}}\n  template:\n    metadata: {labels: {app: stuck}}\n    spec:\n      nodeSelector: {nowhere: \"true\"}\n      containers:\n      - {name: c, image: nginx}\n";
+        let chart = small_chart(&scratch.0, "stuck", &[("templates/dep.yaml", dep)]);
+        let norm = |s: &str, n: &str| s.replace(n, "NS");
+        let cfg = config(&ns).await;
+        let wait = action::WaitSettings { wait: true, wait_for_jobs: false, timeout: std::time::Duration::from_secs(4) };
+        let opts = InstallOptions { release_name: "st".into(), rollback_on_failure: true, wait: wait.clone(), ..Default::default() };
+        let err = action::install(&cfg, load(&chart), user_values(&[]), &opts).await.expect_err("never ready");
+        let helm_err = run_fail(helm("helm", &home).args([
+            "install",
+            "st",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns_helm,
+            "--rollback-on-failure",
+            "--timeout",
+            "4s",
+        ]));
+        assert_eq!(norm(&format!("Error: INSTALLATION FAILED: {}\n", err.message), &ns), norm(&helm_err, &ns_helm));
+        assert_eq!(release_secrets(&ns).await, 0, "uninstalled");
+        assert!(live(&ns, "apps/v1", "Deployment", "deployments", "st-d").await.is_none_or(|d| d["metadata"]["deletionTimestamp"].is_string()));
+    })
+    .await;
+}
