@@ -5,6 +5,7 @@ mod lint;
 mod package;
 mod show;
 mod sources;
+mod release;
 mod template;
 
 use std::io::Write;
@@ -49,6 +50,15 @@ enum Command {
     Dependency(sources::DependencyArgs),
     /// air-gapped chart bundles (create, import)
     Bundle(sources::BundleArgs),
+    /// Install a chart.
+    Install(Box<release::InstallArgs>),
+    /// Upgrade a release.
+    Upgrade(Box<release::UpgradeArgs>),
+    /// Roll back a release to a previous revision.
+    Rollback(Box<release::RollbackArgs>),
+    /// Uninstall a release.
+    #[command(visible_aliases = ["un", "del", "delete"])]
+    Uninstall(Box<release::UninstallArgs>),
 }
 
 fn main() {
@@ -98,6 +108,10 @@ fn main() {
         Command::Registry(a) => finish(sources::run_registry(&a)),
         Command::Dependency(a) => finish(sources::run_dependency(&a)),
         Command::Bundle(a) => finish(sources::run_bundle(&a)),
+        Command::Install(a) => finish(release::block_on(release::install(&a))),
+        Command::Upgrade(a) => finish(release::block_on(release::upgrade(&a))),
+        Command::Rollback(a) => finish(release::block_on(release::rollback(&a))),
+        Command::Uninstall(a) => finish(release::block_on(release::uninstall(&a))),
         Command::Template(a) => match template::run(&a) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();
@@ -174,9 +188,18 @@ fn cobra_error(e: &clap::Error, program: &str) -> String {
                 format!("invalid argument {value:?} for {flag:?} flag: {}", e.kind())
             }
         }
-        ErrorKind::MissingRequiredArgument => format!(
-            "\"{program} template\" requires at least 1 argument\n\nUsage:  {program} template [NAME] [CHART] [flags]"
-        ),
+        ErrorKind::MissingRequiredArgument | ErrorKind::WrongNumberOfValues => {
+            let sub = std::env::args().nth(1).unwrap_or_default();
+            match release::usage(&sub) {
+                Some(usage) if sub == "upgrade" => {
+                    format!("\"{program} upgrade\" requires 2 arguments\n\nUsage:  {program} {usage}")
+                }
+                Some(usage) => format!("\"{program} {sub}\" requires at least 1 argument\n\nUsage:  {program} {usage}"),
+                None => format!(
+                    "\"{program} template\" requires at least 1 argument\n\nUsage:  {program} template [NAME] [CHART] [flags]"
+                ),
+            }
+        }
         ErrorKind::InvalidSubcommand | ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             format!("unknown command {:?} for {program:?}", ctx(ContextKind::InvalidSubcommand))
         }

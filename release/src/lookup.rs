@@ -1,0 +1,271 @@
+//! Templates rendered against the cluster (Helm's engine with a REST config): the same render
+//! as `rudder_chart::render::Engine`, but `lookup` reads live objects (pkg/engine/lookup_func.go).
+//!
+//! Template functions are synchronous; the lookups run on a worker thread with its own runtime
+//! and client, so rendering never blocks the caller's runtime on itself.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use rudder_chart::model::Chart;
+use rudder_chart::render::engine::{go_path_join, metadata_as_map, sort_templates};
+use rudder_chart::render::errors::{cleanup_parse_error, reformat_exec_error};
+use rudder_chart::render::objects::{as_values, go_path_base, Files};
+use rudder_chart::render::Engine;
+use rudder_engine::funcs::{Func, FuncError, Signature};
+use rudder_engine::{GoType, List, Map, MissingKey, Str, TemplateSet, Value};
+
+type Reply = mpsc::Sender<Result<serde_json::Value, String>>;
+type Request = ([String; 4], Reply);
+
+/// A thread answering lookups; it stops when the sender is dropped.
+pub struct LookupWorker {
+    tx: Mutex<mpsc::Sender<Request>>,
+}
+
+impl LookupWorker {
+    pub fn start(config: kube::Config) -> LookupWorker {
+        let (tx, rx) = mpsc::channel::<Request>();
+        std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            let client = rt.block_on(async { kube::Client::try_from(config) });
+            for (args, reply) in rx {
+                let res = match &client {
+                    Ok(c) => rt.block_on(lookup(c, &args)),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = reply.send(res);
+            }
+        });
+        LookupWorker { tx: Mutex::new(tx) }
+    }
+
+    fn ask(&self, args: [String; 4]) -> Result<serde_json::Value, String> {
+        let (rtx, rrx) = mpsc::channel();
+        self.tx
+            .lock()
+            .map_err(|e| e.to_string())?
+            .send((args, rtx))
+            .map_err(|e| e.to_string())?;
+        rrx.recv().map_err(|e| e.to_string())?
+    }
+}
+
+async fn lookup(client: &kube::Client, args: &[String; 4]) -> Result<serde_json::Value, String> {
+    let [api_version, kind, namespace, name] = args;
+    let gv = api_version.as_str();
+    let list = if gv.contains('/') {
+        client.list_api_group_resources(gv).await
+    } else {
+        client.list_core_api_resources(gv).await
+    };
+    let (group, version) = gv.split_once('/').unwrap_or(("", gv));
+    let gvk = format!("{group}/{version}, Kind={kind}");
+    let list = list.map_err(|e| {
+        format!(
+            "unable to get apiresource from unstructured: {gvk}: {}",
+            crate::kube::api_message(&e)
+        )
+    })?;
+    let Some(res) = list.resources.iter().find(|r| &r.kind == kind && !r.name.contains('/')) else {
+        return Err(format!(
+            "unable to get apiresource from unstructured: {gvk}: the server could not find the requested resource"
+        ));
+    };
+    let ar = kube::discovery::ApiResource {
+        group: group.to_string(),
+        version: version.to_string(),
+        api_version: gv.to_string(),
+        kind: kind.clone(),
+        plural: res.name.clone(),
+    };
+    let api: kube::Api<kube::api::DynamicObject> = if res.namespaced && !namespace.is_empty() {
+        kube::Api::namespaced_with(client.clone(), namespace, &ar)
+    } else {
+        kube::Api::all_with(client.clone(), &ar)
+    };
+    if !name.is_empty() {
+        return match api.get(name).await {
+            Ok(o) => serde_json::to_value(o).map_err(|e| e.to_string()),
+            Err(e) if crate::kube::is_not_found(&e) => Ok(serde_json::json!({})),
+            Err(e) => Err(crate::kube::api_message(&e)),
+        };
+    }
+    match api.list(&Default::default()).await {
+        Ok(l) => {
+            let mut v = serde_json::to_value(l).map_err(|e| e.to_string())?;
+            v["apiVersion"] = serde_json::Value::String(gv.to_string());
+            v["kind"] = serde_json::Value::String(format!("{kind}List"));
+            Ok(v)
+        }
+        Err(e) if crate::kube::is_not_found(&e) => Ok(serde_json::json!({})),
+        Err(e) => Err(crate::kube::api_message(&e)),
+    }
+}
+
+/// JSON as Kubernetes' unstructured decoder gives it: whole numbers `int64`, others
+/// `float64`, maps `map[string]interface {}`.
+pub fn unstructured(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::int64(i),
+            None => Value::float(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::string(s.as_str()),
+        serde_json::Value::Array(a) => Value::List(Arc::new(List {
+            elem: GoType::Interface,
+            items: a.iter().map(unstructured).collect(),
+        })),
+        serde_json::Value::Object(o) => Value::map(
+            o.iter()
+                .map(|(k, v)| (Str::from(k.as_str()), unstructured(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Helm's function table with a `lookup` that asks the cluster.
+fn func_map(worker: Option<Arc<LookupWorker>>, enable_dns: bool) -> rudder_engine::FuncMap {
+    let mut m = Engine {
+        enable_dns,
+        ..Engine::default()
+    }
+    .func_map();
+    if let Some(w) = worker {
+        m.insert(
+            "lookup",
+            Func::pure(
+                Signature::new(vec![GoType::String; 4], GoType::any_map()).with_error(),
+                move |a| {
+                    let s = |i: usize| a.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    match w.ask([s(0), s(1), s(2), s(3)]) {
+                        Ok(v) => Ok(match unstructured(&v) {
+                            m @ Value::Map(_) => m,
+                            _ => Value::empty_map(),
+                        }),
+                        Err(e) => Err(FuncError::new(e)),
+                    }
+                },
+            ),
+        );
+    }
+    m
+}
+
+struct Renderable {
+    text: String,
+    vals: Arc<Map>,
+    base_path: String,
+}
+
+fn get(m: &Value, key: &str) -> Value {
+    match m {
+        Value::Map(m) => m.get(key).unwrap_or(Value::Nil),
+        _ => Value::Nil,
+    }
+}
+
+/// Helm's `recAllTpls`: every template with the values scope of its chart.
+fn all_templates(
+    c: &Chart,
+    full_path: &str,
+    is_root: bool,
+    out: &mut BTreeMap<String, Renderable>,
+    parent: &Value,
+) -> Value {
+    let mut meta = metadata_as_map(&c.metadata);
+    meta.insert("IsRoot".into(), Value::Bool(is_root));
+    let subcharts = Arc::new(Map::new(GoType::Interface, BTreeMap::new()));
+    let values = if is_root {
+        get(parent, "Values")
+    } else {
+        let pv = get(parent, "Values");
+        match get(&pv, c.name()) {
+            v @ Value::Map(_) => {
+                let named = as_values(&v);
+                if let Value::Map(pm) = &pv {
+                    pm.write().insert(Str::from(c.name()), named.clone());
+                }
+                named
+            }
+            _ => as_values(&Value::empty_map()),
+        }
+    };
+    let mut scope = BTreeMap::new();
+    scope.insert(Str::from("Chart"), Value::map(meta));
+    scope.insert(
+        Str::from("Files"),
+        Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.as_slice()))).value(),
+    );
+    scope.insert(Str::from("Release"), get(parent, "Release"));
+    scope.insert(Str::from("Capabilities"), get(parent, "Capabilities"));
+    scope.insert(Str::from("Values"), values);
+    scope.insert(Str::from("Subcharts"), Value::Map(subcharts.clone()));
+    let next = Arc::new(Map::new(GoType::Interface, scope));
+    let next_v = Value::Map(next.clone());
+    for child in &c.dependencies {
+        let sub = all_templates(
+            child,
+            &format!("{full_path}/charts/{}", child.name()),
+            false,
+            out,
+            &next_v,
+        );
+        subcharts.write().insert(Str::from(child.name()), sub);
+    }
+    for t in &c.templates {
+        if c.metadata.chart_type.eq_ignore_ascii_case("library") && !go_path_base(&t.name).starts_with('_') {
+            continue;
+        }
+        out.insert(
+            go_path_join(full_path, &t.name),
+            Renderable {
+                text: String::from_utf8_lossy(&t.data).into_owned(),
+                vals: next.clone(),
+                base_path: go_path_join(full_path, "templates"),
+            },
+        );
+    }
+    next_v
+}
+
+/// Renders every template as `Engine::render` does, `lookup` answered by `worker` (an empty
+/// map without one, as in `helm template`).
+pub fn render(
+    chart: &Chart,
+    top: &Value,
+    worker: Option<Arc<LookupWorker>>,
+    enable_dns: bool,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut tpls = BTreeMap::new();
+    all_templates(chart, chart.name(), true, &mut tpls, top);
+    let mut set = TemplateSet::new(func_map(worker, enable_dns)).with_name("gotpl");
+    set.set_missing_key(MissingKey::Zero);
+    let keys = sort_templates(tpls.keys());
+    for name in &keys {
+        set.parse(name, &tpls[name].text)
+            .map_err(|e| cleanup_parse_error(name, &e.message))?;
+    }
+    let mut out = BTreeMap::new();
+    for name in &keys {
+        if go_path_base(name).starts_with('_') {
+            continue;
+        }
+        let r = &tpls[name];
+        let mut tm = BTreeMap::new();
+        tm.insert(Str::from("Name"), Value::string(name.as_str()));
+        tm.insert(Str::from("BasePath"), Value::string(r.base_path.as_str()));
+        r.vals.write().insert("Template".into(), Value::map(tm));
+        let data = Value::Map(r.vals.clone());
+        let text = set
+            .execute(name, &data)
+            .map_err(|e| reformat_exec_error(name, &e.message))?;
+        out.insert(name.clone(), text.replace("<no value>", ""));
+    }
+    Ok(out)
+}
