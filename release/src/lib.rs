@@ -1,3 +1,4 @@
 //! Cluster actions: server-side apply, hooks, wait, install/upgrade/rollback/uninstall.
 
+pub mod inspect;
 pub mod wait;

@@ -1,0 +1,144 @@
+//! Where the commands read records: the driver `HELM_DRIVER` names (Secret by default), the
+//! namespace (`-n`, else `HELM_NAMESPACE`, else the kubeconfig context's, else `default`), the
+//! cluster of `--kubeconfig`/`KUBECONFIG` and `--kube-context`/`HELM_KUBECONTEXT`.
+//!
+//! Listing decodes the payloads (base64, gunzip, JSON) on blocking threads in parallel chunks:
+//! for a thousand records the decoding, not the single LIST request, is the cost.
+
+use std::path::PathBuf;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, ListParams};
+use rudder_state::driver::kube::{client, StorageObject};
+use rudder_state::driver::DriverKind;
+use rudder_state::{codec, AnyDriver, Release, Storage};
+
+use super::InspectError;
+
+/// How to reach the records.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub driver: DriverKind,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// The namespace commands look in (resolved).
+    pub namespace: String,
+}
+
+impl Target {
+    /// Resolves the namespace and driver from flags and environment as Helm's `EnvSettings`.
+    pub fn resolve(
+        namespace_flag: Option<&str>,
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+    ) -> Result<Target, InspectError> {
+        let driver = DriverKind::from_env()?;
+        let context = context.or_else(|| std::env::var("HELM_KUBECONTEXT").ok().filter(|s| !s.is_empty()));
+        let namespace = match namespace_flag.map(str::to_string).or_else(|| std::env::var("HELM_NAMESPACE").ok()) {
+            Some(ns) if !ns.is_empty() => ns,
+            _ => context_namespace(kubeconfig.as_deref(), context.as_deref()).unwrap_or_else(|| "default".into()),
+        };
+        Ok(Target { driver, kubeconfig, context, namespace })
+    }
+
+    /// Storage over the driver for `namespace` ("" = all namespaces).
+    pub async fn storage(&self, namespace: &str) -> Result<Storage<AnyDriver>, InspectError> {
+        let driver = AnyDriver::open(self.driver, self.kubeconfig.as_deref(), self.context.as_deref(), namespace)
+            .await
+            .map_err(unreachable)?;
+        if let AnyDriver::Memory(m) = &driver {
+            load_memory_data(m).await?;
+            m.set_namespace(namespace);
+        }
+        Ok(Storage::new(driver))
+    }
+
+    /// Every record with `owner=helm` in `namespace` ("" = all), with all their labels, decoded
+    /// in parallel; undecodable records are skipped (as Helm's drivers skip them).
+    pub async fn list_all(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
+        match self.driver {
+            DriverKind::Memory => {
+                let st = self.storage(namespace).await?;
+                Ok(st.list_releases().await?)
+            }
+            DriverKind::Secret => self.list_kind::<Secret>(namespace).await,
+            DriverKind::ConfigMap => self.list_kind::<ConfigMap>(namespace).await,
+        }
+    }
+
+    async fn list_kind<K: StorageObject>(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
+        let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
+        let api: Api<K> = if namespace.is_empty() { Api::all(c) } else { Api::namespaced(c, namespace) };
+        let items = api
+            .list(&ListParams::default().labels("owner=helm"))
+            .await
+            .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?
+            .items;
+        Ok(decode_parallel(items).await)
+    }
+}
+
+/// Decodes storage objects on `available_parallelism` blocking tasks, keeping their order.
+async fn decode_parallel<K: StorageObject>(items: Vec<K>) -> Vec<Release> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
+    let chunk = items.len().div_ceil(workers).max(16);
+    let mut tasks = Vec::new();
+    let mut items = items;
+    while !items.is_empty() {
+        let rest = items.split_off(chunk.min(items.len()));
+        let part = std::mem::replace(&mut items, rest);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.iter()
+                .filter_map(|obj| {
+                    let mut rls = codec::decode(&obj.payload()?).ok()?;
+                    rls.labels = obj.meta().labels.clone().unwrap_or_default();
+                    Some(rls)
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        if let Ok(mut part) = t.await {
+            out.append(&mut part);
+        }
+    }
+    out
+}
+
+/// A kubeconfig problem in the words Helm wraps it with.
+fn unreachable(e: rudder_state::Error) -> InspectError {
+    InspectError::new(format!("Kubernetes cluster unreachable: {e}"))
+}
+
+/// The namespace of the kubeconfig context in use.
+fn context_namespace(path: Option<&std::path::Path>, context: Option<&str>) -> Option<String> {
+    let kc = match path {
+        Some(p) => kube::config::Kubeconfig::read_from(p).ok()?,
+        None => kube::config::Kubeconfig::read().ok()?,
+    };
+    let name = context.map(str::to_string).or_else(|| kc.current_context.clone())?;
+    let ctx = kc.contexts.iter().find(|c| c.name == name)?;
+    ctx.context.as_ref()?.namespace.clone().filter(|s| !s.is_empty())
+}
+
+/// Helm's `loadReleasesInMemory`: with `HELM_DRIVER=memory`, the releases listed in the YAML
+/// files named by `HELM_MEMORY_DRIVER_DATA` (colon-separated) are created in the memory store.
+async fn load_memory_data(m: &rudder_state::MemoryDriver) -> Result<(), InspectError> {
+    use rudder_state::Driver;
+    let Ok(paths) = std::env::var("HELM_MEMORY_DRIVER_DATA") else { return Ok(()) };
+    for path in paths.split(':').filter(|p| !p.is_empty()) {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InspectError::new(format!("Unable to read memory driver data {e}")))?;
+        let v = rudder_engine::yaml::from_yaml(&text)
+            .map_err(|e| InspectError::new(format!("Unable to unmarshal memory driver data: {e}")))?;
+        let json = rudder_engine::json::to_json(&v).map_err(InspectError::new)?;
+        let rels: Vec<Release> = serde_json::from_str::<Option<Vec<Release>>>(&json)
+            .map_err(|e| InspectError::new(format!("Unable to unmarshal memory driver data: {e}")))?
+            .unwrap_or_default();
+        for r in rels {
+            m.create(&rudder_state::driver::make_key(&r.name, r.version), &r).await?;
+        }
+    }
+    Ok(())
+}
