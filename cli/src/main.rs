@@ -1,6 +1,7 @@
 //! The `rudder` binary. Invoked through a symlink named `helm` it speaks Helm's command line
 //! (`helm template ...`); as `rudder` it offers the same commands.
 
+mod inspect;
 mod template;
 
 use std::io::Write;
@@ -20,6 +21,16 @@ enum Command {
     Template(template::TemplateArgs),
     /// Print the version.
     Version,
+    /// list releases
+    #[command(visible_alias = "ls")]
+    List(inspect::ListArgs),
+    /// fetch release history
+    #[command(visible_alias = "hist")]
+    History(inspect::HistoryArgs),
+    /// display the status of the named release
+    Status(inspect::StatusArgs),
+    /// download extended information of a named release
+    Get(inspect::GetArgs),
 }
 
 fn main() {
@@ -32,6 +43,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("--version") {
         args[1] = "version".into();
     }
+    inspect::hoist_globals(&mut args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -48,6 +60,10 @@ fn main() {
         Command::Version => {
             println!("rudder {} (invoked as {invoked_as})", env!("CARGO_PKG_VERSION"));
         }
+        Command::List(a) => inspect::finish(inspect::list(&a)),
+        Command::History(a) => inspect::finish(inspect::history(&a)),
+        Command::Status(a) => inspect::finish(inspect::status(&a)),
+        Command::Get(a) => inspect::finish(inspect::get(&a)),
         Command::Template(a) => match template::run(&a) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();
