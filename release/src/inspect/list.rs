@@ -137,7 +137,7 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
     let filter = if opts.filter.is_empty() {
         None
     } else {
-        Some(regex::Regex::new(&opts.filter).map_err(|e| InspectError::new(regex_error(&e)))?)
+        Some(regex::Regex::new(&opts.filter).map_err(|e| InspectError::new(regex_error(&e, &opts.filter)))?)
     };
     let results: Vec<Release> = records
         .into_iter()
@@ -200,11 +200,31 @@ fn sort(rels: &mut [Release], opts: &ListOptions) {
     }
 }
 
-/// Go's `regexp` error text where it is the same idea (`error parsing regexp: ...`).
-fn regex_error(e: &regex::Error) -> String {
+/// Go's `regexp/syntax` error text for the common mistakes (`error parsing regexp: CODE: `EXPR``);
+/// other errors keep the `regex` crate's description after the same prefix.
+fn regex_error(e: &regex::Error, pattern: &str) -> String {
     let msg = e.to_string();
-    let last = msg.lines().rev().find(|l| l.starts_with("error: ")).map(|l| l.trim_start_matches("error: ").to_string());
-    format!("error parsing regexp: {}", last.unwrap_or(msg))
+    let what = msg
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("error: "))
+        .map(|l| l.trim_start_matches("error: ").to_string())
+        .unwrap_or(msg);
+    let go = match what.as_str() {
+        "unclosed group" => format!("missing closing ): `{pattern}`"),
+        "unopened group" => format!("unexpected ): `{pattern}`"),
+        "unclosed character class" => {
+            let at = pattern.rfind('[').unwrap_or(0);
+            format!("missing closing ]: `{}`", &pattern[at..])
+        }
+        "repetition operator missing expression" => {
+            let op: String = pattern.chars().take_while(|c| matches!(c, '*' | '+' | '?')).take(2).collect();
+            format!("missing argument to repetition operator: `{op}`")
+        }
+        w if w.starts_with("incomplete escape sequence") => "trailing backslash at end of expression: ``".to_string(),
+        _ => what,
+    };
+    format!("error parsing regexp: {go}")
 }
 
 /// `releaseElement`.

@@ -107,8 +107,10 @@ impl Colors {
     }
 
     fn wrap(&self, code: &str, s: &str) -> String {
+        // fatih/color v1.19 ends bold with its own reset (22), colours with 0.
+        let reset = if code == "1" { "22" } else { "0" };
         if self.enabled {
-            format!("\u{1b}[{code}m{s}\u{1b}[0m")
+            format!("\u{1b}[{code}m{s}\u{1b}[{reset}m")
         } else {
             s.to_string()
         }
