@@ -348,7 +348,7 @@ pub fn hoist_globals(args: &mut Vec<String>) {
             || (a.starts_with("-n") && a.len() > 2 && !a.starts_with("--"))
     };
     let mut moved = Vec::new();
-    let mut i = 1;
+    let i = 1;
     while i < args.len() && is_global(&args[i]) {
         let a = args.remove(i);
         let needs = takes_value(&a);

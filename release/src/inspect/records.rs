@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, ListParams};
 use rudder_state::driver::kube::{client, StorageObject};
 use rudder_state::driver::DriverKind;
 use rudder_state::{codec, AnyDriver, Release, Storage};
@@ -68,33 +67,153 @@ impl Target {
 
     async fn list_kind<K: StorageObject>(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
         let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
-        let api: Api<K> = if namespace.is_empty() { Api::all(c) } else { Api::namespaced(c, namespace) };
-        let items = api
-            .list(&ListParams::default().labels("owner=helm"))
+        let t0 = std::time::Instant::now();
+        let plural = if K::DRIVER_NAME == "Secret" { "secrets" } else { "configmaps" };
+        let path = if namespace.is_empty() {
+            format!("/api/v1/{plural}?labelSelector=owner%3Dhelm")
+        } else {
+            format!("/api/v1/namespaces/{namespace}/{plural}?labelSelector=owner%3Dhelm")
+        };
+        let req = http::Request::get(&path)
+            .header("Accept", "application/json")
+            .body(Vec::new())
+            .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+        let body = c
+            .request_text(req)
             .await
-            .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?
-            .items;
-        Ok(decode_parallel(items).await)
+            .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+        let t1 = std::time::Instant::now();
+        let out = decode_parallel(body, K::DRIVER_NAME == "Secret").await?;
+        if std::env::var_os("RUDDER_TIMING").is_some() {
+            eprintln!("list {:?} decode {:?}", t1 - t0, t1.elapsed());
+        }
+        Ok(out)
     }
 }
 
-/// Decodes storage objects on `available_parallelism` blocking tasks, keeping their order.
-async fn decode_parallel<K: StorageObject>(items: Vec<K>) -> Vec<Release> {
+/// The parts of a Secret/ConfigMap list the listing needs.
+#[derive(serde::Deserialize)]
+struct RawList {
+    #[serde(default)]
+    items: Vec<RawObject>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawObject {
+    #[serde(default)]
+    metadata: RawMeta,
+    #[serde(default)]
+    data: Option<RawData>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RawMeta {
+    #[serde(default)]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawData {
+    #[serde(default)]
+    release: Option<String>,
+}
+
+/// The fields of a record `helm list` shows or filters on; everything else in the payload
+/// (templates, files, values, manifest) is skipped by the parser without being kept.
+#[derive(serde::Deserialize)]
+struct Summary {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    info: Option<SummaryInfo>,
+    #[serde(default)]
+    chart: Option<SummaryChart>,
+    #[serde(default)]
+    version: Option<i64>,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SummaryInfo {
+    #[serde(default)]
+    last_deployed: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SummaryChart {
+    #[serde(default)]
+    metadata: Option<SummaryMeta>,
+}
+
+#[derive(serde::Deserialize)]
+struct SummaryMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(rename = "appVersion", default)]
+    app_version: Option<String>,
+}
+
+/// One stored object to a (summary) release: Secrets hold the payload base64-encoded once
+/// more by the API.
+fn decode_summary(obj: RawObject, secret: bool) -> Option<Release> {
+    use base64::Engine as _;
+    let text = obj.data?.release?;
+    let payload = if secret {
+        base64::engine::general_purpose::STANDARD.decode(text.as_bytes()).ok()?
+    } else {
+        text.into_bytes()
+    };
+    let json = codec::decode_json(&payload).ok()?;
+    let s: Summary = serde_json::from_slice(&json).ok()?;
+    let mut r = Release {
+        name: s.name.unwrap_or_default(),
+        version: s.version.unwrap_or_default(),
+        namespace: s.namespace.unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Some(i) = s.info {
+        r.info = Some(rudder_state::release::Info {
+            last_deployed: i.last_deployed.filter(|t| !t.is_empty() && t != rudder_state::release::ZERO_TIME),
+            status: rudder_state::Status::from(i.status.unwrap_or_default().as_str()),
+            ..Default::default()
+        });
+    }
+    if let Some(c) = s.chart {
+        r.chart = Some(rudder_state::release::Chart {
+            metadata: c.metadata.map(|m| rudder_state::release::Metadata {
+                name: m.name.unwrap_or_default(),
+                version: m.version.unwrap_or_default(),
+                app_version: m.app_version.unwrap_or_default(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    r.labels = obj.metadata.labels.unwrap_or_default();
+    Some(r)
+}
+
+/// Parses the list and decodes its records on `available_parallelism` blocking tasks, keeping
+/// their order.
+async fn decode_parallel(body: String, secret: bool) -> Result<Vec<Release>, InspectError> {
+    let list: RawList = tokio::task::spawn_blocking(move || serde_json::from_str(&body))
+        .await
+        .map_err(|e| InspectError::new(e.to_string()))?
+        .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+    let mut items = list.items;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
     let chunk = items.len().div_ceil(workers).max(16);
     let mut tasks = Vec::new();
-    let mut items = items;
     while !items.is_empty() {
         let rest = items.split_off(chunk.min(items.len()));
         let part = std::mem::replace(&mut items, rest);
         tasks.push(tokio::task::spawn_blocking(move || {
-            part.iter()
-                .filter_map(|obj| {
-                    let mut rls = codec::decode(&obj.payload()?).ok()?;
-                    rls.labels = obj.meta().labels.clone().unwrap_or_default();
-                    Some(rls)
-                })
-                .collect::<Vec<_>>()
+            part.into_iter().filter_map(|o| decode_summary(o, secret)).collect::<Vec<_>>()
         }));
     }
     let mut out = Vec::new();
@@ -103,7 +222,7 @@ async fn decode_parallel<K: StorageObject>(items: Vec<K>) -> Vec<Release> {
             out.append(&mut part);
         }
     }
-    out
+    Ok(out)
 }
 
 /// A kubeconfig problem in the words Helm wraps it with.
