@@ -182,6 +182,27 @@ fn read_only_commands_match_helm_byte_for_byte() {
     bed.helm_ok("helm", cm_driver, &["install", &cm, &p(&v1), "-n", nb]);
     bed.helm_ok("helm", cm_driver, &["upgrade", &cm, &p(&v2), "-n", nb]);
 
+    // The memory driver reads HELM_MEMORY_DRIVER_DATA: the records of web and db as helm wrote
+    // them, decoded from their Secrets.
+    let mut records = Vec::new();
+    for (rel, revs) in [(&web, 4), (&db, 1)] {
+        for v in 1..=revs {
+            let secret = tb
+                .get_json(&format!("/api/v1/namespaces/{na}/secrets/sh.helm.release.v1.{rel}.v{v}"))
+                .expect("reading a helm record");
+            use base64::Engine as _;
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(secret["data"]["release"].as_str().expect("data.release"))
+                .unwrap();
+            let json = rudder_state::codec::decode_json(&payload).unwrap();
+            records.push(serde_json::from_slice::<serde_json::Value>(&json).unwrap());
+        }
+    }
+    let mem_file = scratch.join("memory.json");
+    std::fs::write(&mem_file, serde_json::to_string(&records).unwrap()).unwrap();
+    let mem_path = Box::leak(mem_file.display().to_string().into_boxed_str()) as &'static str;
+    let mem: Vec<(&'static str, &'static str)> = vec![("HELM_DRIVER", "memory"), ("HELM_MEMORY_DRIVER_DATA", mem_path)];
+
     // The cases: (environment, arguments).
     let mut cases: Vec<(Vec<(&str, &str)>, Vec<String>)> = Vec::new();
     let mut add = |env: &[(&'static str, &'static str)], args: &[&str]| {
@@ -318,6 +339,28 @@ fn read_only_commands_match_helm_byte_for_byte() {
     add(cm_driver, &["get", "values", cm_s, "-n", nb, "-a"]);
     add(cm_driver, &["status", api.as_str(), "-n", nb]);
     add(&[("HELM_NAMESPACE", "__NB__")], &["list"]);
+    // Memory driver.
+    for a in [
+        vec!["list", "-n", na],
+        vec!["list", "-n", na, "-o", "json", "--superseded"],
+        vec!["history", web_s, "-n", na],
+        vec!["status", web_s, "-n", na],
+        vec!["status", web_s, "-n", na, "-o", "json"],
+        vec!["get", "all", db.as_str(), "-n", na],
+        vec!["get", "values", db.as_str(), "-n", na, "-a", "-o", "json"],
+        vec!["get", "metadata", web_s, "-n", na],
+        vec!["get", "metadata", web_s, "-n", na, "--revision", "2", "-o", "yaml"],
+        vec!["list", "-n", nb],
+    ] {
+        add(&mem, &a);
+    }
+    // Regular expressions and selectors that do not parse.
+    for f in ["(", "a)", "[a", "*a", "+", "x\\", "a{2,1}", "\\C", "x**"] {
+        add(&[], &["list", "-n", na, "-f", f]);
+    }
+    for l in ["a=b=c", "a in b", "=x", "a,,b", "a!b", "x=y z", "a in (b", "A_b-=x", "a=-x", "a>x", "a notin ()", "k/v=1", "a/b/c", "a in (x y)"] {
+        add(&[], &["list", "-n", na, "-l", l]);
+    }
 
     let helm = testbed::oracle("helm");
     let mut same = 0;

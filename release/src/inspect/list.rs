@@ -137,7 +137,10 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
     let filter = if opts.filter.is_empty() {
         None
     } else {
-        Some(regex::Regex::new(&opts.filter).map_err(|e| InspectError::new(regex_error(&e, &opts.filter)))?)
+        if let Some(e) = go_only_rejects(&opts.filter) {
+            return Err(InspectError::new(format!("error parsing regexp: {e}")));
+        }
+        Some(regex::Regex::new(&literal_braces(&opts.filter)).map_err(|e| InspectError::new(regex_error(&e, &opts.filter)))?)
     };
     let results: Vec<Release> = records
         .into_iter()
@@ -222,9 +225,164 @@ fn regex_error(e: &regex::Error, pattern: &str) -> String {
             format!("missing argument to repetition operator: `{op}`")
         }
         w if w.starts_with("incomplete escape sequence") => "trailing backslash at end of expression: ``".to_string(),
+        w if w.starts_with("invalid repetition count range") || w.starts_with("repetition quantifier") => {
+            match (pattern.find('{'), pattern.find('}')) {
+                (Some(a), Some(b)) if a < b => format!("invalid repeat count: `{}`", &pattern[a..=b]),
+                _ => w.to_string(),
+            }
+        }
+        "unrecognized escape sequence" => {
+            let known = "afnrtvdDsSwWbBAzpPxQE0123456789";
+            let mut it = pattern.char_indices();
+            let mut found = None;
+            while let Some((_, c)) = it.next() {
+                if c == '\\' {
+                    match it.next() {
+                        Some((_, e)) if e.is_ascii_alphanumeric() && !known.contains(e) => {
+                            found = Some(format!("\\{e}"));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            match found {
+                Some(esc) => format!("invalid escape sequence: `{esc}`"),
+                None => what.clone(),
+            }
+        }
         _ => what,
     };
     format!("error parsing regexp: {go}")
+}
+
+/// Go reads a `{` that does not start `{n}`, `{n,}` or `{n,m}` as a literal; the `regex`
+/// crate rejects it. Escapes those braces.
+fn literal_braces(pattern: &str) -> String {
+    let b: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    let mut in_class = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == '\\' {
+            out.push(c);
+            if let Some(&n) = b.get(i + 1) {
+                out.push(n);
+            }
+            i += 2;
+            continue;
+        }
+        if in_class {
+            in_class = c != ']';
+        } else if c == '[' {
+            in_class = true;
+            out.push(c);
+            for lead in ['^', ']'] {
+                if b.get(i + 1) == Some(&lead) {
+                    out.push(lead);
+                    i += 1;
+                }
+            }
+            i += 1;
+            continue;
+        } else if c == '{' && brace_repeat(&b, i).is_none() {
+            out.push('\\');
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// `{n}`, `{n,}` or `{n,m}` at `i`: its length and whether a count exceeds Go's 1000.
+fn brace_repeat(b: &[char], i: usize) -> Option<(usize, bool)> {
+    let mut j = i + 1;
+    let mut nums = vec![String::new()];
+    while j < b.len() && b[j] != '}' {
+        match b[j] {
+            d @ '0'..='9' => nums.last_mut()?.push(d),
+            ',' if nums.len() == 1 => nums.push(String::new()),
+            _ => return None,
+        }
+        j += 1;
+    }
+    if j >= b.len() || nums[0].is_empty() {
+        return None;
+    }
+    let too_big = nums.iter().any(|n| !n.is_empty() && n.parse::<u64>().map_or(true, |v| v > 1000));
+    Some((j - i + 1, too_big))
+}
+
+/// What Go's parser rejects but the `regex` crate accepts: a repetition operator applied to a
+/// repetition (`a**`, `a+*`, `a{2}*`) and counts above 1000. The message after
+/// `error parsing regexp: `.
+fn go_only_rejects(pattern: &str) -> Option<String> {
+    let b: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    let mut in_class = false;
+    let mut last_rep: Option<usize> = None;
+    while i < b.len() {
+        let c = b[i];
+        if c == '\\' {
+            i += 2;
+            last_rep = None;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                // `[]...]` and `[^]...]`: a leading `]` is literal.
+                if b.get(i + 1) == Some(&'^') {
+                    i += 1;
+                }
+                if b.get(i + 1) == Some(&']') {
+                    i += 1;
+                }
+                last_rep = None;
+            }
+            '{' if brace_repeat(&b, i).is_some() => {
+                let (len, too_big) = brace_repeat(&b, i).unwrap_or((1, false));
+                let end = i + len - 1;
+                if too_big {
+                    return Some(format!("invalid repeat count: `{}`", b[i..=end].iter().collect::<String>()));
+                }
+                if let Some(start) = last_rep {
+                    return Some(format!("invalid nested repetition operator: `{}`", b[start..=end].iter().collect::<String>()));
+                }
+                let start = i;
+                i = end;
+                if b.get(i + 1) == Some(&'?') {
+                    i += 1;
+                }
+                last_rep = Some(start);
+                i += 1;
+                continue;
+            }
+            '*' | '+' | '?' => {
+                if let Some(start) = last_rep {
+                    return Some(format!("invalid nested repetition operator: `{}`", b[start..=i].iter().collect::<String>()));
+                }
+                let start = i;
+                if b.get(i + 1) == Some(&'?') {
+                    i += 1; // non-greedy marker belongs to this operator
+                }
+                last_rep = Some(start);
+                i += 1;
+                continue;
+            }
+            _ => last_rep = None,
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `releaseElement`.
