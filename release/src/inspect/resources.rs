@@ -169,14 +169,19 @@ pub async fn fetch(target: &Target, rel: &Release, table: bool) -> Result<Resour
             let Ok(body) = get(&client, &path, table).await else { continue };
             if table {
                 out.push_table("v1/Pod(related)", printer.print(&body));
-            } else if let Some(items) = body.get("items").and_then(|i| i.as_array()) {
-                for mut p in items.iter().cloned() {
-                    if let Some(o) = p.as_object_mut() {
-                        o.insert("apiVersion".into(), "v1".into());
-                        o.insert("kind".into(), "Pod".into());
+            } else {
+                // The pods come as one PodList object (an unstructured list, whose items carry
+                // apiVersion and kind).
+                let mut list = body;
+                if let Some(items) = list.get_mut("items").and_then(|i| i.as_array_mut()) {
+                    for p in items.iter_mut() {
+                        if let Some(o) = p.as_object_mut() {
+                            o.insert("apiVersion".into(), "v1".into());
+                            o.insert("kind".into(), "Pod".into());
+                        }
                     }
-                    out.push_object("v1/Pod(related)", p);
                 }
+                out.push_object("v1/Pod(related)", list);
             }
         }
     }

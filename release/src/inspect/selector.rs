@@ -289,8 +289,7 @@ fn name_ok(s: &str) -> bool {
 }
 
 fn dns_subdomain_ok(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|l| {
+    s.split('.').all(|l| {
             let b = l.as_bytes();
             !b.is_empty()
                 && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
@@ -306,23 +305,28 @@ fn key_errors(k: &str) -> Option<String> {
         [n] => (None, *n),
         [p, n] => (Some(*p), *n),
         _ => {
-            return Some(format!("a qualified name {NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"));
+            return Some(format!("a valid label key {NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"));
         }
     };
     let mut errs = Vec::new();
     if let Some(p) = prefix {
         if p.is_empty() {
             errs.push("prefix part must be non-empty".to_string());
-        } else if !dns_subdomain_ok(p) {
-            errs.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string());
+        } else if p.len() > 253 || !dns_subdomain_ok(p) {
+            if p.len() > 253 {
+                errs.push("prefix part must be no more than 253 bytes".to_string());
+            }
+            if !dns_subdomain_ok(p) {
+                errs.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string());
+            }
         }
     }
     if name.is_empty() {
         errs.push("name part must be non-empty".to_string());
     } else if name.len() > 63 {
-        errs.push("name part must be no more than 63 characters".to_string());
+        errs.push("name part must be no more than 63 bytes".to_string());
     }
-    if !name.is_empty() && !name_ok(name) {
+    if !name_ok(name) {
         errs.push(format!("name part {NAME_MSG}"));
     }
     (!errs.is_empty()).then(|| errs.join("; "))
@@ -332,7 +336,7 @@ fn key_errors(k: &str) -> Option<String> {
 fn value_errors(v: &str) -> Option<String> {
     let mut errs = Vec::new();
     if v.len() > 63 {
-        errs.push("must be no more than 63 characters".to_string());
+        errs.push("must be no more than 63 bytes".to_string());
     }
     if !v.is_empty() && !name_ok(v) {
         errs.push("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')".to_string());
