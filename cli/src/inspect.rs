@@ -328,6 +328,11 @@ pub fn finish(res: Result<String, InspectError>) {
             let _ = so.write_all(out.as_bytes());
             let _ = so.flush();
         }
+        Err(e) if e.0.starts_with("unknown driver ") => {
+            // Helm fails while initialising (log.Fatal through its slog logger).
+            eprintln!("level=INFO msg={:?}", e.0);
+            std::process::exit(1);
+        }
         Err(e) => {
             eprintln!("Error: {e}");
             std::process::exit(1);

@@ -236,6 +236,12 @@ fn read_only_commands_match_helm_byte_for_byte() {
     let mem_path = Box::leak(mem_file.display().to_string().into_boxed_str()) as &'static str;
     let mem: Vec<(&'static str, &'static str)> = vec![("HELM_DRIVER", "memory"), ("HELM_MEMORY_DRIVER_DATA", mem_path)];
 
+    // A kubeconfig whose cluster refuses connections.
+    let bad_kc = scratch.join("bad.kubeconfig");
+    write(&bad_kc, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n    namespace: fromctx\ncurrent-context: x\nusers:\n- name: u\n  user:\n    token: abc\n");
+    let bad_kc_path = Box::leak(bad_kc.display().to_string().into_boxed_str()) as &'static str;
+    let unreachable: Vec<(&'static str, &'static str)> = vec![("KUBECONFIG", bad_kc_path)];
+
     // The cases: (environment, arguments).
     let mut cases: Vec<(Vec<(&str, &str)>, Vec<String>)> = Vec::new();
     let mut add = |env: &[(&'static str, &'static str)], args: &[&str]| {
@@ -376,6 +382,20 @@ fn read_only_commands_match_helm_byte_for_byte() {
     add(cm_driver, &["get", "values", cm_s, "-n", nb, "-a"]);
     add(cm_driver, &["status", api.as_str(), "-n", nb]);
     add(&[("HELM_NAMESPACE", "__NB__")], &["list"]);
+    // An unreachable cluster, an unknown driver.
+    add(&unreachable, &["list"]);
+    add(&unreachable, &["list", "-A"]);
+    add(&unreachable, &["status", "x"]);
+    add(&unreachable, &["get", "values", "x"]);
+    add(&[("HELM_DRIVER", "bogus")], &["list"]);
+    // Flags Helm 3 had and Helm 4 dropped, bad flag values.
+    add(&[], &["status", web_s, "-n", na, "--show-desc"]);
+    add(&[], &["status", web_s, "-n", na, "--show-resources"]);
+    add(&[], &["list", "-n", na, "--max", "abc"]);
+    add(&[], &["list", "-n", na, "--offset=-1"]);
+    add(&[], &["list", "-n", na, "-m", "-1"]);
+    add(&[], &["history", web_s, "-n", na, "--max=-1"]);
+    add(&[], &["list", "-n", na, "--bogus"]);
     // Memory driver.
     for a in [
         vec!["list", "-n", na],

@@ -44,6 +44,10 @@ impl Target {
 
     /// Storage over the driver for `namespace` ("" = all namespaces).
     pub async fn storage(&self, namespace: &str) -> Result<Storage<AnyDriver>, InspectError> {
+        if self.driver != DriverKind::Memory {
+            let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
+            self.check_reachable(&c).await?;
+        }
         let driver = AnyDriver::open(self.driver, self.kubeconfig.as_deref(), self.context.as_deref(), namespace)
             .await
             .map_err(unreachable)?;
@@ -69,6 +73,7 @@ impl Target {
 
     async fn list_kind<K: StorageObject>(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
         let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
+        self.check_reachable(&c).await?;
         let t0 = std::time::Instant::now();
         let plural = if K::DRIVER_NAME == "Secret" { "secrets" } else { "configmaps" };
         let path = if namespace.is_empty() {
@@ -90,6 +95,44 @@ impl Target {
             eprintln!("list {:?} decode {:?}", t1 - t0, t1.elapsed());
         }
         Ok(out)
+    }
+}
+
+impl Target {
+    /// Helm's `KubeClient.IsReachable`: `GET /version` before anything else, failing with
+    /// `kubernetes cluster unreachable: ...` in Go's words for a refused connection.
+    async fn check_reachable(&self, c: &kube::Client) -> Result<(), InspectError> {
+        let Err(e) = c.apiserver_version().await else { return Ok(()) };
+        let server = kubeconfig_context(self.kubeconfig.as_deref(), self.context.as_deref())
+            .and_then(|(_, server)| server)
+            .unwrap_or_default();
+        let url = format!("{}/version", server.trim_end_matches('/'));
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut refused = false;
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            }
+            refused |= err.to_string().contains("Connection refused");
+            source = err.source();
+        }
+        if refused {
+            let authority = url
+                .split_once("://")
+                .map(|(scheme, rest)| {
+                    let host = rest.split('/').next().unwrap_or(rest);
+                    if host.contains(':') && !host.ends_with(']') {
+                        host.to_string()
+                    } else {
+                        format!("{host}:{}", if scheme == "http" { 80 } else { 443 })
+                    }
+                })
+                .unwrap_or_default();
+            return Err(InspectError::new(format!(
+                "kubernetes cluster unreachable: Get {url:?}: dial tcp {authority}: connect: connection refused"
+            )));
+        }
+        Err(InspectError::new(format!("kubernetes cluster unreachable: {e}")))
     }
 }
 
@@ -232,15 +275,26 @@ fn unreachable(e: rudder_state::Error) -> InspectError {
     InspectError::new(format!("Kubernetes cluster unreachable: {e}"))
 }
 
-/// The namespace of the kubeconfig context in use.
-fn context_namespace(path: Option<&std::path::Path>, context: Option<&str>) -> Option<String> {
+/// The namespace and the cluster server of the kubeconfig context in use.
+fn kubeconfig_context(path: Option<&std::path::Path>, context: Option<&str>) -> Option<(Option<String>, Option<String>)> {
     let kc = match path {
         Some(p) => kube::config::Kubeconfig::read_from(p).ok()?,
         None => kube::config::Kubeconfig::read().ok()?,
     };
     let name = context.map(str::to_string).or_else(|| kc.current_context.clone())?;
-    let ctx = kc.contexts.iter().find(|c| c.name == name)?;
-    ctx.context.as_ref()?.namespace.clone().filter(|s| !s.is_empty())
+    let ctx = kc.contexts.iter().find(|c| c.name == name)?.context.clone()?;
+    let server = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.clone());
+    Some((ctx.namespace.filter(|s| !s.is_empty()), server))
+}
+
+/// The namespace of the kubeconfig context in use.
+fn context_namespace(path: Option<&std::path::Path>, context: Option<&str>) -> Option<String> {
+    kubeconfig_context(path, context)?.0
 }
 
 /// Helm's `loadReleasesInMemory`: with `HELM_DRIVER=memory`, the releases listed in the YAML
