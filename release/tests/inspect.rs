@@ -392,7 +392,7 @@ fn read_only_commands_match_helm_byte_for_byte() {
     add(&[], &["status", web_s, "-n", na, "--show-desc"]);
     add(&[], &["status", web_s, "-n", na, "--show-resources"]);
     add(&[], &["list", "-n", na, "--max", "abc"]);
-    add(&[], &["list", "-n", na, "--offset=-1"]);
+    // (`--offset=-1` makes helm 4.3.1 panic with a Go stack trace: not compared.)
     add(&[], &["list", "-n", na, "-m", "-1"]);
     add(&[], &["history", web_s, "-n", na, "--max=-1"]);
     add(&[], &["list", "-n", na, "--bogus"]);
@@ -429,8 +429,11 @@ fn read_only_commands_match_helm_byte_for_byte() {
         // boundary fell between the two runs.
         let mut result = None;
         for _ in 0..6 {
-            let h = bed.cmd(&helm, &env, &args).output().expect("running helm");
-            let r = bed.cmd(&bed.rudder, &env, &args).output().expect("running rudder");
+            // Both at once, so that the apiserver computes their AGE columns in the same second.
+            let hc = bed.cmd(&helm, &env, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("running helm");
+            let rc = bed.cmd(&bed.rudder, &env, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("running rudder");
+            let h = hc.wait_with_output().expect("running helm");
+            let r = rc.wait_with_output().expect("running rudder");
             let (hs, rs) = if args.contains(&"status") {
                 (sorted_resources(&h.stdout), sorted_resources(&r.stdout))
             } else {
