@@ -388,6 +388,9 @@ fn read_only_commands_match_helm_byte_for_byte() {
     add(&unreachable, &["status", "x"]);
     add(&unreachable, &["get", "values", "x"]);
     add(&[("HELM_DRIVER", "bogus")], &["list"]);
+    add(&[], &["list", "--kube-context", "no-such-context"]);
+    add(&[], &["status", web_s, "-n", na, "--kube-context", "no-such-context"]);
+    add(&[], &["history", web_s, "--kubeconfig", "/nonexistent/kubeconfig"]);
     // Flags Helm 3 had and Helm 4 dropped, bad flag values.
     add(&[], &["status", web_s, "-n", na, "--show-desc"]);
     add(&[], &["status", web_s, "-n", na, "--show-resources"]);

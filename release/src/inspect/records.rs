@@ -45,6 +45,7 @@ impl Target {
     /// Storage over the driver for `namespace` ("" = all namespaces).
     pub async fn storage(&self, namespace: &str) -> Result<Storage<AnyDriver>, InspectError> {
         if self.driver != DriverKind::Memory {
+            self.preflight()?;
             let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
             self.check_reachable(&c).await?;
         }
@@ -72,6 +73,7 @@ impl Target {
     }
 
     async fn list_kind<K: StorageObject>(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
+        self.preflight()?;
         let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
         self.check_reachable(&c).await?;
         let t0 = std::time::Instant::now();
@@ -272,7 +274,36 @@ async fn decode_parallel(body: String, secret: bool) -> Result<Vec<Release>, Ins
 
 /// A kubeconfig problem in the words Helm wraps it with.
 fn unreachable(e: rudder_state::Error) -> InspectError {
-    InspectError::new(format!("Kubernetes cluster unreachable: {e}"))
+    InspectError::new(format!("kubernetes cluster unreachable: {e}"))
+}
+
+impl Target {
+    /// client-go's errors for a `--kubeconfig` that is not there and a `--kube-context` the
+    /// kubeconfig does not have, checked before the client is built.
+    fn preflight(&self) -> Result<(), InspectError> {
+        if let Some(p) = &self.kubeconfig {
+            if let Err(e) = std::fs::metadata(p) {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                    _ => e.to_string(),
+                };
+                return Err(InspectError::new(format!("kubernetes cluster unreachable: stat {}: {why}", p.display())));
+            }
+        }
+        if let Some(ctx) = &self.context {
+            let kc = match &self.kubeconfig {
+                Some(p) => kube::config::Kubeconfig::read_from(p).ok(),
+                None => kube::config::Kubeconfig::read().ok(),
+            };
+            if let Some(kc) = kc {
+                if !kc.contexts.iter().any(|c| &c.name == ctx) {
+                    return Err(InspectError::new(format!("kubernetes cluster unreachable: context {ctx:?} does not exist")));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The namespace and the cluster server of the kubeconfig context in use.

@@ -121,7 +121,7 @@ pub async fn fetch(target: &Target, rel: &Release, table: bool) -> Result<Resour
     }
     let client = rudder_state::driver::kube::client(target.kubeconfig.as_deref(), target.context.as_deref())
         .await
-        .map_err(|e| InspectError::new(format!("Kubernetes cluster unreachable: {e}")))?;
+        .map_err(|e| InspectError::new(format!("kubernetes cluster unreachable: {e}")))?;
     let mut found: BTreeMap<(String, String), (ApiResource, bool)> = BTreeMap::new();
     let mut printer = TablePrinter::default();
     let mut selectors: Vec<BTreeMap<String, String>> = Vec::new();
