@@ -6,6 +6,7 @@ mod package;
 mod show;
 mod sources;
 mod release;
+mod inspect;
 mod template;
 
 use std::io::Write;
@@ -59,6 +60,16 @@ enum Command {
     /// Uninstall a release.
     #[command(visible_aliases = ["un", "del", "delete"])]
     Uninstall(Box<release::UninstallArgs>),
+    /// list releases
+    #[command(visible_alias = "ls")]
+    List(inspect::ListArgs),
+    /// fetch release history
+    #[command(visible_alias = "hist")]
+    History(inspect::HistoryArgs),
+    /// display the status of the named release
+    Status(inspect::StatusArgs),
+    /// download extended information of a named release
+    Get(inspect::GetArgs),
 }
 
 fn main() {
@@ -71,6 +82,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("--version") {
         args[1] = "version".into();
     }
+    inspect::hoist_globals(&mut args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -112,6 +124,10 @@ fn main() {
         Command::Upgrade(a) => finish(release::block_on(release::upgrade(&a))),
         Command::Rollback(a) => finish(release::block_on(release::rollback(&a))),
         Command::Uninstall(a) => finish(release::block_on(release::uninstall(&a))),
+        Command::List(a) => inspect::finish(inspect::list(&a)),
+        Command::History(a) => inspect::finish(inspect::history(&a)),
+        Command::Status(a) => inspect::finish(inspect::status(&a)),
+        Command::Get(a) => inspect::finish(inspect::get(&a)),
         Command::Template(a) => match template::run(&a) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();

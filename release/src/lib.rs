@@ -7,4 +7,5 @@ pub mod kube;
 pub mod lookup;
 pub mod progress;
 pub mod render;
+pub mod inspect;
 pub mod wait;
