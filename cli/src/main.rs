@@ -1,6 +1,7 @@
 //! The `rudder` binary. Invoked through a symlink named `helm` it speaks Helm's command line
 //! (`helm template ...`); as `rudder` it offers the same commands.
 
+mod helmfile_cmd;
 mod template;
 
 use std::io::Write;
@@ -29,6 +30,11 @@ fn main() {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // The helmfile face: through a `helmfile` symlink, or as `rudder helmfile ...`.
+    if invoked_as == "helmfile" || (invoked_as != "helm" && args.get(1).map(String::as_str) == Some("helmfile")) {
+        let skip = if invoked_as == "helmfile" { 1 } else { 2 };
+        std::process::exit(helmfile_cmd::main(&args[skip..]));
+    }
     if args.get(1).map(String::as_str) == Some("--version") {
         args[1] = "version".into();
     }

@@ -1,0 +1,460 @@
+//! helmfile v1.8.0's rendering commands over a loaded state tree (pkg/app/app.go): `template`,
+//! `write-values`, `show-dag`. Each returns what helmfile would print on stdout and stderr and its
+//! exit code; nested states (`helmfiles:`) run before their parent, as helmfile visits them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rudder_engine::Value;
+
+use crate::dag;
+use crate::render::{ChartCache, HelmTemplate};
+use crate::{condition_enabled, get, list_items, merge_maps, str_of, State};
+
+/// What a command printed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Options of `helmfile template` (and the globals it uses).
+#[derive(Clone, Debug, Default)]
+pub struct TemplateOpts {
+    pub skip_deps: bool,
+    pub include_crds: bool,
+    pub skip_tests: bool,
+    pub no_hooks: bool,
+    pub skip_schema_validation: bool,
+    pub output_dir: Option<String>,
+    pub output_dir_template: Option<String>,
+    /// `--set` (helmfile's own, passed to every release).
+    pub set: Vec<String>,
+    /// `--values` files passed to every release.
+    pub values: Vec<String>,
+    /// `--args` (split on whitespace).
+    pub args: Vec<String>,
+    pub kube_version: Option<String>,
+    pub show_only: Vec<String>,
+    /// `--concurrency`: render workers (0 = one per release, capped by the machine).
+    pub concurrency: usize,
+    /// Global `--kube-context`.
+    pub kube_context: Option<String>,
+    /// `write-values --output-file-template`.
+    pub output_file_template: Option<String>,
+}
+
+struct Run<'a> {
+    out: &'a mut Outcome,
+    cache: &'a ChartCache,
+}
+
+fn rels_of(st: &State) -> Vec<BTreeMap<String, Value>> {
+    st.releases()
+}
+
+fn desired(rel: &BTreeMap<String, Value>) -> bool {
+    !matches!(get(rel, "installed"), Value::Bool(false))
+}
+
+/// Releases selected by `condition:` (selectors are applied when the state is loaded).
+fn selected(st: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
+    let mut out = Vec::new();
+    for r in rels_of(st) {
+        let on = condition_enabled(&str_of(&get(&r, "condition")), &st.rendered_values)
+            .map_err(|e| format!("failed to parse condition in release {}: {e}", str_of(&get(&r, "name"))))?;
+        if on {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn is_local_chart(st: &State, chart: &str) -> bool {
+    !chart.is_empty() && st.base_dir.join(chart).is_dir()
+}
+
+/// The chart as helmfile passes it to helm: a local path joined to the base path, else as written.
+fn chart_shown(st: &State, rel: &BTreeMap<String, Value>) -> String {
+    let chart = str_of(&get(rel, "chart"));
+    let cp = str_of(&get(rel, "chartPath"));
+    if !cp.is_empty() {
+        return cp;
+    }
+    if is_local_chart(st, &chart) && !Path::new(&chart).is_absolute() {
+        return rudder_engine::funcs::helmfile::clean(Path::new(&chart)).to_string_lossy().into_owned();
+    }
+    chart
+}
+
+fn temp_dir() -> String {
+    match std::env::var("HELMFILE_TEMPDIR") {
+        Ok(d) if !d.is_empty() => d,
+        _ => std::env::temp_dir().join("helmfile").to_string_lossy().into_owned(),
+    }
+}
+
+fn sha1_8(s: &str) -> String {
+    let mut t = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig());
+    let _ = t.parse("h", "{{ sha1sum . }}");
+    t.execute("h", &Value::string(s)).unwrap_or_default().chars().take(8).collect()
+}
+
+/// `{{ .State.BaseName }}` / `{{ .State.AbsPathSHA1 }}` of a state.
+fn state_names(st: &State) -> (String, String, String) {
+    let fp = &st.file_path;
+    let ext = Path::new(fp).extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let base = fp[..fp.len() - ext.len()].to_string();
+    let abs = crate::absolute(&st.cwd.join(fp)).to_string_lossy().into_owned();
+    (base, abs.clone(), sha1_8(&abs))
+}
+
+fn output_path_template(st: &State, rel: &BTreeMap<String, Value>, tmpl: &str, output_dir: &str) -> Result<String, String> {
+    let (base, abs, sha) = state_names(st);
+    let data = crate::mk_map(vec![
+        ("OutputDir".into(), Value::string(output_dir)),
+        (
+            "State".into(),
+            crate::mk_map(vec![
+                ("BaseName".into(), Value::string(base.as_str())),
+                ("Path".into(), Value::string(st.file_path.as_str())),
+                ("AbsPath".into(), Value::string(abs.as_str())),
+                ("AbsPathSHA1".into(), Value::string(sha.as_str())),
+            ]),
+        ),
+        ("Release".into(), release_struct(rel)),
+        (
+            "Environment".into(),
+            crate::mk_map(vec![
+                ("Name".into(), Value::string(st.env_name.as_str())),
+                ("KubeContext".into(), Value::string("")),
+                ("Values".into(), st.rendered_values.clone()),
+            ]),
+        ),
+    ]);
+    let mut t = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig()).with_name("output-file");
+    t.parse("output-file", tmpl).map_err(|e| format!("parsing output-file template {tmpl:?}: {e}"))?;
+    t.execute("output-file", &data).map_err(|e| e.to_string())
+}
+
+/// `.Release` in output templates: the ReleaseSpec's Go field names.
+fn release_struct(rel: &BTreeMap<String, Value>) -> Value {
+    let f = |k: &str| Value::string(str_of(&get(rel, k)));
+    crate::mk_map(vec![
+        ("Name".into(), f("name")),
+        ("Namespace".into(), f("namespace")),
+        ("Chart".into(), f("chart")),
+        ("Version".into(), f("version")),
+        ("KubeContext".into(), f("kubeContext")),
+        ("Labels".into(), get(rel, "labels")),
+    ])
+}
+
+/// Every state of the tree, nested ones first.
+fn visit<'s>(st: &'s State, out: &mut Vec<&'s State>) {
+    for s in &st.subs {
+        visit(s, out);
+    }
+    out.push(st);
+}
+
+fn error_text(errs: &[String]) -> String {
+    if errs.len() == 1 {
+        return errs[0].clone();
+    }
+    let msgs: Vec<String> = errs.iter().enumerate().map(|(i, e)| format!("err {i}: {e}")).collect();
+    format!("{} errors:\n{}", errs.len(), msgs.join("\n"))
+}
+
+fn fail(out: &mut Outcome, st: &State, errs: &[String]) {
+    out.stderr.push_str(&format!("in ./{}: {}\n", st.file_path, error_text(errs)));
+    out.code = 1;
+}
+
+/// helmfile's dependency-build log lines for the releases whose charts are local directories.
+fn prepare(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool, out: &mut Outcome) {
+    if skip_deps || matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        return;
+    }
+    for r in rels.iter().filter(|r| desired(r)) {
+        let chart = str_of(&get(r, "chart"));
+        if !is_local_chart(st, &chart) || matches!(get(r, "skipDeps"), Value::Bool(true)) {
+            continue;
+        }
+        out.stderr.push_str(&format!("Building dependency release={}, chart={}\n", str_of(&get(r, "name")), chart_shown(st, r)));
+    }
+}
+
+fn get_helm_default(st: &State, k: &str) -> Value {
+    match get(&st.spec, "helmDefaults") {
+        Value::Map(m) => m.get(k).unwrap_or(Value::Missing),
+        _ => Value::Missing,
+    }
+}
+
+/// The selected releases in `needs` order (helmfile's withNeeds with `--skip-needs`).
+fn ordered(st: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
+    let sel = selected(st)?;
+    let groups = dag::plan(&sel)?;
+    Ok(groups.into_iter().flatten().map(|i| sel[i].clone()).collect())
+}
+
+impl<'a> Run<'a> {
+    fn helm_job(&self, st: &State, rel: &BTreeMap<String, Value>, o: &TemplateOpts) -> Result<HelmTemplate, String> {
+        let values = st.release_values(rel)?;
+        let chart = str_of(&get(rel, "chart"));
+        let chart_path = if Path::new(&chart).is_absolute() { PathBuf::from(&chart) } else { st.base_dir.join(&chart) };
+        let mut args: Vec<String> = o.args.clone();
+        if args.is_empty() {
+            args = list_items(&get_helm_default(st, "args")).iter().map(str_of).collect();
+        }
+        let extra_value_files = o
+            .values
+            .iter()
+            .map(|v| crate::absolute(&st.cwd.join(v)).to_string_lossy().into_owned())
+            .collect();
+        let helm_binary = match str_of(&get(&st.spec, "helmBinary")) {
+            b if b.is_empty() => "helm".to_string(),
+            b => b,
+        };
+        Ok(HelmTemplate {
+            name: str_of(&get(rel, "name")),
+            chart_shown: chart_shown(st, rel),
+            chart_path,
+            namespace: str_of(&get(rel, "namespace")),
+            version: str_of(&get(rel, "version")),
+            values,
+            extra_value_files,
+            extra_set: o.set.clone(),
+            api_versions: list_items(&get(rel, "apiVersions")).iter().map(str_of).collect(),
+            kube_version: o.kube_version.clone().filter(|k| !k.is_empty()).unwrap_or_else(|| str_of(&get(rel, "kubeVersion"))),
+            output_dir: None,
+            include_crds: o.include_crds,
+            skip_tests: o.skip_tests,
+            no_hooks: o.no_hooks,
+            skip_schema_validation: o.skip_schema_validation || matches!(get(rel, "skipSchemaValidation"), Value::Bool(true)),
+            show_only: o.show_only.clone(),
+            extra_args: args,
+            temp_dir: temp_dir(),
+            helm_binary,
+            kube_context: o.kube_context.clone().unwrap_or_default(),
+        })
+    }
+
+    /// TemplateReleases for one state.
+    fn template_state(&mut self, st: &State, o: &TemplateOpts) -> bool {
+        let rels = match ordered(st) {
+            Ok(r) => r,
+            Err(e) => {
+                fail(self.out, st, &[e]);
+                return false;
+            }
+        };
+        prepare(st, &rels, o.skip_deps, self.out);
+        let rels: Vec<_> = rels.into_iter().filter(desired).collect();
+        let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
+        for r in &rels {
+            let mut job = self.helm_job(st, r, o);
+            if let (Ok(j), true) = (&mut job, o.output_dir.is_some() || o.output_dir_template.is_some()) {
+                let tmpl = o.output_dir_template.clone().unwrap_or_else(|| {
+                    "{{ .OutputDir }}/{{ .State.BaseName }}-{{ .State.AbsPathSHA1 }}-{{ .Release.Name}}".into()
+                });
+                match output_path_template(st, r, &tmpl, o.output_dir.as_deref().unwrap_or("")) {
+                    Ok(p) => {
+                        let p = rudder_engine::funcs::helmfile::clean(Path::new(&p));
+                        let _ = std::fs::create_dir_all(st.cwd.join(&p));
+                        j.output_dir = Some(p);
+                    }
+                    Err(e) => job = Err(e),
+                }
+            }
+            jobs.push(job);
+        }
+        let results = self.render_all(st, &jobs, o.concurrency);
+        let mut errs: Vec<String> = Vec::new();
+        for (job, res) in jobs.iter().zip(results) {
+            match job {
+                Err(e) => errs.push(e.clone()),
+                Ok(j) => {
+                    self.out.stderr.extend(j.values.log.iter().map(|l| format!("{l}\n")));
+                    if !errs.is_empty() {
+                        continue;
+                    }
+                    self.out.stderr.push_str(&format!("Templating release={}, chart={}\n", j.name, redacted_url(&j.chart_shown)));
+                    match res {
+                        Some(Ok(stdout)) if j.output_dir.is_some() => {
+                            let mut seen = std::collections::HashSet::new();
+                            let kept: Vec<&str> =
+                                stdout.split('\n').filter(|l| !l.starts_with("wrote ") || seen.insert(l.to_string())).collect();
+                            let t = kept.join("\n");
+                            let t = t.trim_end_matches('\n');
+                            if !t.is_empty() {
+                                self.out.stderr.push_str(&format!("{t}\n"));
+                            }
+                        }
+                        Some(Ok(stdout)) => {
+                            if !stdout.is_empty() {
+                                self.out.stdout.push_str(&stdout);
+                                self.out.stdout.push('\n');
+                            }
+                        }
+                        Some(Err(f)) => errs.push(f.0),
+                        None => {}
+                    }
+                }
+            }
+        }
+        if !errs.is_empty() {
+            fail(self.out, st, &errs);
+            return false;
+        }
+        true
+    }
+
+    /// Renders every job (in parallel); `None` for jobs whose inputs failed.
+    fn render_all(&self, st: &State, jobs: &[Result<HelmTemplate, String>], concurrency: usize) -> Vec<Option<Result<String, crate::render::HelmFailure>>> {
+        let n = jobs.len();
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let workers = if concurrency == 0 { n.min(cpus) } else { concurrency.min(n).min(cpus.max(1)) }.max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Result<String, crate::render::HelmFailure>>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        let cwd = st.cwd.clone();
+        let cache = self.cache;
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= n {
+                        break;
+                    }
+                    if let Ok(j) = &jobs[i] {
+                        let mut j = j.clone();
+                        if let Some(d) = &j.output_dir {
+                            if d.is_relative() {
+                                // helm writes relative to helmfile's working directory.
+                                j.output_dir = Some(d.clone());
+                                let _ = &cwd;
+                            }
+                        }
+                        let r = j.run(cache);
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(r);
+                        }
+                    }
+                });
+            }
+        });
+        slots.into_iter().map(|m| m.into_inner().ok().flatten()).collect()
+    }
+}
+
+/// helmfile's redactedURL: credentials in a chart URL are hidden.
+fn redacted_url(chart: &str) -> String {
+    if let Some((scheme, rest)) = chart.split_once("://") {
+        if let Some((creds, host)) = rest.split_once('@') {
+            if let Some((user, _)) = creds.split_once(':') {
+                return format!("{scheme}://{user}:xxxxx@{host}");
+            }
+        }
+    }
+    chart.to_string()
+}
+
+/// `helmfile template`.
+pub fn template(root: &State, o: &TemplateOpts) -> Outcome {
+    let mut out = Outcome::default();
+    let cache = ChartCache::default();
+    let mut states = Vec::new();
+    visit(root, &mut states);
+    let mut run = Run { out: &mut out, cache: &cache };
+    for st in states {
+        if !run.template_state(st, o) {
+            break;
+        }
+    }
+    out
+}
+
+/// `helmfile show-dag`.
+pub fn show_dag(root: &State) -> Outcome {
+    let mut out = Outcome::default();
+    let mut states = Vec::new();
+    visit(root, &mut states);
+    for st in states {
+        match selected(st).and_then(|rels| dag::show_dag(&rels)) {
+            Ok(t) => out.stdout.push_str(&t),
+            Err(e) => {
+                fail(&mut out, st, &[e]);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// mergo.Merge(dst, src, WithOverride) of two decoded values files.
+fn mergo_override(dst: &Value, src: &Value) -> Value {
+    let mut m: BTreeMap<String, Value> = crate::map_entries(dst).into_iter().collect();
+    for (k, v) in crate::map_entries(src) {
+        if matches!(v, Value::Nil | Value::Missing) {
+            continue;
+        }
+        let nv = match (m.get(&k), &v) {
+            (Some(old @ Value::Map(_)), Value::Map(_)) => mergo_override(old, &v),
+            _ => v.clone(),
+        };
+        m.insert(k, nv);
+    }
+    crate::mk_map(m.into_iter().collect())
+}
+
+/// `helmfile write-values`: each release's values files merged into one file.
+pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
+    let mut out = Outcome::default();
+    let mut states = Vec::new();
+    visit(root, &mut states);
+    'states: for st in states {
+        let rels = match selected(st) {
+            Ok(r) => r,
+            Err(e) => {
+                fail(&mut out, st, &[e]);
+                break;
+            }
+        };
+        for r in rels.iter().filter(|r| desired(r)) {
+            let res = (|| -> Result<(), String> {
+                let vals = st.release_values(r)?;
+                for l in &vals.log {
+                    out.stderr.push_str(&format!("{l}\n"));
+                }
+                let tmpl = o.output_file_template.clone().unwrap_or_else(|| "{{ .State.BaseName }}-{{ .State.AbsPathSHA1 }}/{{ .Release.Name }}.yaml".into());
+                let path = output_path_template(st, r, &tmpl, "")?;
+                let full = st.cwd.join(&path);
+                if let Some(d) = full.parent() {
+                    std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+                }
+                out.stderr.push_str(&format!("Writing values file {path}\n"));
+                let mut merged = Value::empty_map();
+                let mut texts: Vec<(String, String)> = vals.docs.iter().map(|d| (d.source.clone().unwrap_or_default(), d.text.clone())).collect();
+                for f in &o.values {
+                    let t = std::fs::read_to_string(st.cwd.join(f)).map_err(|e| format!("reading {f}: {e}"))?;
+                    texts.push((f.clone(), t));
+                }
+                for (src, text) in texts {
+                    let v = crate::parse_yaml(&text).map_err(|e| format!("unmarshalling yaml {src}: {e}"))?;
+                    merged = mergo_override(&merged, &v);
+                }
+                let _ = merge_maps;
+                let y = rudder_engine::yaml::to_yaml_pretty(&merged)?;
+                std::fs::write(&full, y).map_err(|e| format!("writing values file {path}: {e}"))?;
+                Ok(())
+            })();
+            if let Err(e) = res {
+                fail(&mut out, st, &[e]);
+                break 'states;
+            }
+        }
+    }
+    out
+}
