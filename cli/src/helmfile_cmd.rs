@@ -1,36 +1,11 @@
-//! Rudder's helmfile face: `helmfile [global flags] COMMAND [flags]` as helmfile v1.8.0 parses it
-//! (cmd/root.go and the per-command files), for the commands that render without a cluster:
-//! `template`, `write-values`, `show-dag`, `build`, `list`.
+//! Rudder's helmfile face: `helmfile [global flags] COMMAND [flags]` (the parsing and commands
+//! live in `rudder_helmfile::cli`).
 
 use std::io::Write;
-use std::path::Path;
-
-use rudder_helmfile::commands::{self, Outcome, TemplateOpts};
-use rudder_helmfile::{load, LoadOptions};
-
-#[derive(Default, Debug)]
-struct Globals {
-    file: Option<String>,
-    load: LoadOptions,
-    kube_context: Option<String>,
-}
-
-/// Flags that take a value (so `--flag value` consumes the next argument).
-const VALUED: &[&str] = &[
-    "-f", "--file", "-e", "--environment", "-l", "--selector", "--state-values-set", "--state-values-set-string",
-    "--state-values-file", "-n", "--namespace", "--kube-context", "--helm-binary", "-b", "--kustomize-binary", "-k",
-    "--log-level", "--chart", "-c", "--kubeconfig", "--args", "--set", "--values", "--output-dir", "--output-dir-template",
-    "--output-file-template", "--concurrency", "--kube-version", "--show-only", "--post-renderer", "--post-renderer-args",
-    "--template-args", "--suppress", "--context", "--color", "--output", "--enable-live-output", "--timeout",
-];
-
-fn usage_error(msg: &str) -> Outcome {
-    Outcome { stdout: String::new(), stderr: format!("Error: {msg}\n"), code: 1 }
-}
 
 /// Runs helmfile's CLI on `args` (without the program name); prints and returns the exit code.
 pub fn main(args: &[String]) -> i32 {
-    let out = run(args);
+    let out = rudder_helmfile::cli::run(args);
     let mut so = std::io::stdout().lock();
     let _ = so.write_all(out.stdout.as_bytes());
     let _ = so.flush();
@@ -38,123 +13,4 @@ pub fn main(args: &[String]) -> i32 {
     let _ = se.write_all(out.stderr.as_bytes());
     let _ = se.flush();
     out.code
-}
-
-fn run(args: &[String]) -> Outcome {
-    let mut g = Globals::default();
-    let mut o = TemplateOpts::default();
-    let mut command: Option<String> = None;
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        let takes = VALUED.contains(&flag.as_str());
-        let val = if takes {
-            match inline.clone() {
-                Some(v) => Some(v),
-                None => {
-                    i += 1;
-                    match args.get(i) {
-                        Some(v) => Some(v.clone()),
-                        None => return usage_error(&format!("flag needs an argument: {flag}")),
-                    }
-                }
-            }
-        } else {
-            None
-        };
-        let v = val.clone().unwrap_or_default();
-        let on = inline.as_deref().map(|s| s != "false").unwrap_or(true);
-        match flag.as_str() {
-            "-f" | "--file" => g.file = Some(v),
-            "-e" | "--environment" => g.load.environment = Some(v),
-            "-l" | "--selector" => g.load.selectors.push(v),
-            "--state-values-set" => g.load.state_values_set.push(v),
-            "-n" | "--namespace" => g.load.namespace = Some(v),
-            "--kube-context" => g.kube_context = Some(v),
-            "--state-values-file" | "--state-values-set-string" => {
-                return usage_error(&format!("{flag} is not supported by rudder's helmfile yet"));
-            }
-            "--args" => o.args = v.split_whitespace().map(String::from).collect(),
-            "--set" => o.set.extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
-            "--values" => o.values.push(v),
-            "--output-dir" => o.output_dir = Some(v),
-            "--output-dir-template" => o.output_dir_template = Some(v),
-            "--output-file-template" => o.output_file_template = Some(v),
-            "--concurrency" => o.concurrency = v.parse().unwrap_or(0),
-            "--kube-version" => o.kube_version = Some(v),
-            "--show-only" => o.show_only.push(v),
-            "--skip-deps" => o.skip_deps = on,
-            "--include-crds" => o.include_crds = on,
-            "--skip-crds" => o.include_crds = !on,
-            "--skip-tests" => o.skip_tests = on,
-            "--no-hooks" => o.no_hooks = on,
-            "--skip-schema-validation" => o.skip_schema_validation = on,
-            _ if takes => {}
-            f if f.starts_with('-') => {
-                // Boolean flags without an effect on rendering (--debug, --quiet, --skip-refresh,
-                // --skip-needs, --include-needs, --validate, --skip-cleanup, --no-color ...).
-            }
-            _ => {
-                if command.is_none() {
-                    command = Some(a.clone());
-                } else {
-                    return usage_error(&format!("unknown command {a:?} for \"helmfile {}\"", command.unwrap_or_default()));
-                }
-            }
-        }
-        i += 1;
-    }
-    o.kube_context = g.kube_context.clone();
-    let Some(command) = command else {
-        return usage_error("a command is required (template, write-values, show-dag, build, list)");
-    };
-    if !matches!(command.as_str(), "template" | "write-values" | "show-dag" | "build" | "list") {
-        return usage_error(&format!("rudder's helmfile does not implement {command:?} yet"));
-    }
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let file = match &g.file {
-        Some(f) => f.clone(),
-        None => match ["helmfile.yaml", "helmfile.yaml.gotmpl"].iter().find(|f| cwd.join(f).is_file()) {
-            Some(f) => f.to_string(),
-            None => {
-                return Outcome {
-                    stdout: String::new(),
-                    stderr: "no state file found. It must be named helmfile.d/*.{yaml,yml,yaml.gotmpl,yml.gotmpl}, helmfile.yaml, or helmfile.yaml.gotmpl, or otherwise specified with the --file flag or HELMFILE_FILE_PATH environment variable\n".into(),
-                    code: 1,
-                }
-            }
-        },
-    };
-    // helmfile works from the state file's directory.
-    let (dir, name) = match Path::new(&file).parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(p) => (cwd.join(p), Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
-        None => (cwd.clone(), file.clone()),
-    };
-    if dir != cwd && std::env::set_current_dir(&dir).is_err() {
-        return usage_error(&format!("chdir {}: no such file or directory", dir.display()));
-    }
-    let st = match load(&name, &dir, &g.load) {
-        Ok(st) => st,
-        Err(e) => {
-            let stderr = if e.starts_with("err: no releases found") { format!("{e}\n") } else { format!("in ./{name}: {e}\n") };
-            return Outcome { stdout: String::new(), stderr, code: if e.starts_with("err: no releases found") { 0 } else { 1 } };
-        }
-    };
-    match command.as_str() {
-        "template" => commands::template(&st, &o),
-        "write-values" => commands::write_values(&st, &o),
-        "show-dag" => commands::show_dag(&st),
-        "build" => match st.build_yaml() {
-            Ok(s) => Outcome { stdout: s, stderr: String::new(), code: 0 },
-            Err(e) => Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 },
-        },
-        _ => match st.list_table() {
-            Ok(s) => Outcome { stdout: s, stderr: String::new(), code: 0 },
-            Err(e) => Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 },
-        },
-    }
 }
