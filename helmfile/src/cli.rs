@@ -134,10 +134,18 @@ pub fn run(args: &[String]) -> Outcome {
             return Outcome { stdout: String::new(), stderr, code: if e.starts_with("err: no releases found") { 0 } else { 1 } };
         }
     };
-    match command.as_str() {
-        "template" => commands::template(&st, &o),
-        "write-values" => commands::write_values(&st, &o),
-        "show-dag" => commands::show_dag(&st),
+    let warnings = commands::load_warnings(&st);
+    let mut out = run_command(&command, &st, &o, &name);
+    out.stderr = format!("{warnings}{}", out.stderr);
+    out
+}
+
+fn run_command(command: &str, st: &crate::State, o: &TemplateOpts, name: &str) -> Outcome {
+    let (st, o) = (st, o);
+    match command {
+        "template" => commands::template(st, o),
+        "write-values" => commands::write_values(st, o),
+        "show-dag" => commands::show_dag(st),
         "build" => match st.build_yaml() {
             Ok(s) => Outcome { stdout: s, stderr: String::new(), code: 0 },
             Err(e) => Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 },

@@ -193,6 +193,46 @@ fn get_helm_default(st: &State, k: &str) -> Value {
     }
 }
 
+/// helmfile's warnings for `needs` on releases that are not installed (state.go `reformat`,
+/// logged whenever a release's overrides are applied: at load time and before each release is
+/// processed).
+pub fn needs_warnings(st: &State, rel: &BTreeMap<String, Value>) -> String {
+    if !desired(rel) {
+        return String::new();
+    }
+    let installed: std::collections::HashSet<String> = rels_of(st)
+        .iter()
+        .filter(|r| desired(r))
+        .map(|r| format!("{}/{}/{}", str_of(&get(r, "kubeContext")), str_of(&get(r, "namespace")), str_of(&get(r, "name"))))
+        .collect();
+    let mut out = String::new();
+    let me = str_of(&get(rel, "name"));
+    for n in dag::needs(rel) {
+        let comps: Vec<&str> = n.split('/').collect();
+        let name = comps[comps.len() - 1];
+        let ns = if comps.len() > 1 { comps[comps.len() - 2].to_string() } else { str_of(&get(rel, "namespace")) };
+        let kc = if comps.len() > 2 { comps[..comps.len() - 2].join("/") } else { str_of(&get(rel, "kubeContext")) };
+        if !installed.contains(&format!("{kc}/{ns}/{name}")) {
+            out.push_str(&format!(
+                "WARNING: release {me} needs {name}, but {name} is not installed due to installed: false. Either mark {name} as installed or remove {name} from {me}'s needs\n"
+            ));
+        }
+    }
+    out
+}
+
+/// The load-time `needs` warnings of a state tree (each state, then its nested states).
+pub fn load_warnings(st: &State) -> String {
+    let mut out = String::new();
+    for r in rels_of(st) {
+        out.push_str(&needs_warnings(st, &r));
+    }
+    for s in &st.subs {
+        out.push_str(&load_warnings(s));
+    }
+    out
+}
+
 /// The selected releases in `needs` order (helmfile's withNeeds with `--skip-needs`).
 fn ordered(st: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let sel = selected(st)?;
@@ -254,7 +294,9 @@ impl<'a> Run<'a> {
         prepare(st, &rels, o.skip_deps, self.out);
         let rels: Vec<_> = rels.into_iter().filter(desired).collect();
         let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
+        let mut warns: Vec<String> = Vec::new();
         for r in &rels {
+            warns.push(needs_warnings(st, r));
             let mut job = self.helm_job(st, r, o);
             if let (Ok(j), true) = (&mut job, o.output_dir.is_some() || o.output_dir_template.is_some()) {
                 let tmpl = o.output_dir_template.clone().unwrap_or_else(|| {
@@ -273,7 +315,8 @@ impl<'a> Run<'a> {
         }
         let results = self.render_all(st, &jobs, o.concurrency);
         let mut errs: Vec<String> = Vec::new();
-        for (job, res) in jobs.iter().zip(results) {
+        for ((job, res), w) in jobs.iter().zip(results).zip(warns) {
+            self.out.stderr.push_str(&w);
             match job {
                 Err(e) => errs.push(e.clone()),
                 Ok(j) => {
@@ -423,6 +466,7 @@ pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
             }
         };
         for r in rels.iter().filter(|r| desired(r)) {
+            out.stderr.push_str(&needs_warnings(st, r));
             let res = (|| -> Result<(), String> {
                 let vals = st.release_values(r)?;
                 for l in &vals.log {

@@ -207,7 +207,7 @@ fn data_cases() -> Vec<Case> {
 
 /// Corpus helmfiles whose charts are local (run in place; write-values writes under WV_DIR).
 fn corpus_cases() -> Vec<Case> {
-    let wv = format!("write-values --output-file-template {WV_DIR}/{{{{ .Release.Namespace }}}}-{{{{ .Release.Name }}}}.yaml");
+    let wv = format!("write-values --output-file-template {WV_DIR}/{{{{.Release.Namespace}}}}-{{{{.Release.Name}}}}.yaml");
     let sets: Vec<(&str, &str, &str)> = vec![
         ("helmfile-examples-deployments/deployments/dev", "helmfile.yaml", ""),
         ("helmfile-examples-deployments/deployments/local", "helmfile.yaml", ""),
