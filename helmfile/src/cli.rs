@@ -134,16 +134,25 @@ pub fn run(args: &[String]) -> Outcome {
             return Outcome { stdout: String::new(), stderr, code: if e.starts_with("err: no releases found") { 0 } else { 1 } };
         }
     };
-    let warnings = commands::load_warnings(&st);
-    let mut out = run_command(&command, &st, &o, &name);
+    // helmfile plans `needs` over every release and warns about needs at load time for all of
+    // them; selectors only pick what runs.
+    let all = if g.load.selectors.is_empty() {
+        None
+    } else {
+        let mut lo = g.load.clone();
+        lo.selectors.clear();
+        load(&name, &dir, &lo).ok()
+    };
+    let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
+    let mut out = run_command(&command, &st, all.as_ref(), &o, &name);
     out.stderr = format!("{warnings}{}", out.stderr);
     out
 }
 
-fn run_command(command: &str, st: &crate::State, o: &TemplateOpts, name: &str) -> Outcome {
+fn run_command(command: &str, st: &crate::State, all: Option<&crate::State>, o: &TemplateOpts, name: &str) -> Outcome {
     let (st, o) = (st, o);
     match command {
-        "template" => commands::template(st, o),
+        "template" => commands::template(st, all, o),
         "write-values" => commands::write_values(st, o),
         "show-dag" => commands::show_dag(st),
         "build" => match st.build_yaml() {

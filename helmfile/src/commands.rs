@@ -233,11 +233,39 @@ pub fn load_warnings(st: &State) -> String {
     out
 }
 
-/// The selected releases in `needs` order (helmfile's withNeeds with `--skip-needs`).
-fn ordered(st: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
+/// The selected releases in `needs` order (helmfile's withNeeds with `--skip-needs`): the plan
+/// covers every release of the state (`all`: the state loaded without `--selector`), the
+/// result only those selected by labels and `condition:`.
+fn ordered(st: &State, all: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let sel = selected(st)?;
-    let groups = dag::plan(&sel)?;
-    Ok(groups.into_iter().flatten().map(|i| sel[i].clone()).collect())
+    let every = rels_of(all);
+    let groups = dag::plan(&every)?;
+    let mut out = Vec::new();
+    for i in groups.into_iter().flatten() {
+        let id = dag::release_id(&every[i]);
+        if let Some(r) = sel.iter().find(|r| dag::release_id(r) == id) {
+            if !out.iter().any(|o: &BTreeMap<String, Value>| dag::release_id(o) == id) {
+                out.push(r.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Pairs each state of `root` with the same state of `all` (the tree loaded without selectors),
+/// falling back to the state itself when the trees differ in shape.
+fn paired<'s>(root: &'s State, all: Option<&'s State>) -> Vec<(&'s State, &'s State)> {
+    let mut a = Vec::new();
+    visit(root, &mut a);
+    let mut b = Vec::new();
+    if let Some(all) = all {
+        visit(all, &mut b);
+    }
+    if a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.full_path == y.full_path) {
+        a.into_iter().zip(b).collect()
+    } else {
+        a.into_iter().map(|s| (s, s)).collect()
+    }
 }
 
 impl<'a> Run<'a> {
@@ -283,8 +311,8 @@ impl<'a> Run<'a> {
     }
 
     /// TemplateReleases for one state.
-    fn template_state(&mut self, st: &State, o: &TemplateOpts) -> bool {
-        let rels = match ordered(st) {
+    fn template_state(&mut self, st: &State, all: &State, o: &TemplateOpts) -> bool {
+        let rels = match ordered(st, all) {
             Ok(r) => r,
             Err(e) => {
                 fail(self.out, st, &[e]);
@@ -404,15 +432,14 @@ fn redacted_url(chart: &str) -> String {
     chart.to_string()
 }
 
-/// `helmfile template`.
-pub fn template(root: &State, o: &TemplateOpts) -> Outcome {
+/// `helmfile template`. `all` is the state tree loaded without `--selector` (for the `needs`
+/// graph), when selectors were given.
+pub fn template(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome {
     let mut out = Outcome::default();
     let cache = ChartCache::default();
-    let mut states = Vec::new();
-    visit(root, &mut states);
     let mut run = Run { out: &mut out, cache: &cache };
-    for st in states {
-        if !run.template_state(st, o) {
+    for (st, every) in paired(root, all) {
+        if !run.template_state(st, every, o) {
             break;
         }
     }
@@ -425,7 +452,7 @@ pub fn show_dag(root: &State) -> Outcome {
     let mut states = Vec::new();
     visit(root, &mut states);
     for st in states {
-        match selected(st).and_then(|rels| dag::show_dag(&rels)) {
+        match dag::show_dag(&rels_of(st)) {
             Ok(t) => out.stdout.push_str(&t),
             Err(e) => {
                 fail(&mut out, st, &[e]);
