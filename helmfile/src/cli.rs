@@ -154,7 +154,7 @@ fn run_command(command: &str, st: &crate::State, all: Option<&crate::State>, o: 
     match command {
         "template" => commands::template(st, all, o),
         "write-values" => commands::write_values(st, o),
-        "show-dag" => commands::show_dag(st),
+        "show-dag" => commands::show_dag(st, all),
         "build" => match st.build_yaml() {
             Ok(s) => Outcome { stdout: s, stderr: String::new(), code: 0 },
             Err(e) => Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 },

@@ -324,7 +324,7 @@ impl<'a> Run<'a> {
         let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
         let mut warns: Vec<String> = Vec::new();
         for r in &rels {
-            warns.push(needs_warnings(st, r));
+            warns.push(needs_warnings(all, r));
             let mut job = self.helm_job(st, r, o);
             if let (Ok(j), true) = (&mut job, o.output_dir.is_some() || o.output_dir_template.is_some()) {
                 let tmpl = o.output_dir_template.clone().unwrap_or_else(|| {
@@ -446,13 +446,14 @@ pub fn template(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome 
     out
 }
 
-/// `helmfile show-dag`.
-pub fn show_dag(root: &State) -> Outcome {
+/// `helmfile show-dag`: every release, or with selectors (`all` given) the selected ones.
+pub fn show_dag(root: &State, all: Option<&State>) -> Outcome {
     let mut out = Outcome::default();
     let mut states = Vec::new();
     visit(root, &mut states);
     for st in states {
-        match dag::show_dag(&rels_of(st)) {
+        let rels = if all.is_some() { selected(st) } else { Ok(rels_of(st)) };
+        match rels.and_then(|r| dag::show_dag(&r)) {
             Ok(t) => out.stdout.push_str(&t),
             Err(e) => {
                 fail(&mut out, st, &[e]);
