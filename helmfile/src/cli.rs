@@ -8,7 +8,6 @@ use std::path::Path;
 use crate::commands::{self, Outcome, TemplateOpts};
 use crate::{load, LoadOptions};
 
-
 #[derive(Default, Debug)]
 struct Globals {
     file: Option<String>,
@@ -18,15 +17,52 @@ struct Globals {
 
 /// Flags that take a value (so `--flag value` consumes the next argument).
 const VALUED: &[&str] = &[
-    "-f", "--file", "-e", "--environment", "-l", "--selector", "--state-values-set", "--state-values-set-string",
-    "--state-values-file", "-n", "--namespace", "--kube-context", "--helm-binary", "-b", "--kustomize-binary", "-k",
-    "--log-level", "--chart", "-c", "--kubeconfig", "--args", "--set", "--values", "--output-dir", "--output-dir-template",
-    "--output-file-template", "--concurrency", "--kube-version", "--show-only", "--post-renderer", "--post-renderer-args",
-    "--template-args", "--suppress", "--context", "--color", "--output", "--enable-live-output", "--timeout",
+    "-f",
+    "--file",
+    "-e",
+    "--environment",
+    "-l",
+    "--selector",
+    "--state-values-set",
+    "--state-values-set-string",
+    "--state-values-file",
+    "-n",
+    "--namespace",
+    "--kube-context",
+    "--helm-binary",
+    "-b",
+    "--kustomize-binary",
+    "-k",
+    "--log-level",
+    "--chart",
+    "-c",
+    "--kubeconfig",
+    "--args",
+    "--set",
+    "--values",
+    "--output-dir",
+    "--output-dir-template",
+    "--output-file-template",
+    "--concurrency",
+    "--kube-version",
+    "--show-only",
+    "--post-renderer",
+    "--post-renderer-args",
+    "--template-args",
+    "--suppress",
+    "--context",
+    "--color",
+    "--output",
+    "--enable-live-output",
+    "--timeout",
 ];
 
 fn usage_error(msg: &str) -> Outcome {
-    Outcome { stdout: String::new(), stderr: format!("Error: {msg}\n"), code: 1 }
+    Outcome {
+        stdout: String::new(),
+        stderr: format!("Error: {msg}\n"),
+        code: 1,
+    }
 }
 
 /// Runs helmfile's CLI on `args` (without the program name).
@@ -69,7 +105,9 @@ pub fn run(args: &[String]) -> Outcome {
                 return usage_error(&format!("{flag} is not supported by rudder's helmfile yet"));
             }
             "--args" => o.args = v.split_whitespace().map(String::from).collect(),
-            "--set" => o.set.extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
+            "--set" => o
+                .set
+                .extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
             "--values" => o.values.push(v),
             "--output-dir" => o.output_dir = Some(v),
             "--output-dir-template" => o.output_dir_template = Some(v),
@@ -92,7 +130,10 @@ pub fn run(args: &[String]) -> Outcome {
                 if command.is_none() {
                     command = Some(a.clone());
                 } else {
-                    return usage_error(&format!("unknown command {a:?} for \"helmfile {}\"", command.unwrap_or_default()));
+                    return usage_error(&format!(
+                        "unknown command {a:?} for \"helmfile {}\"",
+                        command.unwrap_or_default()
+                    ));
                 }
             }
         }
@@ -100,10 +141,17 @@ pub fn run(args: &[String]) -> Outcome {
     }
     o.kube_context = g.kube_context.clone();
     let Some(command) = command else {
-        return usage_error("a command is required (template, write-values, show-dag, build, list)");
+        return usage_error(
+            "a command is required (template, write-values, show-dag, build, list)",
+        );
     };
-    if !matches!(command.as_str(), "template" | "write-values" | "show-dag" | "build" | "list") {
-        return usage_error(&format!("rudder's helmfile does not implement {command:?} yet"));
+    if !matches!(
+        command.as_str(),
+        "template" | "write-values" | "show-dag" | "build" | "list"
+    ) {
+        return usage_error(&format!(
+            "rudder's helmfile does not implement {command:?} yet"
+        ));
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let file = match &g.file {
@@ -120,18 +168,42 @@ pub fn run(args: &[String]) -> Outcome {
         },
     };
     // helmfile works from the state file's directory.
-    let (dir, name) = match Path::new(&file).parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(p) => (cwd.join(p), Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+    let (dir, name) = match Path::new(&file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(p) => (
+            cwd.join(p),
+            Path::new(&file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
         None => (cwd.clone(), file.clone()),
     };
     if dir != cwd && std::env::set_current_dir(&dir).is_err() {
-        return usage_error(&format!("chdir {}: no such file or directory", dir.display()));
+        return usage_error(&format!(
+            "chdir {}: no such file or directory",
+            dir.display()
+        ));
     }
     let st = match load(&name, &dir, &g.load) {
         Ok(st) => st,
         Err(e) => {
-            let stderr = if e.starts_with("err: no releases found") { format!("{e}\n") } else { format!("in ./{name}: {e}\n") };
-            return Outcome { stdout: String::new(), stderr, code: if e.starts_with("err: no releases found") { 0 } else { 1 } };
+            let stderr = if e.starts_with("err: no releases found") {
+                format!("{e}\n")
+            } else {
+                format!("in ./{name}: {e}\n")
+            };
+            return Outcome {
+                stdout: String::new(),
+                stderr,
+                code: if e.starts_with("err: no releases found") {
+                    0
+                } else {
+                    1
+                },
+            };
         }
     };
     // helmfile plans `needs` over every release and warns about needs at load time for all of
@@ -149,19 +221,41 @@ pub fn run(args: &[String]) -> Outcome {
     out
 }
 
-fn run_command(command: &str, st: &crate::State, all: Option<&crate::State>, o: &TemplateOpts, name: &str) -> Outcome {
+fn run_command(
+    command: &str,
+    st: &crate::State,
+    all: Option<&crate::State>,
+    o: &TemplateOpts,
+    name: &str,
+) -> Outcome {
     let (st, o) = (st, o);
     match command {
         "template" => commands::template(st, all, o),
         "write-values" => commands::write_values(st, o),
         "show-dag" => commands::show_dag(st, all),
         "build" => match st.build_yaml() {
-            Ok(s) => Outcome { stdout: s, stderr: String::new(), code: 0 },
-            Err(e) => Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 },
+            Ok(s) => Outcome {
+                stdout: s,
+                stderr: String::new(),
+                code: 0,
+            },
+            Err(e) => Outcome {
+                stdout: String::new(),
+                stderr: format!("in ./{name}: {e}\n"),
+                code: 1,
+            },
         },
         _ => match st.list_table() {
-            Ok(s) => Outcome { stdout: s, stderr: String::new(), code: 0 },
-            Err(e) => Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 },
+            Ok(s) => Outcome {
+                stdout: s,
+                stderr: String::new(),
+                code: 0,
+            },
+            Err(e) => Outcome {
+                stdout: String::new(),
+                stderr: format!("in ./{name}: {e}\n"),
+                code: 1,
+            },
         },
     }
 }

@@ -48,6 +48,15 @@ pub struct TemplateOpts {
 struct Run<'a> {
     out: &'a mut Outcome,
     cache: &'a ChartCache,
+    /// Repositories already added in this run.
+    synced: Vec<String>,
+}
+
+fn str_or(v: &Value, d: &str) -> String {
+    match str_of(v) {
+        s if s.is_empty() => d.to_string(),
+        s => s,
+    }
 }
 
 fn rels_of(st: &State) -> Vec<BTreeMap<String, Value>> {
@@ -62,8 +71,14 @@ fn desired(rel: &BTreeMap<String, Value>) -> bool {
 fn selected(st: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let mut out = Vec::new();
     for r in rels_of(st) {
-        let on = condition_enabled(&str_of(&get(&r, "condition")), &st.rendered_values)
-            .map_err(|e| format!("failed to parse condition in release {}: {e}", str_of(&get(&r, "name"))))?;
+        let on = condition_enabled(&str_of(&get(&r, "condition")), &st.rendered_values).map_err(
+            |e| {
+                format!(
+                    "failed to parse condition in release {}: {e}",
+                    str_of(&get(&r, "name"))
+                )
+            },
+        )?;
         if on {
             out.push(r);
         }
@@ -83,7 +98,9 @@ fn chart_shown(st: &State, rel: &BTreeMap<String, Value>) -> String {
         return cp;
     }
     if is_local_chart(st, &chart) && !Path::new(&chart).is_absolute() {
-        return rudder_engine::funcs::helmfile::clean(Path::new(&chart)).to_string_lossy().into_owned();
+        return rudder_engine::funcs::helmfile::clean(Path::new(&chart))
+            .to_string_lossy()
+            .into_owned();
     }
     chart
 }
@@ -91,26 +108,43 @@ fn chart_shown(st: &State, rel: &BTreeMap<String, Value>) -> String {
 fn temp_dir() -> String {
     match std::env::var("HELMFILE_TEMPDIR") {
         Ok(d) if !d.is_empty() => d,
-        _ => std::env::temp_dir().join("helmfile").to_string_lossy().into_owned(),
+        _ => std::env::temp_dir()
+            .join("helmfile")
+            .to_string_lossy()
+            .into_owned(),
     }
 }
 
 fn sha1_8(s: &str) -> String {
     let mut t = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig());
     let _ = t.parse("h", "{{ sha1sum . }}");
-    t.execute("h", &Value::string(s)).unwrap_or_default().chars().take(8).collect()
+    t.execute("h", &Value::string(s))
+        .unwrap_or_default()
+        .chars()
+        .take(8)
+        .collect()
 }
 
 /// `{{ .State.BaseName }}` / `{{ .State.AbsPathSHA1 }}` of a state.
 fn state_names(st: &State) -> (String, String, String) {
     let fp = &st.file_path;
-    let ext = Path::new(fp).extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let ext = Path::new(fp)
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     let base = fp[..fp.len() - ext.len()].to_string();
-    let abs = crate::absolute(&st.cwd.join(fp)).to_string_lossy().into_owned();
+    let abs = crate::absolute(&st.cwd.join(fp))
+        .to_string_lossy()
+        .into_owned();
     (base, abs.clone(), sha1_8(&abs))
 }
 
-fn output_path_template(st: &State, rel: &BTreeMap<String, Value>, tmpl: &str, output_dir: &str) -> Result<String, String> {
+fn output_path_template(
+    st: &State,
+    rel: &BTreeMap<String, Value>,
+    tmpl: &str,
+    output_dir: &str,
+) -> Result<String, String> {
     let (base, abs, sha) = state_names(st);
     let data = crate::mk_map(vec![
         ("OutputDir".into(), Value::string(output_dir)),
@@ -133,8 +167,10 @@ fn output_path_template(st: &State, rel: &BTreeMap<String, Value>, tmpl: &str, o
             ]),
         ),
     ]);
-    let mut t = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig()).with_name("output-file");
-    t.parse("output-file", tmpl).map_err(|e| format!("parsing output-file template {tmpl:?}: {e}"))?;
+    let mut t =
+        rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig()).with_name("output-file");
+    t.parse("output-file", tmpl)
+        .map_err(|e| format!("parsing output-file template {tmpl:?}: {e}"))?;
     t.execute("output-file", &data).map_err(|e| e.to_string())
 }
 
@@ -163,12 +199,17 @@ fn error_text(errs: &[String]) -> String {
     if errs.len() == 1 {
         return errs[0].clone();
     }
-    let msgs: Vec<String> = errs.iter().enumerate().map(|(i, e)| format!("err {i}: {e}")).collect();
+    let msgs: Vec<String> = errs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("err {i}: {e}"))
+        .collect();
     format!("{} errors:\n{}", errs.len(), msgs.join("\n"))
 }
 
 fn fail(out: &mut Outcome, st: &State, errs: &[String]) {
-    out.stderr.push_str(&format!("in ./{}: {}\n", st.file_path, error_text(errs)));
+    out.stderr
+        .push_str(&format!("in ./{}: {}\n", st.file_path, error_text(errs)));
     out.code = 1;
 }
 
@@ -182,7 +223,11 @@ fn prepare(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool, out: &
         if !is_local_chart(st, &chart) || matches!(get(r, "skipDeps"), Value::Bool(true)) {
             continue;
         }
-        out.stderr.push_str(&format!("Building dependency release={}, chart={}\n", str_of(&get(r, "name")), chart_shown(st, r)));
+        out.stderr.push_str(&format!(
+            "Building dependency release={}, chart={}\n",
+            str_of(&get(r, "name")),
+            chart_shown(st, r)
+        ));
     }
 }
 
@@ -203,15 +248,30 @@ pub fn needs_warnings(st: &State, rel: &BTreeMap<String, Value>) -> String {
     let installed: std::collections::HashSet<String> = rels_of(st)
         .iter()
         .filter(|r| desired(r))
-        .map(|r| format!("{}/{}/{}", str_of(&get(r, "kubeContext")), str_of(&get(r, "namespace")), str_of(&get(r, "name"))))
+        .map(|r| {
+            format!(
+                "{}/{}/{}",
+                str_of(&get(r, "kubeContext")),
+                str_of(&get(r, "namespace")),
+                str_of(&get(r, "name"))
+            )
+        })
         .collect();
     let mut out = String::new();
     let me = str_of(&get(rel, "name"));
     for n in dag::needs(rel) {
         let comps: Vec<&str> = n.split('/').collect();
         let name = comps[comps.len() - 1];
-        let ns = if comps.len() > 1 { comps[comps.len() - 2].to_string() } else { str_of(&get(rel, "namespace")) };
-        let kc = if comps.len() > 2 { comps[..comps.len() - 2].join("/") } else { str_of(&get(rel, "kubeContext")) };
+        let ns = if comps.len() > 1 {
+            comps[comps.len() - 2].to_string()
+        } else {
+            str_of(&get(rel, "namespace"))
+        };
+        let kc = if comps.len() > 2 {
+            comps[..comps.len() - 2].join("/")
+        } else {
+            str_of(&get(rel, "kubeContext"))
+        };
         if !installed.contains(&format!("{kc}/{ns}/{name}")) {
             out.push_str(&format!(
                 "WARNING: release {me} needs {name}, but {name} is not installed due to installed: false. Either mark {name} as installed or remove {name} from {me}'s needs\n"
@@ -244,7 +304,10 @@ fn ordered(st: &State, all: &State) -> Result<Vec<BTreeMap<String, Value>>, Stri
     for i in groups.into_iter().flatten() {
         let id = dag::release_id(&every[i]);
         if let Some(r) = sel.iter().find(|r| dag::release_id(r) == id) {
-            if !out.iter().any(|o: &BTreeMap<String, Value>| dag::release_id(o) == id) {
+            if !out
+                .iter()
+                .any(|o: &BTreeMap<String, Value>| dag::release_id(o) == id)
+            {
                 out.push(r.clone());
             }
         }
@@ -269,18 +332,40 @@ fn paired<'s>(root: &'s State, all: Option<&'s State>) -> Vec<(&'s State, &'s St
 }
 
 impl<'a> Run<'a> {
-    fn helm_job(&self, st: &State, rel: &BTreeMap<String, Value>, o: &TemplateOpts) -> Result<HelmTemplate, String> {
+    /// helmfile's SyncRepos: `helm repo add NAME URL --force-update` for each HTTP repository
+    /// of the state (once per run).
+    fn sync_repos(&mut self, st: &State) -> Result<(), String> {
+        sync_repos(self.out, &mut self.synced, st)
+    }
+
+    fn helm_job(
+        &self,
+        st: &State,
+        rel: &BTreeMap<String, Value>,
+        o: &TemplateOpts,
+    ) -> Result<HelmTemplate, String> {
         let values = st.release_values(rel)?;
         let chart = str_of(&get(rel, "chart"));
-        let chart_path = if Path::new(&chart).is_absolute() { PathBuf::from(&chart) } else { st.base_dir.join(&chart) };
+        let chart_path = if Path::new(&chart).is_absolute() {
+            PathBuf::from(&chart)
+        } else {
+            st.base_dir.join(&chart)
+        };
         let mut args: Vec<String> = o.args.clone();
         if args.is_empty() {
-            args = list_items(&get_helm_default(st, "args")).iter().map(str_of).collect();
+            args = list_items(&get_helm_default(st, "args"))
+                .iter()
+                .map(str_of)
+                .collect();
         }
         let extra_value_files = o
             .values
             .iter()
-            .map(|v| crate::absolute(&st.cwd.join(v)).to_string_lossy().into_owned())
+            .map(|v| {
+                crate::absolute(&st.cwd.join(v))
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         let helm_binary = match str_of(&get(&st.spec, "helmBinary")) {
             b if b.is_empty() => "helm".to_string(),
@@ -295,18 +380,29 @@ impl<'a> Run<'a> {
             values,
             extra_value_files,
             extra_set: o.set.clone(),
-            api_versions: list_items(&get(rel, "apiVersions")).iter().map(str_of).collect(),
-            kube_version: o.kube_version.clone().filter(|k| !k.is_empty()).unwrap_or_else(|| str_of(&get(rel, "kubeVersion"))),
+            api_versions: list_items(&get(rel, "apiVersions"))
+                .iter()
+                .map(str_of)
+                .collect(),
+            kube_version: o
+                .kube_version
+                .clone()
+                .filter(|k| !k.is_empty())
+                .unwrap_or_else(|| str_of(&get(rel, "kubeVersion"))),
             output_dir: None,
             include_crds: o.include_crds,
             skip_tests: o.skip_tests,
             no_hooks: o.no_hooks,
-            skip_schema_validation: o.skip_schema_validation || matches!(get(rel, "skipSchemaValidation"), Value::Bool(true)),
+            skip_schema_validation: o.skip_schema_validation
+                || matches!(get(rel, "skipSchemaValidation"), Value::Bool(true)),
             show_only: o.show_only.clone(),
             extra_args: args,
             temp_dir: temp_dir(),
             helm_binary,
             kube_context: o.kube_context.clone().unwrap_or_default(),
+            remote: !is_local_chart(st, &chart)
+                && !Path::new(&chart).is_absolute()
+                && !chart.starts_with('.'),
         })
     }
 
@@ -319,6 +415,12 @@ impl<'a> Run<'a> {
                 return false;
             }
         };
+        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+            if let Err(e) = self.sync_repos(st) {
+                fail(self.out, st, &[e]);
+                return false;
+            }
+        }
         prepare(st, &rels, o.skip_deps, self.out);
         let rels: Vec<_> = rels.into_iter().filter(desired).collect();
         let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
@@ -326,7 +428,10 @@ impl<'a> Run<'a> {
         for r in &rels {
             warns.push(needs_warnings(all, r));
             let mut job = self.helm_job(st, r, o);
-            if let (Ok(j), true) = (&mut job, o.output_dir.is_some() || o.output_dir_template.is_some()) {
+            if let (Ok(j), true) = (
+                &mut job,
+                o.output_dir.is_some() || o.output_dir_template.is_some(),
+            ) {
                 let tmpl = o.output_dir_template.clone().unwrap_or_else(|| {
                     "{{ .OutputDir }}/{{ .State.BaseName }}-{{ .State.AbsPathSHA1 }}-{{ .Release.Name}}".into()
                 });
@@ -348,16 +453,24 @@ impl<'a> Run<'a> {
             match job {
                 Err(e) => errs.push(e.clone()),
                 Ok(j) => {
-                    self.out.stderr.extend(j.values.log.iter().map(|l| format!("{l}\n")));
+                    self.out
+                        .stderr
+                        .extend(j.values.log.iter().map(|l| format!("{l}\n")));
                     if !errs.is_empty() {
                         continue;
                     }
-                    self.out.stderr.push_str(&format!("Templating release={}, chart={}\n", j.name, redacted_url(&j.chart_shown)));
+                    self.out.stderr.push_str(&format!(
+                        "Templating release={}, chart={}\n",
+                        j.name,
+                        redacted_url(&j.chart_shown)
+                    ));
                     match res {
                         Some(Ok(stdout)) if j.output_dir.is_some() => {
                             let mut seen = std::collections::HashSet::new();
-                            let kept: Vec<&str> =
-                                stdout.split('\n').filter(|l| !l.starts_with("wrote ") || seen.insert(l.to_string())).collect();
+                            let kept: Vec<&str> = stdout
+                                .split('\n')
+                                .filter(|l| !l.starts_with("wrote ") || seen.insert(l.to_string()))
+                                .collect();
                             let t = kept.join("\n");
                             let t = t.trim_end_matches('\n');
                             if !t.is_empty() {
@@ -384,12 +497,25 @@ impl<'a> Run<'a> {
     }
 
     /// Renders every job (in parallel); `None` for jobs whose inputs failed.
-    fn render_all(&self, st: &State, jobs: &[Result<HelmTemplate, String>], concurrency: usize) -> Vec<Option<Result<String, crate::render::HelmFailure>>> {
+    fn render_all(
+        &self,
+        st: &State,
+        jobs: &[Result<HelmTemplate, String>],
+        concurrency: usize,
+    ) -> Vec<Option<Result<String, crate::render::HelmFailure>>> {
         let n = jobs.len();
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let workers = if concurrency == 0 { n.min(cpus) } else { concurrency.min(n).min(cpus.max(1)) }.max(1);
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let workers = if concurrency == 0 {
+            n.min(cpus)
+        } else {
+            concurrency.min(n).min(cpus.max(1))
+        }
+        .max(1);
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<Result<String, crate::render::HelmFailure>>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        let slots: Vec<std::sync::Mutex<Option<Result<String, crate::render::HelmFailure>>>> =
+            (0..n).map(|_| std::sync::Mutex::new(None)).collect();
         let cwd = st.cwd.clone();
         let cache = self.cache;
         std::thread::scope(|s| {
@@ -416,7 +542,10 @@ impl<'a> Run<'a> {
                 });
             }
         });
-        slots.into_iter().map(|m| m.into_inner().ok().flatten()).collect()
+        slots
+            .into_iter()
+            .map(|m| m.into_inner().ok().flatten())
+            .collect()
     }
 }
 
@@ -432,12 +561,76 @@ fn redacted_url(chart: &str) -> String {
     chart.to_string()
 }
 
+/// helmfile's SyncRepos: `helm repo add NAME URL --force-update` for each HTTP repository of the
+/// state (once per run).
+fn sync_repos(out: &mut Outcome, synced: &mut Vec<String>, st: &State) -> Result<(), String> {
+    let paths = rudder_repo::paths::HelmPaths::from_env();
+    for r in list_items(&get(&st.spec, "repositories")) {
+        let m: BTreeMap<String, Value> = crate::map_entries(&r).into_iter().collect();
+        let f = |k: &str| str_of(&get(&m, k));
+        if matches!(get(&m, "oci"), Value::Bool(true)) || f("url").starts_with("oci://") {
+            continue;
+        }
+        let key = format!("{}\u{0}{}", f("name"), f("url"));
+        if synced.contains(&key) {
+            continue;
+        }
+        synced.push(key);
+        out.stderr
+            .push_str(&format!("Adding repo {} {}\n", f("name"), f("url")));
+        let entry = rudder_repo::repofile::Entry {
+            name: f("name"),
+            url: f("url"),
+            username: f("username"),
+            password: f("password"),
+            cert_file: f("certFile"),
+            key_file: f("keyFile"),
+            ca_file: f("caFile"),
+            insecure_skip_tls_verify: matches!(get(&m, "skipTLSVerify"), Value::Bool(true)),
+            pass_credentials_all: matches!(get(&m, "passCredentials"), Value::Bool(true)),
+        };
+        match rudder_repo::ops::repo_add(&paths, entry, true) {
+            Ok(msg) => out
+                .stderr
+                .push_str(&format!("{}\n", msg.trim_end_matches('\n'))),
+            Err(e) => {
+                let mut args = vec![
+                    "repo".to_string(),
+                    "add".into(),
+                    f("name"),
+                    f("url"),
+                    "--force-update".into(),
+                ];
+                if !f("username").is_empty() {
+                    args.extend([
+                        "--username".to_string(),
+                        f("username"),
+                        "--password".into(),
+                        f("password"),
+                    ]);
+                }
+                return Err(crate::render::exit_error_for(
+                    &str_or(&get(&st.spec, "helmBinary"), "helm"),
+                    &args,
+                    "",
+                    &format!("Error: {e}\n"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `helmfile template`. `all` is the state tree loaded without `--selector` (for the `needs`
 /// graph), when selectors were given.
 pub fn template(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome {
     let mut out = Outcome::default();
     let cache = ChartCache::default();
-    let mut run = Run { out: &mut out, cache: &cache };
+    let mut run = Run {
+        out: &mut out,
+        cache: &cache,
+        synced: Vec::new(),
+    };
     for (st, every) in paired(root, all) {
         if !run.template_state(st, every, o) {
             break;
@@ -452,7 +645,11 @@ pub fn show_dag(root: &State, all: Option<&State>) -> Outcome {
     let mut states = Vec::new();
     visit(root, &mut states);
     for st in states {
-        let rels = if all.is_some() { selected(st) } else { Ok(rels_of(st)) };
+        let rels = if all.is_some() {
+            selected(st)
+        } else {
+            Ok(rels_of(st))
+        };
         match rels.and_then(|r| dag::show_dag(&r)) {
             Ok(t) => out.stdout.push_str(&t),
             Err(e) => {
@@ -485,7 +682,14 @@ pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
     let mut out = Outcome::default();
     let mut states = Vec::new();
     visit(root, &mut states);
+    let mut synced = Vec::new();
     'states: for st in states {
+        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+            if let Err(e) = sync_repos(&mut out, &mut synced, st) {
+                fail(&mut out, st, &[e]);
+                break;
+            }
+        }
         let rels = match selected(st) {
             Ok(r) => r,
             Err(e) => {
@@ -500,21 +704,30 @@ pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
                 for l in &vals.log {
                     out.stderr.push_str(&format!("{l}\n"));
                 }
-                let tmpl = o.output_file_template.clone().unwrap_or_else(|| "{{ .State.BaseName }}-{{ .State.AbsPathSHA1 }}/{{ .Release.Name }}.yaml".into());
+                let tmpl = o.output_file_template.clone().unwrap_or_else(|| {
+                    "{{ .State.BaseName }}-{{ .State.AbsPathSHA1 }}/{{ .Release.Name }}.yaml".into()
+                });
                 let path = output_path_template(st, r, &tmpl, "")?;
                 let full = st.cwd.join(&path);
                 if let Some(d) = full.parent() {
                     std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
                 }
-                out.stderr.push_str(&format!("Writing values file {path}\n"));
+                out.stderr
+                    .push_str(&format!("Writing values file {path}\n"));
                 let mut merged = Value::empty_map();
-                let mut texts: Vec<(String, String)> = vals.docs.iter().map(|d| (d.source.clone().unwrap_or_default(), d.text.clone())).collect();
+                let mut texts: Vec<(String, String)> = vals
+                    .docs
+                    .iter()
+                    .map(|d| (d.source.clone().unwrap_or_default(), d.text.clone()))
+                    .collect();
                 for f in &o.values {
-                    let t = std::fs::read_to_string(st.cwd.join(f)).map_err(|e| format!("reading {f}: {e}"))?;
+                    let t = std::fs::read_to_string(st.cwd.join(f))
+                        .map_err(|e| format!("reading {f}: {e}"))?;
                     texts.push((f.clone(), t));
                 }
                 for (src, text) in texts {
-                    let v = crate::parse_yaml(&text).map_err(|e| format!("unmarshalling yaml {src}: {e}"))?;
+                    let v = crate::parse_yaml(&text)
+                        .map_err(|e| format!("unmarshalling yaml {src}: {e}"))?;
                     merged = mergo_override(&merged, &v);
                 }
                 let _ = merge_maps;

@@ -68,7 +68,11 @@ pub fn plan(releases: &[BTreeMap<String, Value>]) -> Result<Vec<Vec<usize>>, Str
     let mut remaining = outputs.clone();
     let mut left = inputs.clone();
     let mut groups: Vec<Vec<String>> = Vec::new();
-    let mut current: Vec<String> = nodes.iter().filter(|n| left.get(**n).copied().unwrap_or(0) == 0).map(|n| n.to_string()).collect();
+    let mut current: Vec<String> = nodes
+        .iter()
+        .filter(|n| left.get(**n).copied().unwrap_or(0) == 0)
+        .map(|n| n.to_string())
+        .collect();
     while !current.is_empty() {
         let mut next = Vec::new();
         for n in &current {
@@ -83,10 +87,16 @@ pub fn plan(releases: &[BTreeMap<String, Value>]) -> Result<Vec<Vec<usize>>, Str
         groups.push(std::mem::take(&mut current));
         current = next;
     }
-    let mut stuck: Vec<&String> = left.iter().filter(|(_, c)| **c > 0).map(|(id, _)| id).collect();
+    let mut stuck: Vec<&String> = left
+        .iter()
+        .filter(|(_, c)| **c > 0)
+        .map(|(id, _)| id)
+        .collect();
     if !stuck.is_empty() {
         stuck.sort();
-        let start = stuck.iter().find(|id| remaining.get(id.as_str()).is_some_and(|s| !s.is_empty()));
+        let start = stuck
+            .iter()
+            .find(|id| remaining.get(id.as_str()).is_some_and(|s| !s.is_empty()));
         let mut cur = start.map(|s| s.to_string()).unwrap_or_default();
         let mut seen = BTreeSet::new();
         let mut path = Vec::new();
@@ -123,13 +133,23 @@ pub fn plan(releases: &[BTreeMap<String, Value>]) -> Result<Vec<Vec<usize>>, Str
 /// whitespace trimmed).
 pub fn show_dag(releases: &[BTreeMap<String, Value>]) -> Result<String, String> {
     let groups = plan(releases)?;
-    let mut rows = vec![vec!["GROUP".to_string(), "RELEASE".into(), "DEPENDENCIES".into()]];
+    let mut rows = vec![vec![
+        "GROUP".to_string(),
+        "RELEASE".into(),
+        "DEPENDENCIES".into(),
+    ]];
     for (g, idx) in groups.iter().enumerate() {
         for &i in idx {
-            rows.push(vec![(g + 1).to_string(), release_id(&releases[i]), needs(&releases[i]).join(", ")]);
+            rows.push(vec![
+                (g + 1).to_string(),
+                release_id(&releases[i]),
+                needs(&releases[i]).join(", "),
+            ]);
         }
     }
-    let widths: Vec<usize> = (0..2).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0) + 1).collect();
+    let widths: Vec<usize> = (0..2)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0) + 1)
+        .collect();
     let mut out = String::new();
     for r in rows {
         let mut line = String::new();

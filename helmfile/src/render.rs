@@ -43,6 +43,9 @@ pub struct HelmTemplate {
     pub temp_dir: String,
     pub helm_binary: String,
     pub kube_context: String,
+    /// A chart from a repository (`repo/name`, `oci://...`): fetched into helm's content cache
+    /// before loading, as `helm template --version V` would.
+    pub remote: bool,
 }
 
 /// A failed helm run: helmfile's error text.
@@ -59,7 +62,10 @@ impl ChartCache {
             return Ok(c.clone());
         }
         let c = Arc::new(rudder_chart::load(path).map_err(|e| e.to_string())?);
-        self.0.lock().map_err(|e| e.to_string())?.insert(path.to_path_buf(), c.clone());
+        self.0
+            .lock()
+            .map_err(|e| e.to_string())?
+            .insert(path.to_path_buf(), c.clone());
         Ok(c)
     }
 }
@@ -86,7 +92,13 @@ impl HelmTemplate {
         self.values
             .docs
             .iter()
-            .map(|d| format!("{}/{id}-values-{}", self.temp_dir, fnv32a(&format!("{}{}", self.name, d.text))))
+            .map(|d| {
+                format!(
+                    "{}/{id}-values-{}",
+                    self.temp_dir,
+                    fnv32a(&format!("{}{}", self.name, d.text))
+                )
+            })
             .collect()
     }
 
@@ -97,7 +109,11 @@ impl HelmTemplate {
             a.push("--kube-context".into());
             a.push(self.kube_context.clone());
         }
-        a.extend(["template".to_string(), self.name.clone(), self.chart_shown.clone()]);
+        a.extend([
+            "template".to_string(),
+            self.name.clone(),
+            self.chart_shown.clone(),
+        ]);
         let version = self.version.split('@').next().unwrap_or("");
         if !version.is_empty() {
             a.push("--version".into());
@@ -165,7 +181,8 @@ impl HelmTemplate {
 
     /// helm's stdout, or helmfile's error for a failed helm run.
     pub fn run(&self, cache: &ChartCache) -> Result<String, HelmFailure> {
-        self.render(cache).map_err(|(stdout, stderr)| HelmFailure(self.exit_error(&stdout, &stderr)))
+        self.render(cache)
+            .map_err(|(stdout, stderr)| HelmFailure(self.exit_error(&stdout, &stderr)))
     }
 
     /// helm template in-process: Ok(stdout) or Err((stdout so far, stderr)).
@@ -174,23 +191,40 @@ impl HelmTemplate {
         let mut extra = ExtraArgs::default();
         extra.parse(&self.extra_args);
         let kube_version = match (extra.kube_version.as_deref(), self.kube_version.as_str()) {
-            (Some(kv), _) | (None, kv) if !kv.is_empty() => {
-                Some(KubeVersion::parse(kv).map_err(|e| fail(format!("invalid kube version '{kv}': {e}")))?)
-            }
+            (Some(kv), _) | (None, kv) if !kv.is_empty() => Some(
+                KubeVersion::parse(kv)
+                    .map_err(|e| fail(format!("invalid kube version '{kv}': {e}")))?,
+            ),
             _ => None,
         };
         let chart_ref = self.chart_shown.trim();
-        if !self.chart_path.exists() {
+        let mut chart_path = self.chart_path.clone();
+        if self.remote {
+            let paths = rudder_repo::paths::HelmPaths::from_env();
+            let opts = rudder_repo::ops::PullOptions {
+                version: self.version.split('@').next().unwrap_or("").to_string(),
+                ..Default::default()
+            };
+            let pulled = rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)
+                .map_err(|e| fail(e.to_string()))?;
+            chart_path = pulled.path;
+        } else if !chart_path.exists() {
             if Path::new(chart_ref).is_absolute() || chart_ref.starts_with('.') {
                 return Err(fail(format!("path {chart_ref:?} not found")));
             }
             if chart_ref.starts_with("oci://") {
                 return Err(fail(format!("rudder: OCI chart {chart_ref} is not supported by rudder's helmfile template yet")));
             }
-            return Err(fail(format!("repo {} not found", chart_ref.split('/').next().unwrap_or(chart_ref))));
+            return Err(fail(format!(
+                "repo {} not found",
+                chart_ref.split('/').next().unwrap_or(chart_ref)
+            )));
         }
-        let docs: HashMap<String, Vec<u8>> =
-            self.value_file_names().into_iter().zip(self.values.docs.iter().map(|d| d.text.clone().into_bytes())).collect();
+        let docs: HashMap<String, Vec<u8>> = self
+            .value_file_names()
+            .into_iter()
+            .zip(self.values.docs.iter().map(|d| d.text.clone().into_bytes()))
+            .collect();
         let mut value_files = self.value_file_names();
         value_files.extend(self.extra_value_files.iter().cloned());
         value_files.extend(extra.values.iter().cloned());
@@ -213,8 +247,10 @@ impl HelmTemplate {
                 None => rudder_chart::values::options::read_file_go(p),
             }
         };
-        let user_vals = vo.merge_values_with(&reader).map_err(|e| fail(e.to_string()))?;
-        let mut chart: Chart = (*cache.get(&self.chart_path).map_err(fail)?).clone();
+        let user_vals = vo
+            .merge_values_with(&reader)
+            .map_err(|e| fail(e.to_string()))?;
+        let mut chart: Chart = (*cache.get(&chart_path).map_err(fail)?).clone();
         check_if_installable(&chart).map_err(fail)?;
         if !chart.metadata.dependencies.is_empty() {
             rudder_chart::check_dependencies(&chart).map_err(|e| {
@@ -226,13 +262,17 @@ impl HelmTemplate {
         let namespace = if !self.namespace.is_empty() {
             self.namespace.clone()
         } else {
-            std::env::var("HELM_NAMESPACE").ok().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into())
+            std::env::var("HELM_NAMESPACE")
+                .ok()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "default".into())
         };
         rudder_chart::render::template::validate_release_name(&self.name).map_err(fail)?;
         let mut warnings = Vec::new();
         rudder_chart::process_dependencies(&mut chart, &user_vals, &mut warnings)
             .map_err(|e| fail(format!("chart dependencies processing failed: {e}")))?;
-        let vals = rudder_chart::coalesce_values(&chart, &user_vals, &mut warnings).map_err(|e| fail(e.to_string()))?;
+        let vals = rudder_chart::coalesce_values(&chart, &user_vals, &mut warnings)
+            .map_err(|e| fail(e.to_string()))?;
         if !self.skip_schema_validation && !extra.skip_schema_validation {
             rudder_chart::validate_against_schema(&chart, &vals).map_err(|e| {
                 fail(format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"))
@@ -241,33 +281,65 @@ impl HelmTemplate {
         let mut api_versions = self.api_versions.clone();
         api_versions.extend(extra.api_versions.iter().cloned());
         let opts = TemplateOptions {
-            release: ReleaseOptions { name: self.name.clone(), namespace, revision: 1, is_upgrade: false, is_install: true },
+            release: ReleaseOptions {
+                name: self.name.clone(),
+                namespace,
+                revision: 1,
+                is_upgrade: false,
+                is_install: true,
+            },
             kube_version,
             api_versions,
             include_crds: self.include_crds || extra.include_crds,
             skip_tests: self.skip_tests || extra.skip_tests,
             disable_hooks: self.no_hooks || extra.no_hooks,
-            show_only: self.show_only.iter().chain(extra.show_only.iter()).cloned().collect(),
+            show_only: self
+                .show_only
+                .iter()
+                .chain(extra.show_only.iter())
+                .cloned()
+                .collect(),
             output_dir: self.output_dir.clone(),
             use_release_name: false,
             enable_dns: false,
             sub_notes: false,
             post_renderer: None,
         };
-        template(&chart, vals, &opts).map(|o| o.stdout).map_err(|e| (e.stdout.clone(), format!("Error: {}\n", e.display())))
+        template(&chart, vals, &opts)
+            .map(|o| o.stdout)
+            .map_err(|e| (e.stdout.clone(), format!("Error: {}\n", e.display())))
     }
 
     /// helmfile's ExitError text for a helm run that exited 1 (`--set*` values stripped, as
     /// `--strip-args-values-on-exit-error` does by default).
     fn exit_error(&self, stdout: &str, stderr: &str) -> String {
-        let path = lookup_path(&self.helm_binary);
-        let mut args = vec![self.helm_binary.clone()];
-        args.extend(self.args());
+        exit_error_for(&self.helm_binary, &self.args(), stdout, stderr)
+    }
+}
+
+/// helmfile's ExitError text for `helm ARGS` exiting 1 with this output.
+pub fn exit_error_for(
+    helm_binary: &str,
+    helm_args: &[String],
+    stdout: &str,
+    stderr: &str,
+) -> String {
+    {
+        let path = lookup_path(helm_binary);
+        let mut args = vec![helm_binary.to_string()];
+        args.extend(helm_args.iter().cloned());
         let mut out = format!("PATH:\n{}", go_indent(&path, "  "));
         out.push_str("\n\nARGS:");
         for (i, a) in args.iter().enumerate() {
-            let shown = if i > 0 && args[i - 1].starts_with("--set") { "*** STRIP ***" } else { a.as_str() };
-            out.push_str(&format!("\n{}", go_indent(&format!("{i}: {shown} ({} bytes)", shown.len()), "  ")));
+            let shown = if i > 0 && args[i - 1].starts_with("--set") {
+                "*** STRIP ***"
+            } else {
+                a.as_str()
+            };
+            out.push_str(&format!(
+                "\n{}",
+                go_indent(&format!("{i}: {shown} ({} bytes)", shown.len()), "  ")
+            ));
         }
         out.push_str(&format!("\n\nERROR:\n{}", go_indent("exit status 1", "  ")));
         out.push_str(&format!("\n\nEXIT STATUS\n{}", go_indent("1", "  ")));
@@ -276,7 +348,10 @@ impl HelmTemplate {
         }
         let combined = format!("{stdout}{stderr}");
         if !combined.is_empty() {
-            out.push_str(&format!("\n\nCOMBINED OUTPUT:\n{}", go_indent(&combined, "  ")));
+            out.push_str(&format!(
+                "\n\nCOMBINED OUTPUT:\n{}",
+                go_indent(&combined, "  ")
+            ));
         }
         format!("command {path:?} exited with non-zero status:\n\n{out}")
     }
@@ -337,7 +412,12 @@ impl ExtraArgs {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
                 _ => (a.clone(), None),
             };
-            let mut val = || inline.clone().or_else(|| it.next().cloned()).unwrap_or_default();
+            let mut val = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .unwrap_or_default()
+            };
             match flag.as_str() {
                 "-f" | "--values" => self.values.push(val()),
                 "--set" => self.set.push(val()),

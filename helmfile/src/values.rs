@@ -36,7 +36,9 @@ pub struct ReleaseValues {
 
 /// helmfile's `escape`: `{`, `}` and `,` are backslash-escaped in `--set` names and values.
 pub fn escape(v: &str) -> String {
-    v.replace('{', "\\{").replace('}', "\\}").replace(',', "\\,")
+    v.replace('{', "\\{")
+        .replace('}', "\\}")
+        .replace(',', "\\,")
 }
 
 /// Go's filepath.Join(base, p) for a relative `p` (helmfile's `normalizePath`).
@@ -44,13 +46,18 @@ fn normalize(base_rel: &Path, p: &str) -> String {
     if Path::new(p).is_absolute() || p.contains("://") {
         return p.to_string();
     }
-    rudder_engine::funcs::helmfile::clean(&base_rel.join(p)).to_string_lossy().into_owned()
+    rudder_engine::funcs::helmfile::clean(&base_rel.join(p))
+        .to_string_lossy()
+        .into_owned()
 }
 
 impl State {
     /// The release maps of this state (templates, inheritance and selectors applied).
     pub fn releases(&self) -> Vec<BTreeMap<String, Value>> {
-        list_items(&get(&self.spec, "releases")).iter().map(|r| map_entries(r).into_iter().collect()).collect()
+        list_items(&get(&self.spec, "releases"))
+            .iter()
+            .map(|r| map_entries(r).into_iter().collect())
+            .collect()
     }
 
     /// helmfile's releaseTemplateData for values files of `rel`.
@@ -62,11 +69,20 @@ impl State {
         };
         let release = mk_map(vec![
             ("Name".into(), Value::string(str_of(&get(rel, "name")))),
-            ("Namespace".into(), Value::string(str_of(&get(rel, "namespace")))),
+            (
+                "Namespace".into(),
+                Value::string(str_of(&get(rel, "namespace"))),
+            ),
             ("Labels".into(), labels),
             ("Chart".into(), Value::string(str_of(&get(rel, "chart")))),
-            ("ChartVersion".into(), Value::string(str_of(&get(rel, "version")))),
-            ("KubeContext".into(), Value::string(str_of(&get(rel, "kubeContext")))),
+            (
+                "ChartVersion".into(),
+                Value::string(str_of(&get(rel, "version"))),
+            ),
+            (
+                "KubeContext".into(),
+                Value::string(str_of(&get(rel, "kubeContext"))),
+            ),
         ]);
         let env = mk_map(vec![
             ("Name".into(), Value::string(self.env_name.as_str())),
@@ -78,9 +94,18 @@ impl State {
             ("Release".into(), release),
             ("Values".into(), vals.clone()),
             ("StateValues".into(), vals),
-            ("KubeContext".into(), Value::string(str_of(&get(&self.spec, "kubeContext")))),
-            ("Namespace".into(), Value::string(str_of(&get(&self.spec, "namespace")))),
-            ("Chart".into(), Value::string(str_of(&get(&self.spec, "chart")))),
+            (
+                "KubeContext".into(),
+                Value::string(str_of(&get(&self.spec, "kubeContext"))),
+            ),
+            (
+                "Namespace".into(),
+                Value::string(str_of(&get(&self.spec, "namespace"))),
+            ),
+            (
+                "Chart".into(),
+                Value::string(str_of(&get(&self.spec, "chart"))),
+            ),
         ])
     }
 
@@ -134,18 +159,31 @@ impl State {
                     }
                     let file = &files[0];
                     let fshown = rel_to(&self.cwd, file).to_string_lossy().into_owned();
-                    let text = self.render_values_file(rel, file, &fshown).map_err(|e| format!("failed to render values files \"{shown}\": {e}"))?;
-                    out.docs.push(ValuesDoc { source: Some(fshown), text });
+                    let text = self
+                        .render_values_file(rel, file, &fshown)
+                        .map_err(|e| format!("failed to render values files \"{shown}\": {e}"))?;
+                    out.docs.push(ValuesDoc {
+                        source: Some(fshown),
+                        text,
+                    });
                 }
                 Value::Map(_) => {
-                    let text = rudder_engine::yaml::to_yaml_pretty(&v).map_err(|e| e.to_string())?;
+                    let text =
+                        rudder_engine::yaml::to_yaml_pretty(&v).map_err(|e| e.to_string())?;
                     out.docs.push(ValuesDoc { source: None, text });
                 }
                 Value::Nil | Value::Missing => {
-                    out.docs.push(ValuesDoc { source: None, text: "{}\n".into() });
+                    out.docs.push(ValuesDoc {
+                        source: None,
+                        text: "{}\n".into(),
+                    });
                 }
                 other => {
-                    return Err(format!("unexpected type of value: value={}, type={}", str_of(other), go_type(other)));
+                    return Err(format!(
+                        "unexpected type of value: value={}, type={}",
+                        str_of(other),
+                        go_type(other)
+                    ));
                 }
             }
         }
@@ -164,7 +202,8 @@ impl State {
             if !value.is_empty() {
                 out.set.push(format!("{name}={}", escape(&value)));
             } else if !file.is_empty() {
-                out.set_file.push(format!("{name}={}", normalize(&base_rel, &file)));
+                out.set_file
+                    .push(format!("{name}={}", normalize(&base_rel, &file)));
             } else if !values.is_empty() {
                 let items: Vec<String> = values.iter().map(|v| escape(&str_of(v))).collect();
                 out.set.push(format!("{name}={{{}}}", items.join(",")));
@@ -179,20 +218,35 @@ impl State {
                 out.set_string.push(format!("{name}={}", escape(&value)));
             } else if !values.is_empty() {
                 let items: Vec<String> = values.iter().map(|v| escape(&str_of(v))).collect();
-                out.set_string.push(format!("{name}={{{}}}", items.join(",")));
+                out.set_string
+                    .push(format!("{name}={{{}}}", items.join(",")));
             }
         }
         Ok(out)
     }
 
     /// tmpl.FileRenderer.RenderToBytes: `.gotmpl` files rendered, others read as they are.
-    fn render_values_file(&self, rel: &BTreeMap<String, Value>, file: &PathBuf, shown: &str) -> Result<String, String> {
-        let path = if file.is_absolute() { file.clone() } else { self.cwd.join(file) };
+    fn render_values_file(
+        &self,
+        rel: &BTreeMap<String, Value>,
+        file: &PathBuf,
+        shown: &str,
+    ) -> Result<String, String> {
+        let path = if file.is_absolute() {
+            file.clone()
+        } else {
+            self.cwd.join(file)
+        };
         if shown.rsplit('.').next() == Some("gotmpl") {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("failed to render [{shown}], because of {e}"))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("failed to render [{shown}], because of {e}"))?;
             let data = self.release_template_data(rel);
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.cwd.clone());
-            render(&self.cwd, &dir, "", &text, &data, false).map_err(|e| format!("failed to render [{shown}], because of {e}"))
+            let dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| self.cwd.clone());
+            render(&self.cwd, &dir, "", &text, &data, false)
+                .map_err(|e| format!("failed to render [{shown}], because of {e}"))
         } else {
             std::fs::read(&path)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())

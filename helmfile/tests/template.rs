@@ -22,7 +22,10 @@ const TEMPDIR: &str = "/tmp/rudder-hfrender-tmpvalues";
 const WV_DIR: &str = "/tmp/rudder-hfrender-wv";
 
 fn oracle_dir() -> PathBuf {
-    rudder_conformance::testbed::oracle("helmfile").parent().unwrap().to_path_buf()
+    rudder_conformance::testbed::oracle("helmfile")
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn homes() -> PathBuf {
@@ -58,10 +61,17 @@ fn mine(dir: &Path, args: &[String]) -> Outcome {
 fn normalize(s: &str) -> String {
     let mut lines: Vec<String> = s
         .split_inclusive('\n')
-        .map(|l| if l.contains(TEMPDIR) { "<temporary values file>\n".to_string() } else { l.to_string() })
+        .map(|l| {
+            if l.contains(TEMPDIR) {
+                "<temporary values file>\n".to_string()
+            } else {
+                l.to_string()
+            }
+        })
         .collect();
     // Sort runs of lines whose order helmfile does not fix.
-    let unordered = |l: &str| l.starts_with("Building dependency ") || l.starts_with("Writing values file ");
+    let unordered =
+        |l: &str| l.starts_with("Building dependency ") || l.starts_with("Writing values file ");
     let mut i = 0;
     while i < lines.len() {
         if unordered(&lines[i]) {
@@ -124,6 +134,7 @@ fn compare(case: &Case) -> Vec<String> {
     let scratch = std::env::temp_dir().join("rudder-hfrender-case");
     let run = |which: &str| -> (Outcome, BTreeMap<PathBuf, Vec<u8>>) {
         let _ = std::fs::remove_dir_all(&scratch);
+        let _ = std::fs::remove_dir_all(homes());
         let _ = std::fs::remove_dir_all(WV_DIR);
         let _ = std::fs::remove_dir_all(TEMPDIR);
         std::fs::create_dir_all(TEMPDIR).unwrap();
@@ -135,7 +146,11 @@ fn compare(case: &Case) -> Vec<String> {
             None => case.dir.clone(),
         };
         let before = snapshot(&[scratch.clone()]);
-        let o = if which == "helmfile" { real(&dir, &case.args) } else { mine(&dir, &case.args) };
+        let o = if which == "helmfile" {
+            real(&dir, &case.args)
+        } else {
+            mine(&dir, &case.args)
+        };
         let mut after = snapshot(&[scratch.clone(), PathBuf::from(WV_DIR)]);
         after.retain(|k, v| before.get(k) != Some(v));
         (o, after)
@@ -159,13 +174,22 @@ fn compare(case: &Case) -> Vec<String> {
         ge = sorted(&ge);
     }
     if we != ge {
-        diffs.push(format!("stderr differs:\n--- helmfile\n{we}--- rudder\n{ge}"));
+        diffs.push(format!(
+            "stderr differs:\n--- helmfile\n{we}--- rudder\n{ge}"
+        ));
     }
     if want.code != got.code {
-        diffs.push(format!("exit code: helmfile {} rudder {}", want.code, got.code));
+        diffs.push(format!(
+            "exit code: helmfile {} rudder {}",
+            want.code, got.code
+        ));
     }
     if want_files.keys().collect::<Vec<_>>() != got_files.keys().collect::<Vec<_>>() {
-        diffs.push(format!("files written differ:\n  helmfile {:?}\n  rudder   {:?}", want_files.keys(), got_files.keys()));
+        diffs.push(format!(
+            "files written differ:\n  helmfile {:?}\n  rudder   {:?}",
+            want_files.keys(),
+            got_files.keys()
+        ));
     } else {
         for (k, v) in &want_files {
             if got_files.get(k) != Some(v) {
@@ -186,25 +210,49 @@ fn first_difference(a: &str, b: &str) -> String {
     for i in 0..al.len().max(bl.len()) {
         if al.get(i) != bl.get(i) {
             let from = i.saturating_sub(3);
-            let show = |l: &[&str]| l.iter().skip(from).take(8).map(|s| format!("    {s}\n")).collect::<String>();
-            return format!("  at line {}:\n  helmfile:\n{}  rudder:\n{}", i + 1, show(&al), show(&bl));
+            let show = |l: &[&str]| {
+                l.iter()
+                    .skip(from)
+                    .take(8)
+                    .map(|s| format!("    {s}\n"))
+                    .collect::<String>()
+            };
+            return format!(
+                "  at line {}:\n  helmfile:\n{}  rudder:\n{}",
+                i + 1,
+                show(&al),
+                show(&bl)
+            );
         }
     }
     String::new()
 }
 
 fn command_name(args: &[String]) -> String {
-    ["template", "write-values", "show-dag"].iter().find(|c| args.iter().any(|a| a == *c)).unwrap_or(&"?").to_string()
+    ["template", "write-values", "show-dag"]
+        .iter()
+        .find(|c| args.iter().any(|a| a == *c))
+        .unwrap_or(&"?")
+        .to_string()
 }
 
 fn data_cases() -> Vec<Case> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/template-data");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     let mut out = Vec::new();
     for d in dirs {
         let name = d.file_name().unwrap().to_string_lossy().into_owned();
-        for line in std::fs::read_to_string(d.join("cmds")).unwrap_or_default().lines().filter(|l| !l.trim().is_empty()) {
+        for line in std::fs::read_to_string(d.join("cmds"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             out.push(Case {
                 label: format!("{name}: {line}"),
                 source: Some(d.clone()),
@@ -233,41 +281,129 @@ fn corpus_cases() -> Vec<Case> {
     for (dir, file, extra) in sets {
         let d = Path::new(CORPUS).join(dir);
         let extra: Vec<String> = match extra.strip_prefix('@') {
-            Some(f) => std::fs::read_to_string(d.join(f)).unwrap_or_default().split_whitespace().map(String::from).collect(),
+            Some(f) => std::fs::read_to_string(d.join(f))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
             None => extra.split_whitespace().map(String::from).collect(),
         };
         for cmd in ["template --skip-deps", "template", "show-dag", wv.as_str()] {
             let mut args = vec!["-f".to_string(), file.to_string()];
             args.extend(extra.iter().cloned());
             args.extend(cmd.split_whitespace().map(String::from));
-            out.push(Case { label: format!("corpus {dir}: {}", args.join(" ")), source: None, dir: d.clone(), args });
+            out.push(Case {
+                label: format!("corpus {dir}: {}", args.join(" ")),
+                source: None,
+                dir: d.clone(),
+                args,
+            });
         }
     }
     out
 }
 
+/// Charts served by the test bed's HTTP chart repository: a repository of this test's own
+/// (packaged by the real helm from corpus charts, indexed by `helm repo index`) named in
+/// `repositories:`, releases from `repo/chart` with and without `version:`.
+fn repo_cases() -> (Vec<Case>, PathBuf) {
+    let root = std::env::var("RUDDER_TEST_REPO_DIR")
+        .expect("RUDDER_TEST_REPO_DIR unset: eval \"$(conformance/servers env)\" first");
+    let url = std::env::var("RUDDER_TEST_REPO_URL")
+        .expect("RUDDER_TEST_REPO_URL unset: eval \"$(conformance/servers env)\" first");
+    let name = rudder_conformance::testbed::unique_name("hfrender");
+    let repo = Path::new(&root).join(&name);
+    std::fs::create_dir_all(&repo).unwrap();
+    let helm = oracle_dir().join("helm");
+    let charts = Path::new(CORPUS).parent().unwrap().join("charts");
+    for c in ["helm-create-default", "podinfo"] {
+        rudder_conformance::testbed::run_ok(
+            Command::new(&helm)
+                .arg("package")
+                .arg(charts.join(c))
+                .arg("-d")
+                .arg(&repo),
+        )
+        .unwrap();
+    }
+    rudder_conformance::testbed::run_ok(Command::new(&helm).arg("repo").arg("index").arg(&repo))
+        .unwrap();
+    let case = std::env::temp_dir().join("rudder-hfrender-repo-src");
+    let _ = std::fs::remove_dir_all(&case);
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::write(
+        case.join("helmfile.yaml"),
+        format!(
+            "repositories:\n- name: hfr\n  url: {url}/{name}\nreleases:\n- name: a\n  namespace: r\n  chart: hfr/mychart\n  version: 0.1.0\n  values:\n  - replicaCount: 2\n- name: b\n  chart: hfr/podinfo\n  needs: [r/a]\n  set:\n  - name: ui.message\n    value: from-repo\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("missing.yaml"),
+        format!("repositories:\n- name: hfr\n  url: {url}/{name}\nreleases:\n- name: a\n  chart: hfr/mychart\n  version: 9.9.9\n"),
+    )
+    .unwrap();
+    let mk = |label: &str, args: &str| Case {
+        label: label.to_string(),
+        source: Some(case.clone()),
+        dir: PathBuf::new(),
+        args: args.split_whitespace().map(String::from).collect(),
+    };
+    let cases = vec![
+        mk("repo-chart: template --skip-tests", "template --skip-tests"),
+        mk(
+            "repo-chart: template --skip-deps --skip-tests (repository not added)",
+            "template --skip-deps --skip-tests",
+        ),
+        mk(
+            "repo-chart: -l name=a write-values",
+            "-l name=a write-values",
+        ),
+        mk("repo-chart: missing version", "-f missing.yaml template"),
+    ];
+    (cases, repo)
+}
+
 /// `label<TAB>reason` lines of the known-differences file.
 fn known() -> BTreeMap<String, String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/known-differences/helmfile_template.txt");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../conformance/known-differences/helmfile_template.txt");
     std::fs::read_to_string(p)
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.starts_with('#') && l.contains('\t'))
-        .filter_map(|l| l.split_once('\t').map(|(a, b)| (a.to_string(), b.to_string())))
+        .filter_map(|l| {
+            l.split_once('\t')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
         .collect()
 }
 
 #[test]
 fn template_write_values_show_dag_match_real_helmfile() {
-    let path = format!("{}:{}", oracle_dir().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        oracle_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     std::env::set_var("PATH", path);
     std::env::set_var("HELMFILE_TEMPDIR", TEMPDIR);
     std::env::remove_var("HELM_NAMESPACE");
+    // rudder (in this process) and helmfile's helm see the same private helm homes.
+    let h = homes();
+    std::env::set_var("HELM_CONFIG_HOME", h.join("config"));
+    std::env::set_var("HELM_CACHE_HOME", h.join("cache"));
+    std::env::set_var("HELM_DATA_HOME", h.join("data"));
+    let (repo_cases, repo_dir) = repo_cases();
     let known = known();
     let mut per_cmd: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut unexpected = Vec::new();
     let mut tolerated = Vec::new();
-    for case in data_cases().into_iter().chain(corpus_cases()) {
+    for case in data_cases()
+        .into_iter()
+        .chain(repo_cases)
+        .chain(corpus_cases())
+    {
         let diffs = compare(&case);
         let e = per_cmd.entry(command_name(&case.args)).or_default();
         e.1 += 1;
@@ -286,5 +422,9 @@ fn template_write_values_show_dag_match_real_helmfile() {
         eprintln!("{cmd}: {same}/{total} identical");
     }
     eprintln!("known differences tolerated: {}", tolerated.len());
-    assert!(unexpected.is_empty(), "cases differ from real helmfile: {unexpected:#?}");
+    let _ = std::fs::remove_dir_all(&repo_dir);
+    assert!(
+        unexpected.is_empty(),
+        "cases differ from real helmfile: {unexpected:#?}"
+    );
 }
