@@ -17,45 +17,42 @@ struct Globals {
 
 /// Flags that take a value (so `--flag value` consumes the next argument).
 const VALUED: &[&str] = &[
-    "-f",
-    "--file",
-    "-e",
-    "--environment",
-    "-l",
-    "--selector",
-    "--state-values-set",
-    "--state-values-set-string",
-    "--state-values-file",
-    "-n",
-    "--namespace",
-    "--kube-context",
-    "--helm-binary",
-    "-b",
-    "--kustomize-binary",
-    "-k",
-    "--log-level",
-    "--chart",
-    "-c",
-    "--kubeconfig",
-    "--args",
-    "--set",
-    "--values",
-    "--output-dir",
-    "--output-dir-template",
-    "--output-file-template",
-    "--concurrency",
-    "--kube-version",
-    "--show-only",
-    "--post-renderer",
-    "--post-renderer-args",
-    "--template-args",
-    "--suppress",
-    "--context",
-    "--color",
-    "--output",
-    "--enable-live-output",
-    "--timeout",
+    "-f", "--file", "-e", "--environment", "-l", "--selector", "--state-values-set", "--state-values-set-string",
+    "--state-values-file", "-n", "--namespace", "--kube-context", "--helm-binary", "-b", "--kustomize-binary", "-k",
+    "--log-level", "--chart", "-c", "--kubeconfig", "--args", "--set", "--values", "--output-dir",
+    "--output-dir-template", "--output-file-template", "--concurrency", "--kube-version", "--show-only",
+    "--post-renderer", "--post-renderer-args", "--template-args", "--output", "--repo-retries",
 ];
+
+/// Flags helmfile v1.8.0 knows (root persistent flags and those of the commands served here);
+/// anything else is cobra's "unknown flag".
+const KNOWN: &[&str] = &[
+    "helm-binary", "kustomize-binary", "file", "environment", "state-values-set", "state-values-set-string",
+    "state-values-file", "skip-deps", "skip-refresh", "allow-failed-releases", "strip-args-values-on-exit-error",
+    "disable-force-update", "enforce-plugin-verification", "oci-plain-http", "repo-retries", "quiet", "kubeconfig",
+    "kube-context", "debug", "color", "no-color", "log-level", "namespace", "chart", "selector",
+    "allow-no-matching-release", "enable-live-output", "interactive", "sequential-helmfiles", "otel-tracing", "help",
+    // template
+    "args", "set", "values", "output-dir", "output-dir-template", "concurrency", "validate", "include-crds",
+    "skip-tests", "skip-needs", "include-needs", "include-transitive-needs", "enforce-needs-are-installed",
+    "skip-cleanup", "no-hooks", "post-renderer", "post-renderer-args", "skip-schema-validation", "kube-version",
+    "show-only", "template-args",
+    // write-values, build, list
+    "output-file-template", "embed-values", "keep-temp-dir", "skip-charts", "output",
+];
+const KNOWN_SHORT: &str = "bkfeqnclih";
+
+/// helmfile's commands (those rudder does not serve yet get a clear error, others cobra's).
+const COMMANDS: &[&str] = &[
+    "apply", "build", "cache", "completion", "create", "deps", "destroy", "diff", "doctor", "fetch", "help", "init",
+    "lint", "list", "print-env", "repos", "show-dag", "status", "sync", "template", "test", "unittest", "version",
+    "write-values",
+];
+
+/// An error helmfile prints bare and exits 3 with (cobra's and other non-app errors).
+fn bare_error(msg: &str) -> Outcome {
+    Outcome { stdout: String::new(), stderr: format!("{msg}\n"), code: 3 }
+}
 
 fn usage_error(msg: &str) -> Outcome {
     Outcome {
@@ -77,6 +74,17 @@ pub fn run(args: &[String]) -> Outcome {
             Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
             _ => (a.clone(), None),
         };
+        if let Some(long) = flag.strip_prefix("--") {
+            if !KNOWN.contains(&long) {
+                return bare_error(&format!("unknown flag: --{long}"));
+            }
+        } else if let Some(short) = flag.strip_prefix('-') {
+            if let Some(c) = short.chars().next() {
+                if !KNOWN_SHORT.contains(c) {
+                    return bare_error(&format!("unknown shorthand flag: '{c}' in {a}"));
+                }
+            }
+        }
         let takes = VALUED.contains(&flag.as_str());
         let val = if takes {
             match inline.clone() {
@@ -145,6 +153,9 @@ pub fn run(args: &[String]) -> Outcome {
             "a command is required (template, write-values, show-dag, build, list)",
         );
     };
+    if !COMMANDS.contains(&command.as_str()) {
+        return bare_error(&format!("unknown command {command:?} for \"helmfile\""));
+    }
     if !matches!(
         command.as_str(),
         "template" | "write-values" | "show-dag" | "build" | "list"
@@ -155,7 +166,12 @@ pub fn run(args: &[String]) -> Outcome {
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let file = match &g.file {
-        Some(f) => f.clone(),
+        Some(f) => {
+            if !cwd.join(f).exists() {
+                return Outcome { stdout: String::new(), stderr: format!("specified state file {f} is not found\n"), code: 1 };
+            }
+            f.clone()
+        }
         None => match ["helmfile.yaml", "helmfile.yaml.gotmpl"].iter().find(|f| cwd.join(f).is_file()) {
             Some(f) => f.to_string(),
             None => {
@@ -190,20 +206,16 @@ pub fn run(args: &[String]) -> Outcome {
     let st = match load(&name, &dir, &g.load) {
         Ok(st) => st,
         Err(e) => {
-            let stderr = if e.starts_with("err: no releases found") {
-                format!("{e}\n")
-            } else {
-                format!("in ./{name}: {e}\n")
-            };
-            return Outcome {
-                stdout: String::new(),
-                stderr,
-                code: if e.starts_with("err: no releases found") {
-                    0
+            if e.starts_with("err: no releases found") {
+                // show-dag has printed its (empty) table header by then.
+                let stdout = if command == "show-dag" && !g.load.selectors.is_empty() {
+                    "GROUP RELEASE DEPENDENCIES\n"
                 } else {
-                    1
-                },
-            };
+                    ""
+                };
+                return Outcome { stdout: stdout.into(), stderr: format!("{e}\n"), code: 3 };
+            }
+            return Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 };
         }
     };
     // helmfile plans `needs` over every release and warns about needs at load time for all of
