@@ -17,41 +17,142 @@ struct Globals {
 
 /// Flags that take a value (so `--flag value` consumes the next argument).
 const VALUED: &[&str] = &[
-    "-f", "--file", "-e", "--environment", "-l", "--selector", "--state-values-set", "--state-values-set-string",
-    "--state-values-file", "-n", "--namespace", "--kube-context", "--helm-binary", "-b", "--kustomize-binary", "-k",
-    "--log-level", "--chart", "-c", "--kubeconfig", "--args", "--set", "--values", "--output-dir",
-    "--output-dir-template", "--output-file-template", "--concurrency", "--kube-version", "--show-only",
-    "--post-renderer", "--post-renderer-args", "--template-args", "--output", "--repo-retries",
+    "-f",
+    "--file",
+    "-e",
+    "--environment",
+    "-l",
+    "--selector",
+    "--state-values-set",
+    "--state-values-set-string",
+    "--state-values-file",
+    "-n",
+    "--namespace",
+    "--kube-context",
+    "--helm-binary",
+    "-b",
+    "--kustomize-binary",
+    "-k",
+    "--log-level",
+    "--chart",
+    "-c",
+    "--kubeconfig",
+    "--args",
+    "--set",
+    "--values",
+    "--output-dir",
+    "--output-dir-template",
+    "--output-file-template",
+    "--concurrency",
+    "--kube-version",
+    "--show-only",
+    "--post-renderer",
+    "--post-renderer-args",
+    "--template-args",
+    "--output",
+    "--repo-retries",
 ];
 
 /// Flags helmfile v1.8.0 knows (root persistent flags and those of the commands served here);
 /// anything else is cobra's "unknown flag".
 const KNOWN: &[&str] = &[
-    "helm-binary", "kustomize-binary", "file", "environment", "state-values-set", "state-values-set-string",
-    "state-values-file", "skip-deps", "skip-refresh", "allow-failed-releases", "strip-args-values-on-exit-error",
-    "disable-force-update", "enforce-plugin-verification", "oci-plain-http", "repo-retries", "quiet", "kubeconfig",
-    "kube-context", "debug", "color", "no-color", "log-level", "namespace", "chart", "selector",
-    "allow-no-matching-release", "enable-live-output", "interactive", "sequential-helmfiles", "otel-tracing", "help",
+    "helm-binary",
+    "kustomize-binary",
+    "file",
+    "environment",
+    "state-values-set",
+    "state-values-set-string",
+    "state-values-file",
+    "skip-deps",
+    "skip-refresh",
+    "allow-failed-releases",
+    "strip-args-values-on-exit-error",
+    "disable-force-update",
+    "enforce-plugin-verification",
+    "oci-plain-http",
+    "repo-retries",
+    "quiet",
+    "kubeconfig",
+    "kube-context",
+    "debug",
+    "color",
+    "no-color",
+    "log-level",
+    "namespace",
+    "chart",
+    "selector",
+    "allow-no-matching-release",
+    "enable-live-output",
+    "interactive",
+    "sequential-helmfiles",
+    "otel-tracing",
+    "help",
     // template
-    "args", "set", "values", "output-dir", "output-dir-template", "concurrency", "validate", "include-crds",
-    "skip-tests", "skip-needs", "include-needs", "include-transitive-needs", "enforce-needs-are-installed",
-    "skip-cleanup", "no-hooks", "post-renderer", "post-renderer-args", "skip-schema-validation", "kube-version",
-    "show-only", "template-args",
+    "args",
+    "set",
+    "values",
+    "output-dir",
+    "output-dir-template",
+    "concurrency",
+    "validate",
+    "include-crds",
+    "skip-tests",
+    "skip-needs",
+    "include-needs",
+    "include-transitive-needs",
+    "enforce-needs-are-installed",
+    "skip-cleanup",
+    "no-hooks",
+    "post-renderer",
+    "post-renderer-args",
+    "skip-schema-validation",
+    "kube-version",
+    "show-only",
+    "template-args",
     // write-values, build, list
-    "output-file-template", "embed-values", "keep-temp-dir", "skip-charts", "output",
+    "output-file-template",
+    "embed-values",
+    "keep-temp-dir",
+    "skip-charts",
+    "output",
 ];
 const KNOWN_SHORT: &str = "bkfeqnclih";
 
 /// helmfile's commands (those rudder does not serve yet get a clear error, others cobra's).
 const COMMANDS: &[&str] = &[
-    "apply", "build", "cache", "completion", "create", "deps", "destroy", "diff", "doctor", "fetch", "help", "init",
-    "lint", "list", "print-env", "repos", "show-dag", "status", "sync", "template", "test", "unittest", "version",
+    "apply",
+    "build",
+    "cache",
+    "completion",
+    "create",
+    "deps",
+    "destroy",
+    "diff",
+    "doctor",
+    "fetch",
+    "help",
+    "init",
+    "lint",
+    "list",
+    "print-env",
+    "repos",
+    "show-dag",
+    "status",
+    "sync",
+    "template",
+    "test",
+    "unittest",
+    "version",
     "write-values",
 ];
 
 /// An error helmfile prints bare and exits 3 with (cobra's and other non-app errors).
 fn bare_error(msg: &str) -> Outcome {
-    Outcome { stdout: String::new(), stderr: format!("{msg}\n"), code: 3 }
+    Outcome {
+        stdout: String::new(),
+        stderr: format!("{msg}\n"),
+        code: 3,
+    }
 }
 
 fn usage_error(msg: &str) -> Outcome {
@@ -203,6 +304,14 @@ pub fn run(args: &[String]) -> Outcome {
             dir.display()
         ));
     }
+    // helmfile names the state `DIR/FILE` in errors (`./FILE` from the working directory).
+    o.label = match Path::new(&file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(p) => format!("{}/{name}", p.display()),
+        None => format!("./{name}"),
+    };
     let st = match load(&name, &dir, &g.load) {
         Ok(st) => st,
         Err(e) => {
@@ -213,9 +322,17 @@ pub fn run(args: &[String]) -> Outcome {
                 } else {
                     ""
                 };
-                return Outcome { stdout: stdout.into(), stderr: format!("{e}\n"), code: 3 };
+                return Outcome {
+                    stdout: stdout.into(),
+                    stderr: format!("{e}\n"),
+                    code: 3,
+                };
             }
-            return Outcome { stdout: String::new(), stderr: format!("in ./{name}: {e}\n"), code: 1 };
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("in {}: {e}\n", o.label),
+                code: 1,
+            };
         }
     };
     // helmfile plans `needs` over every release and warns about needs at load time for all of
@@ -244,7 +361,7 @@ fn run_command(
     match command {
         "template" => commands::template(st, all, o),
         "write-values" => commands::write_values(st, o),
-        "show-dag" => commands::show_dag(st, all),
+        "show-dag" => commands::show_dag(st, all, &o.label),
         "build" => match st.build_yaml() {
             Ok(s) => Outcome {
                 stdout: s,
@@ -253,7 +370,7 @@ fn run_command(
             },
             Err(e) => Outcome {
                 stdout: String::new(),
-                stderr: format!("in ./{name}: {e}\n"),
+                stderr: format!("in {}: {e}\n", o.label),
                 code: 1,
             },
         },
@@ -265,7 +382,7 @@ fn run_command(
             },
             Err(e) => Outcome {
                 stdout: String::new(),
-                stderr: format!("in ./{name}: {e}\n"),
+                stderr: format!("in {}: {e}\n", o.label),
                 code: 1,
             },
         },

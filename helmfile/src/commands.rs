@@ -43,6 +43,8 @@ pub struct TemplateOpts {
     pub kube_context: Option<String>,
     /// `write-values --output-file-template`.
     pub output_file_template: Option<String>,
+    /// The state file as given on the command line, for error messages (`./FILE` when empty).
+    pub label: String,
 }
 
 struct Run<'a> {
@@ -187,12 +189,31 @@ fn release_struct(rel: &BTreeMap<String, Value>) -> Value {
     ])
 }
 
-/// Every state of the tree, nested ones first.
-fn visit<'s>(st: &'s State, out: &mut Vec<&'s State>) {
-    for s in &st.subs {
-        visit(s, out);
+/// Every state of the tree, nested ones first, each with helmfile's error context: `in FILE: `
+/// for the state given on the command line, then `in .helmfiles[I]: in PATH: ` per nesting level.
+fn visit<'s>(st: &'s State, prefix: String, out: &mut Vec<(&'s State, String)>) {
+    let paths: Vec<String> = list_items(&get(&st.spec, "helmfiles"))
+        .iter()
+        .map(|h| str_of(&get(&crate::map_entries(h).into_iter().collect(), "path")))
+        .collect();
+    for (i, s) in st.subs.iter().enumerate() {
+        let p = paths.get(i).cloned().unwrap_or_else(|| s.file_path.clone());
+        visit(s, format!("{prefix}in .helmfiles[{i}]: in {p}: "), out);
     }
-    out.push(st);
+    out.push((st, prefix));
+}
+
+/// The states of the tree rooted at `root` (`label`: the state file as given, `./FILE` when
+/// it has no directory).
+fn states<'s>(root: &'s State, label: &str) -> Vec<(&'s State, String)> {
+    let label = if label.is_empty() {
+        format!("./{}", root.file_path)
+    } else {
+        label.to_string()
+    };
+    let mut out = Vec::new();
+    visit(root, format!("in {label}: "), &mut out);
+    out
 }
 
 fn error_text(errs: &[String]) -> String {
@@ -207,9 +228,9 @@ fn error_text(errs: &[String]) -> String {
     format!("{} errors:\n{}", errs.len(), msgs.join("\n"))
 }
 
-fn fail(out: &mut Outcome, st: &State, errs: &[String]) {
+fn fail(out: &mut Outcome, prefix: &str, errs: &[String]) {
     out.stderr
-        .push_str(&format!("in ./{}: {}\n", st.file_path, error_text(errs)));
+        .push_str(&format!("{prefix}{}\n", error_text(errs)));
     out.code = 1;
 }
 
@@ -317,17 +338,24 @@ fn ordered(st: &State, all: &State) -> Result<Vec<BTreeMap<String, Value>>, Stri
 
 /// Pairs each state of `root` with the same state of `all` (the tree loaded without selectors),
 /// falling back to the state itself when the trees differ in shape.
-fn paired<'s>(root: &'s State, all: Option<&'s State>) -> Vec<(&'s State, &'s State)> {
-    let mut a = Vec::new();
-    visit(root, &mut a);
-    let mut b = Vec::new();
-    if let Some(all) = all {
-        visit(all, &mut b);
-    }
-    if a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.full_path == y.full_path) {
-        a.into_iter().zip(b).collect()
+fn paired<'s>(
+    root: &'s State,
+    all: Option<&'s State>,
+    label: &str,
+) -> Vec<(&'s State, &'s State, String)> {
+    let a = states(root, label);
+    let b = all.map(|all| states(all, label)).unwrap_or_default();
+    if a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| x.0.full_path == y.0.full_path)
+    {
+        a.into_iter()
+            .zip(b)
+            .map(|((s, p), (e, _))| (s, e, p))
+            .collect()
     } else {
-        a.into_iter().map(|s| (s, s)).collect()
+        a.into_iter().map(|(s, p)| (s, s, p)).collect()
     }
 }
 
@@ -407,17 +435,17 @@ impl<'a> Run<'a> {
     }
 
     /// TemplateReleases for one state.
-    fn template_state(&mut self, st: &State, all: &State, o: &TemplateOpts) -> bool {
+    fn template_state(&mut self, st: &State, all: &State, prefix: &str, o: &TemplateOpts) -> bool {
         let rels = match ordered(st, all) {
             Ok(r) => r,
             Err(e) => {
-                fail(self.out, st, &[e]);
+                fail(self.out, prefix, &[e]);
                 return false;
             }
         };
         if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = self.sync_repos(st) {
-                fail(self.out, st, &[e]);
+                fail(self.out, prefix, &[e]);
                 return false;
             }
         }
@@ -490,7 +518,7 @@ impl<'a> Run<'a> {
             }
         }
         if !errs.is_empty() {
-            fail(self.out, st, &errs);
+            fail(self.out, prefix, &errs);
             return false;
         }
         true
@@ -631,8 +659,8 @@ pub fn template(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome 
         cache: &cache,
         synced: Vec::new(),
     };
-    for (st, every) in paired(root, all) {
-        if !run.template_state(st, every, o) {
+    for (st, every, prefix) in paired(root, all, &o.label) {
+        if !run.template_state(st, every, &prefix, o) {
             break;
         }
     }
@@ -640,11 +668,9 @@ pub fn template(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome 
 }
 
 /// `helmfile show-dag`: every release, or with selectors (`all` given) the selected ones.
-pub fn show_dag(root: &State, all: Option<&State>) -> Outcome {
+pub fn show_dag(root: &State, all: Option<&State>, label: &str) -> Outcome {
     let mut out = Outcome::default();
-    let mut states = Vec::new();
-    visit(root, &mut states);
-    for st in states {
+    for (st, prefix) in states(root, label) {
         let rels = if all.is_some() {
             selected(st)
         } else {
@@ -653,7 +679,7 @@ pub fn show_dag(root: &State, all: Option<&State>) -> Outcome {
         match rels.and_then(|r| dag::show_dag(&r)) {
             Ok(t) => out.stdout.push_str(&t),
             Err(e) => {
-                fail(&mut out, st, &[e]);
+                fail(&mut out, &prefix, &[e]);
                 break;
             }
         }
@@ -680,20 +706,18 @@ fn mergo_override(dst: &Value, src: &Value) -> Value {
 /// `helmfile write-values`: each release's values files merged into one file.
 pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
     let mut out = Outcome::default();
-    let mut states = Vec::new();
-    visit(root, &mut states);
     let mut synced = Vec::new();
-    'states: for st in states {
+    'states: for (st, prefix) in states(root, &o.label) {
         if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = sync_repos(&mut out, &mut synced, st) {
-                fail(&mut out, st, &[e]);
+                fail(&mut out, &prefix, &[e]);
                 break;
             }
         }
         let rels = match selected(st) {
             Ok(r) => r,
             Err(e) => {
-                fail(&mut out, st, &[e]);
+                fail(&mut out, &prefix, &[e]);
                 break;
             }
         };
@@ -736,7 +760,7 @@ pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
                 Ok(())
             })();
             if let Err(e) = res {
-                fail(&mut out, st, &[e]);
+                fail(&mut out, &prefix, &[e]);
                 break 'states;
             }
         }
