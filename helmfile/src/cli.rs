@@ -259,7 +259,7 @@ pub fn run(args: &[String]) -> Outcome {
     }
     if !matches!(
         command.as_str(),
-        "template" | "write-values" | "show-dag" | "build" | "list"
+        "template" | "write-values" | "show-dag" | "build" | "list" | "repos"
     ) {
         return usage_error(&format!(
             "rudder's helmfile does not implement {command:?} yet"
@@ -362,6 +362,7 @@ fn run_command(
         "template" => commands::template(st, all, o),
         "write-values" => commands::write_values(st, o),
         "show-dag" => commands::show_dag(st, all, &o.label),
+        "repos" => commands::repos(st, &o.label),
         "build" => match st.build_yaml() {
             Ok(s) => Outcome {
                 stdout: s,

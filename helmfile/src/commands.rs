@@ -687,6 +687,19 @@ pub fn show_dag(root: &State, all: Option<&State>, label: &str) -> Outcome {
     out
 }
 
+/// `helmfile repos`: every state's repositories added (`helm repo add --force-update`).
+pub fn repos(root: &State, label: &str) -> Outcome {
+    let mut out = Outcome::default();
+    let mut synced = Vec::new();
+    for (st, prefix) in states(root, label) {
+        if let Err(e) = sync_repos(&mut out, &mut synced, st) {
+            fail(&mut out, &prefix, &[e]);
+            break;
+        }
+    }
+    out
+}
+
 /// mergo.Merge(dst, src, WithOverride) of two decoded values files.
 fn mergo_override(dst: &Value, src: &Value) -> Value {
     let mut m: BTreeMap<String, Value> = crate::map_entries(dst).into_iter().collect();

@@ -229,10 +229,10 @@ fn first_difference(a: &str, b: &str) -> String {
 }
 
 fn command_name(args: &[String]) -> String {
-    ["template", "write-values", "show-dag"]
+    ["template", "write-values", "show-dag", "repos"]
         .iter()
         .find(|c| args.iter().any(|a| a == *c))
-        .unwrap_or(&"?")
+        .unwrap_or(&"other (errors before any command)")
         .to_string()
 }
 
@@ -360,6 +360,7 @@ fn repo_cases() -> (Vec<Case>, PathBuf) {
             "-l name=a write-values",
         ),
         mk("repo-chart: missing version", "-f missing.yaml template"),
+        mk("repo-chart: repos", "repos"),
     ];
     (cases, repo)
 }
