@@ -345,7 +345,7 @@ pub fn run(args: &[String]) -> Outcome {
         load(&name, &dir, &lo).ok()
     };
     let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
-    let mut out = run_command(&command, &st, all.as_ref(), &o, &name);
+    let mut out = run_command(&command, &st, all.as_ref(), &o);
     out.stderr = format!("{warnings}{}", out.stderr);
     out
 }
@@ -355,9 +355,7 @@ fn run_command(
     st: &crate::State,
     all: Option<&crate::State>,
     o: &TemplateOpts,
-    name: &str,
 ) -> Outcome {
-    let (st, o) = (st, o);
     match command {
         "template" => commands::template(st, all, o),
         "write-values" => commands::write_values(st, o),

@@ -9,7 +9,7 @@ use rudder_engine::Value;
 
 use crate::dag;
 use crate::render::{ChartCache, HelmTemplate};
-use crate::{condition_enabled, get, list_items, merge_maps, str_of, State};
+use crate::{condition_enabled, get, list_items, str_of, State};
 
 /// What a command printed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -474,7 +474,7 @@ impl<'a> Run<'a> {
             }
             jobs.push(job);
         }
-        let results = self.render_all(st, &jobs, o.concurrency);
+        let results = self.render_all(&jobs, o.concurrency);
         let mut errs: Vec<String> = Vec::new();
         for ((job, res), w) in jobs.iter().zip(results).zip(warns) {
             self.out.stderr.push_str(&w);
@@ -527,7 +527,6 @@ impl<'a> Run<'a> {
     /// Renders every job (in parallel); `None` for jobs whose inputs failed.
     fn render_all(
         &self,
-        st: &State,
         jobs: &[Result<HelmTemplate, String>],
         concurrency: usize,
     ) -> Vec<Option<Result<String, crate::render::HelmFailure>>> {
@@ -544,7 +543,6 @@ impl<'a> Run<'a> {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let slots: Vec<std::sync::Mutex<Option<Result<String, crate::render::HelmFailure>>>> =
             (0..n).map(|_| std::sync::Mutex::new(None)).collect();
-        let cwd = st.cwd.clone();
         let cache = self.cache;
         std::thread::scope(|s| {
             for _ in 0..workers {
@@ -554,14 +552,6 @@ impl<'a> Run<'a> {
                         break;
                     }
                     if let Ok(j) = &jobs[i] {
-                        let mut j = j.clone();
-                        if let Some(d) = &j.output_dir {
-                            if d.is_relative() {
-                                // helm writes relative to helmfile's working directory.
-                                j.output_dir = Some(d.clone());
-                                let _ = &cwd;
-                            }
-                        }
                         let r = j.run(cache);
                         if let Ok(mut slot) = slots[i].lock() {
                             *slot = Some(r);
@@ -767,7 +757,6 @@ pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
                         .map_err(|e| format!("unmarshalling yaml {src}: {e}"))?;
                     merged = mergo_override(&merged, &v);
                 }
-                let _ = merge_maps;
                 let y = rudder_engine::yaml::to_yaml_pretty(&merged)?;
                 std::fs::write(&full, y).map_err(|e| format!("writing values file {path}: {e}"))?;
                 Ok(())
