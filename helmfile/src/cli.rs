@@ -225,6 +225,7 @@ pub fn run(args: &[String]) -> Outcome {
             "--kube-version" => o.kube_version = Some(v),
             "--show-only" => o.show_only.push(v),
             "--skip-deps" => o.skip_deps = on,
+            "--oci-plain-http" => o.oci_plain_http = on,
             "--include-crds" => o.include_crds = on,
             "--skip-crds" => o.include_crds = !on,
             "--skip-tests" => o.skip_tests = on,

@@ -45,6 +45,8 @@ pub struct TemplateOpts {
     pub output_file_template: Option<String>,
     /// The state file as given on the command line, for error messages (`./FILE` when empty).
     pub label: String,
+    /// `--oci-plain-http`: talk plain HTTP to OCI registries.
+    pub oci_plain_http: bool,
 }
 
 struct Run<'a> {
@@ -449,6 +451,27 @@ impl<'a> Run<'a> {
                 return false;
             }
         }
+        let mut oci_dirs: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for r in rels.iter().filter(|r| desired(r)) {
+            let mut log = String::new();
+            let res = oci_chart(r, o.oci_plain_http, &mut log);
+            self.out.stderr.push_str(&log);
+            match res {
+                Ok(Some(d)) => {
+                    oci_dirs.insert(dag::release_id(r), d);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // PrepareCharts returns its errors as a list, printed as Go prints a slice.
+                    fail(
+                        self.out,
+                        prefix,
+                        &[format!("[release {:?}: {e}]", str_of(&get(r, "name")))],
+                    );
+                    return false;
+                }
+            }
+        }
         prepare(st, &rels, o.skip_deps, self.out);
         let rels: Vec<_> = rels.into_iter().filter(desired).collect();
         let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
@@ -456,6 +479,11 @@ impl<'a> Run<'a> {
         for r in &rels {
             warns.push(needs_warnings(all, r));
             let mut job = self.helm_job(st, r, o);
+            if let (Ok(j), Some(d)) = (&mut job, oci_dirs.get(&dag::release_id(r))) {
+                j.chart_shown = d.to_string_lossy().into_owned();
+                j.chart_path = d.clone();
+                j.remote = false;
+            }
             if let (Ok(j), true) = (
                 &mut job,
                 o.output_dir.is_some() || o.output_dir_template.is_some(),
@@ -577,6 +605,100 @@ fn redacted_url(chart: &str) -> String {
         }
     }
     chart.to_string()
+}
+
+/// helmfile's cache directory (`HELMFILE_CACHE_HOME`, else the user cache dir's `helmfile`).
+fn helmfile_cache_dir() -> PathBuf {
+    if let Ok(h) = std::env::var("HELMFILE_CACHE_HOME") {
+        if !h.is_empty() {
+            return PathBuf::from(h);
+        }
+    }
+    match std::env::var("XDG_CACHE_HOME") {
+        Ok(x) if !x.is_empty() => PathBuf::from(x).join("helmfile"),
+        _ => match std::env::var("HOME") {
+            Ok(h) if !h.is_empty() => PathBuf::from(h).join(".cache").join("helmfile"),
+            _ => PathBuf::from(".helmfile"),
+        },
+    }
+}
+
+/// helmfile's getOCIChart for an `oci://` chart with a version: the chart pulled (untarred)
+/// into `<cache>/<chart path with :, //, ., & as _>/<version>/` unless already there, logging
+/// what `helm pull` prints. Returns the chart directory.
+fn oci_chart(
+    rel: &BTreeMap<String, Value>,
+    plain_http: bool,
+    log: &mut String,
+) -> Result<Option<PathBuf>, String> {
+    let chart = str_of(&get(rel, "chart"));
+    let version = str_of(&get(rel, "version"));
+    if !chart.starts_with("oci://") || version.is_empty() || chart.contains('@') {
+        return Ok(None);
+    }
+    let replaced = chart
+        .replace(':', "_")
+        .replace("//", "_")
+        .replace('.', "_")
+        .replace('&', "_");
+    let safe_version: String = version
+        .chars()
+        .map(|c| if "=><!|~^ ,*".contains(c) { '_' } else { c })
+        .collect();
+    let mut dir = helmfile_cache_dir();
+    for part in replaced.split('/') {
+        dir.push(part);
+    }
+    dir.push(&safe_version);
+    let reference = rudder_repo::oci::Reference::parse(&chart).map_err(|e| e.to_string())?;
+    let chart_dir = dir.join(reference.chart_name());
+    if chart_dir.join("Chart.yaml").is_file() {
+        return Ok(Some(chart_dir));
+    }
+    let qualified = chart.trim_start_matches("oci://");
+    log.push_str(&format!("Pulling {qualified}:{version}\n"));
+    let paths = rudder_repo::paths::HelmPaths::from_env();
+    let opts = rudder_repo::ops::PullOptions {
+        version: version.clone(),
+        untar: true,
+        untar_dir: dir.clone(),
+        plain_http,
+        ..Default::default()
+    };
+    let helm_args = {
+        let mut a = vec![
+            "pull".to_string(),
+            chart.clone(),
+            "--destination".into(),
+            dir.to_string_lossy().into_owned(),
+        ];
+        a.extend(["--untar".to_string(), "--version".into(), version.clone()]);
+        if plain_http {
+            a.push("--plain-http".into());
+        }
+        a
+    };
+    let failed =
+        |e: String| crate::render::exit_error_for("helm", &helm_args, "", &format!("Error: {e}\n"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    rudder_repo::ops::pull(&paths, &chart, &opts).map_err(|e| failed(e.to_string()))?;
+    // helm prints the manifest's digest.
+    let creds = rudder_repo::oci::config_credentials(&paths.registry_config, &reference.registry);
+    let mut reg = rudder_repo::oci::Registry::new(&reference.registry, plain_http, creds, &opts)
+        .map_err(|e| failed(e.to_string()))?;
+    let manifest = reg
+        .manifest(
+            &reference.repository,
+            &rudder_repo::oci::version_to_tag(&version),
+        )
+        .map_err(|e| failed(e.to_string()))?;
+    log.push_str(&format!(
+        "Pulled: {}/{}:{version}\nDigest: sha256:{}\n",
+        reference.registry,
+        reference.repository,
+        rudder_repo::sha256_hex(&manifest)
+    ));
+    Ok(Some(chart_dir))
 }
 
 /// helmfile's SyncRepos: `helm repo add NAME URL --force-update` for each HTTP repository of the
