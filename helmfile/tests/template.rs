@@ -349,7 +349,46 @@ fn repo_cases() -> (Vec<Case>, PathBuf) {
         dir: PathBuf::new(),
         args: args.split_whitespace().map(String::from).collect(),
     };
+    // The same chart in the test bed's OCI registry (plain HTTP).
+    let registry = std::env::var("RUDDER_TEST_REGISTRY")
+        .expect("RUDDER_TEST_REGISTRY unset: eval \"$(conformance/servers env)\" first");
+    let tgz = repo.join("mychart-0.1.0.tgz");
+    rudder_conformance::testbed::run_ok(
+        Command::new(&helm)
+            .arg("push")
+            .arg(&tgz)
+            .arg(format!("oci://{registry}/{name}"))
+            .arg("--plain-http")
+            .env("HELM_CONFIG_HOME", homes().join("push-config")),
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("oci.yaml"),
+        format!(
+            "releases:\n- name: o\n  namespace: oci\n  chart: oci://{registry}/{name}/mychart\n  version: 0.1.0\n  values:\n  - replicaCount: 3\n- name: gone\n  chart: oci://{registry}/{name}/mychart\n  version: 9.9.9\n  installed: false\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        case.join("oci-missing.yaml"),
+        format!(
+            "releases:\n- name: o\n  chart: oci://{registry}/{name}/mychart\n  version: 9.9.9\n"
+        ),
+    )
+    .unwrap();
     let cases = vec![
+        mk(
+            "oci-chart: template",
+            "-f oci.yaml template --oci-plain-http",
+        ),
+        mk(
+            "oci-chart: template --skip-deps",
+            "-f oci.yaml --oci-plain-http template --skip-deps",
+        ),
+        mk(
+            "oci-chart: missing version",
+            "-f oci-missing.yaml template --oci-plain-http",
+        ),
         mk("repo-chart: template --skip-tests", "template --skip-tests"),
         mk(
             "repo-chart: template --skip-deps --skip-tests (repository not added)",
@@ -395,6 +434,7 @@ fn template_write_values_show_dag_match_real_helmfile() {
     std::env::set_var("HELM_CONFIG_HOME", h.join("config"));
     std::env::set_var("HELM_CACHE_HOME", h.join("cache"));
     std::env::set_var("HELM_DATA_HOME", h.join("data"));
+    std::env::set_var("HELMFILE_CACHE_HOME", h.join("hfcache"));
     let (repo_cases, repo_dir) = repo_cases();
     let known = known();
     let mut per_cmd: BTreeMap<String, (usize, usize)> = BTreeMap::new();
