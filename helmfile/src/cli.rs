@@ -359,7 +359,7 @@ fn run_command(
 ) -> Outcome {
     match command {
         "template" => commands::template(st, all, o),
-        "write-values" => commands::write_values(st, o),
+        "write-values" => commands::write_values(st, all, o),
         "show-dag" => commands::show_dag(st, all, &o.label),
         "repos" => commands::repos(st, &o.label),
         "build" => match st.build_yaml() {

@@ -828,11 +828,12 @@ fn mergo_override(dst: &Value, src: &Value) -> Value {
     crate::mk_map(m.into_iter().collect())
 }
 
-/// `helmfile write-values`: each release's values files merged into one file.
-pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
+/// `helmfile write-values`: each release's values files merged into one file (`all`: the tree
+/// loaded without selectors, for the `needs` warnings).
+pub fn write_values(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome {
     let mut out = Outcome::default();
     let mut synced = Vec::new();
-    'states: for (st, prefix) in states(root, &o.label) {
+    'states: for (st, every, prefix) in paired(root, all, &o.label) {
         if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = sync_repos(&mut out, &mut synced, st) {
                 fail(&mut out, &prefix, &[e]);
@@ -847,7 +848,7 @@ pub fn write_values(root: &State, o: &TemplateOpts) -> Outcome {
             }
         };
         for r in rels.iter().filter(|r| desired(r)) {
-            out.stderr.push_str(&needs_warnings(st, r));
+            out.stderr.push_str(&needs_warnings(every, r));
             let res = (|| -> Result<(), String> {
                 let vals = st.release_values(r)?;
                 for l in &vals.log {
