@@ -53,69 +53,32 @@ const VALUED: &[&str] = &[
     "--repo-retries",
 ];
 
-/// Flags helmfile v1.8.0 knows (root persistent flags and those of the commands served here);
-/// anything else is cobra's "unknown flag".
-const KNOWN: &[&str] = &[
-    "helm-binary",
-    "kustomize-binary",
-    "file",
-    "environment",
-    "state-values-set",
-    "state-values-set-string",
-    "state-values-file",
-    "skip-deps",
-    "skip-refresh",
-    "allow-failed-releases",
-    "strip-args-values-on-exit-error",
-    "disable-force-update",
-    "enforce-plugin-verification",
-    "oci-plain-http",
-    "repo-retries",
-    "quiet",
-    "kubeconfig",
-    "kube-context",
-    "debug",
-    "color",
-    "no-color",
-    "log-level",
-    "namespace",
-    "chart",
-    "selector",
-    "allow-no-matching-release",
-    "enable-live-output",
-    "interactive",
-    "sequential-helmfiles",
-    "otel-tracing",
-    "help",
-    // template
-    "args",
-    "set",
-    "values",
-    "output-dir",
-    "output-dir-template",
-    "concurrency",
-    "validate",
-    "include-crds",
-    "skip-tests",
-    "skip-needs",
-    "include-needs",
-    "include-transitive-needs",
-    "enforce-needs-are-installed",
-    "skip-cleanup",
-    "no-hooks",
-    "post-renderer",
-    "post-renderer-args",
-    "skip-schema-validation",
-    "kube-version",
-    "show-only",
-    "template-args",
-    // write-values, build, list
-    "output-file-template",
-    "embed-values",
-    "keep-temp-dir",
-    "skip-charts",
-    "output",
+/// helmfile v1.8.0's root (persistent) flags: accepted anywhere.
+const GLOBAL: &[&str] = &[
+    "helm-binary", "kustomize-binary", "file", "environment", "state-values-set", "state-values-set-string",
+    "state-values-file", "skip-deps", "skip-refresh", "allow-failed-releases", "strip-args-values-on-exit-error",
+    "disable-force-update", "enforce-plugin-verification", "oci-plain-http", "repo-retries", "quiet", "kubeconfig",
+    "kube-context", "debug", "color", "no-color", "log-level", "namespace", "chart", "selector",
+    "allow-no-matching-release", "enable-live-output", "interactive", "sequential-helmfiles", "otel-tracing", "help",
 ];
+
+/// Each served command's own flags (cobra's "unknown flag" before the command or on another).
+fn command_flags(command: &str) -> &'static [&'static str] {
+    match command {
+        "template" => &[
+            "args", "set", "values", "output-dir", "output-dir-template", "concurrency", "validate", "include-crds",
+            "skip-tests", "skip-needs", "include-needs", "include-transitive-needs", "enforce-needs-are-installed",
+            "skip-cleanup", "no-hooks", "post-renderer", "post-renderer-args", "skip-schema-validation",
+            "kube-version", "show-only", "template-args",
+        ],
+        "write-values" => &["concurrency", "set", "values", "output-file-template"],
+        "build" => &["embed-values"],
+        "list" => &["keep-temp-dir", "skip-charts", "output"],
+        "repos" => &["args"],
+        _ => &[],
+    }
+}
+
 const KNOWN_SHORT: &str = "bkfeqnclih";
 
 /// helmfile's commands (those rudder does not serve yet get a clear error, others cobra's).
@@ -168,6 +131,9 @@ pub fn run(args: &[String]) -> Outcome {
     let mut g = Globals::default();
     let mut o = TemplateOpts::default();
     let mut command: Option<String> = None;
+    let mut skip_needs: Option<bool> = None;
+    // Command flags given before the command (checked once the command is known).
+    let mut local_before: Vec<String> = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
@@ -176,8 +142,25 @@ pub fn run(args: &[String]) -> Outcome {
             _ => (a.clone(), None),
         };
         if let Some(long) = flag.strip_prefix("--") {
-            if !KNOWN.contains(&long) {
-                return bare_error(&format!("unknown flag: --{long}"));
+            if !GLOBAL.contains(&long) {
+                match command.as_deref() {
+                    Some(c) if !command_flags(c).contains(&long) => {
+                        return bare_error(&format!("unknown flag: --{long}"));
+                    }
+                    Some(_) => {}
+                    None => {
+                        // Before the command, cobra takes `--flag NEXT` as a flag and its value
+                        // while looking for the command: a boolean command flag swallows the
+                        // command name, and the root then rejects the flag.
+                        let swallows = inline.is_none()
+                            && !VALUED.contains(&flag.as_str())
+                            && args.get(i + 1).is_some_and(|n| !n.starts_with('-'));
+                        if swallows {
+                            return bare_error(&format!("unknown flag: --{long}"));
+                        }
+                        local_before.push(long.to_string());
+                    }
+                }
             }
         } else if let Some(short) = flag.strip_prefix('-') {
             if let Some(c) = short.chars().next() {
@@ -226,6 +209,8 @@ pub fn run(args: &[String]) -> Outcome {
             "--show-only" => o.show_only.push(v),
             "--skip-deps" => o.skip_deps = on,
             "--oci-plain-http" => o.oci_plain_http = on,
+            "--include-needs" | "--include-transitive-needs" => o.include_needs = on,
+            "--skip-needs" => skip_needs = Some(on),
             "--include-crds" => o.include_crds = on,
             "--skip-crds" => o.include_crds = !on,
             "--skip-tests" => o.skip_tests = on,
@@ -250,11 +235,16 @@ pub fn run(args: &[String]) -> Outcome {
         i += 1;
     }
     o.kube_context = g.kube_context.clone();
+    // helmfile template: --skip-needs defaults to true, and is false with --include-needs.
+    o.skip_needs = if o.include_needs { false } else { skip_needs.unwrap_or(true) };
     let Some(command) = command else {
         return usage_error(
             "a command is required (template, write-values, show-dag, build, list)",
         );
     };
+    if let Some(f) = local_before.iter().find(|f| !command_flags(&command).contains(&f.as_str())) {
+        return bare_error(&format!("unknown flag: --{f}"));
+    }
     if !COMMANDS.contains(&command.as_str()) {
         return bare_error(&format!("unknown command {command:?} for \"helmfile\""));
     }

@@ -47,6 +47,12 @@ pub struct TemplateOpts {
     pub label: String,
     /// `--oci-plain-http`: talk plain HTTP to OCI registries.
     pub oci_plain_http: bool,
+    /// `--include-needs` / `--include-transitive-needs`: with selectors, also render what the
+    /// selected releases need.
+    pub include_needs: bool,
+    /// `--skip-needs` (template's default true): with selectors, ignore needed releases that are
+    /// not selected; false makes them an error.
+    pub skip_needs: bool,
 }
 
 struct Run<'a> {
@@ -319,21 +325,59 @@ pub fn load_warnings(st: &State) -> String {
 /// The selected releases in `needs` order (helmfile's withNeeds with `--skip-needs`): the plan
 /// covers every release of the state (`all`: the state loaded without `--selector`), the
 /// result only those selected by labels and `condition:`.
-fn ordered(st: &State, all: &State) -> Result<Vec<BTreeMap<String, Value>>, String> {
+fn ordered(st: &State, all: &State, o: &TemplateOpts) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let sel = selected(st)?;
     let every = rels_of(all);
     let groups = dag::plan(&every)?;
-    let mut out = Vec::new();
-    for i in groups.into_iter().flatten() {
-        let id = dag::release_id(&every[i]);
-        if let Some(r) = sel.iter().find(|r| dag::release_id(r) == id) {
-            if !out
-                .iter()
-                .any(|o: &BTreeMap<String, Value>| dag::release_id(o) == id)
-            {
-                out.push(r.clone());
+    let mut wanted: std::collections::BTreeSet<String> = sel.iter().map(dag::release_id).collect();
+    let filtering = !std::ptr::eq(st, all);
+    if filtering && (o.include_needs || !o.skip_needs) {
+        // The dag's Sort walks the groups from the deepest: a release needed by a wanted one is
+        // added (--include-needs) or is helmfile's error (--skip-needs=false).
+        for g in groups.iter().rev() {
+            let mut ids: Vec<String> = g.iter().map(|&i| dag::release_id(&every[i])).collect();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                if wanted.contains(&id) {
+                    continue;
+                }
+                let mut dependents: Vec<String> = every
+                    .iter()
+                    .filter(|r| wanted.contains(&dag::release_id(r)) && dag::needs(r).contains(&id))
+                    .map(dag::release_id)
+                    .collect();
+                dependents.sort();
+                dependents.dedup();
+                if dependents.is_empty() {
+                    continue;
+                }
+                if !o.include_needs {
+                    let ds: Vec<String> = dependents.iter().map(|d| format!("{d:?}")).collect();
+                    let human = if ds.len() < 3 {
+                        ds.join(" and ")
+                    } else {
+                        format!("{}, and {}", ds[..ds.len() - 1].join(", "), ds[ds.len() - 1])
+                    };
+                    let verb = if ds.len() == 1 { "depends" } else { "depend" };
+                    let name = id.rsplit('/').next().unwrap_or(&id);
+                    return Err(format!(
+                        "release {human} {verb} on {id:?} which does not match the selectors. Please add a selector like \"--selector name={name}\", or indicate whether to skip (--skip-needs) or include (--include-needs) these dependencies"
+                    ));
+                }
+                wanted.insert(id);
             }
         }
+    }
+    let mut out: Vec<BTreeMap<String, Value>> = Vec::new();
+    for i in groups.into_iter().flatten() {
+        let id = dag::release_id(&every[i]);
+        if !wanted.contains(&id) || out.iter().any(|o| dag::release_id(o) == id) {
+            continue;
+        }
+        // Selected releases as loaded with the selectors; needs included from the full state.
+        let r = sel.iter().find(|r| dag::release_id(r) == id).unwrap_or(&every[i]);
+        out.push(r.clone());
     }
     Ok(out)
 }
@@ -438,7 +482,7 @@ impl<'a> Run<'a> {
 
     /// TemplateReleases for one state.
     fn template_state(&mut self, st: &State, all: &State, prefix: &str, o: &TemplateOpts) -> bool {
-        let rels = match ordered(st, all) {
+        let rels = match ordered(st, all, o) {
             Ok(r) => r,
             Err(e) => {
                 fail(self.out, prefix, &[e]);
