@@ -55,21 +55,64 @@ const VALUED: &[&str] = &[
 
 /// helmfile v1.8.0's root (persistent) flags: accepted anywhere.
 const GLOBAL: &[&str] = &[
-    "helm-binary", "kustomize-binary", "file", "environment", "state-values-set", "state-values-set-string",
-    "state-values-file", "skip-deps", "skip-refresh", "allow-failed-releases", "strip-args-values-on-exit-error",
-    "disable-force-update", "enforce-plugin-verification", "oci-plain-http", "repo-retries", "quiet", "kubeconfig",
-    "kube-context", "debug", "color", "no-color", "log-level", "namespace", "chart", "selector",
-    "allow-no-matching-release", "enable-live-output", "interactive", "sequential-helmfiles", "otel-tracing", "help",
+    "helm-binary",
+    "kustomize-binary",
+    "file",
+    "environment",
+    "state-values-set",
+    "state-values-set-string",
+    "state-values-file",
+    "skip-deps",
+    "skip-refresh",
+    "allow-failed-releases",
+    "strip-args-values-on-exit-error",
+    "disable-force-update",
+    "enforce-plugin-verification",
+    "oci-plain-http",
+    "repo-retries",
+    "quiet",
+    "kubeconfig",
+    "kube-context",
+    "debug",
+    "color",
+    "no-color",
+    "log-level",
+    "namespace",
+    "chart",
+    "selector",
+    "allow-no-matching-release",
+    "enable-live-output",
+    "interactive",
+    "sequential-helmfiles",
+    "otel-tracing",
+    "help",
 ];
 
 /// Each served command's own flags (cobra's "unknown flag" before the command or on another).
 fn command_flags(command: &str) -> &'static [&'static str] {
     match command {
         "template" => &[
-            "args", "set", "values", "output-dir", "output-dir-template", "concurrency", "validate", "include-crds",
-            "skip-tests", "skip-needs", "include-needs", "include-transitive-needs", "enforce-needs-are-installed",
-            "skip-cleanup", "no-hooks", "post-renderer", "post-renderer-args", "skip-schema-validation",
-            "kube-version", "show-only", "template-args",
+            "args",
+            "set",
+            "values",
+            "output-dir",
+            "output-dir-template",
+            "concurrency",
+            "validate",
+            "include-crds",
+            "skip-tests",
+            "skip-needs",
+            "include-needs",
+            "include-transitive-needs",
+            "enforce-needs-are-installed",
+            "skip-cleanup",
+            "no-hooks",
+            "post-renderer",
+            "post-renderer-args",
+            "skip-schema-validation",
+            "kube-version",
+            "show-only",
+            "template-args",
         ],
         "write-values" => &["concurrency", "set", "values", "output-file-template"],
         "build" => &["embed-values"],
@@ -236,13 +279,20 @@ pub fn run(args: &[String]) -> Outcome {
     }
     o.kube_context = g.kube_context.clone();
     // helmfile template: --skip-needs defaults to true, and is false with --include-needs.
-    o.skip_needs = if o.include_needs { false } else { skip_needs.unwrap_or(true) };
+    o.skip_needs = if o.include_needs {
+        false
+    } else {
+        skip_needs.unwrap_or(true)
+    };
     let Some(command) = command else {
         return usage_error(
             "a command is required (template, write-values, show-dag, build, list)",
         );
     };
-    if let Some(f) = local_before.iter().find(|f| !command_flags(&command).contains(&f.as_str())) {
+    if let Some(f) = local_before
+        .iter()
+        .find(|f| !command_flags(&command).contains(&f.as_str()))
+    {
         return bare_error(&format!("unknown flag: --{f}"));
     }
     if !COMMANDS.contains(&command.as_str()) {

@@ -325,7 +325,11 @@ pub fn load_warnings(st: &State) -> String {
 /// The selected releases in `needs` order (helmfile's withNeeds with `--skip-needs`): the plan
 /// covers every release of the state (`all`: the state loaded without `--selector`), the
 /// result only those selected by labels and `condition:`.
-fn ordered(st: &State, all: &State, o: &TemplateOpts) -> Result<Vec<BTreeMap<String, Value>>, String> {
+fn ordered(
+    st: &State,
+    all: &State,
+    o: &TemplateOpts,
+) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let sel = selected(st)?;
     let every = rels_of(all);
     let groups = dag::plan(&every)?;
@@ -357,7 +361,11 @@ fn ordered(st: &State, all: &State, o: &TemplateOpts) -> Result<Vec<BTreeMap<Str
                     let human = if ds.len() < 3 {
                         ds.join(" and ")
                     } else {
-                        format!("{}, and {}", ds[..ds.len() - 1].join(", "), ds[ds.len() - 1])
+                        format!(
+                            "{}, and {}",
+                            ds[..ds.len() - 1].join(", "),
+                            ds[ds.len() - 1]
+                        )
                     };
                     let verb = if ds.len() == 1 { "depends" } else { "depend" };
                     let name = id.rsplit('/').next().unwrap_or(&id);
@@ -376,7 +384,10 @@ fn ordered(st: &State, all: &State, o: &TemplateOpts) -> Result<Vec<BTreeMap<Str
             continue;
         }
         // Selected releases as loaded with the selectors; needs included from the full state.
-        let r = sel.iter().find(|r| dag::release_id(r) == id).unwrap_or(&every[i]);
+        let r = sel
+            .iter()
+            .find(|r| dag::release_id(r) == id)
+            .unwrap_or(&every[i]);
         out.push(r.clone());
     }
     Ok(out)
