@@ -7,6 +7,7 @@ mod show;
 mod sources;
 mod release;
 mod inspect;
+mod helmfile_cmd;
 mod template;
 
 use std::io::Write;
@@ -79,6 +80,11 @@ fn main() {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // The helmfile face: through a `helmfile` symlink, or as `rudder helmfile ...`.
+    if invoked_as == "helmfile" || (invoked_as != "helm" && args.get(1).map(String::as_str) == Some("helmfile")) {
+        let skip = if invoked_as == "helmfile" { 1 } else { 2 };
+        std::process::exit(helmfile_cmd::main(&args[skip..]));
+    }
     if args.get(1).map(String::as_str) == Some("--version") {
         args[1] = "version".into();
     }

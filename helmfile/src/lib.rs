@@ -16,8 +16,13 @@
 //! engine's YAML reader is go-yaml v2's; v3-only scalar readings are emulated for the YAML 1.1
 //! booleans `y/yes/on/off/...`), `--embed-values`.
 
+pub mod cli;
+pub mod commands;
+pub mod dag;
+pub mod render;
 pub mod schema;
 pub mod secrets;
+pub mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

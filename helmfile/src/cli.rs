@@ -1,0 +1,430 @@
+//! helmfile v1.8.0's command line (cmd/root.go and the per-command files) for the commands
+//! that render without a cluster: `template`, `write-values`, `show-dag`, `build`, `list`.
+//! [`run`] parses the global and command flags, loads the state from the state file's directory
+//! (helmfile changes into it) and returns what helmfile prints.
+
+use std::path::Path;
+
+use crate::commands::{self, Outcome, TemplateOpts};
+use crate::{load, LoadOptions};
+
+#[derive(Default, Debug)]
+struct Globals {
+    file: Option<String>,
+    load: LoadOptions,
+    kube_context: Option<String>,
+}
+
+/// Flags that take a value (so `--flag value` consumes the next argument).
+const VALUED: &[&str] = &[
+    "-f",
+    "--file",
+    "-e",
+    "--environment",
+    "-l",
+    "--selector",
+    "--state-values-set",
+    "--state-values-set-string",
+    "--state-values-file",
+    "-n",
+    "--namespace",
+    "--kube-context",
+    "--helm-binary",
+    "-b",
+    "--kustomize-binary",
+    "-k",
+    "--log-level",
+    "--chart",
+    "-c",
+    "--kubeconfig",
+    "--args",
+    "--set",
+    "--values",
+    "--output-dir",
+    "--output-dir-template",
+    "--output-file-template",
+    "--concurrency",
+    "--kube-version",
+    "--show-only",
+    "--post-renderer",
+    "--post-renderer-args",
+    "--template-args",
+    "--output",
+    "--repo-retries",
+];
+
+/// helmfile v1.8.0's root (persistent) flags: accepted anywhere.
+const GLOBAL: &[&str] = &[
+    "helm-binary",
+    "kustomize-binary",
+    "file",
+    "environment",
+    "state-values-set",
+    "state-values-set-string",
+    "state-values-file",
+    "skip-deps",
+    "skip-refresh",
+    "allow-failed-releases",
+    "strip-args-values-on-exit-error",
+    "disable-force-update",
+    "enforce-plugin-verification",
+    "oci-plain-http",
+    "repo-retries",
+    "quiet",
+    "kubeconfig",
+    "kube-context",
+    "debug",
+    "color",
+    "no-color",
+    "log-level",
+    "namespace",
+    "chart",
+    "selector",
+    "allow-no-matching-release",
+    "enable-live-output",
+    "interactive",
+    "sequential-helmfiles",
+    "otel-tracing",
+    "help",
+];
+
+/// Each served command's own flags (cobra's "unknown flag" before the command or on another).
+fn command_flags(command: &str) -> &'static [&'static str] {
+    match command {
+        "template" => &[
+            "args",
+            "set",
+            "values",
+            "output-dir",
+            "output-dir-template",
+            "concurrency",
+            "validate",
+            "include-crds",
+            "skip-tests",
+            "skip-needs",
+            "include-needs",
+            "include-transitive-needs",
+            "enforce-needs-are-installed",
+            "skip-cleanup",
+            "no-hooks",
+            "post-renderer",
+            "post-renderer-args",
+            "skip-schema-validation",
+            "kube-version",
+            "show-only",
+            "template-args",
+        ],
+        "write-values" => &["concurrency", "set", "values", "output-file-template"],
+        "build" => &["embed-values"],
+        "list" => &["keep-temp-dir", "skip-charts", "output"],
+        "repos" => &["args"],
+        _ => &[],
+    }
+}
+
+const KNOWN_SHORT: &str = "bkfeqnclih";
+
+/// helmfile's commands (those rudder does not serve yet get a clear error, others cobra's).
+const COMMANDS: &[&str] = &[
+    "apply",
+    "build",
+    "cache",
+    "completion",
+    "create",
+    "deps",
+    "destroy",
+    "diff",
+    "doctor",
+    "fetch",
+    "help",
+    "init",
+    "lint",
+    "list",
+    "print-env",
+    "repos",
+    "show-dag",
+    "status",
+    "sync",
+    "template",
+    "test",
+    "unittest",
+    "version",
+    "write-values",
+];
+
+/// An error helmfile prints bare and exits 3 with (cobra's and other non-app errors).
+fn bare_error(msg: &str) -> Outcome {
+    Outcome {
+        stdout: String::new(),
+        stderr: format!("{msg}\n"),
+        code: 3,
+    }
+}
+
+fn usage_error(msg: &str) -> Outcome {
+    Outcome {
+        stdout: String::new(),
+        stderr: format!("Error: {msg}\n"),
+        code: 1,
+    }
+}
+
+/// Runs helmfile's CLI on `args` (without the program name).
+pub fn run(args: &[String]) -> Outcome {
+    let mut g = Globals::default();
+    let mut o = TemplateOpts::default();
+    let mut command: Option<String> = None;
+    let mut skip_needs: Option<bool> = None;
+    // Command flags given before the command (checked once the command is known).
+    let mut local_before: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with('-') => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        if let Some(long) = flag.strip_prefix("--") {
+            if !GLOBAL.contains(&long) {
+                match command.as_deref() {
+                    Some(c) if !command_flags(c).contains(&long) => {
+                        return bare_error(&format!("unknown flag: --{long}"));
+                    }
+                    Some(_) => {}
+                    None => {
+                        // Before the command, cobra takes `--flag NEXT` as a flag and its value
+                        // while looking for the command: a boolean command flag swallows the
+                        // command name, and the root then rejects the flag.
+                        let swallows = inline.is_none()
+                            && !VALUED.contains(&flag.as_str())
+                            && args.get(i + 1).is_some_and(|n| !n.starts_with('-'));
+                        if swallows {
+                            return bare_error(&format!("unknown flag: --{long}"));
+                        }
+                        local_before.push(long.to_string());
+                    }
+                }
+            }
+        } else if let Some(short) = flag.strip_prefix('-') {
+            if let Some(c) = short.chars().next() {
+                if !KNOWN_SHORT.contains(c) {
+                    return bare_error(&format!("unknown shorthand flag: '{c}' in {a}"));
+                }
+            }
+        }
+        let takes = VALUED.contains(&flag.as_str());
+        let val = if takes {
+            match inline.clone() {
+                Some(v) => Some(v),
+                None => {
+                    i += 1;
+                    match args.get(i) {
+                        Some(v) => Some(v.clone()),
+                        None => return usage_error(&format!("flag needs an argument: {flag}")),
+                    }
+                }
+            }
+        } else {
+            None
+        };
+        let v = val.clone().unwrap_or_default();
+        let on = inline.as_deref().map(|s| s != "false").unwrap_or(true);
+        match flag.as_str() {
+            "-f" | "--file" => g.file = Some(v),
+            "-e" | "--environment" => g.load.environment = Some(v),
+            "-l" | "--selector" => g.load.selectors.push(v),
+            "--state-values-set" => g.load.state_values_set.push(v),
+            "-n" | "--namespace" => g.load.namespace = Some(v),
+            "--kube-context" => g.kube_context = Some(v),
+            "--state-values-file" | "--state-values-set-string" => {
+                return usage_error(&format!("{flag} is not supported by rudder's helmfile yet"));
+            }
+            "--args" => o.args = v.split_whitespace().map(String::from).collect(),
+            "--set" => o
+                .set
+                .extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
+            "--values" => o.values.push(v),
+            "--output-dir" => o.output_dir = Some(v),
+            "--output-dir-template" => o.output_dir_template = Some(v),
+            "--output-file-template" => o.output_file_template = Some(v),
+            "--concurrency" => o.concurrency = v.parse().unwrap_or(0),
+            "--kube-version" => o.kube_version = Some(v),
+            "--show-only" => o.show_only.push(v),
+            "--skip-deps" => o.skip_deps = on,
+            "--oci-plain-http" => o.oci_plain_http = on,
+            "--include-needs" | "--include-transitive-needs" => o.include_needs = on,
+            "--skip-needs" => skip_needs = Some(on),
+            "--include-crds" => o.include_crds = on,
+            "--skip-crds" => o.include_crds = !on,
+            "--skip-tests" => o.skip_tests = on,
+            "--no-hooks" => o.no_hooks = on,
+            "--skip-schema-validation" => o.skip_schema_validation = on,
+            _ if takes => {}
+            f if f.starts_with('-') => {
+                // Boolean flags without an effect on rendering (--debug, --quiet, --skip-refresh,
+                // --skip-needs, --include-needs, --validate, --skip-cleanup, --no-color ...).
+            }
+            _ => {
+                if command.is_none() {
+                    command = Some(a.clone());
+                } else {
+                    return usage_error(&format!(
+                        "unknown command {a:?} for \"helmfile {}\"",
+                        command.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        i += 1;
+    }
+    o.kube_context = g.kube_context.clone();
+    // helmfile template: --skip-needs defaults to true, and is false with --include-needs.
+    o.skip_needs = if o.include_needs {
+        false
+    } else {
+        skip_needs.unwrap_or(true)
+    };
+    let Some(command) = command else {
+        return usage_error(
+            "a command is required (template, write-values, show-dag, build, list)",
+        );
+    };
+    if let Some(f) = local_before
+        .iter()
+        .find(|f| !command_flags(&command).contains(&f.as_str()))
+    {
+        return bare_error(&format!("unknown flag: --{f}"));
+    }
+    if !COMMANDS.contains(&command.as_str()) {
+        return bare_error(&format!("unknown command {command:?} for \"helmfile\""));
+    }
+    if !matches!(
+        command.as_str(),
+        "template" | "write-values" | "show-dag" | "build" | "list" | "repos"
+    ) {
+        return usage_error(&format!(
+            "rudder's helmfile does not implement {command:?} yet"
+        ));
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let file = match &g.file {
+        Some(f) => {
+            if !cwd.join(f).exists() {
+                return Outcome { stdout: String::new(), stderr: format!("specified state file {f} is not found\n"), code: 1 };
+            }
+            f.clone()
+        }
+        None => match ["helmfile.yaml", "helmfile.yaml.gotmpl"].iter().find(|f| cwd.join(f).is_file()) {
+            Some(f) => f.to_string(),
+            None => {
+                return Outcome {
+                    stdout: String::new(),
+                    stderr: "no state file found. It must be named helmfile.d/*.{yaml,yml,yaml.gotmpl,yml.gotmpl}, helmfile.yaml, or helmfile.yaml.gotmpl, or otherwise specified with the --file flag or HELMFILE_FILE_PATH environment variable\n".into(),
+                    code: 1,
+                }
+            }
+        },
+    };
+    // helmfile works from the state file's directory.
+    let (dir, name) = match Path::new(&file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(p) => (
+            cwd.join(p),
+            Path::new(&file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+        None => (cwd.clone(), file.clone()),
+    };
+    if dir != cwd && std::env::set_current_dir(&dir).is_err() {
+        return usage_error(&format!(
+            "chdir {}: no such file or directory",
+            dir.display()
+        ));
+    }
+    // helmfile names the state `DIR/FILE` in errors (`./FILE` from the working directory).
+    o.label = match Path::new(&file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        Some(p) => format!("{}/{name}", p.display()),
+        None => format!("./{name}"),
+    };
+    let st = match load(&name, &dir, &g.load) {
+        Ok(st) => st,
+        Err(e) => {
+            if e.starts_with("err: no releases found") {
+                // show-dag has printed its (empty) table header by then.
+                let stdout = if command == "show-dag" && !g.load.selectors.is_empty() {
+                    "GROUP RELEASE DEPENDENCIES\n"
+                } else {
+                    ""
+                };
+                return Outcome {
+                    stdout: stdout.into(),
+                    stderr: format!("{e}\n"),
+                    code: 3,
+                };
+            }
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("in {}: {e}\n", o.label),
+                code: 1,
+            };
+        }
+    };
+    // helmfile plans `needs` over every release and warns about needs at load time for all of
+    // them; selectors only pick what runs.
+    let all = if g.load.selectors.is_empty() {
+        None
+    } else {
+        let mut lo = g.load.clone();
+        lo.selectors.clear();
+        load(&name, &dir, &lo).ok()
+    };
+    let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
+    let mut out = run_command(&command, &st, all.as_ref(), &o);
+    out.stderr = format!("{warnings}{}", out.stderr);
+    out
+}
+
+fn run_command(
+    command: &str,
+    st: &crate::State,
+    all: Option<&crate::State>,
+    o: &TemplateOpts,
+) -> Outcome {
+    match command {
+        "template" => commands::template(st, all, o),
+        "write-values" => commands::write_values(st, all, o),
+        "show-dag" => commands::show_dag(st, all, &o.label),
+        "repos" => commands::repos(st, &o.label),
+        "build" => match st.build_yaml() {
+            Ok(s) => Outcome {
+                stdout: s,
+                stderr: String::new(),
+                code: 0,
+            },
+            Err(e) => Outcome {
+                stdout: String::new(),
+                stderr: format!("in {}: {e}\n", o.label),
+                code: 1,
+            },
+        },
+        _ => match st.list_table() {
+            Ok(s) => Outcome {
+                stdout: s,
+                stderr: String::new(),
+                code: 0,
+            },
+            Err(e) => Outcome {
+                stdout: String::new(),
+                stderr: format!("in {}: {e}\n", o.label),
+                code: 1,
+            },
+        },
+    }
+}
