@@ -536,3 +536,45 @@ pub fn push_blocking(report: &RunReport, base: &str, job: &str, grouping: &[(&st
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Everything at once
+
+/// The report flags of `apply`/`sync`/`destroy`.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// `--report-json FILE`.
+    pub json: Option<std::path::PathBuf>,
+    /// `--report-prometheus FILE`.
+    pub prometheus: Option<std::path::PathBuf>,
+    /// `--report-pushgateway URL`.
+    pub pushgateway: Option<String>,
+    /// Pushgateway job name (`--report-job`, default "rudder-helmfile").
+    pub job: Option<String>,
+    /// Extra Pushgateway grouping labels (e.g. `("environment", "prod")`).
+    pub grouping: Vec<(String, String)>,
+}
+
+/// Writes every report `opts` asks for. All are attempted; the first error is returned (a
+/// report that cannot be written must not hide the others, nor the run's own result).
+pub async fn emit(report: &RunReport, opts: &ReportOptions) -> Result<(), ReportError> {
+    let mut first: Option<ReportError> = None;
+    if let Some(p) = &opts.json {
+        if let Err(e) = write_json(report, p) {
+            first.get_or_insert(e);
+        }
+    }
+    if let Some(p) = &opts.prometheus {
+        if let Err(e) = write_prometheus(report, p) {
+            first.get_or_insert(e);
+        }
+    }
+    if let Some(url) = &opts.pushgateway {
+        let job = opts.job.as_deref().unwrap_or("rudder-helmfile");
+        let g: Vec<(&str, &str)> = opts.grouping.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        if let Err(e) = push(report, url, job, &g).await {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}

@@ -488,6 +488,28 @@ async fn push_to_a_real_pushgateway() {
     tokio::task::spawn_blocking(move || report::push_blocking(&sample_report(), &base2, "rudder-helmfile-blocking", &[])).await.unwrap().unwrap();
     let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
     assert!(text.contains(r#"job="rudder-helmfile-blocking""#), "{text}");
+    // emit(): both files and the push in one call (the CLI's path).
+    let dir = std::env::temp_dir().join(rudder_conformance::testbed::unique_name("hfrun-emit"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = report::ReportOptions {
+        json: Some(dir.join("r.json")),
+        prometheus: Some(dir.join("r.prom")),
+        pushgateway: Some(base.clone()),
+        job: None,
+        grouping: vec![("environment".into(), "prod".into())],
+    };
+    report::emit(&rep, &opts).await.unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(j["totals"]["releases"], 5);
+    assert_eq!(parse_prom(&std::fs::read_to_string(dir.join("r.prom")).unwrap()).len(), 45);
+    let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"environment="prod""#) && text.contains(r#"job="rudder-helmfile""#), "{text}");
+    // A report that cannot be written is an error naming the file; the others are still written.
+    let bad = report::ReportOptions { json: Some(dir.join("no/such/dir/r.json")), prometheus: Some(dir.join("r2.prom")), ..Default::default() };
+    let err = report::emit(&rep, &bad).await.unwrap_err().to_string();
+    assert!(err.starts_with(&format!("writing report {}: ", dir.join("no/such/dir/r.json").display())), "{err}");
+    assert!(dir.join("r2.prom").exists());
+    let _ = std::fs::remove_dir_all(&dir);
     // A bad push (unreachable gateway) is an error naming the URL, not a panic.
     let err = report::push(&rep, "http://127.0.0.1:1", "j", &[]).await.unwrap_err().to_string();
     assert!(err.starts_with("pushing metrics to http://127.0.0.1:1/metrics/job/j: "), "{err}");
