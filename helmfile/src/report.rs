@@ -578,3 +578,56 @@ pub async fn emit(report: &RunReport, opts: &ReportOptions) -> Result<(), Report
     }
     first.map_or(Ok(()), Err)
 }
+
+// ---------------------------------------------------------------------------------------------
+// helmfile's own summary
+
+/// helmfile's hideChartCredentials: the user info of a chart URL shown as `---:---`.
+fn hide_chart_credentials(chart: &str) -> String {
+    let Some((scheme, rest)) = chart.split_once("://") else { return chart.to_string() };
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..auth_end].rfind('@') {
+        Some(at) => format!("{scheme}://---:---@{}", &rest[at + 1..]),
+        None => chart.to_string(),
+    }
+}
+
+/// What helmfile v1.8.0 prints after `sync`/`apply`/`destroy` (DisplayAffectedReleases):
+/// "Updated Releases" (installed or upgraded), "Deleted Releases", "Failed Releases" and
+/// "Failed to Delete Releases" sections, each a centered `=` header over a prettytable, in
+/// the order the releases appear in `report`. Noop and skipped releases are not listed; an
+/// empty string when nothing was affected. `color` is helmfile's bold blue headers (on unless
+/// `--no-color`).
+pub fn affected_releases(report: &RunReport, color: bool) -> String {
+    use crate::run::Action;
+    let long = [("NAME", false, 0), ("NAMESPACE", false, 6), ("CHART", false, 6), ("VERSION", false, 6), ("DURATION", true, 0)];
+    let short = [("NAME", false, 0), ("NAMESPACE", false, 6), ("DURATION", true, 0)];
+    let pick = |f: &dyn Fn(&ReleaseRun) -> bool| report.releases.iter().filter(|r| f(r)).collect::<Vec<_>>();
+    let updated = pick(&|r| r.outcome.result == Status::Ok && matches!(r.outcome.action, Action::Install | Action::Upgrade));
+    let deleted = pick(&|r| r.outcome.result == Status::Ok && r.outcome.action == Action::Delete);
+    let failed = pick(&|r| r.outcome.result == Status::Failed && r.outcome.action != Action::Delete);
+    let delete_failed = pick(&|r| r.outcome.result == Status::Failed && r.outcome.action == Action::Delete);
+    let mut out = String::new();
+    let mut section = |title: &str, cols: &[(&str, bool, usize)], rows: Vec<Vec<String>>| {
+        if rows.is_empty() {
+            return;
+        }
+        let table = pretty_table(cols, &rows);
+        let _ = write!(out, "\n{}\n{table}\n", header(title, &table, color));
+    };
+    let long_row = |r: &&ReleaseRun, hide: bool| {
+        vec![
+            r.node.name.clone(),
+            r.node.namespace.clone(),
+            if hide { hide_chart_credentials(&r.node.chart) } else { r.node.chart.clone() },
+            r.outcome.chart_version.clone(),
+            go_duration(r.outcome.duration),
+        ]
+    };
+    let short_row = |r: &&ReleaseRun| vec![r.node.name.clone(), r.node.namespace.clone(), go_duration(r.outcome.duration)];
+    section("Updated Releases", &long, updated.iter().map(|r| long_row(r, true)).collect());
+    section("Deleted Releases", &short, deleted.iter().map(short_row).collect());
+    section("Failed Releases", &long, failed.iter().map(|r| long_row(r, false)).collect());
+    section("Failed to Delete Releases", &short, delete_failed.iter().map(short_row).collect());
+    out
+}

@@ -28,12 +28,20 @@ pub struct Node {
     pub cluster: String,
     /// Ids of the releases this one needs (already resolved as helmfile resolves `needs`).
     pub needs: Vec<String>,
+    /// The release's `chart:` as written (helmfile's summary tables show it).
+    pub chart: String,
 }
 
 impl Node {
     /// A node with helmfile's id for `(kubeContext, namespace, name)`.
     pub fn new(name: &str, namespace: &str, cluster: &str, needs: Vec<String>) -> Node {
-        Node { id: release_id(cluster, namespace, name), name: name.into(), namespace: namespace.into(), cluster: cluster.into(), needs }
+        Node { id: release_id(cluster, namespace, name), name: name.into(), namespace: namespace.into(), cluster: cluster.into(), needs, chart: String::new() }
+    }
+
+    /// The same node with its `chart:` set.
+    pub fn with_chart(mut self, chart: &str) -> Node {
+        self.chart = chart.into();
+        self
     }
 }
 
@@ -111,11 +119,13 @@ pub struct Outcome {
     pub rolled_back: bool,
     /// Error text for failures, reason for skips, free text otherwise.
     pub message: String,
+    /// The chart version installed (helmfile's `installedVersion`, shown in its summary).
+    pub chart_version: String,
 }
 
 impl Outcome {
     pub fn ok(action: Action) -> Outcome {
-        Outcome { action, result: Status::Ok, duration: Duration::ZERO, hook_failures: 0, rolled_back: false, message: String::new() }
+        Outcome { action, result: Status::Ok, duration: Duration::ZERO, hook_failures: 0, rolled_back: false, message: String::new(), chart_version: String::new() }
     }
 
     pub fn failed(action: Action, message: impl Into<String>) -> Outcome {

@@ -515,3 +515,121 @@ async fn push_to_a_real_pushgateway() {
     assert!(err.starts_with("pushing metrics to http://127.0.0.1:1/metrics/job/j: "), "{err}");
     drop(gw);
 }
+
+/// Go's time.ParseDuration for the whole-second values helmfile prints ("0s", "1m1s", "2h0m3s").
+fn parse_go_duration(s: &str) -> Duration {
+    let (mut total, mut num) = (0u64, 0u64);
+    for c in s.chars() {
+        match c {
+            '0'..='9' => num = num * 10 + c.to_digit(10).unwrap() as u64,
+            'h' => (total, num) = (total + num * 3600, 0),
+            'm' => (total, num) = (total + num * 60, 0),
+            's' => (total, num) = (total + num, 0),
+            _ => panic!("duration {s}"),
+        }
+    }
+    Duration::from_secs(total)
+}
+
+/// One summary section of a real helmfile log: title and rows (cells cut at the header's
+/// column starts; the right-aligned DURATION is the rest of the line).
+fn parse_sections(log: &str) -> Vec<(String, Vec<Vec<String>>)> {
+    let lines: Vec<&str> = log.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let plain = lines[i].replace("\x1b[1m", "").replace("\x1b[34m", "").replace("\x1b[0m", "");
+        if plain.starts_with('=') && plain.ends_with('=') && plain.contains(" Releases ") {
+            let title = plain.trim_matches('=').trim().to_string();
+            let head = lines[i + 1];
+            let starts: Vec<usize> = head.match_indices(|c: char| c.is_ascii_uppercase()).filter(|(p, _)| *p == 0 || head.as_bytes()[p - 1] == b' ').map(|(p, _)| p).collect();
+            let mut rows = Vec::new();
+            let mut j = i + 2;
+            while j < lines.len() && !lines[j].is_empty() {
+                let l = lines[j];
+                let mut cells = Vec::new();
+                for (k, &s) in starts.iter().enumerate() {
+                    let e = if k + 1 < starts.len() { starts[k + 1].min(l.len()) } else { l.len() };
+                    cells.push(l.get(s.min(l.len())..e).unwrap_or("").trim().to_string());
+                }
+                rows.push(cells);
+                j += 1;
+            }
+            out.push((title, rows));
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `affected_releases` against the summaries the real helmfile v1.8.0 printed in its own
+/// test logs (pkg/app/testdata/**/log): the same rows give the same bytes, colors included.
+#[test]
+fn affected_releases_match_helmfiles_logs() {
+    let root = PathBuf::from("/root/go/pkg/mod/github.com/helmfile/helmfile@v1.8.0/pkg/app/testdata");
+    assert!(root.is_dir(), "{} is missing (helmfile v1.8.0 sources)", root.display());
+    fn walk(d: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.file_name().is_some_and(|n| n == "log") {
+                out.push(p);
+            }
+        }
+    }
+    let mut logs = Vec::new();
+    walk(&root, &mut logs);
+    logs.sort();
+    let order = ["Updated Releases", "Deleted Releases", "Failed Releases", "Failed to Delete Releases"];
+    let (mut checked, mut blocks) = (0, 0);
+    for log in &logs {
+        let text = std::fs::read_to_string(log).unwrap();
+        let sections = parse_sections(&text);
+        if sections.is_empty() {
+            continue;
+        }
+        assert!(sections.iter().all(|(t, _)| order.contains(&t.as_str())), "{}: {sections:?}", log.display());
+        let color = text.contains("\x1b[1m\x1b[34m");
+        // Consecutive sections in helmfile's order form one summary.
+        let mut groups: Vec<Vec<(String, Vec<Vec<String>>)>> = Vec::new();
+        for s in sections {
+            let pos = order.iter().position(|t| *t == s.0).unwrap();
+            match groups.last_mut() {
+                Some(g) if order.iter().position(|t| *t == g.last().unwrap().0).unwrap() < pos => g.push(s),
+                _ => groups.push(vec![s]),
+            }
+        }
+        for g in groups {
+            let mut releases = Vec::new();
+            for (title, rows) in &g {
+                for r in rows {
+                    let (action, result) = match title.as_str() {
+                        "Updated Releases" => (Action::Upgrade, Status::Ok),
+                        "Deleted Releases" => (Action::Delete, Status::Ok),
+                        "Failed Releases" => (Action::Upgrade, Status::Failed),
+                        _ => (Action::Delete, Status::Failed),
+                    };
+                    let long = r.len() == 5;
+                    let mut o = Outcome { result, ..Outcome::ok(action) };
+                    o.duration = parse_go_duration(&r[r.len() - 1]);
+                    if long {
+                        o.chart_version = r[3].clone();
+                    }
+                    let n = Node::new(&r[0], &r[1], "", vec![]).with_chart(if long { &r[2] } else { "" });
+                    releases.push(run::ReleaseRun { node: n, outcome: o, started: Some(Duration::ZERO), finished: None });
+                }
+            }
+            let rep = RunReport { command: "sync".into(), started_at: SystemTime::now(), duration: Duration::ZERO, releases };
+            let mine = report::affected_releases(&rep, color);
+            assert!(mine.contains(" Releases "), "{mine}");
+            assert!(text.contains(&mine), "{}: ours\n{mine}\nis not in the log:\n{text}", log.display());
+            blocks += 1;
+        }
+        checked += 1;
+    }
+    eprintln!("affected releases: {blocks} summaries in {checked} real helmfile logs identical");
+    assert!(checked >= 40, "only {checked} logs with summaries");
+}
