@@ -224,9 +224,11 @@ impl Plan {
     }
 
     /// Kahn's algorithm as the dag library runs it; on leftover edges, the cycle path it
-    /// reports: from the smallest unresolved id that still has an outgoing edge (need → needer),
-    /// following edges until an id repeats. (The library takes an arbitrary edge from a Go map;
-    /// the smallest is taken here so the message is stable.)
+    /// reports: from the smallest id left on a cycle, following edges (need → needer) until an
+    /// id repeats. (The library takes an arbitrary edge from a Go map, so where a node has two
+    /// ways onward its message varies from run to run and can even wander off the cycle; here
+    /// the smallest edge that stays on a cycle is taken, so the message is stable and always a
+    /// cycle helmfile can print.)
     fn find_cycle(&self) -> Option<Vec<String>> {
         let mut inputs: BTreeMap<&str, usize> = self.nodes.iter().map(|n| (n.id.as_str(), 0)).collect();
         let mut outputs: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -247,13 +249,26 @@ impl Plan {
                 }
             }
         }
-        let start = inputs.iter().filter(|(_, &c)| c > 0).map(|(k, _)| *k).find(|k| outputs.get(k).is_some_and(|o| !o.is_empty()))?;
+        // Nodes left with edges: on a cycle, or downstream of one. Drop the downstream ones
+        // (no edge back into the set) until every remaining node has a way onward, so the walk
+        // below stays on the cycle.
+        let mut left: BTreeSet<&str> = inputs.iter().filter(|(_, &c)| c > 0).map(|(k, _)| *k).collect();
+        loop {
+            let dead: Vec<&str> = left.iter().copied().filter(|k| !outputs.get(k).is_some_and(|o| o.iter().any(|m| left.contains(m)))).collect();
+            if dead.is_empty() {
+                break;
+            }
+            for d in dead {
+                left.remove(d);
+            }
+        }
+        let start = *left.iter().next()?;
         let mut seen = BTreeSet::new();
         let mut path = Vec::new();
         let mut cur = start;
         while seen.insert(cur) {
             path.push(cur.to_string());
-            cur = outputs.get(cur).and_then(|o| o.iter().next().copied())?;
+            cur = outputs.get(cur).and_then(|o| o.iter().copied().find(|m| left.contains(m)))?;
         }
         path.push(cur.to_string());
         Some(path)
