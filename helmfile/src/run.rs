@@ -11,6 +11,22 @@
 //! The engine knows nothing about Helm: it calls an executor per release and records the
 //! [`Outcome`] it returns. `apply`/`sync` pass an executor that installs or upgrades one release;
 //! `destroy` runs the same plan with [`RunOptions::reverse`] so dependents go first.
+//!
+//! Wiring a command to it (the executor owns what it needs through `Arc`s):
+//! ```text
+//! let plan = Plan::new(nodes).map_err(|e| format!("in ./helmfile.yaml: {e}"))?;
+//! let opts = RunOptions::new(concurrency, /*reverse*/ false, fail_fast);
+//! let mut progress = report::Progress::auto(plan.nodes().len());
+//! let ctx = Arc::new(ctx);
+//! let rep = run::run(&plan, &opts, "sync", move |node: Node| {
+//!     let ctx = ctx.clone();
+//!     async move { ctx.sync_one(&node).await }          // -> Outcome
+//! }, &mut |e| progress.event(&e)).await;
+//! print!("{}", report::affected_releases(&rep, color)); // helmfile's own summary
+//! eprint!("{}", report::summary(&rep, color));          // the deploy report table
+//! report::emit(&rep, &report_opts).await?;              // --report-json/-prometheus/push
+//! if !rep.success() { return Err(rep.errors().join("\n")) }
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;

@@ -650,3 +650,39 @@ fn affected_releases_match_helmfiles_logs() {
     eprintln!("affected releases: {blocks} summaries in {checked} real helmfile logs identical");
     assert!(checked >= 40, "only {checked} logs with summaries");
 }
+
+/// 60 releases on 3 clusters with random needs (each needs up to 3 earlier ones), run with 4
+/// workers forward and backward: every edge respected, never more than 4 at once, all ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_graphs_keep_order_and_limit() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let names: Vec<String> = (0..60).map(|i| format!("r{i}")).collect();
+    let mut nodes = Vec::new();
+    for i in 0..60usize {
+        let cluster = ["c1", "c2", "c3"][i % 3];
+        let mut needs = Vec::new();
+        if i > 0 {
+            for _ in 0..rnd(4) {
+                let j = rnd(i as u64) as usize;
+                needs.push(run::release_id(["c1", "c2", "c3"][j % 3], "ns", &names[j]));
+            }
+        }
+        nodes.push(Node::new(&names[i], "ns", cluster, needs));
+    }
+    let plan = Plan::new(nodes).unwrap();
+    let ms: BTreeMap<&'static str, u64> = names.iter().enumerate().map(|(i, n)| (&*Box::leak(n.clone().into_boxed_str()), 5 + (i as u64 * 7) % 25)).collect();
+    for reverse in [false, true] {
+        let (rep, log, events) = go(&plan, RunOptions::new(4, reverse, false), ms.clone(), &[]).await;
+        assert!(rep.success());
+        assert_eq!(log.len(), 60);
+        assert_needs_respected(&plan, &log, reverse);
+        assert!(max_overlap(&log) <= 4, "{}", max_overlap(&log));
+        assert_eq!(events.len(), 120);
+    }
+}
