@@ -405,11 +405,16 @@ where
     let mut tasks: tokio::task::JoinSet<(usize, Outcome, Duration, Duration)> = tokio::task::JoinSet::new();
     let mut task_of: BTreeMap<tokio::task::Id, (usize, Duration)> = BTreeMap::new();
     let mut running = 0usize;
+    let mut per_cluster: BTreeMap<String, usize> = BTreeMap::new();
 
     loop {
         // Start what may start.
         while running < limit {
-            let Some(i) = ready.pop_first() else { break };
+            // Fair across clusters: the ready node of the cluster with the fewest running
+            // releases goes first (plan order among equals), so a long cluster cannot hold every
+            // worker while another one waits.
+            let Some(i) = ready.iter().copied().min_by_key(|&i| (per_cluster.get(&plan.nodes[i].cluster).copied().unwrap_or(0), i)) else { break };
+            ready.remove(&i);
             let node = &plan.nodes[i];
             let stop = stopped_run.clone().or_else(|| stopped_clusters.get(&node.cluster).cloned());
             if let Some(why) = stop {
@@ -430,6 +435,7 @@ where
             });
             task_of.insert(h.id(), (i, start));
             running += 1;
+            *per_cluster.entry(node.cluster.clone()).or_default() += 1;
         }
         if running == 0 {
             break;
@@ -453,6 +459,9 @@ where
             outcome.duration = e.saturating_sub(s);
         }
         let node = &plan.nodes[i];
+        if let Some(c) = per_cluster.get_mut(&node.cluster) {
+            *c = c.saturating_sub(1);
+        }
         on_event(Event::Finished { node, outcome: &outcome });
         let failed = outcome.result != Status::Ok;
         results[i] = Some((outcome, Some(s), Some(e)));

@@ -686,3 +686,27 @@ async fn random_graphs_keep_order_and_limit() {
         assert_eq!(events.len(), 120);
     }
 }
+
+/// With fewer workers than ready releases, clusters take turns: cluster B (listed last) does
+/// not wait for all of cluster A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_share_the_workers_fairly() {
+    let mut nodes: Vec<Node> = (0..6).map(|i| node(&format!("a{i}"), "A", &[])).collect();
+    nodes.push(node("b0", "B", &[]));
+    nodes.push(node("b1", "B", &[]));
+    let plan = Plan::new(nodes).unwrap();
+    let (rep, log, _) = go(&plan, RunOptions::new(2, false, false), BTreeMap::new(), &[]).await;
+    assert!(rep.success());
+    let mut l = log.clone();
+    l.sort_by_key(|x| x.1);
+    let order: Vec<&str> = l.iter().map(|x| x.0.as_str()).collect();
+    // Two at a time, alternating clusters while both have work.
+    let mut first: Vec<&str> = order[..2].to_vec();
+    first.sort();
+    assert_eq!(first, ["A/ns/a0", "B/ns/b0"], "{log:?}");
+    let mut second: Vec<&str> = order[2..4].to_vec();
+    second.sort();
+    assert_eq!(second, ["A/ns/a1", "B/ns/b1"], "{log:?}");
+    assert!(span(&log, "B/ns/b1").2 < span(&log, "A/ns/a3").2, "{log:?}");
+    assert!(max_overlap(&log) <= 2);
+}
