@@ -20,6 +20,8 @@ pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod render;
+pub mod report;
+pub mod run;
 pub mod schema;
 pub mod secrets;
 pub mod values;
