@@ -634,6 +634,10 @@ async fn renew_loop(
 }
 
 /// Whether `release` in `namespace` has a pending revision, and whether anyone holds it.
+/// Call it before [`Lease::acquire`]: a live Lease is reported as [`Recovery::InProgress`]
+/// whoever holds it, this process included. The intended sequence for an action is
+/// `recovery_state` → (refuse | with `--recover`: `acquire`, [`recover`]) → `acquire` if not yet
+/// held → operation → [`LeaseGuard::release`].
 pub async fn recovery_state<D: Driver>(
     storage: &Storage<D>,
     client: &Client,
