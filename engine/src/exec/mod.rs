@@ -10,7 +10,7 @@ type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
 use crate::funcs::{CallContext, Func, FuncError};
-use crate::parse::node::{Arg, Branch, Command, ListNode, Node, Pipe};
+use crate::parse::node::{Arg, Branch, Callee, Command, ListNode, Node, Pipe};
 use crate::parse::Tree;
 use crate::template::{Error, MissingKey, TemplateSet};
 use crate::value::{FloatKind, GoType, IntKind, Member, UintKind, Value};
@@ -394,7 +394,7 @@ impl<'t, 'o> State<'t, 'o> {
                 let pipe = self.eval_arg(dot, None, node)?;
                 return self.eval_field_chain(dot, Wv::plain(pipe), first, field, &cmd.args, final_);
             }
-            Arg::Identifier { name, .. } => return self.eval_function(dot, name, At::Cmd(cmd), &cmd.args, final_),
+            Arg::Identifier { name, callee, .. } => return self.eval_function(dot, name, callee, At::Cmd(cmd), &cmd.args, final_),
             Arg::Pipe { pipe, .. } => {
                 self.not_a_function(&cmd.args, &final_)?;
                 return Ok(Wv::plain(self.eval_pipeline(dot, pipe)?));
@@ -516,20 +516,15 @@ impl<'t, 'o> State<'t, 'o> {
         }
     }
 
-    fn eval_function(&mut self, dot: &Wv, name: &str, node: At<'t>, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
+    fn eval_function(&mut self, dot: &Wv, name: &str, callee: &'t Callee, node: At<'t>, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
         self.at = match node {
             At::Cmd(c) => At::Arg(&c.args[0]),
             n => n,
         };
-        if let Some(b) = builtins::Builtin::lookup(name) {
-            if !self.set.funcs().contains(name) {
-                return self.eval_builtin(dot, b, node, name, args, final_);
-            }
+        match callee {
+            Callee::Builtin(b) => self.eval_builtin(dot, b.0, node, name, args, final_),
+            Callee::Func(f) => self.eval_call(dot, f, true, node, name, args, final_),
         }
-        let Some(f) = self.set.funcs().get(name).cloned() else {
-            return Err(self.errorf(format!("{} is not a defined function", crate::print::quote(name))));
-        };
-        self.eval_call(dot, &f, true, node, name, args, final_)
     }
 
     /// Go: `evalCall` for a function with a declared signature.
@@ -602,7 +597,7 @@ impl<'t, 'o> State<'t, 'o> {
                 }
             }
             Arg::Pipe { pipe, .. } => Wv::plain(self.eval_pipeline(dot, pipe)?),
-            Arg::Identifier { name, .. } => self.eval_function(dot, name, At::Arg(n), &[], None)?,
+            Arg::Identifier { name, callee, .. } => self.eval_function(dot, name, callee, At::Arg(n), &[], None)?,
             Arg::Chain { node, field, .. } => {
                 if matches!(node.as_ref(), Arg::Nil { .. }) {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));
@@ -781,6 +776,10 @@ impl CallContext for Ctx<'_, '_, '_> {
 }
 
 pub(crate) use builtins::Builtin;
+
+/// A built-in function as a parse tree holds it (opaque outside the executor).
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltinRef(pub(crate) Builtin);
 
 #[allow(dead_code)]
 fn _unused(_: FloatKind, _: Arc<()>) {}
