@@ -58,6 +58,8 @@ type Result<T> = std::result::Result<T, Fail>;
 #[derive(Default)]
 pub struct ExecShared {
     pub include_counts: HashMap<String, usize>,
+    /// Argument vectors of finished calls, kept for the next ones (a call allocates none).
+    arg_pool: Vec<Vec<Value>>,
 }
 
 /// A value with the static type Go's reflect sees: `wrapped` means `interface {}` (a map or
@@ -384,7 +386,7 @@ impl<'t, 'o> State<'t, 'o> {
         match first {
             Arg::Field { ident, .. } => {
                 self.at = At::Arg(first);
-                return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, final_);
+                return self.eval_field_chain(dot, dot, first, ident, &cmd.args, final_);
             }
             Arg::Chain { node, field, .. } => {
                 self.at = At::Arg(first);
@@ -392,7 +394,7 @@ impl<'t, 'o> State<'t, 'o> {
                     return Err(self.errorf(format!("indirection through explicit nil in {first}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                return self.eval_field_chain(dot, Wv::plain(pipe), first, field, &cmd.args, final_);
+                return self.eval_field_chain(dot, &Wv::plain(pipe), first, field, &cmd.args, final_);
             }
             Arg::Identifier { name, callee, .. } => return self.eval_function(dot, name, callee, At::Cmd(cmd), &cmd.args, final_),
             Arg::Pipe { pipe, .. } => {
@@ -406,7 +408,7 @@ impl<'t, 'o> State<'t, 'o> {
                     self.not_a_function(&cmd.args, &final_)?;
                     return Ok(Wv::plain(value));
                 }
-                return self.eval_field_chain(dot, Wv::plain(value), first, &ident[1..], &cmd.args, final_);
+                return self.eval_field_chain(dot, &Wv::plain(value), first, &ident[1..], &cmd.args, final_);
             }
             _ => {}
         }
@@ -445,7 +447,7 @@ impl<'t, 'o> State<'t, 'o> {
     fn eval_field_chain(
         &mut self,
         dot: &Wv,
-        mut receiver: Wv,
+        receiver: &Wv,
         node: &'t Arg,
         ident: &'t [String],
         args: &'t [Arg],
@@ -454,7 +456,20 @@ impl<'t, 'o> State<'t, 'o> {
         // Like Go, no `s.at` here: errors point at the last node evaluated (for `(pipe).x`, the
         // pipeline's last operand).
         let n = ident.len();
-        for name in &ident[..n - 1] {
+        // Steps through keys present in plain maps are walked under the maps' read locks, and
+        // only the value reached is cloned; `eval_field` takes over where that stops (a missing
+        // key, a method, an object, arguments), so every other case keeps its one code path.
+        let has_args = args.len() > 1 || final_.is_some();
+        let mut reached = None;
+        let done = map_steps(&receiver.v, &ident[..if has_args { n - 1 } else { n }], &mut reached);
+        let mut receiver = match reached {
+            Some(r) => r,
+            None => receiver.clone(),
+        };
+        if done == n {
+            return Ok(receiver);
+        }
+        for name in &ident[done..n - 1] {
             receiver = self.eval_field(dot, name, node, &[], None, receiver)?;
         }
         self.eval_field(dot, &ident[n - 1], node, args, final_, receiver)
@@ -544,7 +559,29 @@ impl<'t, 'o> State<'t, 'o> {
         } else if num_in != num_in_decl {
             return Err(self.errorf(format!("wrong number of args for {name}: want {num_in_decl} got {num_in}")));
         }
-        let mut argv = Vec::with_capacity(num_in);
+        let mut argv = self.shared.arg_pool.pop().unwrap_or_default();
+        let r = self.eval_call_args(dot, f, node, name, args, final_, num_in, num_fixed, &mut argv);
+        argv.clear();
+        self.shared.arg_pool.push(argv);
+        r
+    }
+
+    /// The rest of `eval_call`: evaluates the arguments into `argv` (empty) and calls `f`.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_call_args(
+        &mut self,
+        dot: &Wv,
+        f: &Func,
+        node: At<'t>,
+        name: &str,
+        args: &'t [Arg],
+        final_: Option<Value>,
+        num_in: usize,
+        num_fixed: usize,
+        argv: &mut Vec<Value>,
+    ) -> Result<Wv> {
+        let sig = &f.sig;
+        let num_in_decl = sig.params.len();
         let mut i = 0;
         while i < num_fixed && i < args.len() {
             argv.push(self.eval_arg(dot, Some(&sig.params[i]), &args[i])?);
@@ -566,7 +603,7 @@ impl<'t, 'o> State<'t, 'o> {
             argv.push(self.validate_type(Wv::plain(fv), Some(t))?);
         }
         let mut ctx = Ctx { st: self };
-        match (f.imp)(&mut ctx, &argv) {
+        match (f.imp)(&mut ctx, argv) {
             Ok(v) => Ok(Wv { wrapped: sig.result == GoType::Interface, v }),
             Err(FuncError(msg)) => {
                 self.at = node;
@@ -587,13 +624,13 @@ impl<'t, 'o> State<'t, 'o> {
                     Some(t) => Err(self.errorf(format!("cannot assign nil to {t}"))),
                 };
             }
-            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot.clone(), n, ident, std::slice::from_ref(n), None)?,
+            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot, n, ident, std::slice::from_ref(n), None)?,
             Arg::Variable { ident, .. } => {
                 let value = self.var_value(&ident[0])?;
                 if ident.len() == 1 {
                     Wv::plain(value)
                 } else {
-                    self.eval_field_chain(dot, Wv::plain(value), n, &ident[1..], &[], None)?
+                    self.eval_field_chain(dot, &Wv::plain(value), n, &ident[1..], &[], None)?
                 }
             }
             Arg::Pipe { pipe, .. } => Wv::plain(self.eval_pipeline(dot, pipe)?),
@@ -603,7 +640,7 @@ impl<'t, 'o> State<'t, 'o> {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                self.eval_field_chain(dot, Wv::plain(pipe), n, field, &[], None)?
+                self.eval_field_chain(dot, &Wv::plain(pipe), n, field, &[], None)?
             }
             Arg::Bool { val, .. } => {
                 return match typ {
@@ -686,6 +723,23 @@ fn truncate_int(i: i64, k: IntKind) -> i64 {
         IntKind::Int32 => i as i32 as i64,
         _ => i,
     }
+}
+
+/// Follows `names` from `v` through keys present in plain (unnamed) maps, as far as it can,
+/// holding each map's read lock while it looks deeper; stores a clone of the last value reached
+/// (with Go's interface wrapping of map elements) in `reached` and returns the number of steps.
+fn map_steps(v: &Value, names: &[String], reached: &mut Option<Wv>) -> usize {
+    let (Value::Map(m), Some(name)) = (v, names.first()) else { return 0 };
+    if m.named.is_some() {
+        return 0;
+    }
+    let entries = m.read();
+    let Some(next) = entries.get(name.as_str()) else { return 0 };
+    let deeper = map_steps(next, &names[1..], reached);
+    if deeper == 0 {
+        *reached = Some(Wv { v: next.clone(), wrapped: m.elem == GoType::Interface });
+    }
+    deeper + 1
 }
 
 /// Go's `canBeNil` for a parameter type.
@@ -771,7 +825,12 @@ impl CallContext for Ctx<'_, '_, '_> {
     }
 
     fn include_count(&mut self, name: &str) -> &mut usize {
-        self.st.shared.include_counts.entry(name.to_string()).or_insert(0)
+        // The name is copied only the first time it is included.
+        let counts = &mut self.st.shared.include_counts;
+        if !counts.contains_key(name) {
+            counts.insert(name.to_string(), 0);
+        }
+        counts.get_mut(name).expect("inserted above")
     }
 }
 
