@@ -60,6 +60,8 @@ pub struct ExecShared {
     pub include_counts: HashMap<String, usize>,
     /// Argument vectors of finished calls, kept for the next ones (a call allocates none).
     arg_pool: Vec<Vec<Value>>,
+    /// Output buffers of finished `include`s, kept (with their capacity) for the next ones.
+    out_pool: Vec<String>,
 }
 
 /// A value with the static type Go's reflect sees: `wrapped` means `interface {}` (a map or
@@ -701,6 +703,7 @@ impl<'t, 'o> State<'t, 'o> {
                     Ok(Value::Nil)
                 }
             }
+            (v, t) if has_type(v, t) => Ok(wv.v),
             (v, t) => {
                 let vt = v.go_type();
                 // Go's assignability: a named map type passes for its unnamed underlying type.
@@ -740,6 +743,19 @@ fn map_steps(v: &Value, names: &[String], reached: &mut Option<Wv>) -> usize {
         *reached = Some(Wv { v: next.clone(), wrapped: m.elem == GoType::Interface });
     }
     deeper + 1
+}
+
+/// Whether `v`'s Go type is `t`, decided for the common cases without building `v`'s type
+/// (`false` means: compare the full types).
+fn has_type(v: &Value, t: &GoType) -> bool {
+    match (v, t) {
+        (Value::String(_), GoType::String) | (Value::Bool(_), GoType::Bool) => true,
+        (Value::Int(_, a), GoType::Int(b)) => a == b,
+        (Value::Float(_, a), GoType::Float(b)) => a == b,
+        (Value::List(l), GoType::Slice(e)) => l.elem == **e,
+        (Value::Map(m), GoType::Map(k, e)) => m.named.is_none() && **k == GoType::String && m.elem == **e,
+        _ => false,
+    }
 }
 
 /// Go's `canBeNil` for a parameter type.
@@ -803,6 +819,19 @@ impl CallContext for Ctx<'_, '_, '_> {
         let mut out = String::new();
         execute(set, tree, data, &mut out, self.st.shared).map_err(|e| FuncError(e.message))?;
         Ok(out)
+    }
+
+    fn execute_template_value(&mut self, name: &str, data: &Value) -> std::result::Result<Value, FuncError> {
+        let set = self.st.set;
+        let Some(tree) = set.tree(name) else {
+            return self.execute_template(name, data).map(Value::string);
+        };
+        let mut out = self.st.shared.out_pool.pop().unwrap_or_default();
+        let r = execute(set, tree, data, &mut out, self.st.shared);
+        let v = r.map(|_| Value::string(out.as_str())).map_err(|e| FuncError(e.message));
+        out.clear();
+        self.st.shared.out_pool.push(out);
+        v
     }
 
     fn execute_text(&mut self, text: &str, data: &Value) -> std::result::Result<String, FuncError> {

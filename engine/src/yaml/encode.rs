@@ -370,6 +370,11 @@ pub fn marshal_v2(v: &Value) -> Result<String, String> {
         native_events(&native, &mut evs);
         return emit(evs, false, 2);
     }
+    marshal_v2_literal(v)
+}
+
+/// `marshal_v2` the literal way: the JSON text written, then read by the YAML parser.
+pub(crate) fn marshal_v2_literal(v: &Value) -> Result<String, String> {
     let mut json = String::new();
     json_marshal(v, &mut json).map_err(|e| format!("error marshaling into JSON: {e}"))?;
     // JSONToYAML: go-yaml v2 reads the JSON (errors come back unwrapped), then marshals it.
