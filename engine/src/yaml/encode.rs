@@ -442,15 +442,17 @@ fn json_read_back_inner(v: &Value, depth: usize) -> Option<Native> {
     })
 }
 
-/// `s` if its JSON form holds only characters go-yaml's reader accepts (JSON escapes the
-/// C0 controls, U+2028 and U+2029; DEL, the C1 controls but NEL, U+FFFE and U+FFFF stay raw).
+/// `s` if go-yaml reads its JSON form back unchanged: JSON escapes the C0 controls, U+2028
+/// and U+2029, but leaves raw the characters go-yaml's reader rejects (DEL, the C1 controls,
+/// U+FFFE, U+FFFF) and NEL, which a double-quoted scalar folds as a line break (and, to be
+/// safe, the byte order mark).
 fn yaml_readable(s: &str) -> Option<&str> {
     if s.bytes().all(|b| b < 0x7F) {
         return Some(s);
     }
     let ok = s.chars().all(|c| {
         let v = c as u32;
-        v < 0x7F || v == 0x85 || (0xA0..=0xD7FF).contains(&v) || (0xE000..=0xFFFD).contains(&v) || v >= 0x10000
+        v < 0x7F || (0xA0..=0xD7FF).contains(&v) || ((0xE000..=0xFFFD).contains(&v) && v != 0xFEFF) || v >= 0x10000
     });
     ok.then_some(s)
 }

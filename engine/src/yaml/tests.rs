@@ -208,6 +208,11 @@ fn marshal_v2_direct_matches_literal() {
         Value::string("true"),
         Value::string("a: b\n- c\t\"q\" <&> \u{2028} \u{85} \u{7f} \u{9f} \u{fffe} é"),
         Value::string("1e3"),
+        Value::string("\u{85}"),
+        Value::string("a\u{85}b"),
+        Value::string("\u{feff}x"),
+        Value::string("\u{9f}"),
+        Value::string("\u{a0}\u{2029}"),
         Value::list(vec![]),
         Value::empty_map(),
         Value::list(vec![Value::int(1), Value::string("x"), Value::Nil, Value::empty_map()]),
@@ -220,6 +225,7 @@ fn marshal_v2_direct_matches_literal() {
         ]),
         map(vec![(long_key.as_str(), Value::int(1))]),
         map(vec![("\u{7f}", Value::int(1))]),
+        map(vec![("k\u{85}", Value::string("\u{85}"))]),
     ];
     for v in cases {
         assert_eq!(super::encode::marshal_v2(&v), super::encode::marshal_v2_literal(&v), "{v:?}");
