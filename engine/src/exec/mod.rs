@@ -6,7 +6,6 @@
 mod builtins;
 mod compare;
 
-type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
 use crate::funcs::{CallContext, Func, FuncError};
@@ -57,7 +56,9 @@ type Result<T> = std::result::Result<T, Fail>;
 /// Shared by all states of one top-level execution (Helm's include counters live here).
 #[derive(Default)]
 pub struct ExecShared {
-    pub include_counts: HashMap<String, usize>,
+    /// Helm's per-name `include` nesting counts. A chart defines a handful of names, so a list
+    /// scanned by name beats hashing (and allocates only when a name is first included).
+    pub include_counts: Vec<(String, usize)>,
     /// Argument vectors of finished calls, kept for the next ones (a call allocates none).
     arg_pool: Vec<Vec<Value>>,
     /// Output buffers of finished `include`s, kept (with their capacity) for the next ones.
@@ -856,10 +857,14 @@ impl CallContext for Ctx<'_, '_, '_> {
     fn include_count(&mut self, name: &str) -> &mut usize {
         // The name is copied only the first time it is included.
         let counts = &mut self.st.shared.include_counts;
-        if !counts.contains_key(name) {
-            counts.insert(name.to_string(), 0);
-        }
-        counts.get_mut(name).expect("inserted above")
+        let i = match counts.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                counts.push((name.to_string(), 0));
+                counts.len() - 1
+            }
+        };
+        &mut counts[i].1
     }
 }
 
