@@ -5,8 +5,9 @@ type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::exec::{self, Builtin, ExecShared};
+use crate::exec::{self, Builtin, BuiltinRef, ExecShared};
 use crate::funcs::FuncMap;
+use crate::parse::node::Callee;
 use crate::parse::{self, Tree};
 use crate::value::Value;
 
@@ -99,8 +100,8 @@ impl TemplateSet {
             self.name = name.to_string();
         }
         let funcs = self.funcs.clone();
-        let has = move |f: &str| funcs.contains(f) || Builtin::lookup(f).is_some();
-        parse::parse(name, text, &self.left_delim, &self.right_delim, &has, &mut self.trees)
+        let resolve = move |f: &str| resolve_func(&funcs, f);
+        parse::parse(name, text, &self.left_delim, &self.right_delim, &resolve, &mut self.trees)
             .map(|_| ())
             .map_err(|e| Error { message: e.0 })
     }
@@ -112,8 +113,8 @@ impl TemplateSet {
             self.name = name.to_string();
         }
         let funcs = self.funcs.clone();
-        let has = move |f: &str| funcs.contains(f) || Builtin::lookup(f).is_some();
-        parse::parse(name, text, &self.left_delim, &self.right_delim, &has, &mut self.trees).map_err(|e| Error { message: e.0 })
+        let resolve = move |f: &str| resolve_func(&funcs, f);
+        parse::parse(name, text, &self.left_delim, &self.right_delim, &resolve, &mut self.trees).map_err(|e| Error { message: e.0 })
     }
 
     /// The names of all templates in the set (in no particular order).
@@ -146,5 +147,13 @@ impl TemplateSet {
         let mut out = String::new();
         self.execute_to(name, data, &mut out)?;
         Ok(out)
+    }
+}
+
+/// What function name `f` denotes in a set with table `funcs`: the table shadows Go's built-ins.
+fn resolve_func(funcs: &FuncMap, f: &str) -> Option<Callee> {
+    match funcs.get(f) {
+        Some(func) => Some(Callee::Func(func.clone())),
+        None => Builtin::lookup(f).map(|b| Callee::Builtin(BuiltinRef(b))),
     }
 }

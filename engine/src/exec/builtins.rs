@@ -171,8 +171,8 @@ impl<'t> State<'t, '_> {
             Builtin::Print => plain(Value::string(print::sprint(argv))),
             Builtin::Println => plain(Value::string(print::sprintln(argv))),
             Builtin::Printf => {
-                let f = argv[0].as_str().unwrap_or_default().to_string();
-                plain(Value::string(print::sprintf(&f, &argv[1..])))
+                let f = argv[0].as_str().unwrap_or_default();
+                plain(Value::string(print::sprintf(f, &argv[1..])))
             }
             Builtin::Html => plain(Value::string(html_escape(&eval_args(argv)))),
             Builtin::Js => plain(Value::string(js_escape(&eval_args(argv)))),

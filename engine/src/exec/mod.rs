@@ -6,11 +6,10 @@
 mod builtins;
 mod compare;
 
-type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
 use crate::funcs::{CallContext, Func, FuncError};
-use crate::parse::node::{Arg, Branch, Command, ListNode, Node, Pipe};
+use crate::parse::node::{Arg, Branch, Callee, Command, ListNode, Node, Pipe};
 use crate::parse::Tree;
 use crate::template::{Error, MissingKey, TemplateSet};
 use crate::value::{FloatKind, GoType, IntKind, Member, UintKind, Value};
@@ -57,7 +56,13 @@ type Result<T> = std::result::Result<T, Fail>;
 /// Shared by all states of one top-level execution (Helm's include counters live here).
 #[derive(Default)]
 pub struct ExecShared {
-    pub include_counts: HashMap<String, usize>,
+    /// Helm's per-name `include` nesting counts. A chart defines a handful of names, so a list
+    /// scanned by name beats hashing (and allocates only when a name is first included).
+    pub include_counts: Vec<(String, usize)>,
+    /// Argument vectors of finished calls, kept for the next ones (a call allocates none).
+    arg_pool: Vec<Vec<Value>>,
+    /// Output buffers of finished `include`s, kept (with their capacity) for the next ones.
+    out_pool: Vec<String>,
 }
 
 /// A value with the static type Go's reflect sees: `wrapped` means `interface {}` (a map or
@@ -384,7 +389,7 @@ impl<'t, 'o> State<'t, 'o> {
         match first {
             Arg::Field { ident, .. } => {
                 self.at = At::Arg(first);
-                return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, final_);
+                return self.eval_field_chain(dot, dot, first, ident, &cmd.args, final_);
             }
             Arg::Chain { node, field, .. } => {
                 self.at = At::Arg(first);
@@ -392,9 +397,9 @@ impl<'t, 'o> State<'t, 'o> {
                     return Err(self.errorf(format!("indirection through explicit nil in {first}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                return self.eval_field_chain(dot, Wv::plain(pipe), first, field, &cmd.args, final_);
+                return self.eval_field_chain(dot, &Wv::plain(pipe), first, field, &cmd.args, final_);
             }
-            Arg::Identifier { name, .. } => return self.eval_function(dot, name, At::Cmd(cmd), &cmd.args, final_),
+            Arg::Identifier { name, callee, .. } => return self.eval_function(dot, name, callee, At::Cmd(cmd), &cmd.args, final_),
             Arg::Pipe { pipe, .. } => {
                 self.not_a_function(&cmd.args, &final_)?;
                 return Ok(Wv::plain(self.eval_pipeline(dot, pipe)?));
@@ -406,7 +411,7 @@ impl<'t, 'o> State<'t, 'o> {
                     self.not_a_function(&cmd.args, &final_)?;
                     return Ok(Wv::plain(value));
                 }
-                return self.eval_field_chain(dot, Wv::plain(value), first, &ident[1..], &cmd.args, final_);
+                return self.eval_field_chain(dot, &Wv::plain(value), first, &ident[1..], &cmd.args, final_);
             }
             _ => {}
         }
@@ -445,7 +450,7 @@ impl<'t, 'o> State<'t, 'o> {
     fn eval_field_chain(
         &mut self,
         dot: &Wv,
-        mut receiver: Wv,
+        receiver: &Wv,
         node: &'t Arg,
         ident: &'t [String],
         args: &'t [Arg],
@@ -454,7 +459,20 @@ impl<'t, 'o> State<'t, 'o> {
         // Like Go, no `s.at` here: errors point at the last node evaluated (for `(pipe).x`, the
         // pipeline's last operand).
         let n = ident.len();
-        for name in &ident[..n - 1] {
+        // Steps through keys present in plain maps are walked under the maps' read locks, and
+        // only the value reached is cloned; `eval_field` takes over where that stops (a missing
+        // key, a method, an object, arguments), so every other case keeps its one code path.
+        let has_args = args.len() > 1 || final_.is_some();
+        let mut reached = None;
+        let done = map_steps(&receiver.v, &ident[..if has_args { n - 1 } else { n }], &mut reached);
+        let mut receiver = match reached {
+            Some(r) => r,
+            None => receiver.clone(),
+        };
+        if done == n {
+            return Ok(receiver);
+        }
+        for name in &ident[done..n - 1] {
             receiver = self.eval_field(dot, name, node, &[], None, receiver)?;
         }
         self.eval_field(dot, &ident[n - 1], node, args, final_, receiver)
@@ -516,20 +534,15 @@ impl<'t, 'o> State<'t, 'o> {
         }
     }
 
-    fn eval_function(&mut self, dot: &Wv, name: &str, node: At<'t>, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
+    fn eval_function(&mut self, dot: &Wv, name: &str, callee: &'t Callee, node: At<'t>, args: &'t [Arg], final_: Option<Value>) -> Result<Wv> {
         self.at = match node {
             At::Cmd(c) => At::Arg(&c.args[0]),
             n => n,
         };
-        if let Some(b) = builtins::Builtin::lookup(name) {
-            if !self.set.funcs().contains(name) {
-                return self.eval_builtin(dot, b, node, name, args, final_);
-            }
+        match callee {
+            Callee::Builtin(b) => self.eval_builtin(dot, b.0, node, name, args, final_),
+            Callee::Func(f) => self.eval_call(dot, f, true, node, name, args, final_),
         }
-        let Some(f) = self.set.funcs().get(name).cloned() else {
-            return Err(self.errorf(format!("{} is not a defined function", crate::print::quote(name))));
-        };
-        self.eval_call(dot, &f, true, node, name, args, final_)
     }
 
     /// Go: `evalCall` for a function with a declared signature.
@@ -549,7 +562,29 @@ impl<'t, 'o> State<'t, 'o> {
         } else if num_in != num_in_decl {
             return Err(self.errorf(format!("wrong number of args for {name}: want {num_in_decl} got {num_in}")));
         }
-        let mut argv = Vec::with_capacity(num_in);
+        let mut argv = self.shared.arg_pool.pop().unwrap_or_default();
+        let r = self.eval_call_args(dot, f, node, name, args, final_, num_in, num_fixed, &mut argv);
+        argv.clear();
+        self.shared.arg_pool.push(argv);
+        r
+    }
+
+    /// The rest of `eval_call`: evaluates the arguments into `argv` (empty) and calls `f`.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_call_args(
+        &mut self,
+        dot: &Wv,
+        f: &Func,
+        node: At<'t>,
+        name: &str,
+        args: &'t [Arg],
+        final_: Option<Value>,
+        num_in: usize,
+        num_fixed: usize,
+        argv: &mut Vec<Value>,
+    ) -> Result<Wv> {
+        let sig = &f.sig;
+        let num_in_decl = sig.params.len();
         let mut i = 0;
         while i < num_fixed && i < args.len() {
             argv.push(self.eval_arg(dot, Some(&sig.params[i]), &args[i])?);
@@ -571,7 +606,7 @@ impl<'t, 'o> State<'t, 'o> {
             argv.push(self.validate_type(Wv::plain(fv), Some(t))?);
         }
         let mut ctx = Ctx { st: self };
-        match (f.imp)(&mut ctx, &argv) {
+        match (f.imp)(&mut ctx, argv) {
             Ok(v) => Ok(Wv { wrapped: sig.result == GoType::Interface, v }),
             Err(FuncError(msg)) => {
                 self.at = node;
@@ -592,23 +627,23 @@ impl<'t, 'o> State<'t, 'o> {
                     Some(t) => Err(self.errorf(format!("cannot assign nil to {t}"))),
                 };
             }
-            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot.clone(), n, ident, std::slice::from_ref(n), None)?,
+            Arg::Field { ident, .. } => self.eval_field_chain(dot, dot, n, ident, std::slice::from_ref(n), None)?,
             Arg::Variable { ident, .. } => {
                 let value = self.var_value(&ident[0])?;
                 if ident.len() == 1 {
                     Wv::plain(value)
                 } else {
-                    self.eval_field_chain(dot, Wv::plain(value), n, &ident[1..], &[], None)?
+                    self.eval_field_chain(dot, &Wv::plain(value), n, &ident[1..], &[], None)?
                 }
             }
             Arg::Pipe { pipe, .. } => Wv::plain(self.eval_pipeline(dot, pipe)?),
-            Arg::Identifier { name, .. } => self.eval_function(dot, name, At::Arg(n), &[], None)?,
+            Arg::Identifier { name, callee, .. } => self.eval_function(dot, name, callee, At::Arg(n), &[], None)?,
             Arg::Chain { node, field, .. } => {
                 if matches!(node.as_ref(), Arg::Nil { .. }) {
                     return Err(self.errorf(format!("indirection through explicit nil in {n}")));
                 }
                 let pipe = self.eval_arg(dot, None, node)?;
-                self.eval_field_chain(dot, Wv::plain(pipe), n, field, &[], None)?
+                self.eval_field_chain(dot, &Wv::plain(pipe), n, field, &[], None)?
             }
             Arg::Bool { val, .. } => {
                 return match typ {
@@ -669,6 +704,7 @@ impl<'t, 'o> State<'t, 'o> {
                     Ok(Value::Nil)
                 }
             }
+            (v, t) if has_type(v, t) => Ok(wv.v),
             (v, t) => {
                 let vt = v.go_type();
                 // Go's assignability: a named map type passes for its unnamed underlying type.
@@ -690,6 +726,36 @@ fn truncate_int(i: i64, k: IntKind) -> i64 {
         IntKind::Int16 => i as i16 as i64,
         IntKind::Int32 => i as i32 as i64,
         _ => i,
+    }
+}
+
+/// Follows `names` from `v` through keys present in plain (unnamed) maps, as far as it can,
+/// holding each map's read lock while it looks deeper; stores a clone of the last value reached
+/// (with Go's interface wrapping of map elements) in `reached` and returns the number of steps.
+fn map_steps(v: &Value, names: &[String], reached: &mut Option<Wv>) -> usize {
+    let (Value::Map(m), Some(name)) = (v, names.first()) else { return 0 };
+    if m.named.is_some() {
+        return 0;
+    }
+    let entries = m.read();
+    let Some(next) = entries.get(name.as_str()) else { return 0 };
+    let deeper = map_steps(next, &names[1..], reached);
+    if deeper == 0 {
+        *reached = Some(Wv { v: next.clone(), wrapped: m.elem == GoType::Interface });
+    }
+    deeper + 1
+}
+
+/// Whether `v`'s Go type is `t`, decided for the common cases without building `v`'s type
+/// (`false` means: compare the full types).
+fn has_type(v: &Value, t: &GoType) -> bool {
+    match (v, t) {
+        (Value::String(_), GoType::String) | (Value::Bool(_), GoType::Bool) => true,
+        (Value::Int(_, a), GoType::Int(b)) => a == b,
+        (Value::Float(_, a), GoType::Float(b)) => a == b,
+        (Value::List(l), GoType::Slice(e)) => l.elem == **e,
+        (Value::Map(m), GoType::Map(k, e)) => m.named.is_none() && **k == GoType::String && m.elem == **e,
+        _ => false,
     }
 }
 
@@ -756,6 +822,19 @@ impl CallContext for Ctx<'_, '_, '_> {
         Ok(out)
     }
 
+    fn execute_template_value(&mut self, name: &str, data: &Value) -> std::result::Result<Value, FuncError> {
+        let set = self.st.set;
+        let Some(tree) = set.tree(name) else {
+            return self.execute_template(name, data).map(Value::string);
+        };
+        let mut out = self.st.shared.out_pool.pop().unwrap_or_default();
+        let r = execute(set, tree, data, &mut out, self.st.shared);
+        let v = r.map(|_| Value::string(out.as_str())).map_err(|e| FuncError(e.message));
+        out.clear();
+        self.st.shared.out_pool.push(out);
+        v
+    }
+
     fn execute_text(&mut self, text: &str, data: &Value) -> std::result::Result<String, FuncError> {
         let mut clone = self.st.set.clone();
         let mk = if self.st.set.missing_key() == MissingKey::Error { MissingKey::Error } else { MissingKey::Zero };
@@ -776,11 +855,24 @@ impl CallContext for Ctx<'_, '_, '_> {
     }
 
     fn include_count(&mut self, name: &str) -> &mut usize {
-        self.st.shared.include_counts.entry(name.to_string()).or_insert(0)
+        // The name is copied only the first time it is included.
+        let counts = &mut self.st.shared.include_counts;
+        let i = match counts.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                counts.push((name.to_string(), 0));
+                counts.len() - 1
+            }
+        };
+        &mut counts[i].1
     }
 }
 
 pub(crate) use builtins::Builtin;
+
+/// A built-in function as a parse tree holds it (opaque outside the executor).
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltinRef(pub(crate) Builtin);
 
 #[allow(dead_code)]
 fn _unused(_: FloatKind, _: Arc<()>) {}

@@ -60,9 +60,9 @@ pub fn register(m: &mut FuncMap) {
     m.insert(
         "include",
         Func::new(Signature::new(vec![str_t(), any()], str_t()).with_error(), |ctx: &mut dyn CallContext, a: &[Value]| {
-            let name = a[0].as_str().unwrap_or("").to_string();
+            let name = a[0].as_str().unwrap_or("");
             {
-                let count = ctx.include_count(&name);
+                let count = ctx.include_count(name);
                 if *count > RECURSION_MAX_NUMS {
                     return Err(FuncError(format!(
                         "rendering template has a nested reference name: {name}: unable to execute template"
@@ -70,10 +70,10 @@ pub fn register(m: &mut FuncMap) {
                 }
                 *count += 1;
             }
-            let r = ctx.execute_template(&name, &a[1]);
-            let count = ctx.include_count(&name);
+            let r = ctx.execute_template_value(name, &a[1]);
+            let count = ctx.include_count(name);
             *count = count.saturating_sub(1);
-            r.map(Value::string)
+            r
         }),
     );
     m.insert(

@@ -65,6 +65,12 @@ pub trait CallContext {
     /// (Helm's `include`). Errors come back as Go would print them.
     fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, FuncError>;
 
+    /// [`CallContext::execute_template`] as a string value (the executor renders into a reused
+    /// buffer and copies the text once).
+    fn execute_template_value(&mut self, name: &str, data: &Value) -> Result<Value, FuncError> {
+        self.execute_template(name, data).map(Value::string)
+    }
+
     /// Parses `text` under the current template's name in a copy of the current set and executes
     /// it on `data` (Helm's `tpl`).
     fn execute_text(&mut self, text: &str, data: &Value) -> Result<String, FuncError>;

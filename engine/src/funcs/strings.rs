@@ -669,7 +669,8 @@ pub fn register(m: &mut FuncMap) {
         } else if c >= 0 && len > c {
             go_slice(s, Some(0), Some(c))
         } else {
-            Ok(s.to_string())
+            // Nothing cut: the same string, shared.
+            return ok(a[1].clone());
         };
         r.map(Value::string).map_err(super::FuncError)
     });
@@ -699,11 +700,17 @@ pub fn register(m: &mut FuncMap) {
     }
     add(m, "trimSuffix", vec![str_t(), str_t()], str_t(), |a| {
         let (suf, s) = (arg_str(&a[0]), arg_str(&a[1]));
-        ok(Value::string(s.strip_suffix(suf).unwrap_or(s)))
+        match s.strip_suffix(suf) {
+            Some(cut) => ok(Value::string(cut)),
+            None => ok(a[1].clone()),
+        }
     });
     add(m, "trimPrefix", vec![str_t(), str_t()], str_t(), |a| {
         let (pre, s) = (arg_str(&a[0]), arg_str(&a[1]));
-        ok(Value::string(s.strip_prefix(pre).unwrap_or(s)))
+        match s.strip_prefix(pre) {
+            Some(cut) => ok(Value::string(cut)),
+            None => ok(a[1].clone()),
+        }
     });
     add(m, "nospace", vec![str_t()], str_t(), |a| ok(Value::string(delete_white_space(arg_str(&a[0])))));
     add(m, "initials", vec![str_t()], str_t(), |a| ok(Value::string(initials(arg_str(&a[0])))));
@@ -729,8 +736,8 @@ pub fn register(m: &mut FuncMap) {
         let v: Vec<String> = a.iter().filter(|x| !matches!(x, Value::Nil | Value::Missing)).map(crate::print::format_v).collect();
         ok(Value::string(v.join(" ")))
     });
-    add(m, "indent", vec![int_t(), str_t()], str_t(), |a| indent(arg_int(&a[0]), arg_str(&a[1])).map(Value::string));
-    add(m, "nindent", vec![int_t(), str_t()], str_t(), |a| indent(arg_int(&a[0]), arg_str(&a[1])).map(|s| Value::string(format!("\n{s}"))));
+    add(m, "indent", vec![int_t(), str_t()], str_t(), |a| indent(arg_int(&a[0]), arg_str(&a[1]), false).map(Value::string));
+    add(m, "nindent", vec![int_t(), str_t()], str_t(), |a| indent(arg_int(&a[0]), arg_str(&a[1]), true).map(Value::string));
     add(m, "replace", vec![str_t(), str_t(), str_t()], str_t(), |a| {
         let (old, new, src) = (arg_str(&a[0]), arg_str(&a[1]), arg_str(&a[2]));
         if old.is_empty() {
@@ -878,7 +885,21 @@ pub fn go_repeat(s: &str, count: i64) -> Result<String, String> {
 }
 
 /// sprig `indent`.
-fn indent(spaces: i64, s: &str) -> Result<String, super::FuncError> {
+/// sprig `nindent` when `newline_first`. Built in one buffer of the final size: charts pipe
+/// every `toYaml` block and `include` through it.
+fn indent(spaces: i64, s: &str, newline_first: bool) -> Result<String, super::FuncError> {
     let pad = go_repeat(" ", spaces).map_err(super::FuncError)?;
-    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
+    let lines = 1 + s.bytes().filter(|&b| b == b'\n').count();
+    let mut out = String::with_capacity(usize::from(newline_first) + s.len() + lines * pad.len());
+    if newline_first {
+        out.push('\n');
+    }
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&pad);
+        out.push_str(line);
+    }
+    Ok(out)
 }

@@ -44,20 +44,20 @@ pub struct ParseError(pub String);
 type Result<T> = std::result::Result<T, ParseError>;
 
 /// Parses `text` as template `name`, adding it and its `define`s to `set` with Go's
-/// redefinition rule. `has_func` says whether a function name exists.
+/// redefinition rule. `resolve` says what a function name denotes (`None`: not defined).
 pub fn parse(
     name: &str,
     text: &str,
     left: &str,
     right: &str,
-    has_func: &dyn Fn(&str) -> bool,
+    resolve: &dyn Fn(&str) -> Option<node::Callee>,
     set: &mut HashMap<String, Arc<Tree>>,
 ) -> Result<Arc<Tree>> {
     let items = lex::lex(
         text,
         left,
         right,
-        lex::Options { break_ok: !has_func("break"), continue_ok: !has_func("continue") },
+        lex::Options { break_ok: resolve("break").is_none(), continue_ok: resolve("continue").is_none() },
     );
     let mut p = Parser {
         items,
@@ -65,7 +65,7 @@ pub fn parse(
         parse_name: name.to_string(),
         text: Arc::from(text),
         vars: vec!["$".into()],
-        has_func,
+        resolve,
         range_depth: 0,
         action_line: 0,
         stack_depth: 0,
@@ -120,7 +120,7 @@ struct Parser<'a> {
     parse_name: String,
     text: Arc<str>,
     vars: Vec<String>,
-    has_func: &'a dyn Fn(&str) -> bool,
+    resolve: &'a dyn Fn(&str) -> Option<node::Callee>,
     range_depth: usize,
     action_line: usize,
     stack_depth: usize,
@@ -525,10 +525,10 @@ impl Parser<'_> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                if !(self.has_func)(&token.val) {
+                let Some(callee) = (self.resolve)(&token.val) else {
                     return Err(self.errorf(format!("function {} not defined", crate::print::quote(&token.val))));
-                }
-                Arg::Identifier { pos: token.pos, name: token.val }
+                };
+                Arg::Identifier { pos: token.pos, name: token.val, callee }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
             ItemType::Nil => Arg::Nil { pos: token.pos },

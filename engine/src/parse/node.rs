@@ -66,10 +66,22 @@ pub struct Number {
     pub float: f64,
 }
 
+/// What a function name denotes, resolved once when the template is parsed (Go checks the
+/// name at parse time and looks it up again on every call; resolving it once saves a hash
+/// lookup and the reference counting of a table entry per call). A set's function table
+/// never changes after creation, so the resolution stays valid for every execution.
+#[derive(Clone, Debug)]
+pub enum Callee {
+    /// One of Go's built-ins not shadowed by the table.
+    Builtin(crate::exec::BuiltinRef),
+    /// A function of the set's table.
+    Func(crate::funcs::Func),
+}
+
 /// An operand of a command.
 #[derive(Clone, Debug)]
 pub enum Arg {
-    Identifier { pos: usize, name: String },
+    Identifier { pos: usize, name: String, callee: Callee },
     Dot { pos: usize },
     Nil { pos: usize },
     /// `$x.a.b` (ident[0] is the variable name).

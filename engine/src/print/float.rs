@@ -106,6 +106,14 @@ fn fmt_f(neg: bool, d: &[u8], dp: i32, prec: usize) -> String {
 /// (strconv: "if precision was the shortest possible, use precision 6 for this decision"), so
 /// 1000000 prints `1e+06` and 123456 prints `123456`.
 pub fn format_v(f: f64, bits32: bool) -> String {
+    // Whole numbers below 1e6 (replica counts, ports: every number in a chart's values is a
+    // float64) print as their integer digits; no digit generation needed.
+    if f.fract() == 0.0 && f.abs() < 1e6 {
+        if f == 0.0 && f.is_sign_negative() {
+            return "-0".into();
+        }
+        return itoa::Buffer::new().format(f as i64).to_string();
+    }
     if let Some(s) = special(f, false) {
         return s;
     }

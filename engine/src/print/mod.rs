@@ -533,8 +533,36 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
     }
 }
 
+/// The common `printf "%s-%s" .a .b`: bare `%s` verbs, one string argument each, printed as
+/// they are. `None` for anything else (flags, other verbs, `%%`, other argument types or counts).
+fn sprintf_strings(format: &str, args: &[Value]) -> Option<String> {
+    let mut len = format.len();
+    for a in args {
+        len += a.as_str()?.len();
+    }
+    let mut out = String::with_capacity(len);
+    let mut args = args.iter();
+    let mut rest = format;
+    while let Some(i) = rest.find('%') {
+        if rest.as_bytes().get(i + 1) != Some(&b's') {
+            return None;
+        }
+        out.push_str(&rest[..i]);
+        out.push_str(args.next()?.as_str()?);
+        rest = &rest[i + 2..];
+    }
+    if args.next().is_some() {
+        return None;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// Go `fmt.Sprintf(format, args...)`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
+    if let Some(s) = sprintf_strings(format, args) {
+        return s;
+    }
     let mut out = String::with_capacity(format.len() + 16);
     let chars: Vec<char> = format.chars().collect();
     let mut i = 0;

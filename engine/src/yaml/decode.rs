@@ -305,20 +305,7 @@ impl Decoder<'_> {
         if node.tag.is_empty() && !node.implicit {
             return Ok(Native::Str(node.value.clone()));
         }
-        match resolve(&node.tag, &node.value)? {
-            Resolved::Null => Ok(Native::Nil),
-            Resolved::Bool(b) => Ok(Native::Bool(b)),
-            Resolved::Int(i) => Ok(Native::Int(i)),
-            Resolved::Uint(u) => Ok(Native::Uint(u)),
-            Resolved::Float(f) => Ok(Native::Float(f)),
-            Resolved::Str(s) => Ok(Native::Str(s)),
-            Resolved::Timestamp => Ok(Native::Str(node.value.clone())),
-            Resolved::Merge => Ok(Native::Str("<<".into())),
-            Resolved::Binary => match decode_base64(&node.value) {
-                Some(b) => Ok(Native::Str(go_lossy(&b))),
-                None => Err("yaml: !!binary value contains invalid base64 data".into()),
-            },
-        }
+        scalar_native(&node.tag, &node.value)
     }
 
     fn is_merge(&self, n: usize) -> bool {
@@ -507,6 +494,25 @@ fn sharp_key_order(a: &Native, b: &Native) -> std::cmp::Ordering {
         (Native::Int(x), Native::Int(y)) => x.cmp(y),
         (Native::Float(x), Native::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
         _ => Ordering::Equal,
+    }
+}
+
+/// A scalar with tag `tag` (empty: implicit) and text `value`, decoded as go-yaml v2 decodes it
+/// into `interface{}`.
+pub(crate) fn scalar_native(tag: &str, value: &str) -> R<Native> {
+    match resolve(tag, value)? {
+        Resolved::Null => Ok(Native::Nil),
+        Resolved::Bool(b) => Ok(Native::Bool(b)),
+        Resolved::Int(i) => Ok(Native::Int(i)),
+        Resolved::Uint(u) => Ok(Native::Uint(u)),
+        Resolved::Float(f) => Ok(Native::Float(f)),
+        Resolved::Str(s) => Ok(Native::Str(s)),
+        Resolved::Timestamp => Ok(Native::Str(value.to_string())),
+        Resolved::Merge => Ok(Native::Str("<<".into())),
+        Resolved::Binary => match decode_base64(value) {
+            Some(b) => Ok(Native::Str(go_lossy(&b))),
+            None => Err("yaml: !!binary value contains invalid base64 data".into()),
+        },
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use super::decode::{unmarshal_native, Native};
+use super::decode::{scalar_native, unmarshal_native, Native};
 use super::emitter::{Emitter, Ev, Style};
 use super::resolve::{parse_timestamp, resolve, v3_resolves_non_str, Resolved};
 use crate::value::{FloatKind, Value};
@@ -147,18 +147,45 @@ fn go_is_digit(c: char) -> bool {
 
 /// go-yaml's `keyList.Less` for two string keys (`v3` adds its `digits` tweak).
 fn key_less(a: &str, b: &str, v3: bool) -> bool {
+    // Keys are nearly always ASCII: compare their bytes in place, without collecting chars.
+    if a.is_ascii() && b.is_ascii() {
+        let ar: &[u8] = a.as_bytes();
+        let br: &[u8] = b.as_bytes();
+        return key_less_chars(ar, br, v3);
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_chars(&ar, &br, v3)
+}
+
+/// A character of a key: `char`, or a byte of an ASCII key.
+trait KeyChar: Copy + PartialEq + PartialOrd {
+    fn ch(self) -> char;
+}
+
+impl KeyChar for char {
+    fn ch(self) -> char {
+        self
+    }
+}
+
+impl KeyChar for u8 {
+    fn ch(self) -> char {
+        self as char
+    }
+}
+
+fn key_less_chars<C: KeyChar>(ar: &[C], br: &[C], v3: bool) -> bool {
     let mut digits = false;
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
-            digits = go_is_digit(ar[i]);
+            digits = go_is_digit(ar[i].ch());
             i += 1;
             continue;
         }
-        let al = go_is_letter(ar[i]);
-        let bl = go_is_letter(br[i]);
+        let al = go_is_letter(ar[i].ch());
+        let bl = go_is_letter(br[i].ch());
         if al && bl {
             return ar[i] < br[i];
         }
@@ -170,10 +197,10 @@ fn key_less(a: &str, b: &str, v3: bool) -> bool {
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if ar[i].ch() == '0' || br[i].ch() == '0' {
             let mut j = i as isize - 1;
-            while j >= 0 && go_is_digit(ar[j as usize]) {
-                if ar[j as usize] != '0' {
+            while j >= 0 && go_is_digit(ar[j as usize].ch()) {
+                if ar[j as usize].ch() != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -182,13 +209,13 @@ fn key_less(a: &str, b: &str, v3: bool) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && go_is_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && go_is_digit(ar[ai].ch()) {
+            an = an.wrapping_mul(10).wrapping_add(ar[ai].ch() as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && go_is_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && go_is_digit(br[bi].ch()) {
+            bn = bn.wrapping_mul(10).wrapping_add(br[bi].ch() as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -203,15 +230,18 @@ fn key_less(a: &str, b: &str, v3: bool) -> bool {
 }
 
 fn sort_keys<T>(items: &mut [(String, T)], v3: bool) {
-    items.sort_by(|a, b| {
-        if key_less(&a.0, &b.0, v3) {
-            Ordering::Less
-        } else if key_less(&b.0, &a.0, v3) {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        }
-    });
+    items.sort_by(|a, b| key_order(&a.0, &b.0, v3));
+}
+
+/// go-yaml's key order as an `Ordering` (keys neither less nor greater are equal).
+fn key_order(a: &str, b: &str, v3: bool) -> Ordering {
+    if key_less(a, b, v3) {
+        Ordering::Less
+    } else if key_less(b, a, v3) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
 }
 
 // ---- go-yaml v2 encoder ----------------------------------------------------------------
@@ -292,18 +322,20 @@ fn native_events(n: &Native, evs: &mut Vec<Ev>) {
         Native::Map(entries) => {
             evs.push(Ev::MappingStart { flow: false });
             // After the JSON step every key is a string.
-            let mut keyed: Vec<(String, &Native, &Native)> = entries
+            let keys: Vec<std::borrow::Cow<'_, str>> = entries
                 .iter()
-                .map(|(k, v)| (match k { Native::Str(s) => s.clone(), other => format!("{other:?}") }, k, v))
+                .map(|(k, _)| match k {
+                    Native::Str(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                    other => std::borrow::Cow::Owned(format!("{other:?}")),
+                })
                 .collect();
-            let mut order: Vec<(String, usize)> = keyed.iter().enumerate().map(|(i, k)| (k.0.clone(), i)).collect();
-            sort_keys(&mut order, false);
-            for (_, i) in order {
-                let (_, k, v) = &keyed[i];
+            let mut order: Vec<usize> = (0..entries.len()).collect();
+            order.sort_by(|&a, &b| key_order(&keys[a], &keys[b], false));
+            for i in order {
+                let (k, v) = &entries[i];
                 native_events(k, evs);
                 native_events(v, evs);
             }
-            keyed.clear();
             evs.push(Ev::MappingEnd);
         }
     })
@@ -333,6 +365,16 @@ fn emit(events: Vec<Ev>, v3: bool, indent: i64) -> Result<String, String> {
 
 /// `sigs.k8s.io/yaml.Marshal(v)`.
 pub fn marshal_v2(v: &Value) -> Result<String, String> {
+    if let Some(native) = json_read_back(v, 0) {
+        let mut evs = Vec::new();
+        native_events(&native, &mut evs);
+        return emit(evs, false, 2);
+    }
+    marshal_v2_literal(v)
+}
+
+/// `marshal_v2` the literal way: the JSON text written, then read by the YAML parser.
+pub(crate) fn marshal_v2_literal(v: &Value) -> Result<String, String> {
     let mut json = String::new();
     json_marshal(v, &mut json).map_err(|e| format!("error marshaling into JSON: {e}"))?;
     // JSONToYAML: go-yaml v2 reads the JSON (errors come back unwrapped), then marshals it.
@@ -340,6 +382,79 @@ pub fn marshal_v2(v: &Value) -> Result<String, String> {
     let mut evs = Vec::new();
     native_events(&native, &mut evs);
     emit(evs, false, 2)
+}
+
+/// What go-yaml v2 reads back from `json.Marshal(v)`, computed from `v` without writing and
+/// scanning the JSON text: maps and lists keep their (sorted) order, strings come back as they
+/// were (JSON's escapes are all undone by YAML's double-quoted style), numbers are resolved
+/// from their JSON text by YAML 1.1 rules. `None` when the text round trip could differ or fail
+/// (objects with their own JSON form, NaN and infinities, characters YAML's reader rejects,
+/// keys long enough to stop being simple keys, nesting near the flow depth limit): the caller
+/// then takes the literal route.
+fn json_read_back(v: &Value, depth: usize) -> Option<Native> {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || json_read_back_inner(v, depth))
+}
+
+fn json_read_back_inner(v: &Value, depth: usize) -> Option<Native> {
+    Some(match v {
+        Value::Missing | Value::Nil => Native::Nil,
+        Value::Bool(b) => Native::Bool(*b),
+        Value::Int(i, _) => Native::Int(*i),
+        Value::Uint(u, _) => match i64::try_from(*u) {
+            Ok(i) => Native::Int(i),
+            Err(_) => Native::Uint(*u),
+        },
+        Value::Float(f, k) => {
+            if *k == FloatKind::Float64 && f.fract() == 0.0 && f.abs() < 9.0e15 {
+                // JSON writes these whole numbers as their exact integer digits ("-0" for -0).
+                Native::Int(*f as i64)
+            } else {
+                scalar_native("", &json_float(*f, *k == FloatKind::Float32).ok()?).ok()?
+            }
+        }
+        Value::String(s) => Native::Str(yaml_readable(s)?.to_string()),
+        Value::Bytes(_) | Value::Object(_) => return None,
+        Value::List(l) => {
+            if depth >= 9000 {
+                return None;
+            }
+            let mut items = Vec::with_capacity(l.items.len());
+            for it in &l.items {
+                items.push(json_read_back(it, depth + 1)?);
+            }
+            Native::Seq(items)
+        }
+        Value::Map(m) => {
+            if depth >= 9000 {
+                return None;
+            }
+            let entries = m.read();
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries.iter() {
+                // go-yaml forgets a simple key 1024 characters after its start.
+                if k.len() > 150 {
+                    return None;
+                }
+                out.push((Native::Str(yaml_readable(k)?.to_string()), json_read_back(v, depth + 1)?));
+            }
+            Native::Map(out)
+        }
+    })
+}
+
+/// `s` if go-yaml reads its JSON form back unchanged: JSON escapes the C0 controls, U+2028
+/// and U+2029, but leaves raw the characters go-yaml's reader rejects (DEL, the C1 controls,
+/// U+FFFE, U+FFFF) and NEL, which a double-quoted scalar folds as a line break (and, to be
+/// safe, the byte order mark).
+fn yaml_readable(s: &str) -> Option<&str> {
+    if s.bytes().all(|b| b < 0x7F) {
+        return Some(s);
+    }
+    let ok = s.chars().all(|c| {
+        let v = c as u32;
+        v < 0x7F || (0xA0..=0xD7FF).contains(&v) || ((0xE000..=0xFFFD).contains(&v) && v != 0xFEFF) || v >= 0x10000
+    });
+    ok.then_some(s)
 }
 
 // ---- go-yaml v3 encoder ----------------------------------------------------------------

@@ -178,3 +178,56 @@ fn large_documents_parse_in_linear_time() {
     assert!(out.len() > s.len() / 2);
     assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
 }
+
+/// `toYaml`'s direct read-back of the JSON must give what the literal route (JSON text parsed by
+/// the YAML reader) gives, including where it declines and falls back.
+#[test]
+fn marshal_v2_direct_matches_literal() {
+    use crate::value::{FloatKind, Str, Value};
+    use std::collections::BTreeMap;
+    let map = |pairs: Vec<(&str, Value)>| Value::map(pairs.into_iter().map(|(k, v)| (Str::from(k), v)).collect::<BTreeMap<_, _>>());
+    let f = |x: f64| Value::Float(x, FloatKind::Float64);
+    let long_key = "k".repeat(200);
+    let cases = vec![
+        Value::Nil,
+        Value::Missing,
+        Value::Bool(true),
+        Value::int(-7),
+        Value::Uint(u64::MAX, crate::value::UintKind::Uint64),
+        f(3.0),
+        f(-0.0),
+        f(1e6),
+        f(1.5),
+        f(1e21),
+        f(1e-7),
+        f(9.1e15),
+        f(f64::NAN),
+        Value::Float(123456789.0, FloatKind::Float32),
+        Value::Float(0.1, FloatKind::Float32),
+        Value::string(""),
+        Value::string("true"),
+        Value::string("a: b\n- c\t\"q\" <&> \u{2028} \u{85} \u{7f} \u{9f} \u{fffe} é"),
+        Value::string("1e3"),
+        Value::string("\u{85}"),
+        Value::string("a\u{85}b"),
+        Value::string("\u{feff}x"),
+        Value::string("\u{9f}"),
+        Value::string("\u{a0}\u{2029}"),
+        Value::list(vec![]),
+        Value::empty_map(),
+        Value::list(vec![Value::int(1), Value::string("x"), Value::Nil, Value::empty_map()]),
+        map(vec![
+            ("b10", f(1.0)),
+            ("b9", f(2.0)),
+            ("A", Value::string("no")),
+            ("~", Value::list(vec![f(0.5)])),
+            ("nested", map(vec![("x", Value::string("0x1F")), ("y", Value::Bool(false))])),
+        ]),
+        map(vec![(long_key.as_str(), Value::int(1))]),
+        map(vec![("\u{7f}", Value::int(1))]),
+        map(vec![("k\u{85}", Value::string("\u{85}"))]),
+    ];
+    for v in cases {
+        assert_eq!(super::encode::marshal_v2(&v), super::encode::marshal_v2_literal(&v), "{v:?}");
+    }
+}
