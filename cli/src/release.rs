@@ -18,6 +18,11 @@ use rudder_state::release::Release;
 /// Flags every cluster command takes (Helm's global flags).
 #[derive(Args, Debug, Default, Clone)]
 pub struct GlobalArgs {
+    /// Rudder only: a pending revision nobody works on any more (its client was killed) is
+    /// marked failed and the operation continues from the last deployed revision
+    /// (docs/stale-operations.md).
+    #[arg(long = "recover", global = true)]
+    pub recover: bool,
     #[arg(short = 'n', long = "namespace", global = true)]
     pub namespace: Option<String>,
     #[arg(long = "kube-context", global = true)]
@@ -482,6 +487,10 @@ async fn connect(g: &GlobalArgs) -> Result<Config, String> {
     Ok(Config::new(kube, kind))
 }
 
+fn driver_kind() -> Result<DriverKind, (String, String)> {
+    DriverKind::from_env().map_err(|e| (String::new(), e.to_string()))
+}
+
 fn history_max(flag: Option<usize>) -> usize {
     flag.or_else(|| std::env::var("HELM_MAX_HISTORY").ok().and_then(|v| v.parse().ok()))
         .unwrap_or(10)
@@ -804,9 +813,16 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
         .merge_values()
         .map_err(|e| (String::new(), e.to_string()))?;
     let chart = load_chart(&chart_ref, d).await.map_err(e)?;
-    let rel = action::upgrade(&mut cfg, &name, chart, vals, &opts)
-        .await
-        .map_err(|err| (String::new(), format!("UPGRADE FAILED: {}", err.message)))?;
+    let guard = if opts.dry_run.is_dry_run() {
+        None
+    } else {
+        action::lease::begin(&cfg, driver_kind()?, &name, "upgrade", a.global.recover)
+            .await
+            .map_err(|err| (String::new(), format!("UPGRADE FAILED: {}", err.message)))?
+    };
+    let res = action::upgrade(&mut cfg, &name, chart, vals, &opts).await;
+    action::lease::end(guard).await;
+    let rel = res.map_err(|err| (String::new(), format!("UPGRADE FAILED: {}", err.message)))?;
     let prefix = if d.output == "table" {
         format!(
             "Release {} has been upgraded. Happy Helming!\n",
@@ -849,9 +865,16 @@ pub async fn rollback(a: &RollbackArgs) -> Outcome {
         description: a.description.clone(),
     };
     let mut cfg = connect(&a.global).await.map_err(e)?;
-    action::rollback(&mut cfg, &a.args[0], &opts)
-        .await
-        .map_err(|err| e(err.message))?;
+    let guard = if opts.dry_run.is_dry_run() {
+        None
+    } else {
+        action::lease::begin(&cfg, driver_kind()?, &a.args[0], "rollback", a.global.recover)
+            .await
+            .map_err(|err| e(err.message))?
+    };
+    let res = action::rollback(&mut cfg, &a.args[0], &opts).await;
+    action::lease::end(guard).await;
+    res.map_err(|err| e(err.message))?;
     Ok("Rollback was a success! Happy Helming!\n".into())
 }
 

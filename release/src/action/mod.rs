@@ -3,6 +3,7 @@
 //! server-side apply and recording `apply_method: ssa`.
 
 pub mod install;
+pub mod lease;
 pub mod rollback;
 pub mod uninstall;
 pub mod upgrade;
