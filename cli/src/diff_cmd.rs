@@ -1,0 +1,305 @@
+//! `rudder diff upgrade|rollback|install`: what the helm-diff plugin prints, built in.
+//!
+//! The new manifest comes from the action itself run as a server dry run (so values, reuse
+//! and reset, lookups and capabilities are exactly the upgrade's), the old one from the
+//! release record. Both sides are then asked of the API server: the live objects, and what a
+//! server-side dry-run apply of each new object would leave (defaults, webhooks and other
+//! managers' fields included), so only real changes show. Objects the new manifest no longer
+//! has are shown as removed.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+
+use clap::{ArgAction, Args, Subcommand};
+use rudder_chart::values::ValueOptions;
+use rudder_release::action::{self, Config, DryRun};
+use rudder_release::diff::{self, DesiredObject, DiffOptions, RemovedObject, SecretMode};
+use rudder_release::kube::apply::set_ownership;
+use rudder_release::kube::resource;
+
+use crate::release::{connect, load_chart, DeployArgs, GlobalArgs, ValuesArgs};
+
+#[derive(Args, Debug, Clone)]
+pub struct DiffArgs {
+    #[command(subcommand)]
+    pub cmd: DiffCommand,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum DiffCommand {
+    /// Show a diff explaining what a helm upgrade would change.
+    Upgrade(Box<UpgradeDiffArgs>),
+    /// Show a diff explaining what a helm rollback would change.
+    Rollback(RollbackDiffArgs),
+    /// Show a diff explaining what a helm install would change.
+    Install(Box<InstallDiffArgs>),
+}
+
+/// Output flags every diff takes (helm-diff's).
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputFlags {
+    /// Leave Secrets' changes out, only naming the Secret.
+    #[arg(long = "suppress-secrets")]
+    pub suppress_secrets: bool,
+    /// Show Secret values as stored instead of masking them.
+    #[arg(long = "show-secrets")]
+    pub show_secrets: bool,
+    /// Show Secret values decoded.
+    #[arg(long = "show-secrets-decoded")]
+    pub show_secrets_decoded: bool,
+    /// Lines of context around changes (-1: all).
+    #[arg(short = 'C', long = "context", default_value_t = -1, allow_negative_numbers = true)]
+    pub context: i64,
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+    /// Exit 2 when there are changes.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Kept for helm-diff's command lines: the diff is always against the live objects.
+    #[arg(long = "three-way-merge")]
+    pub three_way_merge: bool,
+    /// Kinds whose changes are only announced.
+    #[arg(long = "suppress", action = ArgAction::Append)]
+    pub suppress: Vec<String>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpgradeDiffArgs {
+    pub release: String,
+    pub chart: String,
+    #[command(flatten)]
+    pub vals: ValuesArgs,
+    #[arg(long = "reuse-values")]
+    pub reuse_values: bool,
+    #[arg(long = "reset-values")]
+    pub reset_values: bool,
+    #[arg(long = "reset-then-reuse-values")]
+    pub reset_then_reuse_values: bool,
+    #[arg(long = "version")]
+    pub version: Option<String>,
+    #[arg(long = "devel")]
+    pub devel: bool,
+    #[arg(long = "repo")]
+    pub repo: Option<String>,
+    /// A release that does not exist yet is diffed as an install.
+    #[arg(long = "install")]
+    pub install: bool,
+    #[command(flatten)]
+    pub out: OutputFlags,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RollbackDiffArgs {
+    pub release: String,
+    /// The revision to roll back to (default: the one before the current).
+    pub revision: Option<String>,
+    #[command(flatten)]
+    pub out: OutputFlags,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InstallDiffArgs {
+    pub name: String,
+    pub chart: String,
+    #[command(flatten)]
+    pub vals: ValuesArgs,
+    #[arg(long = "version")]
+    pub version: Option<String>,
+    #[arg(long = "devel")]
+    pub devel: bool,
+    #[arg(long = "repo")]
+    pub repo: Option<String>,
+    #[command(flatten)]
+    pub out: OutputFlags,
+}
+
+/// Runs a diff command: prints the report and exits 0, 2 (changes with
+/// `--detailed-exitcode`) or 1 (`Error: ...`).
+pub fn main(a: &DiffArgs) -> ! {
+    let flags = match &a.cmd {
+        DiffCommand::Upgrade(u) => &u.out,
+        DiffCommand::Rollback(r) => &r.out,
+        DiffCommand::Install(i) => &i.out,
+    };
+    let res = crate::release::block_on(async {
+        match &a.cmd {
+            DiffCommand::Upgrade(u) => upgrade(u).await,
+            DiffCommand::Rollback(r) => rollback(r).await,
+            DiffCommand::Install(i) => install(i).await,
+        }
+    });
+    match res {
+        Ok(report) => {
+            let mut so = std::io::stdout().lock();
+            let _ = so.write_all(report.as_bytes());
+            let _ = so.flush();
+            std::process::exit(if flags.detailed_exitcode && !report.is_empty() { 2 } else { 0 });
+        }
+        Err((_, e)) => {
+            eprintln!("Error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn value_options(v: &ValuesArgs) -> ValueOptions {
+    ValueOptions {
+        value_files: v.values.clone(),
+        string_values: v.set_string.clone(),
+        values: v.set.clone(),
+        file_values: v.set_file.clone(),
+        json_values: v.set_json.clone(),
+        literal_values: v.set_literal.clone(),
+    }
+}
+
+/// The chart-locating flags in the shape `load_chart` reads.
+fn deploy_args(vals: &ValuesArgs, version: &Option<String>, devel: bool, repo: &Option<String>) -> DeployArgs {
+    DeployArgs {
+        vals: vals.clone(),
+        version: version.clone(),
+        devel,
+        repo: repo.clone(),
+        ..DeployArgs::default()
+    }
+}
+
+fn diff_options(f: &OutputFlags, namespace: &str) -> DiffOptions {
+    let mut suppressed = f.suppress.clone();
+    if f.suppress_secrets {
+        suppressed.push("Secret".into());
+    }
+    DiffOptions {
+        context: usize::try_from(f.context).ok(),
+        color: !f.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        secrets: if f.show_secrets_decoded {
+            SecretMode::Decoded
+        } else if f.show_secrets {
+            SecretMode::Show
+        } else {
+            SecretMode::Redact
+        },
+        suppressed_kinds: suppressed,
+        default_namespace: namespace.to_string(),
+        ..DiffOptions::default()
+    }
+}
+
+/// The manifest the release stands at: its deployed revision, else its last.
+async fn current_manifest(cfg: &Config, name: &str) -> Result<Option<String>, String> {
+    match cfg.storage.deployed(name).await {
+        Ok(r) => return Ok(Some(r.manifest)),
+        Err(rudder_state::Error::NotFound) | Err(rudder_state::Error::NoDeployedReleases(_)) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    match cfg.storage.last(name).await {
+        Ok(r) => Ok(Some(r.manifest)),
+        Err(rudder_state::Error::NotFound) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The report of going from `old` to `new` (manifests of release `name`).
+async fn report(cfg: &Config, name: &str, old: &str, new: &str, f: &OutputFlags) -> Result<String, String> {
+    let ns = cfg.kube.namespace.clone();
+    let old_rs = resource::build(&cfg.kube.mapper, old, &ns)
+        .await
+        .map_err(|e| format!("unable to build kubernetes objects from current release manifest: {e}"))?;
+    let mut new_rs = resource::build(&cfg.kube.mapper, new, &ns)
+        .await
+        .map_err(|e| format!("unable to build kubernetes objects from new release manifest: {e}"))?;
+    for r in new_rs.iter_mut() {
+        set_ownership(r, name, &ns);
+    }
+    let kept: HashSet<_> = new_rs.iter().map(|r| r.key()).collect();
+    let removed: Vec<RemovedObject> = old_rs
+        .iter()
+        .filter(|r| !kept.contains(&r.key()))
+        .map(|r| RemovedObject {
+            api: r.mapping.api.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+        })
+        .collect();
+    let desired: Vec<DesiredObject> = new_rs
+        .iter()
+        .map(|r| DesiredObject {
+            api: r.mapping.api.clone(),
+            namespace: r.namespace.clone(),
+            object: r.obj.clone(),
+        })
+        .collect();
+    let (live, planned) = diff::server_side_preview(&cfg.kube.client, &desired, &removed, &cfg.kube.field_manager, false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let opts = diff_options(f, &ns);
+    let diffs = diff::diff_objects(&live, &planned, &opts).map_err(|e| e.to_string())?;
+    Ok(diff::render_report(&diffs, &opts))
+}
+
+fn fail(m: String) -> (String, String) {
+    (String::new(), m)
+}
+
+async fn install_manifest(cfg: &Config, name: &str, chart: &str, d: &DeployArgs) -> Result<String, String> {
+    let vals = value_options(&d.vals).merge_values().map_err(|e| e.to_string())?;
+    let chart = load_chart(chart, d).await?;
+    let opts = action::InstallOptions {
+        release_name: name.to_string(),
+        dry_run: DryRun::Server,
+        ..Default::default()
+    };
+    let rel = action::install(cfg, chart, vals, &opts).await.map_err(|e| e.message)?;
+    Ok(rel.manifest)
+}
+
+async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
+    let mut cfg = connect(&a.out.global).await.map_err(fail)?;
+    let d = deploy_args(&a.vals, &a.version, a.devel, &a.repo);
+    let Some(old) = current_manifest(&cfg, &a.release).await.map_err(fail)? else {
+        if !a.install {
+            return Err(fail(format!("release: not found: {}", a.release)));
+        }
+        let new = install_manifest(&cfg, &a.release, &a.chart, &d).await.map_err(fail)?;
+        return report(&cfg, &a.release, "", &new, &a.out).await.map_err(fail);
+    };
+    let vals = value_options(&a.vals).merge_values().map_err(|e| fail(e.to_string()))?;
+    let chart = load_chart(&a.chart, &d).await.map_err(fail)?;
+    let opts = action::UpgradeOptions {
+        dry_run: DryRun::Server,
+        reuse_values: a.reuse_values,
+        reset_values: a.reset_values,
+        reset_then_reuse_values: a.reset_then_reuse_values,
+        ..Default::default()
+    };
+    let rel = action::upgrade(&mut cfg, &a.release, chart, vals, &opts)
+        .await
+        .map_err(|e| fail(e.message))?;
+    report(&cfg, &a.release, &old, &rel.manifest, &a.out).await.map_err(fail)
+}
+
+async fn rollback(a: &RollbackDiffArgs) -> crate::release::Outcome {
+    let cfg = connect(&a.out.global).await.map_err(fail)?;
+    let last = cfg.storage.last(&a.release).await.map_err(|e| fail(e.to_string()))?;
+    let revision = match &a.revision {
+        Some(v) => v
+            .parse::<i64>()
+            .map_err(|_| fail(format!("could not convert revision to a number: strconv.Atoi: parsing {v:?}: invalid syntax")))?,
+        None => last.version - 1,
+    };
+    if revision < 1 {
+        return Err(fail(format!("release {}: no revision to roll back to", a.release)));
+    }
+    let target = cfg.storage.get(&a.release, revision).await.map_err(|e| fail(e.to_string()))?;
+    let old = current_manifest(&cfg, &a.release).await.map_err(fail)?.unwrap_or_default();
+    report(&cfg, &a.release, &old, &target.manifest, &a.out).await.map_err(fail)
+}
+
+async fn install(a: &InstallDiffArgs) -> crate::release::Outcome {
+    let cfg = connect(&a.out.global).await.map_err(fail)?;
+    let d = deploy_args(&a.vals, &a.version, a.devel, &a.repo);
+    let new = install_manifest(&cfg, &a.name, &a.chart, &d).await.map_err(fail)?;
+    report(&cfg, &a.name, "", &new, &a.out).await.map_err(fail)
+}
