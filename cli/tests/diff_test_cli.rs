@@ -273,3 +273,69 @@ fn test_prints_and_records_as_helm() {
     let o = run(&r, &home, &["test", "nope", "-n", &ns_r.0]);
     assert_eq!(masked(&o, &ns_r.0), masked(&h, &ns_h.0));
 }
+
+/// Plays the kubelet for Pod `name` in `ns`: once kwok has it Running, writes `phase`
+/// through the status subresource (kwok keeps bare Pods Running forever).
+fn finish_pod(ns: String, name: &'static str, phase: &'static str) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let kc = testbed::testbed().kubeconfig.clone();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        while std::time::Instant::now() < deadline {
+            let got = Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&kc)
+                .args(["get", "pod", name, "-n", &ns, "-o", "jsonpath={.status.phase}"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            if got == "Running" {
+                let patch = format!("{{\"status\":{{\"phase\":\"{phase}\"}}}}");
+                let _ = Command::new("kubectl")
+                    .arg("--kubeconfig")
+                    .arg(&kc)
+                    .args(["patch", "pod", name, "-n", &ns, "--subresource=status", "--type=merge", "-p", &patch])
+                    .output();
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    })
+}
+
+#[test]
+fn pod_tests_succeed_and_fail_as_helm() {
+    let dir = std::env::temp_dir().join(testbed::unique_name("reldiff-pod"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch(dir.clone());
+    let home = scratch.0.join("home");
+    let chart = dir.join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: reldiffpod\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("templates/test-pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-pod\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+    )
+    .unwrap();
+    let chart = chart.to_str().unwrap();
+    let helm = testbed::oracle("helm");
+    let r = rudder();
+    let ns_h = Namespace::new("reldiff-ph");
+    let ns_r = Namespace::new("reldiff-pr");
+    ok(run(&helm, &home, &["install", "web", chart, "-n", &ns_h.0]));
+    ok(run(&r, &home, &["install", "web", chart, "-n", &ns_r.0]));
+    for phase in ["Succeeded", "Failed"] {
+        let both: Vec<_> = [(&helm, &ns_h.0), (&r, &ns_r.0)]
+            .into_iter()
+            .map(|(prog, ns)| {
+                let t = finish_pod(ns.clone(), "web-pod", phase);
+                let o = run(prog, &home, &["test", "web", "-n", ns, "--timeout", "60s"]);
+                t.join().unwrap();
+                (masked(&o, ns), hook_runs(&helm, &home, ns))
+            })
+            .collect();
+        assert_eq!(both[1], both[0], "pod test {phase}");
+        let want = if phase == "Succeeded" { 0 } else { 1 };
+        assert_eq!(both[0].0 .2, Some(want), "helm's exit code: {:?}", both[0].0);
+        assert!(both[0].0 .0.contains(&format!("Phase:          {phase}")), "{:?}", both[0].0);
+    }
+}
