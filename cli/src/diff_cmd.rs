@@ -13,7 +13,8 @@ use std::io::{IsTerminal, Write};
 use clap::{ArgAction, Args, Subcommand};
 use rudder_chart::values::ValueOptions;
 use rudder_release::action::{self, Config, DryRun};
-use rudder_release::diff::{self, DesiredObject, DiffOptions, RemovedObject, SecretMode};
+use rudder_release::diff::{self, DesiredObject, DiffOptions, OutputFormat, RemovedObject, SecretMode};
+use rudder_state::release::{Hook, Release};
 use rudder_release::kube::apply::set_ownership;
 use rudder_release::kube::resource;
 
@@ -58,6 +59,15 @@ pub struct OutputFlags {
     /// Kept for helm-diff's command lines: the diff is always against the live objects.
     #[arg(long = "three-way-merge")]
     pub three_way_merge: bool,
+    /// Leave hooks out of the diff.
+    #[arg(long = "no-hooks")]
+    pub no_hooks: bool,
+    /// Diff the `test` hooks too.
+    #[arg(long = "include-tests")]
+    pub include_tests: bool,
+    /// `diff` (default), `simple` or `unified`.
+    #[arg(long = "output", default_value = "diff")]
+    pub output: String,
     /// Kinds whose changes are only announced.
     #[arg(long = "suppress", action = ArgAction::Append)]
     pub suppress: Vec<String>,
@@ -123,6 +133,10 @@ pub fn main(a: &DiffArgs) -> ! {
         DiffCommand::Rollback(r) => &r.out,
         DiffCommand::Install(i) => &i.out,
     };
+    if !matches!(flags.output.as_str(), "diff" | "simple" | "unified") {
+        eprintln!("Error: unknown output format {:?} (want diff, simple or unified)", flags.output);
+        std::process::exit(1);
+    }
     let res = crate::release::block_on(async {
         match &a.cmd {
             DiffCommand::Upgrade(u) => upgrade(u).await,
@@ -183,26 +197,57 @@ fn diff_options(f: &OutputFlags, namespace: &str) -> DiffOptions {
         },
         suppressed_kinds: suppressed,
         default_namespace: namespace.to_string(),
-        ..DiffOptions::default()
+        format: match f.output.as_str() {
+            "simple" => OutputFormat::Simple,
+            "unified" => OutputFormat::Unified,
+            _ => OutputFormat::HelmDiff,
+        },
     }
 }
 
-/// The manifest the release stands at: its deployed revision, else its last.
-async fn current_manifest(cfg: &Config, name: &str) -> Result<Option<String>, String> {
+/// The revision the release stands at: its deployed one, else its last.
+async fn current(cfg: &Config, name: &str) -> Result<Option<Release>, String> {
     match cfg.storage.deployed(name).await {
-        Ok(r) => return Ok(Some(r.manifest)),
+        Ok(r) => return Ok(Some(r)),
         Err(rudder_state::Error::NotFound) | Err(rudder_state::Error::NoDeployedReleases(_)) => {}
         Err(e) => return Err(e.to_string()),
     }
     match cfg.storage.last(name).await {
-        Ok(r) => Ok(Some(r.manifest)),
+        Ok(r) => Ok(Some(r)),
         Err(rudder_state::Error::NotFound) => Ok(None),
         Err(e) => Err(e.to_string()),
     }
 }
 
-/// The report of going from `old` to `new` (manifests of release `name`).
-async fn report(cfg: &Config, name: &str, old: &str, new: &str, f: &OutputFlags) -> Result<String, String> {
+/// The objects of the hooks helm-diff compares: none with `--no-hooks`, test hooks only with
+/// `--include-tests`.
+async fn hook_objects(cfg: &Config, hooks: &[Hook], f: &OutputFlags) -> Result<Vec<serde_json::Value>, String> {
+    let mut out = Vec::new();
+    if f.no_hooks {
+        return Ok(out);
+    }
+    for h in hooks {
+        if !f.include_tests && h.events.iter().any(|e| e == "test") {
+            continue;
+        }
+        let rs = resource::build(&cfg.kube.mapper, &h.manifest, &cfg.kube.namespace)
+            .await
+            .map_err(|e| format!("unable to build kubernetes object for hook {}: {e}", h.path))?;
+        out.extend(rs.into_iter().map(|r| r.obj));
+    }
+    Ok(out)
+}
+
+/// The report of going from `old` to `new` (manifest and hooks of release `name`). The
+/// manifest's objects are compared as the API server has and would have them; hooks, which
+/// are created afresh at each run rather than applied over live objects, record to record.
+async fn report(
+    cfg: &Config,
+    name: &str,
+    (old, old_hooks): (&str, &[Hook]),
+    (new, new_hooks): (&str, &[Hook]),
+    f: &OutputFlags,
+) -> Result<String, String> {
     let ns = cfg.kube.namespace.clone();
     let old_rs = resource::build(&cfg.kube.mapper, old, &ns)
         .await
@@ -231,9 +276,12 @@ async fn report(cfg: &Config, name: &str, old: &str, new: &str, f: &OutputFlags)
             object: r.obj.clone(),
         })
         .collect();
-    let (live, planned) = diff::server_side_preview(&cfg.kube.client, &desired, &removed, &cfg.kube.field_manager, false)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut live, mut planned) =
+        diff::server_side_preview(&cfg.kube.client, &desired, &removed, &cfg.kube.field_manager, false)
+            .await
+            .map_err(|e| e.to_string())?;
+    live.extend(hook_objects(cfg, old_hooks, f).await?);
+    planned.extend(hook_objects(cfg, new_hooks, f).await?);
     let opts = diff_options(f, &ns);
     let diffs = diff::diff_objects(&live, &planned, &opts).map_err(|e| e.to_string())?;
     Ok(diff::render_report(&diffs, &opts))
@@ -243,7 +291,7 @@ fn fail(m: String) -> (String, String) {
     (String::new(), m)
 }
 
-async fn install_manifest(cfg: &Config, name: &str, chart: &str, d: &DeployArgs) -> Result<String, String> {
+async fn install_release(cfg: &Config, name: &str, chart: &str, d: &DeployArgs) -> Result<Release, String> {
     let vals = value_options(&d.vals).merge_values().map_err(|e| e.to_string())?;
     let chart = load_chart(chart, d).await?;
     let opts = action::InstallOptions {
@@ -251,19 +299,20 @@ async fn install_manifest(cfg: &Config, name: &str, chart: &str, d: &DeployArgs)
         dry_run: DryRun::Server,
         ..Default::default()
     };
-    let rel = action::install(cfg, chart, vals, &opts).await.map_err(|e| e.message)?;
-    Ok(rel.manifest)
+    action::install(cfg, chart, vals, &opts).await.map_err(|e| e.message)
 }
 
 async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
     let mut cfg = connect(&a.out.global).await.map_err(fail)?;
     let d = deploy_args(&a.vals, &a.version, a.devel, &a.repo);
-    let Some(old) = current_manifest(&cfg, &a.release).await.map_err(fail)? else {
+    let Some(old) = current(&cfg, &a.release).await.map_err(fail)? else {
         if !a.install {
             return Err(fail(format!("release: not found: {}", a.release)));
         }
-        let new = install_manifest(&cfg, &a.release, &a.chart, &d).await.map_err(fail)?;
-        return report(&cfg, &a.release, "", &new, &a.out).await.map_err(fail);
+        let new = install_release(&cfg, &a.release, &a.chart, &d).await.map_err(fail)?;
+        return report(&cfg, &a.release, ("", &[]), (&new.manifest, &new.hooks), &a.out)
+            .await
+            .map_err(fail);
     };
     let vals = value_options(&a.vals).merge_values().map_err(|e| fail(e.to_string()))?;
     let chart = load_chart(&a.chart, &d).await.map_err(fail)?;
@@ -277,7 +326,9 @@ async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
     let rel = action::upgrade(&mut cfg, &a.release, chart, vals, &opts)
         .await
         .map_err(|e| fail(e.message))?;
-    report(&cfg, &a.release, &old, &rel.manifest, &a.out).await.map_err(fail)
+    report(&cfg, &a.release, (&old.manifest, &old.hooks), (&rel.manifest, &rel.hooks), &a.out)
+        .await
+        .map_err(fail)
 }
 
 async fn rollback(a: &RollbackDiffArgs) -> crate::release::Outcome {
@@ -293,13 +344,15 @@ async fn rollback(a: &RollbackDiffArgs) -> crate::release::Outcome {
         return Err(fail(format!("release {}: no revision to roll back to", a.release)));
     }
     let target = cfg.storage.get(&a.release, revision).await.map_err(|e| fail(e.to_string()))?;
-    let old = current_manifest(&cfg, &a.release).await.map_err(fail)?.unwrap_or_default();
-    report(&cfg, &a.release, &old, &target.manifest, &a.out).await.map_err(fail)
+    let old = current(&cfg, &a.release).await.map_err(fail)?.unwrap_or_default();
+    report(&cfg, &a.release, (&old.manifest, &old.hooks), (&target.manifest, &target.hooks), &a.out)
+        .await
+        .map_err(fail)
 }
 
 async fn install(a: &InstallDiffArgs) -> crate::release::Outcome {
     let cfg = connect(&a.out.global).await.map_err(fail)?;
     let d = deploy_args(&a.vals, &a.version, a.devel, &a.repo);
-    let new = install_manifest(&cfg, &a.name, &a.chart, &d).await.map_err(fail)?;
-    report(&cfg, &a.name, "", &new, &a.out).await.map_err(fail)
+    let new = install_release(&cfg, &a.name, &a.chart, &d).await.map_err(fail)?;
+    report(&cfg, &a.name, ("", &[]), (&new.manifest, &new.hooks), &a.out).await.map_err(fail)
 }

@@ -76,7 +76,12 @@ fn chart(dir: &Path) -> PathBuf {
     let chart = dir.join("chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: reldiff\nversion: 0.1.0\n").unwrap();
-    std::fs::write(chart.join("values.yaml"), "msg: hello\ncount: 1\npassword: s3cret\nextra: true\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "msg: hello\ncount: 1\npassword: s3cret\nextra: true\nhookmsg: one\ntestmsg: one\n").unwrap();
+    std::fs::write(
+        chart.join("templates/hook.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    helm.sh/hook: post-upgrade\n    helm.sh/hook-delete-policy: hook-succeeded\ndata:\n  msg: {{ .Values.hookmsg | quote }}\n",
+    )
+    .unwrap();
     std::fs::write(
         chart.join("templates/cm.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  msg: {{ .Values.msg | quote }}\n  count: {{ .Values.count | quote }}\n  fixed: same\n",
@@ -95,7 +100,7 @@ fn chart(dir: &Path) -> PathBuf {
     for (name, weight) in [("t1", "1"), ("t2", "2")] {
         std::fs::write(
             chart.join(format!("templates/test-{name}.yaml")),
-            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\n  annotations:\n    helm.sh/hook: test\n    helm.sh/hook-weight: \"{weight}\"\ndata:\n  ok: \"yes\"\n"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\n  annotations:\n    helm.sh/hook: test\n    helm.sh/hook-weight: \"{weight}\"\ndata:\n  ok: {{{{ .Values.testmsg | quote }}}}\n"),
         )
         .unwrap();
     }
@@ -170,6 +175,17 @@ fn diff_upgrade_rollback_install() {
     assert_eq!(headers(&report), vec![format!("{ns}, web-extra, ConfigMap (v1) has been removed:")], "{report}");
     assert!(changed(&report).contains(&"-   k: v".to_string()), "{report}");
 
+    // Hooks are compared record to record: test hooks only when asked, none with --no-hooks.
+    let o = diff(&["--set", "hookmsg=two"]);
+    let report = stdout(&o);
+    assert_eq!(headers(&report), vec![format!("{ns}, web-hook, ConfigMap (v1) has changed:")], "{report}");
+    assert_eq!(changed(&report), vec!["-   msg: one", "+   msg: two"], "{report}");
+    assert_eq!(stdout(&diff(&["--set", "hookmsg=two", "--no-hooks"])), "");
+    assert_eq!(diff(&["--set", "testmsg=two"]).status.code(), Some(0));
+    let o = diff(&["--set", "testmsg=two", "--include-tests"]);
+    let want: Vec<String> = ["web-t1", "web-t2"].iter().map(|n| format!("{ns}, {n}, ConfigMap (v1) has changed:")).collect();
+    assert_eq!(headers(&stdout(&o)), want, "{}", stdout(&o));
+
     // Rollback: after an upgrade, back to revision 1 undoes it; to revision 2 is empty.
     ok(run(&r, &home, &["upgrade", "web", chart, "-n", ns, "--set", "msg=bye"]));
     let o = run(&r, &home, &["diff", "rollback", "web", "-n", ns, "--no-color"]);
@@ -185,7 +201,7 @@ fn diff_upgrade_rollback_install() {
     // Install: every object added; a missing release with --install too.
     let o = ok(run(&r, &home, &["diff", "install", "other", chart, "-n", ns, "--no-color"]));
     let report = stdout(&o);
-    let want: Vec<String> = ["other-cm, ConfigMap", "other-extra, ConfigMap", "other-sec, Secret"]
+    let want: Vec<String> = ["other-cm, ConfigMap", "other-extra, ConfigMap", "other-hook, ConfigMap", "other-sec, Secret"]
         .iter()
         .map(|k| format!("{ns}, {k} (v1) has been added:"))
         .collect();
@@ -302,6 +318,9 @@ fn finish_pod(ns: String, name: &'static str, phase: &'static str) -> std::threa
     })
 }
 
+/// The hook deletes itself either way: kwok finishes deleting a Pod by name, so a hook Pod
+/// deleted (before-hook-creation) and at once re-created under the same name can lose the
+/// new Pod to the old one's deletion; deleting at the end of each run keeps the runs apart.
 #[test]
 fn pod_tests_succeed_and_fail_as_helm() {
     let dir = std::env::temp_dir().join(testbed::unique_name("reldiff-pod"));
@@ -313,7 +332,7 @@ fn pod_tests_succeed_and_fail_as_helm() {
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: reldiffpod\nversion: 0.1.0\n").unwrap();
     std::fs::write(
         chart.join("templates/test-pod.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-pod\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-pod\n  annotations:\n    helm.sh/hook: test\n    helm.sh/hook-delete-policy: hook-succeeded,hook-failed\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
     )
     .unwrap();
     let chart = chart.to_str().unwrap();
@@ -330,12 +349,14 @@ fn pod_tests_succeed_and_fail_as_helm() {
                 let t = finish_pod(ns.clone(), "web-pod", phase);
                 let o = run(prog, &home, &["test", "web", "-n", ns, "--timeout", "60s"]);
                 t.join().unwrap();
-                (masked(&o, ns), hook_runs(&helm, &home, ns))
+                let gone = !kubectl(&["get", "pods", "-n", ns, "-o", "name"]).contains("web-pod");
+                (masked(&o, ns), hook_runs(&helm, &home, ns), gone)
             })
             .collect();
         assert_eq!(both[1], both[0], "pod test {phase}");
         let want = if phase == "Succeeded" { 0 } else { 1 };
         assert_eq!(both[0].0 .2, Some(want), "helm's exit code: {:?}", both[0].0);
         assert!(both[0].0 .0.contains(&format!("Phase:          {phase}")), "{:?}", both[0].0);
+        assert!(both[0].2, "helm deleted the hook pod");
     }
 }
