@@ -94,7 +94,7 @@ pub struct UpgradeDiffArgs {
     #[arg(long = "repo")]
     pub repo: Option<String>,
     /// A release that does not exist yet is diffed as an install.
-    #[arg(long = "install")]
+    #[arg(long = "install", alias = "allow-unreleased")]
     pub install: bool,
     #[command(flatten)]
     pub out: OutputFlags,
@@ -149,14 +149,23 @@ pub fn main(a: &DiffArgs) -> ! {
             let mut so = std::io::stdout().lock();
             let _ = so.write_all(report.as_bytes());
             let _ = so.flush();
-            std::process::exit(if flags.detailed_exitcode && !report.is_empty() { 2 } else { 0 });
+            let changes = !report.trim_start_matches(NEW_BANNER).is_empty();
+            std::process::exit(if flags.detailed_exitcode && changes { 2 } else { 0 });
         }
-        Err((_, e)) => {
+        Err((printed, e)) => {
+            let mut so = std::io::stdout().lock();
+            let _ = so.write_all(printed.as_bytes());
+            let _ = so.flush();
             eprintln!("Error: {e}");
             std::process::exit(1);
         }
     }
 }
+
+/// helm-diff's notice, on stdout, when an absent release is diffed as an install.
+const NEW_BANNER: &str = "********************\n\n\tRelease was not present in Helm.  Diff will show entire contents as new.\n\n********************\n";
+/// ... and when it is not allowed to be.
+const MISSING_BANNER: &str = "********************\n\n\tRelease was not present in Helm.  Include the `--allow-unreleased` to perform diff without exiting in error.\n\n********************\n";
 
 fn value_options(v: &ValuesArgs) -> ValueOptions {
     ValueOptions {
@@ -307,12 +316,15 @@ async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
     let d = deploy_args(&a.vals, &a.version, a.devel, &a.repo);
     let Some(old) = current(&cfg, &a.release).await.map_err(fail)? else {
         if !a.install {
-            return Err(fail(format!("release: not found: {}", a.release)));
+            return Err((MISSING_BANNER.to_string(), "release: not found".into()));
         }
-        let new = install_release(&cfg, &a.release, &a.chart, &d).await.map_err(fail)?;
+        let new = install_release(&cfg, &a.release, &a.chart, &d)
+            .await
+            .map_err(|e| (NEW_BANNER.to_string(), e))?;
         return report(&cfg, &a.release, ("", &[]), (&new.manifest, &new.hooks), &a.out)
             .await
-            .map_err(fail);
+            .map(|r| format!("{NEW_BANNER}{r}"))
+            .map_err(|e| (NEW_BANNER.to_string(), e));
     };
     let vals = value_options(&a.vals).merge_values().map_err(|e| fail(e.to_string()))?;
     let chart = load_chart(&a.chart, &d).await.map_err(fail)?;

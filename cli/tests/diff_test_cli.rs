@@ -206,10 +206,12 @@ fn diff_upgrade_rollback_install() {
         .map(|k| format!("{ns}, {k} (v1) has been added:"))
         .collect();
     assert_eq!(headers(&report), want, "{report}");
+    let banner = "********************\n\n\tRelease was not present in Helm.  Diff will show entire contents as new.\n\n********************\n";
     let o = ok(run(&r, &home, &["diff", "upgrade", "other", chart, "-n", ns, "--install", "--no-color"]));
-    assert_eq!(stdout(&o), report);
+    assert_eq!(stdout(&o), format!("{banner}{report}"));
     let o = run(&r, &home, &["diff", "upgrade", "other", chart, "-n", ns]);
     assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("Include the `--allow-unreleased`"), "{}", stdout(&o));
     assert!(kubectl(&["get", "configmaps", "-n", ns]).lines().all(|l| !l.starts_with("other-")));
 }
 
