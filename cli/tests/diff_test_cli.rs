@@ -77,6 +77,12 @@ fn chart(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: reldiff\nversion: 0.1.0\n").unwrap();
     std::fs::write(chart.join("values.yaml"), "msg: hello\ncount: 1\npassword: s3cret\nextra: true\nhookmsg: one\ntestmsg: one\n").unwrap();
+    // A Deployment: the API server defaults many fields, which must not show as changes.
+    std::fs::write(
+        chart.join("templates/deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: {{ .Values.replicas | default 1 }}\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n      - name: c\n        image: nginx\n",
+    )
+    .unwrap();
     std::fs::write(
         chart.join("templates/hook.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    helm.sh/hook: post-upgrade\n    helm.sh/hook-delete-policy: hook-succeeded\ndata:\n  msg: {{ .Values.hookmsg | quote }}\n",
@@ -151,6 +157,10 @@ fn diff_upgrade_rollback_install() {
     assert_eq!(headers(&report), vec![format!("{ns}, web-cm, ConfigMap (v1) has changed:")], "{report}");
     assert_eq!(changed(&report), vec!["-   msg: hello", "+   msg: bye"], "{report}");
     assert!(report.contains("\n    fixed: same\n"), "all lines shown by default:\n{report}");
+    let o = diff(&["--set", "replicas=3"]);
+    let report = stdout(&o);
+    assert_eq!(headers(&report), vec![format!("{ns}, web-web, Deployment (apps) has changed:")], "{report}");
+    assert_eq!(changed(&report), vec!["-   replicas: 1", "+   replicas: 3"], "{report}");
     // --context 0 leaves the unchanged lines out.
     let o = diff(&["--set", "msg=bye", "--context", "0"]);
     assert!(!stdout(&o).contains("fixed: same"), "{}", stdout(&o));
@@ -201,9 +211,9 @@ fn diff_upgrade_rollback_install() {
     // Install: every object added; a missing release with --install too.
     let o = ok(run(&r, &home, &["diff", "install", "other", chart, "-n", ns, "--no-color"]));
     let report = stdout(&o);
-    let want: Vec<String> = ["other-cm, ConfigMap", "other-extra, ConfigMap", "other-hook, ConfigMap", "other-sec, Secret"]
+    let want: Vec<String> = ["other-cm, ConfigMap (v1)", "other-extra, ConfigMap (v1)", "other-hook, ConfigMap (v1)", "other-sec, Secret (v1)", "other-web, Deployment (apps)"]
         .iter()
-        .map(|k| format!("{ns}, {k} (v1) has been added:"))
+        .map(|k| format!("{ns}, {k} has been added:"))
         .collect();
     assert_eq!(headers(&report), want, "{report}");
     let banner = "********************\n\n\tRelease was not present in Helm.  Diff will show entire contents as new.\n\n********************\n";
@@ -286,6 +296,12 @@ fn test_prints_and_records_as_helm() {
         assert_eq!(masked(&o, &ns_r.0), masked(&h, &ns_h.0), "helm test {args:?}");
         assert_eq!(hook_runs(&helm, &home, &ns_r.0), hook_runs(&helm, &home, &ns_h.0), "records after {args:?}");
     }
+    // Rudder on the release real helm installed: the same output, a record helm reads.
+    let before = hook_runs(&helm, &home, &ns_h.0);
+    let h = run(&helm, &home, &["test", "web", "-n", &ns_r.0]);
+    let o = run(&r, &home, &["test", "web", "-n", &ns_h.0]);
+    assert_eq!(masked(&o, &ns_h.0), masked(&h, &ns_r.0));
+    assert_eq!(hook_runs(&helm, &home, &ns_h.0), before);
     // Missing release.
     let h = run(&helm, &home, &["test", "nope", "-n", &ns_h.0]);
     let o = run(&r, &home, &["test", "nope", "-n", &ns_r.0]);
