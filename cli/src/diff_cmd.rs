@@ -13,10 +13,12 @@ use std::io::{IsTerminal, Write};
 use clap::{ArgAction, Args, Subcommand};
 use rudder_chart::values::ValueOptions;
 use rudder_release::action::{self, Config, DryRun};
-use rudder_release::diff::{self, DesiredObject, DiffOptions, OutputFormat, RemovedObject, SecretMode};
-use rudder_state::release::{Hook, Release};
+use rudder_release::diff::{
+    self, DesiredObject, DiffOptions, OutputFormat, RemovedObject, SecretMode,
+};
 use rudder_release::kube::apply::set_ownership;
 use rudder_release::kube::resource;
+use rudder_state::release::{Hook, Release};
 
 use crate::release::{connect, load_chart, DeployArgs, GlobalArgs, ValuesArgs};
 
@@ -134,7 +136,10 @@ pub fn main(a: &DiffArgs) -> ! {
         DiffCommand::Install(i) => &i.out,
     };
     if !matches!(flags.output.as_str(), "diff" | "simple" | "unified") {
-        eprintln!("Error: unknown output format {:?} (want diff, simple or unified)", flags.output);
+        eprintln!(
+            "Error: unknown output format {:?} (want diff, simple or unified)",
+            flags.output
+        );
         std::process::exit(1);
     }
     let res = crate::release::block_on(async {
@@ -150,7 +155,11 @@ pub fn main(a: &DiffArgs) -> ! {
             let _ = so.write_all(report.as_bytes());
             let _ = so.flush();
             let changes = !report.trim_start_matches(NEW_BANNER).is_empty();
-            std::process::exit(if flags.detailed_exitcode && changes { 2 } else { 0 });
+            std::process::exit(if flags.detailed_exitcode && changes {
+                2
+            } else {
+                0
+            });
         }
         Err((printed, e)) => {
             let mut so = std::io::stdout().lock();
@@ -179,7 +188,12 @@ fn value_options(v: &ValuesArgs) -> ValueOptions {
 }
 
 /// The chart-locating flags in the shape `load_chart` reads.
-fn deploy_args(vals: &ValuesArgs, version: &Option<String>, devel: bool, repo: &Option<String>) -> DeployArgs {
+fn deploy_args(
+    vals: &ValuesArgs,
+    version: &Option<String>,
+    devel: bool,
+    repo: &Option<String>,
+) -> DeployArgs {
     DeployArgs {
         vals: vals.clone(),
         version: version.clone(),
@@ -196,7 +210,9 @@ fn diff_options(f: &OutputFlags, namespace: &str) -> DiffOptions {
     }
     DiffOptions {
         context: usize::try_from(f.context).ok(),
-        color: !f.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        color: !f.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::stdout().is_terminal(),
         secrets: if f.show_secrets_decoded {
             SecretMode::Decoded
         } else if f.show_secrets {
@@ -230,7 +246,11 @@ async fn current(cfg: &Config, name: &str) -> Result<Option<Release>, String> {
 
 /// The objects of the hooks helm-diff compares: none with `--no-hooks`, test hooks only with
 /// `--include-tests`.
-async fn hook_objects(cfg: &Config, hooks: &[Hook], f: &OutputFlags) -> Result<Vec<serde_json::Value>, String> {
+async fn hook_objects(
+    cfg: &Config,
+    hooks: &[Hook],
+    f: &OutputFlags,
+) -> Result<Vec<serde_json::Value>, String> {
     let mut out = Vec::new();
     if f.no_hooks {
         return Ok(out);
@@ -260,10 +280,14 @@ async fn report(
     let ns = cfg.kube.namespace.clone();
     let old_rs = resource::build(&cfg.kube.mapper, old, &ns)
         .await
-        .map_err(|e| format!("unable to build kubernetes objects from current release manifest: {e}"))?;
+        .map_err(|e| {
+            format!("unable to build kubernetes objects from current release manifest: {e}")
+        })?;
     let mut new_rs = resource::build(&cfg.kube.mapper, new, &ns)
         .await
-        .map_err(|e| format!("unable to build kubernetes objects from new release manifest: {e}"))?;
+        .map_err(|e| {
+            format!("unable to build kubernetes objects from new release manifest: {e}")
+        })?;
     for r in new_rs.iter_mut() {
         set_ownership(r, name, &ns);
     }
@@ -285,10 +309,15 @@ async fn report(
             object: r.obj.clone(),
         })
         .collect();
-    let (mut live, mut planned) =
-        diff::server_side_preview(&cfg.kube.client, &desired, &removed, &cfg.kube.field_manager, false)
-            .await
-            .map_err(|e| e.to_string())?;
+    let (mut live, mut planned) = diff::server_side_preview(
+        &cfg.kube.client,
+        &desired,
+        &removed,
+        &cfg.kube.field_manager,
+        false,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     live.extend(hook_objects(cfg, old_hooks, f).await?);
     planned.extend(hook_objects(cfg, new_hooks, f).await?);
     let opts = diff_options(f, &ns);
@@ -300,15 +329,24 @@ fn fail(m: String) -> (String, String) {
     (String::new(), m)
 }
 
-async fn install_release(cfg: &Config, name: &str, chart: &str, d: &DeployArgs) -> Result<Release, String> {
-    let vals = value_options(&d.vals).merge_values().map_err(|e| e.to_string())?;
+async fn install_release(
+    cfg: &Config,
+    name: &str,
+    chart: &str,
+    d: &DeployArgs,
+) -> Result<Release, String> {
+    let vals = value_options(&d.vals)
+        .merge_values()
+        .map_err(|e| e.to_string())?;
     let chart = load_chart(chart, d).await?;
     let opts = action::InstallOptions {
         release_name: name.to_string(),
         dry_run: DryRun::Server,
         ..Default::default()
     };
-    action::install(cfg, chart, vals, &opts).await.map_err(|e| e.message)
+    action::install(cfg, chart, vals, &opts)
+        .await
+        .map_err(|e| e.message)
 }
 
 async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
@@ -321,12 +359,20 @@ async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
         let new = install_release(&cfg, &a.release, &a.chart, &d)
             .await
             .map_err(|e| (NEW_BANNER.to_string(), e))?;
-        return report(&cfg, &a.release, ("", &[]), (&new.manifest, &new.hooks), &a.out)
-            .await
-            .map(|r| format!("{NEW_BANNER}{r}"))
-            .map_err(|e| (NEW_BANNER.to_string(), e));
+        return report(
+            &cfg,
+            &a.release,
+            ("", &[]),
+            (&new.manifest, &new.hooks),
+            &a.out,
+        )
+        .await
+        .map(|r| format!("{NEW_BANNER}{r}"))
+        .map_err(|e| (NEW_BANNER.to_string(), e));
     };
-    let vals = value_options(&a.vals).merge_values().map_err(|e| fail(e.to_string()))?;
+    let vals = value_options(&a.vals)
+        .merge_values()
+        .map_err(|e| fail(e.to_string()))?;
     let chart = load_chart(&a.chart, &d).await.map_err(fail)?;
     let opts = action::UpgradeOptions {
         dry_run: DryRun::Server,
@@ -338,14 +384,24 @@ async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
     let rel = action::upgrade(&mut cfg, &a.release, chart, vals, &opts)
         .await
         .map_err(|e| fail(e.message))?;
-    report(&cfg, &a.release, (&old.manifest, &old.hooks), (&rel.manifest, &rel.hooks), &a.out)
-        .await
-        .map_err(fail)
+    report(
+        &cfg,
+        &a.release,
+        (&old.manifest, &old.hooks),
+        (&rel.manifest, &rel.hooks),
+        &a.out,
+    )
+    .await
+    .map_err(fail)
 }
 
 async fn rollback(a: &RollbackDiffArgs) -> crate::release::Outcome {
     let cfg = connect(&a.out.global).await.map_err(fail)?;
-    let last = cfg.storage.last(&a.release).await.map_err(|e| fail(e.to_string()))?;
+    let last = cfg
+        .storage
+        .last(&a.release)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     let revision = match &a.revision {
         Some(v) => v
             .parse::<i64>()
@@ -353,18 +409,44 @@ async fn rollback(a: &RollbackDiffArgs) -> crate::release::Outcome {
         None => last.version - 1,
     };
     if revision < 1 {
-        return Err(fail(format!("release {}: no revision to roll back to", a.release)));
+        return Err(fail(format!(
+            "release {}: no revision to roll back to",
+            a.release
+        )));
     }
-    let target = cfg.storage.get(&a.release, revision).await.map_err(|e| fail(e.to_string()))?;
-    let old = current(&cfg, &a.release).await.map_err(fail)?.unwrap_or_default();
-    report(&cfg, &a.release, (&old.manifest, &old.hooks), (&target.manifest, &target.hooks), &a.out)
+    let target = cfg
+        .storage
+        .get(&a.release, revision)
         .await
-        .map_err(fail)
+        .map_err(|e| fail(e.to_string()))?;
+    let old = current(&cfg, &a.release)
+        .await
+        .map_err(fail)?
+        .unwrap_or_default();
+    report(
+        &cfg,
+        &a.release,
+        (&old.manifest, &old.hooks),
+        (&target.manifest, &target.hooks),
+        &a.out,
+    )
+    .await
+    .map_err(fail)
 }
 
 async fn install(a: &InstallDiffArgs) -> crate::release::Outcome {
     let cfg = connect(&a.out.global).await.map_err(fail)?;
     let d = deploy_args(&a.vals, &a.version, a.devel, &a.repo);
-    let new = install_release(&cfg, &a.name, &a.chart, &d).await.map_err(fail)?;
-    report(&cfg, &a.name, ("", &[]), (&new.manifest, &new.hooks), &a.out).await.map_err(fail)
+    let new = install_release(&cfg, &a.name, &a.chart, &d)
+        .await
+        .map_err(fail)?;
+    report(
+        &cfg,
+        &a.name,
+        ("", &[]),
+        (&new.manifest, &new.hooks),
+        &a.out,
+    )
+    .await
+    .map_err(fail)
 }

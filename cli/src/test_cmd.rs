@@ -27,7 +27,9 @@ fn filters(items: &[String]) -> (Vec<String>, Vec<String>) {
         if let Some(v) = f.strip_prefix("name=") {
             include.push(v.to_string());
         } else if let Some(rest) = f.strip_prefix('!') {
-            let rest = rest.strip_prefix(|c: char| c.is_whitespace()).unwrap_or(rest);
+            let rest = rest
+                .strip_prefix(|c: char| c.is_whitespace())
+                .unwrap_or(rest);
             if let Some(v) = rest.strip_prefix("name=") {
                 exclude.push(v.to_string());
             }
@@ -39,10 +41,17 @@ fn filters(items: &[String]) -> (Vec<String>, Vec<String>) {
 pub async fn run(a: &TestArgs) -> crate::release::Outcome {
     let e = |m: String| (String::new(), m);
     let timeout = parse_duration(&a.timeout).map_err(|m| {
-        e(format!("invalid argument {:?} for \"--timeout\" flag: {m}", a.timeout))
+        e(format!(
+            "invalid argument {:?} for \"--timeout\" flag: {m}",
+            a.timeout
+        ))
     })?;
     let (include, exclude) = filters(&a.filter);
-    let opts = TestOptions { timeout, include, exclude };
+    let opts = TestOptions {
+        timeout,
+        include,
+        exclude,
+    };
     let cfg = connect(&a.global).await.map_err(e)?;
     let run = action::run_tests(&cfg, &a.release, &opts).await;
     let Some(rel) = run.release else {

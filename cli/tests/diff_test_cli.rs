@@ -47,7 +47,11 @@ fn kubectl(args: &[&str]) -> String {
 }
 
 fn run(program: &Path, home: &Path, args: &[&str]) -> Output {
-    testbed::testbed().command(program, home).args(args).output().expect("run")
+    testbed::testbed()
+        .command(program, home)
+        .args(args)
+        .output()
+        .expect("run")
 }
 
 fn ok(o: Output) -> Output {
@@ -75,8 +79,16 @@ fn rudder() -> PathBuf {
 fn chart(dir: &Path) -> PathBuf {
     let chart = dir.join("chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: reldiff\nversion: 0.1.0\n").unwrap();
-    std::fs::write(chart.join("values.yaml"), "msg: hello\ncount: 1\npassword: s3cret\nextra: true\nhookmsg: one\ntestmsg: one\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: reldiff\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "msg: hello\ncount: 1\npassword: s3cret\nextra: true\nhookmsg: one\ntestmsg: one\n",
+    )
+    .unwrap();
     // A Deployment: the API server defaults many fields, which must not show as changes.
     std::fs::write(
         chart.join("templates/deploy.yaml"),
@@ -124,7 +136,11 @@ fn changed(report: &str) -> Vec<String> {
 
 /// Entry headers (`ns, name, Kind (v1) has changed:`).
 fn headers(report: &str) -> Vec<String> {
-    report.lines().filter(|l| l.ends_with(':') && l.contains(", ")).map(str::to_string).collect()
+    report
+        .lines()
+        .filter(|l| l.ends_with(':') && l.contains(", "))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -140,68 +156,165 @@ fn diff_upgrade_rollback_install() {
     let r = rudder();
     ok(run(&r, &home, &["install", "web", chart, "-n", ns]));
     let diff = |extra: &[&str]| {
-        let mut args = vec!["diff", "upgrade", "web", chart, "-n", ns, "--no-color", "--detailed-exitcode"];
+        let mut args = vec![
+            "diff",
+            "upgrade",
+            "web",
+            chart,
+            "-n",
+            ns,
+            "--no-color",
+            "--detailed-exitcode",
+        ];
         args.extend_from_slice(extra);
         run(&r, &home, &args)
     };
 
     // No change: nothing printed, exit 0.
     let o = diff(&[]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(stdout(&o), "");
 
     // One value changed: that line and nothing else, exit 2.
     let o = diff(&["--set", "msg=bye"]);
-    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let report = stdout(&o);
-    assert_eq!(headers(&report), vec![format!("{ns}, web-cm, ConfigMap (v1) has changed:")], "{report}");
-    assert_eq!(changed(&report), vec!["-   msg: hello", "+   msg: bye"], "{report}");
-    assert!(report.contains("\n    fixed: same\n"), "all lines shown by default:\n{report}");
+    assert_eq!(
+        headers(&report),
+        vec![format!("{ns}, web-cm, ConfigMap (v1) has changed:")],
+        "{report}"
+    );
+    assert_eq!(
+        changed(&report),
+        vec!["-   msg: hello", "+   msg: bye"],
+        "{report}"
+    );
+    assert!(
+        report.contains("\n    fixed: same\n"),
+        "all lines shown by default:\n{report}"
+    );
     let o = diff(&["--set", "replicas=3"]);
     let report = stdout(&o);
-    assert_eq!(headers(&report), vec![format!("{ns}, web-web, Deployment (apps) has changed:")], "{report}");
-    assert_eq!(changed(&report), vec!["-   replicas: 1", "+   replicas: 3"], "{report}");
+    assert_eq!(
+        headers(&report),
+        vec![format!("{ns}, web-web, Deployment (apps) has changed:")],
+        "{report}"
+    );
+    assert_eq!(
+        changed(&report),
+        vec!["-   replicas: 1", "+   replicas: 3"],
+        "{report}"
+    );
     // --context 0 leaves the unchanged lines out.
     let o = diff(&["--set", "msg=bye", "--context", "0"]);
     assert!(!stdout(&o).contains("fixed: same"), "{}", stdout(&o));
     // Nothing was applied.
-    assert!(kubectl(&["get", "configmap", "web-cm", "-n", ns, "-o", "yaml"]).contains("msg: hello"));
+    assert!(
+        kubectl(&["get", "configmap", "web-cm", "-n", ns, "-o", "yaml"]).contains("msg: hello")
+    );
 
     // Secrets: masked with their lengths, never printed.
     let o = diff(&["--set", "password=n3w"]);
     let report = stdout(&o);
-    assert_eq!(headers(&report), vec![format!("{ns}, web-sec, Secret (v1) has changed:")], "{report}");
-    assert_eq!(changed(&report), vec!["-   password: '-------- # (6 bytes)'", "+   password: '++++++++ # (3 bytes)'"], "{report}");
+    assert_eq!(
+        headers(&report),
+        vec![format!("{ns}, web-sec, Secret (v1) has changed:")],
+        "{report}"
+    );
+    assert_eq!(
+        changed(&report),
+        vec![
+            "-   password: '-------- # (6 bytes)'",
+            "+   password: '++++++++ # (3 bytes)'"
+        ],
+        "{report}"
+    );
     for secret in ["s3cret", "n3w", "czNjcmV0", "bjN3"] {
         assert!(!report.contains(secret), "{secret} leaked:\n{report}");
     }
     let o = diff(&["--set", "password=n3w", "--suppress-secrets"]);
-    assert!(stdout(&o).contains("+ Changes suppressed on sensitive content of type Secret"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("+ Changes suppressed on sensitive content of type Secret"),
+        "{}",
+        stdout(&o)
+    );
 
     // An object the chart no longer renders is shown as removed.
     let o = diff(&["--set", "extra=false"]);
     assert_eq!(o.status.code(), Some(2));
     let report = stdout(&o);
-    assert_eq!(headers(&report), vec![format!("{ns}, web-extra, ConfigMap (v1) has been removed:")], "{report}");
-    assert!(changed(&report).contains(&"-   k: v".to_string()), "{report}");
+    assert_eq!(
+        headers(&report),
+        vec![format!("{ns}, web-extra, ConfigMap (v1) has been removed:")],
+        "{report}"
+    );
+    assert!(
+        changed(&report).contains(&"-   k: v".to_string()),
+        "{report}"
+    );
 
     // Hooks are compared record to record: test hooks only when asked, none with --no-hooks.
     let o = diff(&["--set", "hookmsg=two"]);
     let report = stdout(&o);
-    assert_eq!(headers(&report), vec![format!("{ns}, web-hook, ConfigMap (v1) has changed:")], "{report}");
-    assert_eq!(changed(&report), vec!["-   msg: one", "+   msg: two"], "{report}");
+    assert_eq!(
+        headers(&report),
+        vec![format!("{ns}, web-hook, ConfigMap (v1) has changed:")],
+        "{report}"
+    );
+    assert_eq!(
+        changed(&report),
+        vec!["-   msg: one", "+   msg: two"],
+        "{report}"
+    );
     assert_eq!(stdout(&diff(&["--set", "hookmsg=two", "--no-hooks"])), "");
     assert_eq!(diff(&["--set", "testmsg=two"]).status.code(), Some(0));
     let o = diff(&["--set", "testmsg=two", "--include-tests"]);
-    let want: Vec<String> = ["web-t1", "web-t2"].iter().map(|n| format!("{ns}, {n}, ConfigMap (v1) has changed:")).collect();
+    let want: Vec<String> = ["web-t1", "web-t2"]
+        .iter()
+        .map(|n| format!("{ns}, {n}, ConfigMap (v1) has changed:"))
+        .collect();
     assert_eq!(headers(&stdout(&o)), want, "{}", stdout(&o));
 
     // Rollback: after an upgrade, back to revision 1 undoes it; to revision 2 is empty.
-    ok(run(&r, &home, &["upgrade", "web", chart, "-n", ns, "--set", "msg=bye"]));
-    let o = run(&r, &home, &["diff", "rollback", "web", "-n", ns, "--no-color"]);
+    ok(run(
+        &r,
+        &home,
+        &["upgrade", "web", chart, "-n", ns, "--set", "msg=bye"],
+    ));
+    let o = run(
+        &r,
+        &home,
+        &["diff", "rollback", "web", "-n", ns, "--no-color"],
+    );
     let report = stdout(&ok(o));
-    assert_eq!(changed(&report), vec!["-   msg: bye", "+   msg: hello"], "{report}");
-    let o = ok(run(&r, &home, &["diff", "rollback", "web", "2", "-n", ns, "--detailed-exitcode"]));
+    assert_eq!(
+        changed(&report),
+        vec!["-   msg: bye", "+   msg: hello"],
+        "{report}"
+    );
+    let o = ok(run(
+        &r,
+        &home,
+        &[
+            "diff",
+            "rollback",
+            "web",
+            "2",
+            "-n",
+            ns,
+            "--detailed-exitcode",
+        ],
+    ));
     assert_eq!(stdout(&o), "");
 
     // --reuse-values keeps msg=bye: no change.
@@ -209,20 +322,49 @@ fn diff_upgrade_rollback_install() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 
     // Install: every object added; a missing release with --install too.
-    let o = ok(run(&r, &home, &["diff", "install", "other", chart, "-n", ns, "--no-color"]));
+    let o = ok(run(
+        &r,
+        &home,
+        &["diff", "install", "other", chart, "-n", ns, "--no-color"],
+    ));
     let report = stdout(&o);
-    let want: Vec<String> = ["other-cm, ConfigMap (v1)", "other-extra, ConfigMap (v1)", "other-hook, ConfigMap (v1)", "other-sec, Secret (v1)", "other-web, Deployment (apps)"]
-        .iter()
-        .map(|k| format!("{ns}, {k} has been added:"))
-        .collect();
+    let want: Vec<String> = [
+        "other-cm, ConfigMap (v1)",
+        "other-extra, ConfigMap (v1)",
+        "other-hook, ConfigMap (v1)",
+        "other-sec, Secret (v1)",
+        "other-web, Deployment (apps)",
+    ]
+    .iter()
+    .map(|k| format!("{ns}, {k} has been added:"))
+    .collect();
     assert_eq!(headers(&report), want, "{report}");
     let banner = "********************\n\n\tRelease was not present in Helm.  Diff will show entire contents as new.\n\n********************\n";
-    let o = ok(run(&r, &home, &["diff", "upgrade", "other", chart, "-n", ns, "--install", "--no-color"]));
+    let o = ok(run(
+        &r,
+        &home,
+        &[
+            "diff",
+            "upgrade",
+            "other",
+            chart,
+            "-n",
+            ns,
+            "--install",
+            "--no-color",
+        ],
+    ));
     assert_eq!(stdout(&o), format!("{banner}{report}"));
     let o = run(&r, &home, &["diff", "upgrade", "other", chart, "-n", ns]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("Include the `--allow-unreleased`"), "{}", stdout(&o));
-    assert!(kubectl(&["get", "configmaps", "-n", ns]).lines().all(|l| !l.starts_with("other-")));
+    assert!(
+        stdout(&o).contains("Include the `--allow-unreleased`"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(kubectl(&["get", "configmaps", "-n", ns])
+        .lines()
+        .all(|l| !l.starts_with("other-")));
 }
 
 /// The hooks of a release's last record as real helm reads them, times masked.
@@ -278,7 +420,10 @@ fn test_prints_and_records_as_helm() {
     let ns_r = Namespace::new("reldiff-tr");
     ok(run(&helm, &home, &["install", "web", chart, "-n", &ns_h.0]));
     ok(run(&r, &home, &["install", "web", chart, "-n", &ns_r.0]));
-    assert_eq!(hook_runs(&helm, &home, &ns_h.0), hook_runs(&helm, &home, &ns_r.0));
+    assert_eq!(
+        hook_runs(&helm, &home, &ns_h.0),
+        hook_runs(&helm, &home, &ns_r.0)
+    );
     for args in [
         vec!["--filter", "name=web-t2"],
         vec!["--filter", "!name=web-t2"],
@@ -293,8 +438,16 @@ fn test_prints_and_records_as_helm() {
         };
         let h = run_both(&helm, &ns_h.0);
         let o = run_both(&r, &ns_r.0);
-        assert_eq!(masked(&o, &ns_r.0), masked(&h, &ns_h.0), "helm test {args:?}");
-        assert_eq!(hook_runs(&helm, &home, &ns_r.0), hook_runs(&helm, &home, &ns_h.0), "records after {args:?}");
+        assert_eq!(
+            masked(&o, &ns_r.0),
+            masked(&h, &ns_h.0),
+            "helm test {args:?}"
+        );
+        assert_eq!(
+            hook_runs(&helm, &home, &ns_r.0),
+            hook_runs(&helm, &home, &ns_h.0),
+            "records after {args:?}"
+        );
     }
     // Rudder on the release real helm installed: the same output, a record helm reads.
     let before = hook_runs(&helm, &home, &ns_h.0);
@@ -318,7 +471,15 @@ fn finish_pod(ns: String, name: &'static str, phase: &'static str) -> std::threa
             let got = Command::new("kubectl")
                 .arg("--kubeconfig")
                 .arg(&kc)
-                .args(["get", "pod", name, "-n", &ns, "-o", "jsonpath={.status.phase}"])
+                .args([
+                    "get",
+                    "pod",
+                    name,
+                    "-n",
+                    &ns,
+                    "-o",
+                    "jsonpath={.status.phase}",
+                ])
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                 .unwrap_or_default();
@@ -327,7 +488,17 @@ fn finish_pod(ns: String, name: &'static str, phase: &'static str) -> std::threa
                 let _ = Command::new("kubectl")
                     .arg("--kubeconfig")
                     .arg(&kc)
-                    .args(["patch", "pod", name, "-n", &ns, "--subresource=status", "--type=merge", "-p", &patch])
+                    .args([
+                        "patch",
+                        "pod",
+                        name,
+                        "-n",
+                        &ns,
+                        "--subresource=status",
+                        "--type=merge",
+                        "-p",
+                        &patch,
+                    ])
                     .output();
                 return;
             }
@@ -347,7 +518,11 @@ fn pod_tests_succeed_and_fail_as_helm() {
     let home = scratch.0.join("home");
     let chart = dir.join("chart");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: reldiffpod\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: reldiffpod\nversion: 0.1.0\n",
+    )
+    .unwrap();
     std::fs::write(
         chart.join("templates/test-pod.yaml"),
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-pod\n  annotations:\n    helm.sh/hook: test\n    helm.sh/hook-delete-policy: hook-succeeded,hook-failed\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n",
@@ -373,8 +548,17 @@ fn pod_tests_succeed_and_fail_as_helm() {
             .collect();
         assert_eq!(both[1], both[0], "pod test {phase}");
         let want = if phase == "Succeeded" { 0 } else { 1 };
-        assert_eq!(both[0].0 .2, Some(want), "helm's exit code: {:?}", both[0].0);
-        assert!(both[0].0 .0.contains(&format!("Phase:          {phase}")), "{:?}", both[0].0);
+        assert_eq!(
+            both[0].0 .2,
+            Some(want),
+            "helm's exit code: {:?}",
+            both[0].0
+        );
+        assert!(
+            both[0].0 .0.contains(&format!("Phase:          {phase}")),
+            "{:?}",
+            both[0].0
+        );
         assert!(both[0].2, "helm deleted the hook pod");
     }
 }

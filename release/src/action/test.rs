@@ -40,7 +40,10 @@ pub struct TestRun {
 /// Runs the `test` hooks of release `name`. Skipped hooks keep their last runs and go first
 /// in the stored hook list, as Helm re-assembles it.
 pub async fn run_tests(cfg: &Config, name: &str, opts: &TestOptions) -> TestRun {
-    let fail = |e: String| TestRun { release: None, error: Some(e) };
+    let fail = |e: String| TestRun {
+        release: None,
+        error: Some(e),
+    };
     if let Err(e) = cfg.kube.is_reachable().await {
         return fail(e.0);
     }
@@ -53,14 +56,16 @@ pub async fn run_tests(cfg: &Config, name: &str, opts: &TestOptions) -> TestRun 
     };
     let mut skipped: Vec<Hook> = Vec::new();
     if !opts.exclude.is_empty() {
-        let (skip, run): (Vec<Hook>, Vec<Hook>) =
-            std::mem::take(&mut rel.hooks).into_iter().partition(|h| opts.exclude.contains(&h.name));
+        let (skip, run): (Vec<Hook>, Vec<Hook>) = std::mem::take(&mut rel.hooks)
+            .into_iter()
+            .partition(|h| opts.exclude.contains(&h.name));
         skipped.extend(skip);
         rel.hooks = run;
     }
     if !opts.include.is_empty() {
-        let (run, skip): (Vec<Hook>, Vec<Hook>) =
-            std::mem::take(&mut rel.hooks).into_iter().partition(|h| opts.include.contains(&h.name));
+        let (run, skip): (Vec<Hook>, Vec<Hook>) = std::mem::take(&mut rel.hooks)
+            .into_iter()
+            .partition(|h| opts.include.contains(&h.name));
         skipped.extend(skip);
         rel.hooks = run;
     }
@@ -75,7 +80,10 @@ pub async fn run_tests(cfg: &Config, name: &str, opts: &TestOptions) -> TestRun 
             error = Some(e.to_string());
         }
     }
-    TestRun { release: Some(rel), error }
+    TestRun {
+        release: Some(rel),
+        error,
+    }
 }
 
 /// Helm's `GetPodLogs`: the logs of every container of each test Pod hook, by weight, and
@@ -96,19 +104,33 @@ pub async fn pod_logs(
         if !h.events.iter().any(|e| e == "test") || h.kind != "Pod" {
             continue;
         }
-        if opts.exclude.contains(&h.name) || (!opts.include.is_empty() && !opts.include.contains(&h.name)) {
+        if opts.exclude.contains(&h.name)
+            || (!opts.include.is_empty() && !opts.include.contains(&h.name))
+        {
             continue;
         }
         let pod = match pods.get(&h.name).await {
             Ok(p) => p,
             Err(err) => {
-                errs.push(format!("unable to get pod {}: {}", h.name, crate::kube::api_message(&err)));
+                errs.push(format!(
+                    "unable to get pod {}: {}",
+                    h.name,
+                    crate::kube::api_message(&err)
+                ));
                 return (out, errs);
             }
         };
         let spec = pod.spec.unwrap_or_default();
-        for c in spec.init_containers.unwrap_or_default().into_iter().chain(spec.containers) {
-            let lp = LogParams { container: Some(c.name.clone()), ..Default::default() };
+        for c in spec
+            .init_containers
+            .unwrap_or_default()
+            .into_iter()
+            .chain(spec.containers)
+        {
+            let lp = LogParams {
+                container: Some(c.name.clone()),
+                ..Default::default()
+            };
             match pods.logs(&h.name, &lp).await {
                 Ok(text) => {
                     out.push_str(&format!("POD LOGS: {} ({})\n{text}\n", h.name, c.name));
