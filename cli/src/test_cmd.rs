@@ -54,23 +54,27 @@ pub async fn run(a: &TestArgs) -> crate::release::Outcome {
     };
     let cfg = connect(&a.global).await.map_err(e)?;
     let run = action::run_tests(&cfg, &a.release, &opts).await;
-    let Some(rel) = run.release else {
+    let Some(rel) = run.release.clone() else {
         return Err(e(run.error.unwrap_or_default()));
     };
     let mut out = status_table(&rel, a.global.debug, true, no_color(&a.global));
+    let mut error = run.error.clone();
     if a.logs {
         out.push('\n');
         let (logs, errs) = action::test::pod_logs(&cfg.kube.client, &rel, &opts).await;
         out.push_str(&logs);
         if !errs.is_empty() {
             // Go's errors.Join(runErr, err): one message per line.
-            let mut all: Vec<String> = run.error.into_iter().collect();
+            let mut all: Vec<String> = error.take().into_iter().collect();
             all.extend(errs);
-            return Err((out, all.join("\n")));
+            error = Some(all.join("\n"));
         }
     }
-    match run.error {
-        Some(m) => Err((out, m)),
-        None => Ok(out),
+    // Helm's deferred shutdown: the hooks' end-of-run deletions come after the logs; their
+    // error is reported only when nothing failed before.
+    let cleaned = action::test::cleanup(&cfg, &run, timeout).await;
+    match (error, cleaned) {
+        (Some(m), _) | (None, Err(m)) => Err((out, m)),
+        (None, Ok(())) => Ok(out),
     }
 }

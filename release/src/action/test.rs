@@ -7,7 +7,10 @@ use rudder_chart::render::template::validate_release_name;
 use rudder_state::release::{Hook, Release};
 
 use super::Config;
-use crate::hooks::exec_hooks;
+use crate::hooks::{exec_hooks, HOOK_FAILED, HOOK_SUCCEEDED, PHASE_FAILED};
+use crate::kube::apply::wait_targets;
+use crate::kube::resource;
+use crate::wait::wait_deleted;
 
 /// `helm test`'s switches.
 #[derive(Debug, Clone)]
@@ -32,10 +35,18 @@ impl Default for TestOptions {
 /// What a test run left: the release as recorded afterwards (when it could be read at all),
 /// and the failure of a hook, if any. Helm prints the status block even when a test failed,
 /// so both come back together.
+#[derive(Clone)]
 pub struct TestRun {
     pub release: Option<Release>,
     pub error: Option<String>,
+    /// Hooks to delete by their `hook-succeeded`/`hook-failed` policies, in order: Helm 4
+    /// defers this (its "delayed shutdown") until after `--logs` has read the test pods.
+    pub cleanup: Vec<Hook>,
 }
+
+/// Stands in for the deferred policies while the hooks run, so that the runner neither
+/// deletes at the end nor adds the default policy to a hook that has policies.
+const DEFERRED: &str = "rudder-deferred";
 
 /// Runs the `test` hooks of release `name`. Skipped hooks keep their last runs and go first
 /// in the stored hook list, as Helm re-assembles it.
@@ -43,6 +54,7 @@ pub async fn run_tests(cfg: &Config, name: &str, opts: &TestOptions) -> TestRun 
     let fail = |e: String| TestRun {
         release: None,
         error: Some(e),
+        cleanup: Vec::new(),
     };
     if let Err(e) = cfg.kube.is_reachable().await {
         return fail(e.0);
@@ -69,9 +81,44 @@ pub async fn run_tests(cfg: &Config, name: &str, opts: &TestOptions) -> TestRun 
         skipped.extend(skip);
         rel.hooks = run;
     }
-    // As Helm, the record written as each hook starts holds only the running hooks; the
-    // final write puts the skipped ones back in front.
-    let result = exec_hooks(&cfg.kube, &cfg.storage, &mut rel, "test", opts.timeout).await;
+    // The hooks run on a copy whose end-of-run policies are held back (and whose in-between
+    // records go to scratch storage, never showing the stand-in policy); the record written
+    // afterwards has the hooks' own policies, defaulted as Helm defaults them.
+    let mut running = rel.clone();
+    for h in running.hooks.iter_mut() {
+        let n = h.delete_policies.len();
+        h.delete_policies
+            .retain(|p| p != HOOK_SUCCEEDED && p != HOOK_FAILED);
+        if h.delete_policies.is_empty() && n > 0 {
+            h.delete_policies.push(DEFERRED.into());
+        }
+    }
+    let scratch = rudder_state::Storage::new(rudder_state::MemoryDriver::new(&rel.namespace));
+    let result = exec_hooks(&cfg.kube, &scratch, &mut running, "test", opts.timeout).await;
+    let mut cleanup = Vec::new();
+    for (h, r) in rel.hooks.iter_mut().zip(running.hooks) {
+        let ran = r.last_run.started_at.is_some() && r.last_run.started_at != h.last_run.started_at;
+        // An empty list is one the runner gave the default (it cannot hold the stand-in).
+        if h.delete_policies.is_empty() {
+            h.delete_policies = r.delete_policies.clone();
+        }
+        h.last_run = r.last_run;
+        if ran {
+            cleanup.push(h.clone());
+        }
+    }
+    // Helm deletes the succeeded hooks last first; after a failure the failed one, then the
+    // earlier ones.
+    cleanup.sort_by(|x, y| x.weight.cmp(&y.weight).then_with(|| x.name.cmp(&y.name)));
+    if result.is_ok() {
+        cleanup.reverse();
+    } else if let Some(i) = cleanup
+        .iter()
+        .position(|h| h.last_run.phase == PHASE_FAILED)
+    {
+        let failed = cleanup.remove(i);
+        cleanup.insert(0, failed);
+    }
     skipped.append(&mut rel.hooks);
     rel.hooks = skipped;
     let mut error = result.err();
@@ -83,6 +130,7 @@ pub async fn run_tests(cfg: &Config, name: &str, opts: &TestOptions) -> TestRun 
     TestRun {
         release: Some(rel),
         error,
+        cleanup,
     }
 }
 
@@ -145,4 +193,47 @@ pub async fn pod_logs(
         }
     }
     (out, errs)
+}
+
+/// Helm's delayed shutdown of a test run: deletes each hook that ran by `hook-failed` (when
+/// it failed) or `hook-succeeded` (when it succeeded), waiting until the objects are gone.
+pub async fn cleanup(
+    cfg: &Config,
+    run: &TestRun,
+    timeout: Duration,
+) -> std::result::Result<(), String> {
+    let ns = run
+        .release
+        .as_ref()
+        .map(|r| r.namespace.clone())
+        .unwrap_or_default();
+    for h in &run.cleanup {
+        let policy = if h.last_run.phase == PHASE_FAILED {
+            HOOK_FAILED
+        } else {
+            HOOK_SUCCEEDED
+        };
+        if h.kind == "CustomResourceDefinition" || !h.delete_policies.iter().any(|p| p == policy) {
+            continue;
+        }
+        let rs = resource::build(&cfg.kube.mapper, &h.manifest, &ns)
+            .await
+            .map_err(|e| {
+                format!(
+                    "unable to build kubernetes object for deleting hook {}: {e}",
+                    h.path
+                )
+            })?;
+        let (deleted, errs) = cfg
+            .kube
+            .delete_all(&rs, kube::api::PropagationPolicy::Background)
+            .await;
+        if !errs.is_empty() {
+            return Err(errs.join("; "));
+        }
+        wait_deleted(&cfg.kube.client, &wait_targets(&deleted), timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
