@@ -9,6 +9,8 @@ mod release;
 mod inspect;
 mod helmfile_cmd;
 mod template;
+mod diff_cmd;
+mod test_cmd;
 
 use std::io::Write;
 
@@ -71,6 +73,10 @@ enum Command {
     Status(inspect::StatusArgs),
     /// download extended information of a named release
     Get(inspect::GetArgs),
+    /// preview what an upgrade, rollback or install would change (helm-diff)
+    Diff(diff_cmd::DiffArgs),
+    /// run tests for a release
+    Test(Box<test_cmd::TestArgs>),
 }
 
 fn main() {
@@ -134,6 +140,8 @@ fn main() {
         Command::History(a) => inspect::finish(inspect::history(&a)),
         Command::Status(a) => inspect::finish(inspect::status(&a)),
         Command::Get(a) => inspect::finish(inspect::get(&a)),
+        Command::Diff(a) => diff_cmd::main(&a),
+        Command::Test(a) => finish(release::block_on(test_cmd::run(&a))),
         Command::Template(a) => match template::run(&a) {
             Ok(out) => {
                 let mut so = std::io::stdout().lock();

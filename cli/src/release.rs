@@ -414,7 +414,7 @@ fn deprecations(d: &DeployArgs) {
 
 /// Helm's `LocateChart`: a local directory or archive, else a chart fetched from a repository
 /// (`repo/chart`, `--repo URL`, an `http(s)://` archive URL or `oci://`) into a scratch directory.
-async fn load_chart(chart_ref: &str, d: &DeployArgs) -> Result<rudder_chart::model::Chart, String> {
+pub(crate) async fn load_chart(chart_ref: &str, d: &DeployArgs) -> Result<rudder_chart::model::Chart, String> {
     let name = chart_ref.trim();
     let p = Path::new(name);
     let path = if p.exists() {
@@ -470,7 +470,7 @@ async fn fetch_chart(reference: &str, d: &DeployArgs) -> Result<PathBuf, String>
     Ok(pulled.path)
 }
 
-async fn connect(g: &GlobalArgs) -> Result<Config, String> {
+pub(crate) async fn connect(g: &GlobalArgs) -> Result<Config, String> {
     let mut opts = KubeOptions::resolve(g.kubeconfig.clone(), g.kube_context.clone(), g.namespace.clone());
     let flag = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     opts.api_server = flag(&g.kube_apiserver).or(opts.api_server);
@@ -496,7 +496,7 @@ fn history_max(flag: Option<usize>) -> usize {
         .unwrap_or(10)
 }
 
-fn no_color(g: &GlobalArgs) -> bool {
+pub(crate) fn no_color(g: &GlobalArgs) -> bool {
     match g.color.as_str() {
         "never" => true,
         "always" => false,

@@ -5,6 +5,7 @@
 pub mod install;
 pub mod lease;
 pub mod rollback;
+pub mod test;
 pub mod uninstall;
 pub mod upgrade;
 
@@ -21,6 +22,7 @@ use crate::wait::{wait_ready, WaitOptions};
 
 pub use install::{install, InstallOptions};
 pub use rollback::{rollback, RollbackOptions};
+pub use test::{run_tests, TestOptions, TestRun};
 pub use uninstall::{uninstall, UninstallOptions, UninstallResult};
 pub use upgrade::{upgrade, UpgradeOptions};
 
