@@ -195,6 +195,7 @@ pub fn run(args: &[String]) -> Outcome {
     let mut g = Globals::default();
     let mut o = TemplateOpts::default();
     let mut d = crate::deploy::DeployOpts::default();
+    let mut color: Option<bool> = None;
     let mut command: Option<String> = None;
     let mut skip_needs: Option<bool> = None;
     // Command flags given before the command (checked once the command is known).
@@ -287,6 +288,8 @@ pub fn run(args: &[String]) -> Outcome {
             "--suppress-secrets" => d.suppress_secrets = on,
             "--wait" => d.wait = on,
             "--detailed-exitcode" => d.detailed_exitcode = on,
+            "--no-color" => d.no_color = on,
+            "--color" => color = Some(on),
             "--timeout" => d.timeout = v.parse().ok(),
             "--context" => d.context = v.parse::<i64>().ok().and_then(|c| usize::try_from(c).ok()),
             _ if takes => {}
@@ -422,6 +425,9 @@ pub fn run(args: &[String]) -> Outcome {
             // Cluster commands: `needs` are honoured (helmfile's default for them).
             o.skip_needs = skip_needs.unwrap_or(false);
             d.template = o.clone();
+            if color != Some(true) && std::env::var("HELMFILE_NO_COLOR").is_ok_and(|v| v == "true") {
+                d.no_color = true;
+            }
             match command.as_str() {
                 "sync" => crate::deploy::sync(&st, all.as_ref(), &d),
                 "apply" => crate::deploy::apply(&st, all.as_ref(), &d),

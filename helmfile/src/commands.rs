@@ -1006,6 +1006,13 @@ pub(crate) fn is_desired(rel: &BTreeMap<String, Value>) -> bool {
     desired(rel)
 }
 
+/// helmfile's `Building dependency release=...` lines for local charts.
+pub(crate) fn dependency_log(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool) -> String {
+    let mut out = Outcome::default();
+    prepare(st, rels, skip_deps, &mut out);
+    out.stderr
+}
+
 /// The chart as helmfile shows it in its log lines (credentials hidden).
 pub(crate) fn chart_label(st: &State, rel: &BTreeMap<String, Value>) -> String {
     redacted_url(&chart_shown(st, rel))

@@ -41,6 +41,8 @@ pub struct DeployOpts {
     pub timeout: Option<u64>,
     /// `--detailed-exitcode` (diff, apply): exit 2 when there are changes.
     pub detailed_exitcode: bool,
+    /// `--no-color` (or HELMFILE_NO_COLOR=true without `--color`): plain section headers.
+    pub no_color: bool,
 }
 
 /// One release as the cluster commands see it.
@@ -246,23 +248,96 @@ async fn upgrade_release(t: &Target<'_>, o: &DeployOpts) -> Result<(Release, boo
         .map_err(|e| format!("UPGRADE FAILED: {}", e.message))
 }
 
-/// What helm prints after `upgrade --install` (the part helmfile relays).
+/// Go's `time.ANSIC` of an RFC 3339 timestamp, in its own offset (what helm prints).
+fn ansic(ts: &str) -> String {
+    let parse = || -> Option<String> {
+        let (y, m, d, hms, _) = split_ts(ts)?;
+        let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+        let era = yy.div_euclid(400);
+        let yoe = yy - era * 400;
+        let doy = (153 * mm + 2) / 5 + d - 1;
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+        let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+        let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            .get((m - 1) as usize)?;
+        Some(format!("{wd} {mon} {d:>2} {hms} {y}"))
+    };
+    parse().unwrap_or_else(|| ts.to_string())
+}
+
+/// Year, month, day, `hh:mm:ss` and the rest (fraction and offset) of an RFC 3339 timestamp.
+fn split_ts(ts: &str) -> Option<(i64, i64, i64, &str, &str)> {
+    let (date, time) = ts.split_once('T')?;
+    let mut p = date.split('-');
+    let y = p.next()?.parse().ok()?;
+    let m = p.next()?.parse().ok()?;
+    let d = p.next()?.parse().ok()?;
+    Some((y, m, d, time.get(0..8)?, time.get(8..)?))
+}
+
+/// Go's `time.Time.String()` of an RFC 3339 timestamp (`helm list`'s UPDATED column).
+fn go_time(ts: &str) -> String {
+    let parse = || -> Option<String> {
+        let (y, m, d, hms, rest) = split_ts(ts)?;
+        let (frac, off) = match rest.find(['Z', '+', '-']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "Z"),
+        };
+        let frac = frac.trim_end_matches('0');
+        let frac = if frac == "." { "" } else { frac };
+        let zone = if off == "Z" || off == "+00:00" { "+0000 UTC".to_string() } else { off.replace(':', "") };
+        Some(format!("{y:04}-{m:02}-{d:02} {hms}{frac} {zone}"))
+    };
+    parse().unwrap_or_else(|| ts.to_string())
+}
+
+/// What helm prints after `upgrade --install` (helmfile relays it).
 fn helm_summary(rel: &Release, installed: bool) -> String {
     let info = rel.info.clone().unwrap_or_default();
-    let head = if installed {
+    let mut out = if installed {
         format!("Release \"{}\" does not exist. Installing it now.\n", rel.name)
     } else {
         format!("Release \"{}\" has been upgraded. Happy Helming!\n", rel.name)
     };
-    format!(
-        "{head}NAME: {}\nLAST DEPLOYED: {}\nNAMESPACE: {}\nSTATUS: {}\nREVISION: {}\nDESCRIPTION: {}\n",
-        rel.name,
-        info.last_deployed.clone().unwrap_or_default(),
+    out.push_str(&format!("NAME: {}\n", rel.name));
+    if let Some(ld) = &info.last_deployed {
+        out.push_str(&format!("LAST DEPLOYED: {}\n", ansic(ld)));
+    }
+    out.push_str(&format!(
+        "NAMESPACE: {}\nSTATUS: {}\nREVISION: {}\nDESCRIPTION: {}\n",
         rel.namespace,
         info.status.as_str(),
         rel.version,
         info.description
-    )
+    ));
+    if !rel.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
+        out.push_str("TEST SUITE: None\n");
+    }
+    if !info.notes.is_empty() {
+        out.push_str(&format!("NOTES:\n{}\n", info.notes.trim()));
+    }
+    out
+}
+
+/// helmfile's `Listing releases matching ^NAME$` and the row `helm list` prints for it
+/// (uitable without its header: cells padded to the header's width, tab-separated).
+fn listing(rel: &Release) -> String {
+    let info = rel.info.clone().unwrap_or_default();
+    let (chart, app) = match rel.chart.as_ref().and_then(|c| c.metadata.as_ref()) {
+        Some(m) => (format!("{}-{}", m.name, m.version), m.app_version.clone()),
+        None => (String::new(), String::new()),
+    };
+    let cells = [
+        (rel.name.clone(), "NAME"),
+        (rel.namespace.clone(), "NAMESPACE"),
+        (rel.version.to_string(), "REVISION"),
+        (info.last_deployed.as_deref().map(go_time).unwrap_or_default(), "UPDATED"),
+        (info.status.as_str().to_string(), "STATUS"),
+        (chart, "CHART"),
+        (app, "APP VERSION"),
+    ];
+    let row: Vec<String> = cells.iter().map(|(c, h)| format!("{c:<w$}", w = h.len())).collect();
+    format!("Listing releases matching ^{}$\n{}\n", rel.name, row.join("\t"))
 }
 
 /// The preview of one release: helm-diff's text, and whether anything changes.
@@ -405,7 +480,7 @@ fn divider(title: &str, tbl: &str) -> String {
 }
 
 /// helmfile's DisplayAffectedReleases.
-fn affected(updated: &[Done], deleted: &[Done], failed: &[Done]) -> String {
+fn affected(updated: &[Done], deleted: &[Done], failed: &[Done], color: bool) -> String {
     let mut out = String::new();
     let with_chart = [("NAME", 0), ("NAMESPACE", 6), ("CHART", 6), ("VERSION", 6), ("DURATION", 0)];
     let mut section = |title: &str, ds: &[Done], chart: bool| {
@@ -423,7 +498,9 @@ fn affected(updated: &[Done], deleted: &[Done], failed: &[Done]) -> String {
             })
             .collect();
         let t = if chart { table(&with_chart, &rows) } else { table(&[("NAME", 0), ("NAMESPACE", 6), ("DURATION", 0)], &rows) };
-        out.push_str(&format!("\n{}\n{t}", divider(title, &t)));
+        let head = divider(title, &t);
+        let head = if color { format!("\x1b[1m\x1b[34m{head}\x1b[0m") } else { head };
+        out.push_str(&format!("\n{head}\n{t}\n"));
     };
     section("Updated Releases", updated, true);
     section("Deleted Releases", deleted, false);
@@ -475,11 +552,11 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
             match upgrade_release(t, o).await {
                 Ok((rel, installed)) => {
                     out.stderr.push_str(&helm_summary(&rel, installed));
-                    out.stderr.push('\n');
+                    out.stderr.push_str(&listing(&rel));
                     updated.push(Done {
                         name: t.name.clone(),
                         namespace: t.namespace.clone(),
-                        chart: t.chart_label.clone(),
+                        chart: str_of(&get(&t.rel, "chart")),
                         version: chart_version(&rel),
                         duration: started.elapsed(),
                     });
@@ -488,7 +565,7 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
                     failed.push(Done {
                         name: t.name.clone(),
                         namespace: t.namespace.clone(),
-                        chart: t.chart_label.clone(),
+                        chart: str_of(&get(&t.rel, "chart")),
                         version: String::new(),
                         duration: started.elapsed(),
                     });
@@ -500,7 +577,7 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
             match delete_release(t, o, false).await {
                 Ok(false) => {}
                 Ok(true) => {
-                    out.stderr.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n\n", t.name, t.name));
+                    out.stderr.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n", t.name, t.name));
                     deleted.push(Done {
                         name: t.name.clone(),
                         namespace: t.namespace.clone(),
@@ -516,7 +593,7 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
             }
         }
     }
-    out.stderr.push_str(&affected(&updated, &deleted, &failed));
+    out.stderr.push_str(&affected(&updated, &deleted, &failed, !o.no_color));
     if let Some((prefix, e)) = errs.first() {
         out.stderr.push_str(&format!("{prefix}{e}\n"));
         out.code = 1;
@@ -542,6 +619,9 @@ fn with_plan(
             return out;
         }
     };
+    for p in &plans {
+        out.stderr.push_str(&commands::dependency_log(p.st, &p.releases, o.template.skip_deps));
+    }
     let ts = targets(&plans, o);
     f(&ts, &rt, &mut out);
     out
@@ -598,19 +678,6 @@ async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outco
     Some(changed)
 }
 
-fn affected_list(ts: &[(Target<'_>, &str)], which: &[usize]) -> String {
-    let mut names: Vec<String> = which
-        .iter()
-        .map(|&i| {
-            let t = &ts[i].0;
-            let what = if commands::is_desired(&t.rel) { "UPDATED" } else { "DELETED" };
-            format!("  {} ({}) {what}", t.name, str_of(&get(&t.rel, "chart")))
-        })
-        .collect();
-    names.sort();
-    format!("Affected releases are:\n{}\n", names.join("\n"))
-}
-
 /// `helmfile diff`: each release previewed against the cluster.
 pub fn diff(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
     with_plan(root, all, o, |ts, rt, out| {
@@ -631,7 +698,6 @@ pub fn apply(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
         if changed.is_empty() {
             return;
         }
-        out.stderr.push_str(&affected_list(ts, &changed));
         rt.block_on(sync_targets(ts, &changed, o, out));
         if out.code == 0 && o.detailed_exitcode {
             out.code = 2;
@@ -644,23 +710,20 @@ pub fn apply(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
 pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
     with_plan(root, all, o, |ts, rt, out| {
         rt.block_on(async {
+            // helmfile lists each release (`helm list --filter ^NAME$`) before deleting.
             let mut present = Vec::new();
-            for (i, (t, _)) in ts.iter().enumerate() {
+            for (i, (t, _)) in ts.iter().enumerate().rev() {
                 if let Ok(cfg) = t.connect(o).await {
-                    if matches!(current(&cfg, &t.name).await, Ok(Some(_))) {
+                    if let Ok(Some(rel)) = current(&cfg, &t.name).await {
+                        out.stderr.push_str(&listing(&rel));
                         present.push(i);
                     }
                 }
             }
+            present.reverse();
             if present.is_empty() {
                 return;
             }
-            let mut names: Vec<String> = present
-                .iter()
-                .map(|&i| format!("  {} ({}) DELETED", ts[i].0.name, str_of(&get(&ts[i].0.rel, "chart"))))
-                .collect();
-            names.sort();
-            out.stderr.push_str(&format!("Affected releases are:\n{}\n\n", names.join("\n")));
             let mut deleted = Vec::new();
             for &i in present.iter().rev() {
                 let (t, prefix) = &ts[i];
@@ -668,7 +731,7 @@ pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
                 out.stderr.push_str(&format!("Deleting {}\n", t.name));
                 match delete_release(t, o, false).await {
                     Ok(_) => {
-                        out.stderr.push_str(&format!("release \"{}\" uninstalled\n\n", t.name));
+                        out.stderr.push_str(&format!("release \"{}\" uninstalled\n", t.name));
                         deleted.push(Done {
                             name: t.name.clone(),
                             namespace: t.namespace.clone(),
@@ -678,14 +741,14 @@ pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
                         });
                     }
                     Err(e) => {
-                        out.stderr.push_str(&affected(&[], &deleted, &[]));
+                        out.stderr.push_str(&affected(&[], &deleted, &[], !o.no_color));
                         out.stderr.push_str(&format!("{prefix}release \"{}\" failed: {e}\n", t.name));
                         out.code = 1;
                         return;
                     }
                 }
             }
-            out.stderr.push_str(&affected(&[], &deleted, &[]));
+            out.stderr.push_str(&affected(&[], &deleted, &[], !o.no_color));
         })
     })
 }
