@@ -574,6 +574,14 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
                 }
             }
         } else {
+            // helmfile looks the release up (`helm list --filter ^NAME$`) before deleting it.
+            out.stderr.push_str(&format!("Listing releases matching ^{}$\n", t.name));
+            if let Ok(cfg) = t.connect(o).await {
+                if let Ok(Some(rel)) = current(&cfg, &t.name).await {
+                    let l = listing(&rel);
+                    out.stderr.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
+                }
+            }
             match delete_release(t, o, false).await {
                 Ok(false) => {}
                 Ok(true) => {
@@ -766,8 +774,9 @@ pub fn status(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
                 .await;
                 match res {
                     Ok(rel) => {
+                        // helmfile logs helm's output (stderr).
                         let info = rel.info.clone().unwrap_or_default();
-                        out.stdout.push_str(&format!(
+                        out.stderr.push_str(&format!(
                             "NAME: {}\nLAST DEPLOYED: {}\nNAMESPACE: {}\nSTATUS: {}\nREVISION: {}\nDESCRIPTION: {}\n\n",
                             rel.name,
                             info.last_deployed.clone().unwrap_or_default(),
