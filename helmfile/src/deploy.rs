@@ -721,9 +721,11 @@ pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
             // helmfile lists each release (`helm list --filter ^NAME$`) before deleting.
             let mut present = Vec::new();
             for (i, (t, _)) in ts.iter().enumerate().rev() {
+                out.stderr.push_str(&format!("Listing releases matching ^{}$\n", t.name));
                 if let Ok(cfg) = t.connect(o).await {
                     if let Ok(Some(rel)) = current(&cfg, &t.name).await {
-                        out.stderr.push_str(&listing(&rel));
+                        let l = listing(&rel);
+                        out.stderr.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
                         present.push(i);
                     }
                 }
