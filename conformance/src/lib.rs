@@ -2,6 +2,7 @@
 //! `conformance/oracles` and bringing the local cluster up with `conformance/testbed`.
 
 pub mod testbed;
+pub mod fault_proxy;
 pub mod cases;
 pub mod engine_diff;
 pub mod gen;

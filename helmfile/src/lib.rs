@@ -21,6 +21,8 @@ pub mod commands;
 pub mod dag;
 pub mod deploy;
 pub mod render;
+pub mod report;
+pub mod run;
 pub mod schema;
 pub mod secrets;
 pub mod values;
