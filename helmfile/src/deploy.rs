@@ -4,11 +4,14 @@
 //! with `rudder_release::action` (server-side apply); `diff` and `apply` preview each release
 //! with a server-side dry-run apply against the live objects (`rudder_release::diff`).
 //!
-//! Releases run one after another in `needs` order (`destroy`: reverse order).
-//! TODO(hfrun): hand the per-release steps to the needs-DAG runner (`run.rs`, concurrency and
-//! per-cluster isolation) and the deploy report (`report.rs`) once they are on main.
+//! `sync` (and the sync half of `apply`) runs the releases on the needs-DAG runner (`run.rs`:
+//! `--concurrency`, per-cluster isolation) and prints helmfile's summary from `report.rs`;
+//! each release's log lines are kept together. Diffs run one release after another in `needs`
+//! order; `destroy` uninstalls one after another in reverse order.
+//! TODO: destroy on the runner (reverse plan), the deploy report table and `--report-json`.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rudder_chart::model::Chart;
@@ -21,6 +24,7 @@ use rudder_state::release::{Release, Status};
 
 use crate::commands::{self, deploy_plan, Outcome, Planned, TemplateOpts};
 use crate::render::HelmTemplate;
+use crate::run;
 use crate::{get, str_of, State};
 
 /// Options of the cluster commands beyond `template`'s.
@@ -104,14 +108,7 @@ impl<'s> Target<'s> {
     }
 
     async fn connect(&self, o: &DeployOpts) -> Result<Config, String> {
-        let opts = KubeOptions::resolve(
-            o.kubeconfig.clone(),
-            Some(self.kube_context.clone()),
-            Some(self.namespace.clone()),
-        );
-        let kube = Kube::connect(&opts).await.map_err(|e| e.0)?;
-        let kind = DriverKind::from_env().map_err(|e| e.to_string())?;
-        Ok(Config::new(kube, kind))
+        connect(&o.kubeconfig, &self.kube_context, &self.namespace).await
     }
 
     /// helmfile's `flagsForUpgrade` as action settings: wait, timeout, atomic.
@@ -209,21 +206,83 @@ async fn current(cfg: &Config, name: &str) -> Result<Option<Release>, String> {
     }
 }
 
-/// Installs or upgrades one release (helm upgrade --install); true when it was installed.
-async fn upgrade_release(t: &Target<'_>, o: &DeployOpts) -> Result<(Release, bool), String> {
-    let job = commands::deploy_job(t.st, &t.rel, &o.template)?;
-    let (chart, vals) = inputs(&job)?;
-    let mut cfg = t.connect(o).await?;
-    let (wait, atomic) = t.wait(o);
-    let missing = action::upgrade::needs_install(&cfg, &t.name).await.map_err(|e| e.message)?;
-    if missing {
-        let replace = cfg.storage.history(&t.name).await.map(|h| !h.is_empty()).unwrap_or(false);
-        let opts = action::InstallOptions {
-            release_name: t.name.clone(),
+/// Everything one release's sync needs, owned (the runner's tasks are `'static`).
+#[derive(Clone)]
+struct SyncJob {
+    id: String,
+    name: String,
+    namespace: String,
+    kube_context: String,
+    kubeconfig: Option<String>,
+    chart_label: String,
+    /// `chart:` as written (the summary tables show it).
+    chart: String,
+    desired: bool,
+    needs: Vec<String>,
+    job: Result<HelmTemplate, String>,
+    wait: WaitSettings,
+    atomic: bool,
+    create_namespace: bool,
+    labels: BTreeMap<String, String>,
+    history_max: usize,
+    cleanup_on_fail: bool,
+    prefix: String,
+}
+
+impl SyncJob {
+    fn of(t: &Target<'_>, prefix: &str, o: &DeployOpts) -> SyncJob {
+        let (wait, atomic) = t.wait(o);
+        SyncJob {
+            id: crate::dag::release_id(&t.rel),
+            name: t.name.clone(),
+            namespace: t.namespace.clone(),
+            kube_context: t.kube_context.clone(),
+            kubeconfig: o.kubeconfig.clone(),
+            chart_label: t.chart_label.clone(),
+            chart: str_of(&get(&t.rel, "chart")),
+            desired: commands::is_desired(&t.rel),
+            needs: crate::dag::needs(&t.rel),
+            job: if commands::is_desired(&t.rel) {
+                commands::deploy_job(t.st, &t.rel, &o.template)
+            } else {
+                Err(String::new())
+            },
+            wait,
+            atomic,
             create_namespace: flag(t.st, &t.rel, "createNamespace").unwrap_or(true),
             labels: t.labels(),
-            wait,
-            rollback_on_failure: atomic,
+            history_max: int_of(&commands::helm_default(t.st, "historyMax")).unwrap_or(10).max(0) as usize,
+            cleanup_on_fail: flag(t.st, &t.rel, "cleanupOnFail").unwrap_or(false),
+            prefix: prefix.to_string(),
+        }
+    }
+
+    async fn connect(&self) -> Result<Config, String> {
+        connect(&self.kubeconfig, &self.kube_context, &self.namespace).await
+    }
+}
+
+async fn connect(kubeconfig: &Option<String>, context: &str, namespace: &str) -> Result<Config, String> {
+    let opts = KubeOptions::resolve(kubeconfig.clone(), Some(context.to_string()), Some(namespace.to_string()));
+    let kube = Kube::connect(&opts).await.map_err(|e| e.0)?;
+    let kind = DriverKind::from_env().map_err(|e| e.to_string())?;
+    Ok(Config::new(kube, kind))
+}
+
+/// Installs or upgrades one release (helm upgrade --install); true when it was installed.
+async fn upgrade_release(j: &SyncJob) -> Result<(Release, bool), String> {
+    let job = j.job.clone()?;
+    let (chart, vals) = inputs(&job)?;
+    let mut cfg = j.connect().await?;
+    let missing = action::upgrade::needs_install(&cfg, &j.name).await.map_err(|e| e.message)?;
+    if missing {
+        let replace = cfg.storage.history(&j.name).await.map(|h| !h.is_empty()).unwrap_or(false);
+        let opts = action::InstallOptions {
+            release_name: j.name.clone(),
+            create_namespace: j.create_namespace,
+            labels: j.labels.clone(),
+            wait: j.wait.clone(),
+            rollback_on_failure: j.atomic,
             skip_schema_validation: job.skip_schema_validation,
             disable_hooks: job.no_hooks,
             replace,
@@ -231,18 +290,17 @@ async fn upgrade_release(t: &Target<'_>, o: &DeployOpts) -> Result<(Release, boo
         };
         return action::install(&cfg, chart, vals, &opts).await.map(|r| (r, true)).map_err(|e| e.message);
     }
-    let history = int_of(&commands::helm_default(t.st, "historyMax")).unwrap_or(10).max(0) as usize;
     let opts = action::UpgradeOptions {
-        labels: t.labels(),
-        wait,
-        rollback_on_failure: atomic,
-        cleanup_on_fail: flag(t.st, &t.rel, "cleanupOnFail").unwrap_or(false),
+        labels: j.labels.clone(),
+        wait: j.wait.clone(),
+        rollback_on_failure: j.atomic,
+        cleanup_on_fail: j.cleanup_on_fail,
         skip_schema_validation: job.skip_schema_validation,
         disable_hooks: job.no_hooks,
-        max_history: history,
+        max_history: j.history_max,
         ..Default::default()
     };
-    action::upgrade(&mut cfg, &t.name, chart, vals, &opts)
+    action::upgrade(&mut cfg, &j.name, chart, vals, &opts)
         .await
         .map(|r| (r, false))
         .map_err(|e| format!("UPGRADE FAILED: {}", e.message))
@@ -415,18 +473,17 @@ async fn diff_release(t: &Target<'_>, o: &DeployOpts) -> Result<(String, bool), 
 }
 
 /// Uninstalls a release if it is installed; `Ok(false)` when there was nothing to remove.
-async fn delete_release(t: &Target<'_>, o: &DeployOpts, keep_history: bool) -> Result<bool, String> {
-    let cfg = t.connect(o).await?;
-    if current(&cfg, &t.name).await?.is_none() {
+async fn delete_release(cfg: &Config, name: &str, wait: WaitSettings, keep_history: bool) -> Result<bool, String> {
+    if current(cfg, name).await?.is_none() {
         return Ok(false);
     }
     let opts = action::UninstallOptions {
         keep_history,
-        wait: t.wait(o).0,
+        wait,
         cascade: "background".into(),
         ..Default::default()
     };
-    action::uninstall(&cfg, &t.name, &opts).await.map_err(|e| e.message)?;
+    action::uninstall(cfg, name, &opts).await.map_err(|e| e.message)?;
     Ok(true)
 }
 
@@ -534,76 +591,105 @@ fn chart_version(rel: &Release) -> String {
         .unwrap_or_default()
 }
 
-/// Syncs `which` (indices into `ts`): upgrades the desired ones, deletes the others that are
-/// installed; logs as helmfile and appends the summary tables.
+/// One release of a sync: what helmfile logs for it, and the runner's outcome.
+async fn sync_one(j: &SyncJob) -> (String, run::Outcome) {
+    let mut log = String::new();
+    if j.desired {
+        log.push_str(&format!("Upgrading release={}, chart={}, namespace={}\n", j.name, j.chart_label, j.namespace));
+        return match upgrade_release(j).await {
+            Ok((rel, installed)) => {
+                log.push_str(&helm_summary(&rel, installed));
+                log.push_str(&listing(&rel));
+                let mut o = run::Outcome::ok(if installed { run::Action::Install } else { run::Action::Upgrade });
+                o.chart_version = chart_version(&rel);
+                (log, o)
+            }
+            Err(e) => (log, run::Outcome::failed(run::Action::Upgrade, format!("release \"{}\" failed: {e}", j.name))),
+        };
+    }
+    // helmfile looks the release up (`helm list --filter ^NAME$`) before deleting it.
+    log.push_str(&format!("Listing releases matching ^{}$\n", j.name));
+    let res = async {
+        let cfg = j.connect().await?;
+        if let Some(rel) = current(&cfg, &j.name).await? {
+            let l = listing(&rel);
+            log.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
+        }
+        delete_release(&cfg, &j.name, j.wait.clone(), false).await
+    }
+    .await;
+    match res {
+        Ok(false) => (log, run::Outcome::ok(run::Action::Noop)),
+        Ok(true) => {
+            log.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n", j.name, j.name));
+            (log, run::Outcome::ok(run::Action::Delete))
+        }
+        Err(e) => (log, run::Outcome::failed(run::Action::Delete, format!("release \"{}\" failed: {e}", j.name))),
+    }
+}
+
+/// Syncs `which` (indices into `ts`) along the `needs` graph with the runner (`run.rs`):
+/// upgrades the desired releases, deletes the others that are installed; logs as helmfile
+/// and appends its summary tables.
 async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts, out: &mut Outcome) {
-    let (mut updated, mut deleted, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    let mut errs: Vec<(String, String)> = Vec::new();
-    for &i in which {
-        let (t, prefix) = &ts[i];
-        let started = Instant::now();
-        if commands::is_desired(&t.rel) {
-            out.stderr.push_str(&format!(
-                "Upgrading release={}, chart={}, namespace={}\n",
-                t.name,
-                t.chart_label,
-                t.ns()
-            ));
-            match upgrade_release(t, o).await {
-                Ok((rel, installed)) => {
-                    out.stderr.push_str(&helm_summary(&rel, installed));
-                    out.stderr.push_str(&listing(&rel));
-                    updated.push(Done {
-                        name: t.name.clone(),
-                        namespace: t.namespace.clone(),
-                        chart: str_of(&get(&t.rel, "chart")),
-                        version: chart_version(&rel),
-                        duration: started.elapsed(),
-                    });
+    let jobs: Vec<SyncJob> = which.iter().map(|&i| SyncJob::of(&ts[i].0, ts[i].1, o)).collect();
+    let ids: std::collections::HashSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    let nodes: Vec<run::Node> = jobs
+        .iter()
+        .map(|j| run::Node {
+            id: j.id.clone(),
+            name: j.name.clone(),
+            namespace: j.namespace.clone(),
+            cluster: j.kube_context.clone(),
+            // Only what is synced in this run orders it (apply syncs the changed releases).
+            needs: j.needs.iter().filter(|n| ids.contains(*n)).cloned().collect(),
+            chart: j.chart.clone(),
+        })
+        .collect();
+    let plan = match run::Plan::new(nodes) {
+        Ok(p) => p,
+        Err(e) => {
+            let prefix = jobs.first().map(|j| j.prefix.clone()).unwrap_or_default();
+            out.stderr.push_str(&format!("{prefix}{e}\n"));
+            out.code = 1;
+            return;
+        }
+    };
+    let by_id: Arc<BTreeMap<String, SyncJob>> = Arc::new(jobs.iter().map(|j| (j.id.clone(), j.clone())).collect());
+    let logs: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let opts = run::RunOptions::new(o.template.concurrency, false, false);
+    let (jobs_c, logs_c) = (by_id.clone(), logs.clone());
+    let rep = run::run(
+        &plan,
+        &opts,
+        "sync",
+        move |node: run::Node| {
+            let (jobs, logs) = (jobs_c.clone(), logs_c.clone());
+            async move {
+                let Some(j) = jobs.get(&node.id) else {
+                    return run::Outcome::failed(run::Action::None, format!("no job for {}", node.id));
+                };
+                let (log, outcome) = sync_one(j).await;
+                if let Ok(mut l) = logs.lock() {
+                    l.push(log);
                 }
-                Err(e) => {
-                    failed.push(Done {
-                        name: t.name.clone(),
-                        namespace: t.namespace.clone(),
-                        chart: str_of(&get(&t.rel, "chart")),
-                        version: String::new(),
-                        duration: started.elapsed(),
-                    });
-                    errs.push((prefix.to_string(), format!("release \"{}\" failed: {e}", t.name)));
-                    break;
-                }
+                outcome
             }
-        } else {
-            // helmfile looks the release up (`helm list --filter ^NAME$`) before deleting it.
-            out.stderr.push_str(&format!("Listing releases matching ^{}$\n", t.name));
-            if let Ok(cfg) = t.connect(o).await {
-                if let Ok(Some(rel)) = current(&cfg, &t.name).await {
-                    let l = listing(&rel);
-                    out.stderr.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
-                }
-            }
-            match delete_release(t, o, false).await {
-                Ok(false) => {}
-                Ok(true) => {
-                    out.stderr.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n", t.name, t.name));
-                    deleted.push(Done {
-                        name: t.name.clone(),
-                        namespace: t.namespace.clone(),
-                        chart: String::new(),
-                        version: String::new(),
-                        duration: started.elapsed(),
-                    });
-                }
-                Err(e) => {
-                    errs.push((prefix.to_string(), format!("release \"{}\" failed: {e}", t.name)));
-                    break;
-                }
-            }
+        },
+        &mut |_| {},
+    )
+    .await;
+    if let Ok(l) = logs.lock() {
+        for chunk in l.iter() {
+            out.stderr.push_str(chunk);
         }
     }
-    out.stderr.push_str(&affected(&updated, &deleted, &failed, !o.no_color));
-    if let Some((prefix, e)) = errs.first() {
-        out.stderr.push_str(&format!("{prefix}{e}\n"));
+    out.stderr.push_str(&crate::report::affected_releases(&rep, !o.no_color));
+    if !rep.success() {
+        let prefix = jobs.first().map(|j| j.prefix.clone()).unwrap_or_default();
+        for e in rep.errors() {
+            out.stderr.push_str(&format!("{prefix}{e}\n"));
+        }
         out.code = 1;
     }
 }
@@ -739,7 +825,11 @@ pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
                 let (t, prefix) = &ts[i];
                 let started = Instant::now();
                 out.stderr.push_str(&format!("Deleting {}\n", t.name));
-                match delete_release(t, o, false).await {
+                let res = match t.connect(o).await {
+                    Ok(cfg) => delete_release(&cfg, &t.name, t.wait(o).0, false).await,
+                    Err(e) => Err(e),
+                };
+                match res {
                     Ok(_) => {
                         out.stderr.push_str(&format!("release \"{}\" uninstalled\n", t.name));
                         deleted.push(Done {
