@@ -604,7 +604,7 @@ async fn sync_one(j: &SyncJob) -> (String, run::Outcome) {
                 o.chart_version = chart_version(&rel);
                 (log, o)
             }
-            Err(e) => (log, run::Outcome::failed(run::Action::Upgrade, format!("release \"{}\" failed: {e}", j.name))),
+            Err(e) => (log, run::Outcome::failed(run::Action::Upgrade, e)),
         };
     }
     // helmfile looks the release up (`helm list --filter ^NAME$`) before deleting it.
@@ -624,7 +624,7 @@ async fn sync_one(j: &SyncJob) -> (String, run::Outcome) {
             log.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n", j.name, j.name));
             (log, run::Outcome::ok(run::Action::Delete))
         }
-        Err(e) => (log, run::Outcome::failed(run::Action::Delete, format!("release \"{}\" failed: {e}", j.name))),
+        Err(e) => (log, run::Outcome::failed(run::Action::Delete, e)),
     }
 }
 
