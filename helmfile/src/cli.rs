@@ -51,6 +51,13 @@ const VALUED: &[&str] = &[
     "--template-args",
     "--output",
     "--repo-retries",
+    "--context",
+    "--timeout",
+    "--cascade",
+    "--description",
+    "--sync-args",
+    "--diff-args",
+    "--suppress",
 ];
 
 /// helmfile v1.8.0's root (persistent) flags: accepted anywhere.
@@ -118,6 +125,20 @@ fn command_flags(command: &str) -> &'static [&'static str] {
         "build" => &["embed-values"],
         "list" => &["keep-temp-dir", "skip-charts", "output"],
         "repos" => &["args"],
+        // Cluster commands (deploy.rs).
+        "sync" | "apply" | "diff" => &[
+            "args", "sync-args", "diff-args", "set", "values", "concurrency", "validate",
+            "skip-needs", "skip-crds", "include-needs", "include-transitive-needs",
+            "enforce-needs-are-installed", "hide-notes", "take-ownership", "server-side",
+            "sync-release-labels", "wait", "wait-for-jobs", "timeout", "reuse-values",
+            "reset-values", "post-renderer", "post-renderer-args", "skip-schema-validation",
+            "cascade", "description", "context", "output", "suppress", "suppress-secrets",
+            "show-secrets", "no-hooks", "suppress-diff", "skip-diff-on-install",
+            "skip-diff-validation-on-install", "include-tests", "detailed-exitcode",
+            "strip-trailing-cr", "skip-cleanup", "suppress-output-line-regex",
+        ],
+        "destroy" => &["args", "cascade", "concurrency", "skip-charts"],
+        "status" => &["args", "concurrency"],
         _ => &[],
     }
 }
@@ -173,6 +194,8 @@ fn usage_error(msg: &str) -> Outcome {
 pub fn run(args: &[String]) -> Outcome {
     let mut g = Globals::default();
     let mut o = TemplateOpts::default();
+    let mut d = crate::deploy::DeployOpts::default();
+    let mut color: Option<bool> = None;
     let mut command: Option<String> = None;
     let mut skip_needs: Option<bool> = None;
     // Command flags given before the command (checked once the command is known).
@@ -259,6 +282,16 @@ pub fn run(args: &[String]) -> Outcome {
             "--skip-tests" => o.skip_tests = on,
             "--no-hooks" => o.no_hooks = on,
             "--skip-schema-validation" => o.skip_schema_validation = on,
+            // Cluster commands (deploy.rs).
+            "--kubeconfig" => d.kubeconfig = Some(v),
+            "--skip-diff-on-install" => d.skip_diff_on_install = on,
+            "--suppress-secrets" => d.suppress_secrets = on,
+            "--wait" => d.wait = on,
+            "--detailed-exitcode" => d.detailed_exitcode = on,
+            "--no-color" => d.no_color = on,
+            "--color" => color = Some(on),
+            "--timeout" => d.timeout = v.parse().ok(),
+            "--context" => d.context = v.parse::<i64>().ok().and_then(|c| usize::try_from(c).ok()),
             _ if takes => {}
             f if f.starts_with('-') => {
                 // Boolean flags without an effect on rendering (--debug, --quiet, --skip-refresh,
@@ -301,6 +334,7 @@ pub fn run(args: &[String]) -> Outcome {
     if !matches!(
         command.as_str(),
         "template" | "write-values" | "show-dag" | "build" | "list" | "repos"
+            | "sync" | "apply" | "diff" | "destroy" | "status"
     ) {
         return usage_error(&format!(
             "rudder's helmfile does not implement {command:?} yet"
@@ -386,7 +420,24 @@ pub fn run(args: &[String]) -> Outcome {
         load(&name, &dir, &lo).ok()
     };
     let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
-    let mut out = run_command(&command, &st, all.as_ref(), &o);
+    let mut out = match command.as_str() {
+        "sync" | "apply" | "diff" | "destroy" | "status" => {
+            // Cluster commands: `needs` are honoured (helmfile's default for them).
+            o.skip_needs = skip_needs.unwrap_or(false);
+            d.template = o.clone();
+            if color != Some(true) && std::env::var("HELMFILE_NO_COLOR").is_ok_and(|v| v == "true") {
+                d.no_color = true;
+            }
+            match command.as_str() {
+                "sync" => crate::deploy::sync(&st, all.as_ref(), &d),
+                "apply" => crate::deploy::apply(&st, all.as_ref(), &d),
+                "diff" => crate::deploy::diff(&st, all.as_ref(), &d),
+                "status" => crate::deploy::status(&st, all.as_ref(), &d),
+                _ => crate::deploy::destroy(&st, all.as_ref(), &d),
+            }
+        }
+        _ => run_command(&command, &st, all.as_ref(), &o),
+    };
     out.stderr = format!("{warnings}{}", out.stderr);
     out
 }

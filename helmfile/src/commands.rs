@@ -947,3 +947,73 @@ pub fn write_values(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outc
     }
     out
 }
+
+// Crate access for the cluster commands in `deploy.rs` (sync, apply, diff, destroy, status).
+
+/// One state of the tree with its releases in `needs` order (installed or not), and the error
+/// prefix helmfile gives it.
+pub(crate) struct Planned<'s> {
+    pub st: &'s State,
+    pub releases: Vec<BTreeMap<String, Value>>,
+    pub prefix: String,
+}
+
+/// Every state of the tree (nested first) with its selected releases in `needs` order; the
+/// state's repositories are added on the way (unless `--skip-deps`). Errors carry what was
+/// logged so far in `out`.
+pub(crate) fn deploy_plan<'s>(
+    root: &'s State,
+    all: Option<&'s State>,
+    o: &TemplateOpts,
+    out: &mut Outcome,
+) -> Result<Vec<Planned<'s>>, ()> {
+    let mut synced = Vec::new();
+    let mut plans = Vec::new();
+    for (st, every, prefix) in paired(root, all, &o.label) {
+        let rels = match ordered(st, every, o) {
+            Ok(r) => r,
+            Err(e) => {
+                fail(out, &prefix, &[e]);
+                return Err(());
+            }
+        };
+        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+            if let Err(e) = sync_repos(out, &mut synced, st) {
+                fail(out, &prefix, &[e]);
+                return Err(());
+            }
+        }
+        plans.push(Planned { st, releases: rels, prefix });
+    }
+    Ok(plans)
+}
+
+/// What `helm template`/`upgrade` is given for a release (`template`'s values path).
+pub(crate) fn deploy_job(st: &State, rel: &BTreeMap<String, Value>, o: &TemplateOpts) -> Result<HelmTemplate, String> {
+    let mut out = Outcome::default();
+    let cache = ChartCache::default();
+    let run = Run { out: &mut out, cache: &cache, synced: Vec::new() };
+    run.helm_job(st, rel, o)
+}
+
+/// A `helmDefaults` entry of the state.
+pub(crate) fn helm_default(st: &State, k: &str) -> Value {
+    get_helm_default(st, k)
+}
+
+/// Whether the release is wanted (`installed:` not false).
+pub(crate) fn is_desired(rel: &BTreeMap<String, Value>) -> bool {
+    desired(rel)
+}
+
+/// helmfile's `Building dependency release=...` lines for local charts.
+pub(crate) fn dependency_log(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool) -> String {
+    let mut out = Outcome::default();
+    prepare(st, rels, skip_deps, &mut out);
+    out.stderr
+}
+
+/// The chart as helmfile shows it in its log lines (credentials hidden).
+pub(crate) fn chart_label(st: &State, rel: &BTreeMap<String, Value>) -> String {
+    redacted_url(&chart_shown(st, rel))
+}

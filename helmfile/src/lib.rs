@@ -19,6 +19,7 @@
 pub mod cli;
 pub mod commands;
 pub mod dag;
+pub mod deploy;
 pub mod render;
 pub mod report;
 pub mod run;
