@@ -4,7 +4,7 @@
 //! reads a clean history, with no Secret deleted by hand (docs/stale-operations.md).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rudder_conformance::testbed;

@@ -28,6 +28,8 @@ pub async fn begin(cfg: &Config, kind: DriverKind, name: &str, operation: &str, 
     if kind == DriverKind::Memory {
         return Ok(None);
     }
+    // The action's own first step: an unreachable cluster reads as Helm says it.
+    cfg.kube.is_reachable().await?;
     let client = &cfg.kube.client;
     let ns = &cfg.kube.namespace;
     let e = |e: lease::LeaseError| super::ActionError::from(e.to_string());
