@@ -58,6 +58,10 @@ const VALUED: &[&str] = &[
     "--sync-args",
     "--diff-args",
     "--suppress",
+    "--report-json",
+    "--report-prometheus",
+    "--report-pushgateway",
+    "--report-job",
 ];
 
 /// helmfile v1.8.0's root (persistent) flags: accepted anywhere.
@@ -136,6 +140,8 @@ fn command_flags(command: &str) -> &'static [&'static str] {
             "show-secrets", "no-hooks", "suppress-diff", "skip-diff-on-install",
             "skip-diff-validation-on-install", "include-tests", "detailed-exitcode",
             "strip-trailing-cr", "skip-cleanup", "suppress-output-line-regex",
+            // Rudder only: the deploy report.
+            "report-json", "report-prometheus", "report-pushgateway", "report-job",
         ],
         "destroy" => &["args", "cascade", "concurrency", "skip-charts"],
         "status" => &["args", "concurrency"],
@@ -291,6 +297,10 @@ pub fn run(args: &[String]) -> Outcome {
             "--no-color" => d.no_color = on,
             "--color" => color = Some(on),
             "--timeout" => d.timeout = v.parse().ok(),
+            "--report-json" => d.report.json = Some(v.clone().into()),
+            "--report-prometheus" => d.report.prometheus = Some(v.clone().into()),
+            "--report-pushgateway" => d.report.pushgateway = Some(v.clone()),
+            "--report-job" => d.report.job = Some(v.clone()),
             "--context" => d.context = v.parse::<i64>().ok().and_then(|c| usize::try_from(c).ok()),
             _ if takes => {}
             f if f.starts_with('-') => {

@@ -47,6 +47,9 @@ pub struct DeployOpts {
     pub detailed_exitcode: bool,
     /// `--no-color` (or HELMFILE_NO_COLOR=true without `--color`): plain section headers.
     pub no_color: bool,
+    /// Rudder only: `--report-json FILE`, `--report-prometheus FILE`, `--report-pushgateway
+    /// URL`, `--report-job NAME` (the deploy report of `sync`/`apply`, see report.rs).
+    pub report: crate::report::ReportOptions,
 }
 
 /// One release as the cluster commands see it.
@@ -659,6 +662,8 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
     let logs: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let opts = run::RunOptions::new(o.template.concurrency, false, false);
     let (jobs_c, logs_c) = (by_id.clone(), logs.clone());
+    // Live progress only on a terminal (and not in CI); the printed output stays helmfile's.
+    let mut progress = crate::report::Progress::auto(plan.nodes().len());
     let rep = run::run(
         &plan,
         &opts,
@@ -676,9 +681,16 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
                 outcome
             }
         },
-        &mut |_| {},
+        &mut |e| progress.event(&e),
     )
     .await;
+    let wants_report = o.report.json.is_some() || o.report.prometheus.is_some() || o.report.pushgateway.is_some();
+    if wants_report {
+        if let Err(e) = crate::report::emit(&rep, &o.report).await {
+            out.stderr.push_str(&format!("{e}\n"));
+            out.code = 1;
+        }
+    }
     if let Ok(l) = logs.lock() {
         for chunk in l.iter() {
             out.stderr.push_str(chunk);

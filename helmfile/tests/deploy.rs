@@ -331,3 +331,66 @@ fn sync_and_destroy_print_what_real_helmfile_prints() {
         assert!(pos(s, &format!("Upgrading release={p}-api,")) < pos(s, &format!("Upgrading release={p}-web,")));
     }
 }
+
+/// `sync --report-json/--report-prometheus`: the deploy report names every release with its
+/// result as real helm sees it (one deployed, one rejected by the API server, one skipped
+/// because it needs the rejected one), and the run's success gauge is 0.
+#[test]
+fn sync_writes_the_deploy_report() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let bed = Bed::new("hfapply-rep", 1);
+    let ns = bed.namespaces[0].clone();
+    cm_chart(&bed.dir, "good");
+    // A ConfigMap name the API server rejects (upper case): the install fails.
+    let bad = bed.dir.join("charts/bad");
+    std::fs::create_dir_all(bad.join("templates")).unwrap();
+    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
+    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+    std::fs::write(
+        bed.dir.join("helmfile.yaml"),
+        format!(
+            "releases:\n- name: hfapply-rep-good\n  namespace: {ns}\n  chart: ./charts/good\n- name: hfapply-rep-bad\n  namespace: {ns}\n  chart: ./charts/bad\n- name: hfapply-rep-after\n  namespace: {ns}\n  chart: ./charts/good\n  needs: [hfapply-rep-bad]\n"
+        ),
+    )
+    .unwrap();
+    let json = bed.dir.join("report.json");
+    let prom = bed.dir.join("report.prom");
+    let o = bed.mine(&["sync", "--report-json", json.to_str().unwrap(), "--report-prometheus", prom.to_str().unwrap()]);
+    assert_eq!(o.code, 1, "sync with a rejected release must fail:\n{}{}", o.stdout, o.stderr);
+
+    let rows = bed.helm_list();
+    let names: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.3.as_str())).collect();
+    assert_eq!(names, [("hfapply-rep-bad", "failed"), ("hfapply-rep-good", "deployed")], "{rows:?}");
+
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("report.json written")).unwrap();
+    assert_eq!(rep["schema"], "rudder.helmfile.report/v1");
+    assert_eq!(rep["success"], false);
+    let result = |name: &str| {
+        rep["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["result"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{name} missing from {rep}"))
+    };
+    // What real helm says decides what the report must say.
+    for (name, helm_status) in &names {
+        let want = if *helm_status == "deployed" { "ok" } else { "failed" };
+        assert_eq!(result(name), want, "{name}");
+    }
+    assert_eq!(result("hfapply-rep-after"), "skipped");
+    assert!(!rows.iter().any(|r| r.0 == "hfapply-rep-after"), "a skipped release must not be installed");
+
+    let text = std::fs::read_to_string(&prom).expect("report.prom written");
+    let sample = |metric: &str, release: &str| {
+        text.lines()
+            .find(|l| l.starts_with(metric) && l.contains(&format!("release=\"{release}\"")))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no {metric} for {release} in\n{text}"))
+    };
+    assert_eq!(sample("rudder_helmfile_release_success{", "hfapply-rep-good"), "1");
+    assert_eq!(sample("rudder_helmfile_release_failed{", "hfapply-rep-bad"), "1");
+    assert!(text.lines().any(|l| l.starts_with("rudder_helmfile_run_success{") && l.ends_with(" 0")), "{text}");
+}
