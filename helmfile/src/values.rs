@@ -187,11 +187,34 @@ impl State {
                 }
             }
         }
-        if matches!(get(rel, "secrets"), Value::List(l) if !l.items.is_empty()) {
-            return Err(format!(
-                "release \"{}\": secrets: are not supported by rudder's helmfile yet (helm-secrets decryption)",
-                str_of(&get(rel, "name"))
-            ));
+        // `secrets:` are SOPS-encrypted values files, decrypted natively (no helm-secrets) and
+        // given to helm after the plain values files, as helmfile orders them.
+        for v in list_items(&get(rel, "secrets")) {
+            let Value::String(p) = &v else {
+                return Err(format!("unexpected type of secret: value={}, type={}", str_of(&v), go_type(&v)));
+            };
+            let shown = normalize(&base_rel, &format!("{prefix}{p}"));
+            let files = super::glob_files(&self.cwd, &shown);
+            if files.is_empty() {
+                match handler.as_str() {
+                    "Warn" | "Info" => {
+                        out.log.push(format!("skipping missing secrets file matching \"{shown}\""));
+                        continue;
+                    }
+                    "Debug" => continue,
+                    _ => {
+                        return Err(format!(
+                            "secrets file matching \"{shown}\" does not exist in \"{}\"",
+                            base_rel.display()
+                        ))
+                    }
+                }
+            }
+            for file in &files {
+                let fshown = rel_to(&self.cwd, file).to_string_lossy().into_owned();
+                let text = crate::secrets::decrypt_file(file).map_err(|e| e.to_string())?;
+                out.docs.push(ValuesDoc { source: Some(fshown), text });
+            }
         }
         for s in list_items(&get(rel, "set")) {
             let m: BTreeMap<String, Value> = map_entries(&s).into_iter().collect();

@@ -652,3 +652,67 @@ fn damaged_files_never_panic() {
         }
     }
 }
+
+/// `releases[].secrets`: a values file encrypted by the real sops is decrypted natively and
+/// given to the chart after the plain values, so `helmfile template` renders exactly what the
+/// real helmfile renders with the `sops -d` output as an ordinary values file.
+#[test]
+fn release_secrets_render_as_decrypted_values() {
+    let _g = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tmpdir("release-secrets");
+    let k1 = keygen(&dir, "k1");
+    let enc = encrypt(&dir, "secrets.yaml", "db:\n  password: s3cr3t\n  port: 5432\nshared: from-secrets\n", &[], &[&k1]);
+    std::fs::rename(&enc, dir.join("secrets.yaml")).unwrap();
+    let chart = dir.join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: app\nversion: 0.1.0\n").unwrap();
+    std::fs::write(chart.join("values.yaml"), "shared: from-chart\ndb:\n  host: db\n").unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  password: {{ .Values.db.password | quote }}\n  port: {{ .Values.db.port | quote }}\n  host: {{ .Values.db.host | quote }}\n  shared: {{ .Values.shared | quote }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("values.yaml"), "shared: from-values\n").unwrap();
+    let state = "releases:\n  - name: app\n    namespace: hfsecrets\n    chart: ./chart\n    values:\n      - values.yaml\n    secrets:\n      - secrets.yaml\n";
+    std::fs::write(dir.join("helmfile.yaml"), state).unwrap();
+
+    // The reference: the real helmfile with `sops -d`'s output listed after the values.
+    let ref_dir = dir.join("ref");
+    std::fs::create_dir_all(&ref_dir).unwrap();
+    std::fs::write(ref_dir.join("dec.yaml"), sops_decrypt(&dir, &dir.join("secrets.yaml"), &k1).unwrap()).unwrap();
+    std::fs::write(ref_dir.join("values.yaml"), "shared: from-values\n").unwrap();
+    std::os::unix::fs::symlink(&chart, ref_dir.join("chart")).unwrap();
+    std::fs::write(ref_dir.join("helmfile.yaml"), state.replace("    secrets:\n      - secrets.yaml\n", "      - dec.yaml\n")).unwrap();
+    let hf = rudder_conformance::testbed::oracle("helmfile");
+    let path = format!("{}:{}", hf.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let home = dir.join("helm-home");
+    let out = Command::new(&hf)
+        .current_dir(&ref_dir)
+        .env("PATH", path)
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("HELMFILE_UPGRADE_NOTICE_DISABLED", "true")
+        .args(["template", "--skip-deps"])
+        .output()
+        .expect("run helmfile");
+    assert!(out.status.success(), "helmfile template: {}", String::from_utf8_lossy(&out.stderr));
+    let want = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(want.contains("password: \"s3cr3t\""), "{want}");
+
+    let cwd = std::env::current_dir().unwrap();
+    std::env::set_current_dir(&dir).unwrap();
+    std::env::set_var("SOPS_AGE_KEY_FILE", &k1.file);
+    let got = rudder_helmfile::cli::run(&["template".to_string(), "--skip-deps".to_string()]);
+    // A wrong key: a clear error naming the file, nothing rendered.
+    let wrong = keygen(&dir, "wrong");
+    std::env::set_var("SOPS_AGE_KEY_FILE", &wrong.file);
+    let bad = rudder_helmfile::cli::run(&["template".to_string(), "--skip-deps".to_string()]);
+    std::env::remove_var("SOPS_AGE_KEY_FILE");
+    std::env::set_current_dir(cwd).unwrap();
+    assert_eq!(got.code, 0, "rudder template: {}", got.stderr);
+    assert_eq!(got.stdout, want);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    assert!(bad.stdout.is_empty(), "{}", bad.stdout);
+    assert!(bad.stderr.contains("failed to decrypt") && bad.stderr.contains("secrets.yaml"), "{}", bad.stderr);
+}
