@@ -303,10 +303,15 @@ async fn upgrade_release(j: &SyncJob) -> Result<(Release, bool), String> {
         max_history: j.history_max,
         ..Default::default()
     };
-    action::upgrade(&mut cfg, &j.name, chart, vals, &opts)
+    // The same operation lease as `rudder upgrade` (docs/stale-operations.md): a release another
+    // client is upgrading, or one left pending by a killed client, is refused with its reason.
+    let kind = rudder_state::driver::DriverKind::from_env().map_err(|e| e.to_string())?;
+    let guard = action::lease::begin(&cfg, kind, &j.name, "upgrade", false)
         .await
-        .map(|r| (r, false))
-        .map_err(|e| format!("UPGRADE FAILED: {}", e.message))
+        .map_err(|e| format!("UPGRADE FAILED: {}", e.message))?;
+    let res = action::upgrade(&mut cfg, &j.name, chart, vals, &opts).await;
+    action::lease::end(guard).await;
+    res.map(|r| (r, false)).map_err(|e| format!("UPGRADE FAILED: {}", e.message))
 }
 
 /// Go's `time.ANSIC` of an RFC 3339 timestamp, in its own offset (what helm prints).
