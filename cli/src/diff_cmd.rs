@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 
 use clap::{ArgAction, Args, Subcommand};
-use rudder_chart::values::ValueOptions;
 use rudder_release::action::{self, Config, DryRun};
 use rudder_release::diff::{
     self, DesiredObject, DiffOptions, OutputFormat, RemovedObject, SecretMode,
@@ -20,7 +19,8 @@ use rudder_release::kube::apply::set_ownership;
 use rudder_release::kube::resource;
 use rudder_state::release::{Hook, Release};
 
-use crate::release::{connect, load_chart, DeployArgs, GlobalArgs, ValuesArgs};
+use crate::flags::{ChartPathArgs, ValuesArgs};
+use crate::release::{connect, load_chart, DeployArgs, GlobalArgs};
 
 #[derive(Args, Debug, Clone)]
 pub struct DiffArgs {
@@ -176,17 +176,6 @@ const NEW_BANNER: &str = "********************\n\n\tRelease was not present in H
 /// ... and when it is not allowed to be.
 const MISSING_BANNER: &str = "********************\n\n\tRelease was not present in Helm.  Include the `--allow-unreleased` to perform diff without exiting in error.\n\n********************\n";
 
-fn value_options(v: &ValuesArgs) -> ValueOptions {
-    ValueOptions {
-        value_files: v.values.clone(),
-        string_values: v.set_string.clone(),
-        values: v.set.clone(),
-        file_values: v.set_file.clone(),
-        json_values: v.set_json.clone(),
-        literal_values: v.set_literal.clone(),
-    }
-}
-
 /// The chart-locating flags in the shape `load_chart` reads.
 fn deploy_args(
     vals: &ValuesArgs,
@@ -196,9 +185,12 @@ fn deploy_args(
 ) -> DeployArgs {
     DeployArgs {
         vals: vals.clone(),
-        version: version.clone(),
-        devel,
-        repo: repo.clone(),
+        chart: ChartPathArgs {
+            version: version.clone(),
+            devel,
+            repo: repo.clone(),
+            ..ChartPathArgs::default()
+        },
         ..DeployArgs::default()
     }
 }
@@ -335,7 +327,7 @@ async fn install_release(
     chart: &str,
     d: &DeployArgs,
 ) -> Result<Release, String> {
-    let vals = value_options(&d.vals)
+    let vals = d.vals.options()
         .merge_values()
         .map_err(|e| e.to_string())?;
     let chart = load_chart(chart, d).await?;
@@ -370,7 +362,7 @@ async fn upgrade(a: &UpgradeDiffArgs) -> crate::release::Outcome {
         .map(|r| format!("{NEW_BANNER}{r}"))
         .map_err(|e| (NEW_BANNER.to_string(), e));
     };
-    let vals = value_options(&a.vals)
+    let vals = a.vals.options()
         .merge_values()
         .map_err(|e| fail(e.to_string()))?;
     let chart = load_chart(&a.chart, &d).await.map_err(fail)?;

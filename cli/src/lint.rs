@@ -3,7 +3,8 @@
 use clap::{ArgAction, Args};
 use rudder_chart::lint::{lint_path, LintOptions, Severity};
 use rudder_chart::render::KubeVersion;
-use rudder_chart::values::ValueOptions;
+
+use crate::flags::ValuesArgs;
 
 #[derive(Args, Debug, Default)]
 pub struct LintArgs {
@@ -19,18 +20,8 @@ pub struct LintArgs {
     pub skip_schema_validation: bool,
     #[arg(long = "kube-version")]
     pub kube_version: Option<String>,
-    #[arg(short = 'f', long = "values", action = ArgAction::Append, value_delimiter = ',')]
-    pub values: Vec<String>,
-    #[arg(long = "set", action = ArgAction::Append)]
-    pub set: Vec<String>,
-    #[arg(long = "set-string", action = ArgAction::Append)]
-    pub set_string: Vec<String>,
-    #[arg(long = "set-file", action = ArgAction::Append)]
-    pub set_file: Vec<String>,
-    #[arg(long = "set-json", action = ArgAction::Append)]
-    pub set_json: Vec<String>,
-    #[arg(long = "set-literal", action = ArgAction::Append)]
-    pub set_literal: Vec<String>,
+    #[command(flatten)]
+    pub vals: ValuesArgs,
     #[arg(short = 'n', long = "namespace")]
     pub namespace: Option<String>,
 }
@@ -84,14 +75,7 @@ pub fn run(a: &LintArgs, program: &str) -> (String, Result<(), String>) {
         .filter(|n| !n.is_empty())
         .or_else(|| std::env::var("HELM_NAMESPACE").ok().filter(|n| !n.is_empty()))
         .unwrap_or_else(|| "default".into());
-    let vo = ValueOptions {
-        value_files: a.values.clone(),
-        string_values: a.set_string.clone(),
-        values: a.set.clone(),
-        file_values: a.set_file.clone(),
-        json_values: a.set_json.clone(),
-        literal_values: a.set_literal.clone(),
-    };
+    let vo = a.vals.options();
     let values = match vo.merge_values() {
         Ok(v) => v,
         Err(e) => return (String::new(), Err(e.to_string())),

@@ -1,6 +1,7 @@
 //! The `rudder` binary. Invoked through a symlink named `helm` it speaks Helm's command line
 //! (`helm template ...`); as `rudder` it offers the same commands.
 
+mod flags;
 mod lint;
 mod package;
 mod show;

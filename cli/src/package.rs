@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args};
 use rudder_chart::package::{package, PackageOptions};
 
+use crate::flags::ValuesArgs;
+
 #[derive(Args, Debug, Default)]
 pub struct PackageArgs {
     /// [CHART_PATH] [...]
@@ -42,18 +44,8 @@ pub struct PackageArgs {
     pub insecure_skip_tls_verify: bool,
     #[arg(long = "plain-http", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub plain_http: bool,
-    #[arg(short = 'f', long = "values", action = ArgAction::Append, value_delimiter = ',')]
-    pub values: Vec<String>,
-    #[arg(long = "set", action = ArgAction::Append)]
-    pub set: Vec<String>,
-    #[arg(long = "set-string", action = ArgAction::Append)]
-    pub set_string: Vec<String>,
-    #[arg(long = "set-file", action = ArgAction::Append)]
-    pub set_file: Vec<String>,
-    #[arg(long = "set-json", action = ArgAction::Append)]
-    pub set_json: Vec<String>,
-    #[arg(long = "set-literal", action = ArgAction::Append)]
-    pub set_literal: Vec<String>,
+    #[command(flatten)]
+    pub vals: ValuesArgs,
 }
 
 /// Runs `package`: (stdout so far, Err(error text) on failure).
@@ -78,14 +70,7 @@ pub fn run(a: &PackageArgs) -> (String, Result<(), String>) {
         }
         return (out, Err("signing packages is not supported by rudder yet".into()));
     }
-    let vo = rudder_chart::values::ValueOptions {
-        value_files: a.values.clone(),
-        string_values: a.set_string.clone(),
-        values: a.set.clone(),
-        file_values: a.set_file.clone(),
-        json_values: a.set_json.clone(),
-        literal_values: a.set_literal.clone(),
-    };
+    let vo = a.vals.options();
     if let Err(e) = vo.merge_values() {
         return (out, Err(e.to_string()));
     }

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 use rudder_chart::render::template::check_if_installable;
-use rudder_chart::values::ValueOptions;
 use rudder_release::action::{self, Config, DryRun, WaitSettings};
 use rudder_release::kube::{Kube, KubeOptions};
 use rudder_state::driver::DriverKind;
 use rudder_state::release::Release;
+
+use crate::flags::{ChartPathArgs, ValuesArgs};
 
 /// Flags every cluster command takes (Helm's global flags).
 #[derive(Args, Debug, Default, Clone)]
@@ -62,36 +63,6 @@ pub struct GlobalArgs {
     pub content_cache: Option<String>,
 }
 
-/// `-f/--set*` as Helm's values options.
-#[derive(Args, Debug, Default, Clone)]
-pub struct ValuesArgs {
-    #[arg(short = 'f', long = "values", action = ArgAction::Append, value_delimiter = ',')]
-    pub values: Vec<String>,
-    #[arg(long = "set", action = ArgAction::Append)]
-    pub set: Vec<String>,
-    #[arg(long = "set-string", action = ArgAction::Append)]
-    pub set_string: Vec<String>,
-    #[arg(long = "set-file", action = ArgAction::Append)]
-    pub set_file: Vec<String>,
-    #[arg(long = "set-json", action = ArgAction::Append)]
-    pub set_json: Vec<String>,
-    #[arg(long = "set-literal", action = ArgAction::Append)]
-    pub set_literal: Vec<String>,
-}
-
-impl ValuesArgs {
-    fn options(&self) -> ValueOptions {
-        ValueOptions {
-            value_files: self.values.clone(),
-            string_values: self.set_string.clone(),
-            values: self.set.clone(),
-            file_values: self.set_file.clone(),
-            json_values: self.set_json.clone(),
-            literal_values: self.set_literal.clone(),
-        }
-    }
-}
-
 /// Flags `install` and `upgrade` share (Helm's `addInstallFlags` / upgrade's).
 #[derive(Args, Debug, Default, Clone)]
 pub struct DeployArgs {
@@ -133,10 +104,6 @@ pub struct DeployArgs {
     pub output: String,
     #[arg(long = "server-side", default_value = "true")]
     pub server_side: String,
-    #[arg(long = "version")]
-    pub version: Option<String>,
-    #[arg(long = "devel", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub devel: bool,
     #[arg(long = "disable-openapi-validation", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub disable_openapi_validation: bool,
     #[arg(long = "enable-dns", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
@@ -149,29 +116,8 @@ pub struct DeployArgs {
     pub force_replace: bool,
     #[arg(long = "force", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub force: bool,
-    // Where a chart that is not a local path comes from (Helm's ChartPathOptions).
-    #[arg(long = "repo")]
-    pub repo: Option<String>,
-    #[arg(long = "username")]
-    pub username: Option<String>,
-    #[arg(long = "password")]
-    pub password: Option<String>,
-    #[arg(long = "ca-file")]
-    pub ca_file: Option<String>,
-    #[arg(long = "cert-file")]
-    pub cert_file: Option<String>,
-    #[arg(long = "key-file")]
-    pub key_file: Option<String>,
-    #[arg(long = "insecure-skip-tls-verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub insecure_skip_tls_verify: bool,
-    #[arg(long = "plain-http", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub plain_http: bool,
-    #[arg(long = "pass-credentials", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub pass_credentials: bool,
-    #[arg(long = "keyring")]
-    pub keyring: Option<String>,
-    #[arg(long = "verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub verify: bool,
+    #[command(flatten)]
+    pub chart: ChartPathArgs,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -419,7 +365,7 @@ pub(crate) async fn load_chart(chart_ref: &str, d: &DeployArgs) -> Result<rudder
     let p = Path::new(name);
     let path = if p.exists() {
         std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-    } else if d.repo.is_none() && (p.is_absolute() || name.starts_with('.')) {
+    } else if d.chart.repo.is_none() && (p.is_absolute() || name.starts_with('.')) {
         return Err(format!("path {} not found", rudder_engine::print::quote(name)));
     } else {
         fetch_chart(name, d).await?
@@ -439,21 +385,11 @@ async fn fetch_chart(reference: &str, d: &DeployArgs) -> Result<PathBuf, String>
     let dest = std::env::temp_dir().join(format!("rudder-chart-{}-{}", std::process::id(), reference.len()));
     std::fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
     let opts = rudder_repo::ops::PullOptions {
-        version: d.version.clone().unwrap_or_default(),
-        devel: d.devel,
         destination: dest.clone(),
-        repo_url: d.repo.clone().unwrap_or_default(),
-        username: d.username.clone().unwrap_or_default(),
-        password: d.password.clone().unwrap_or_default(),
-        pass_credentials_all: d.pass_credentials,
-        cert_file: d.cert_file.clone().unwrap_or_default(),
-        key_file: d.key_file.clone().unwrap_or_default(),
-        ca_file: d.ca_file.clone().unwrap_or_default(),
-        insecure_skip_tls_verify: d.insecure_skip_tls_verify,
-        plain_http: d.plain_http,
         untar: false,
         untar_dir: PathBuf::new(),
         offline: rudder_repo::cache::offline_from_env(),
+        ..d.chart.pull_options()
     };
     let reference = reference.to_string();
     let pulled = tokio::task::spawn_blocking(move || {

@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{ArgAction, Args, Subcommand};
+use clap::{Args, Subcommand};
 use rudder_chart::show::{show, ShowFormat};
+
+use crate::flags::ChartPathArgs;
 
 /// Flags every `show` subcommand has (chart path options are accepted; only local charts are
 /// read here).
@@ -11,32 +13,8 @@ use rudder_chart::show::{show, ShowFormat};
 pub struct ShowArgs {
     /// [CHART]
     pub args: Vec<String>,
-    #[arg(long = "devel", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub devel: bool,
-    #[arg(long = "version")]
-    pub version: Option<String>,
-    #[arg(long = "repo")]
-    pub repo: Option<String>,
-    #[arg(long = "username")]
-    pub username: Option<String>,
-    #[arg(long = "password")]
-    pub password: Option<String>,
-    #[arg(long = "ca-file")]
-    pub ca_file: Option<String>,
-    #[arg(long = "cert-file")]
-    pub cert_file: Option<String>,
-    #[arg(long = "key-file")]
-    pub key_file: Option<String>,
-    #[arg(long = "keyring")]
-    pub keyring: Option<String>,
-    #[arg(long = "verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub verify: bool,
-    #[arg(long = "insecure-skip-tls-verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub insecure_skip_tls_verify: bool,
-    #[arg(long = "plain-http", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub plain_http: bool,
-    #[arg(long = "pass-credentials", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub pass_credentials: bool,
+    #[command(flatten)]
+    pub chart: ChartPathArgs,
 }
 
 /// `show values` has `--jsonpath` too.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::{ArgAction, Args};
 use rudder_chart::render::template::{check_if_installable, validate_release_name};
 use rudder_chart::render::{template, KubeVersion, ReleaseOptions, TemplateError, TemplateOptions};
-use rudder_chart::values::ValueOptions;
+
+use crate::flags::{ChartPathArgs, ValuesArgs};
 
 /// Flags of `helm template` (with the install and chart-path flags it shares; flags that only
 /// matter against a cluster are accepted and ignored, as `helm template` ignores them).
@@ -16,18 +17,8 @@ pub struct TemplateArgs {
     #[arg(num_args = 1.., required = true)]
     pub args: Vec<String>,
 
-    #[arg(short = 'f', long = "values", action = ArgAction::Append, value_delimiter = ',')]
-    pub values: Vec<String>,
-    #[arg(long = "set", action = ArgAction::Append)]
-    pub set: Vec<String>,
-    #[arg(long = "set-string", action = ArgAction::Append)]
-    pub set_string: Vec<String>,
-    #[arg(long = "set-file", action = ArgAction::Append)]
-    pub set_file: Vec<String>,
-    #[arg(long = "set-json", action = ArgAction::Append)]
-    pub set_json: Vec<String>,
-    #[arg(long = "set-literal", action = ArgAction::Append)]
-    pub set_literal: Vec<String>,
+    #[command(flatten)]
+    pub vals: ValuesArgs,
 
     #[arg(short = 'n', long = "namespace")]
     pub namespace: Option<String>,
@@ -68,13 +59,9 @@ pub struct TemplateArgs {
     #[arg(long = "debug", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub debug: bool,
 
-    // Accepted for compatibility; no effect on offline rendering.
-    #[arg(long = "version")]
-    pub version: Option<String>,
-    #[arg(long = "devel", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub devel: bool,
     #[arg(long = "dependency-update", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub dependency_update: bool,
+    // Accepted for compatibility; no effect on offline rendering.
     #[arg(long = "dry-run", num_args = 0..=1, default_missing_value = "unset")]
     pub dry_run: Option<String>,
     #[arg(long = "validate", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
@@ -107,28 +94,8 @@ pub struct TemplateArgs {
     pub description: Option<String>,
     #[arg(short = 'l', long = "labels", action = ArgAction::Append)]
     pub labels: Vec<String>,
-    #[arg(long = "repo")]
-    pub repo: Option<String>,
-    #[arg(long = "username")]
-    pub username: Option<String>,
-    #[arg(long = "password")]
-    pub password: Option<String>,
-    #[arg(long = "ca-file")]
-    pub ca_file: Option<String>,
-    #[arg(long = "cert-file")]
-    pub cert_file: Option<String>,
-    #[arg(long = "key-file")]
-    pub key_file: Option<String>,
-    #[arg(long = "keyring")]
-    pub keyring: Option<String>,
-    #[arg(long = "verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub verify: bool,
-    #[arg(long = "insecure-skip-tls-verify", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub insecure_skip_tls_verify: bool,
-    #[arg(long = "plain-http", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub plain_http: bool,
-    #[arg(long = "pass-credentials", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
-    pub pass_credentials: bool,
+    #[command(flatten)]
+    pub chart: ChartPathArgs,
     #[arg(long = "force-replace", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub force_replace: bool,
     #[arg(long = "force-conflicts", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
@@ -148,24 +115,17 @@ pub struct TemplateArgs {
 fn locate_any(a: &TemplateArgs, name: &str) -> Result<PathBuf, String> {
     let n = name.trim();
     let local = Path::new(n);
-    if !n.starts_with("oci://") && (a.repo.as_deref().unwrap_or("").is_empty() || local.exists()) {
+    if !n.starts_with("oci://") && (a.chart.repo.as_deref().unwrap_or("").is_empty() || local.exists()) {
         if local.exists() || local.is_absolute() || n.starts_with('.') {
             return locate_chart(n);
         }
     }
+    let c = &a.chart;
     let opts = rudder_repo::PullOptions {
-        version: rudder_repo::index::effective_version(a.version.as_deref().unwrap_or(""), a.devel),
-        repo_url: a.repo.clone().unwrap_or_default(),
-        username: a.username.clone().unwrap_or_default(),
-        password: a.password.clone().unwrap_or_default(),
-        pass_credentials_all: a.pass_credentials,
-        cert_file: a.cert_file.clone().unwrap_or_default(),
-        key_file: a.key_file.clone().unwrap_or_default(),
-        ca_file: a.ca_file.clone().unwrap_or_default(),
-        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
-        plain_http: a.plain_http,
+        version: rudder_repo::index::effective_version(c.version.as_deref().unwrap_or(""), c.devel),
+        devel: false,
         offline: a.offline,
-        ..Default::default()
+        ..c.pull_options()
     };
     crate::sources::locate_remote_chart(n, &opts)
 }
@@ -175,13 +135,13 @@ fn locate_any(a: &TemplateArgs, name: &str) -> Result<PathBuf, String> {
 fn dependency_update(a: &TemplateArgs, path: &Path, printed: &mut String) -> Result<(), String> {
     let opts = rudder_repo::deps::DepOptions {
         offline: a.offline || rudder_repo::cache::offline_from_env(),
-        username: a.username.clone().unwrap_or_default(),
-        password: a.password.clone().unwrap_or_default(),
-        cert_file: a.cert_file.clone().unwrap_or_default(),
-        key_file: a.key_file.clone().unwrap_or_default(),
-        ca_file: a.ca_file.clone().unwrap_or_default(),
-        insecure_skip_tls_verify: a.insecure_skip_tls_verify,
-        plain_http: a.plain_http,
+        username: a.chart.username.clone().unwrap_or_default(),
+        password: a.chart.password.clone().unwrap_or_default(),
+        cert_file: a.chart.cert_file.clone().unwrap_or_default(),
+        key_file: a.chart.key_file.clone().unwrap_or_default(),
+        ca_file: a.chart.ca_file.clone().unwrap_or_default(),
+        insecure_skip_tls_verify: a.chart.insecure_skip_tls_verify,
+        plain_http: a.chart.plain_http,
         oci_lines_to_stderr: true,
         ..Default::default()
     };
@@ -275,15 +235,7 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
     };
     let (name, chart_ref) = name_and_chart(a).map_err(early)?;
     let path = locate_any(a, &chart_ref).map_err(early)?;
-    let vo = ValueOptions {
-        value_files: a.values.clone(),
-        string_values: a.set_string.clone(),
-        values: a.set.clone(),
-        file_values: a.set_file.clone(),
-        json_values: a.set_json.clone(),
-        literal_values: a.set_literal.clone(),
-    };
-    let user_vals = vo.merge_values().map_err(|e| early(e.to_string()))?;
+    let user_vals = a.vals.options().merge_values().map_err(|e| early(e.to_string()))?;
     let mut chart = rudder_chart::load(&path).map_err(|e| early(e.to_string()))?;
     check_if_installable(&chart).map_err(early)?;
     let mut printed = String::new();
