@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::model::Chart;
+use rudder_engine::funcs::date::gotime::{civil_from_days, days_from_civil};
 
 /// A point in time as Go's `time.Time` holds it for our purposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,28 +28,6 @@ pub struct Time {
     pub nanos: u32,
     /// The zone offset the time was written with, in seconds east of UTC.
     pub offset: i32,
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
 }
 
 /// Parses an RFC 3339 timestamp (`2006-01-02T15:04:05.999999999Z07:00`).

@@ -359,8 +359,8 @@ fn compact_into(out: &mut String, raw: &str, escape_html: bool) -> Result<(), St
     Ok(())
 }
 
-/// Go's `Indent` on valid compact JSON.
-fn indent_json(src: &str, prefix: &str, indent: &str) -> String {
+/// Go's `Indent` on valid compact JSON (no whitespace outside strings).
+pub fn indent_json(src: &str, prefix: &str, indent: &str) -> String {
     let mut dst = String::with_capacity(src.len() * 2);
     let newline = |dst: &mut String, depth: usize| {
         dst.push('\n');

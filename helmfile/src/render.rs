@@ -357,23 +357,8 @@ pub fn exit_error_for(
     }
 }
 
-/// helmexec.Indent: non-empty lines indented; empty lines dropped; a newline only before lines
-/// that are neither the first nor the last.
-pub fn go_indent(text: &str, indent: &str) -> String {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let last = lines.len() - 1;
-    let mut b = String::new();
-    for (i, j) in lines.iter().enumerate() {
-        if i > 0 && i < last && !j.is_empty() {
-            b.push('\n');
-        }
-        if !j.is_empty() {
-            b.push_str(indent);
-            b.push_str(j);
-        }
-    }
-    b
-}
+/// helmexec.Indent (the engine's, which `exec` errors use too).
+pub use rudder_engine::funcs::helmfile::indent_block as go_indent;
 
 /// exec.LookPath for the helm binary (helmfile's ExitError shows the resolved path).
 fn lookup_path(bin: &str) -> String {

@@ -1,5 +1,6 @@
-//! Templates rendered against the cluster (Helm's engine with a REST config): the same render
-//! as `rudder_chart::render::Engine`, but `lookup` reads live objects (pkg/engine/lookup_func.go).
+//! Templates rendered against the cluster (Helm's engine with a REST config):
+//! `rudder_chart::render::Engine` with a `lookup` that reads live objects
+//! (pkg/engine/lookup_func.go).
 //!
 //! Template functions are synchronous; the lookups run on a worker thread with its own runtime
 //! and client, so rendering never blocks the caller's runtime on itself.
@@ -9,12 +10,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rudder_chart::model::Chart;
-use rudder_chart::render::engine::{go_path_join, metadata_as_map, sort_templates};
-use rudder_chart::render::errors::{cleanup_parse_error, reformat_exec_error};
-use rudder_chart::render::objects::{as_values, go_path_base, Files};
 use rudder_chart::render::Engine;
 use rudder_engine::funcs::{Func, FuncError, Signature};
-use rudder_engine::{GoType, List, Map, MissingKey, Str, TemplateSet, Value};
+use rudder_engine::{GoType, List, Str, Value};
 
 type Reply = mpsc::Sender<Result<serde_json::Value, String>>;
 type Request = ([String; 4], Reply);
@@ -129,109 +127,26 @@ pub fn unstructured(v: &serde_json::Value) -> Value {
     }
 }
 
-/// Helm's function table with a `lookup` that asks the cluster.
-fn func_map(worker: Option<Arc<LookupWorker>>, enable_dns: bool) -> rudder_engine::FuncMap {
-    let mut m = Engine {
-        enable_dns,
-        ..Engine::default()
-    }
-    .func_map();
-    if let Some(w) = worker {
-        m.insert(
-            "lookup",
-            Func::pure(
-                Signature::new(vec![GoType::String; 4], GoType::any_map()).with_error(),
-                move |a| {
-                    let s = |i: usize| a.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                    match w.ask([s(0), s(1), s(2), s(3)]) {
-                        Ok(v) => Ok(match unstructured(&v) {
-                            m @ Value::Map(_) => m,
-                            _ => Value::empty_map(),
-                        }),
-                        Err(e) => Err(FuncError::new(e)),
-                    }
-                },
-            ),
-        );
-    }
-    m
-}
-
-struct Renderable {
-    text: String,
-    vals: Arc<Map>,
-    base_path: String,
-}
-
-fn get(m: &Value, key: &str) -> Value {
-    match m {
-        Value::Map(m) => m.get(key).unwrap_or(Value::Nil),
-        _ => Value::Nil,
-    }
-}
-
-/// Helm's `recAllTpls`: every template with the values scope of its chart.
-fn all_templates(
-    c: &Chart,
-    full_path: &str,
-    is_root: bool,
-    out: &mut BTreeMap<String, Renderable>,
-    parent: &Value,
-) -> Value {
-    let mut meta = metadata_as_map(&c.metadata);
-    meta.insert("IsRoot".into(), Value::Bool(is_root));
-    let subcharts = Arc::new(Map::new(GoType::Interface, BTreeMap::new()));
-    let values = if is_root {
-        get(parent, "Values")
-    } else {
-        let pv = get(parent, "Values");
-        match get(&pv, c.name()) {
-            v @ Value::Map(_) => {
-                let named = as_values(&v);
-                if let Value::Map(pm) = &pv {
-                    pm.write().insert(Str::from(c.name()), named.clone());
+/// A `lookup` that asks the cluster through `worker`.
+fn cluster_lookup(worker: Arc<LookupWorker>) -> rudder_engine::FuncMap {
+    let mut m = rudder_engine::FuncMap::new();
+    m.insert(
+        "lookup",
+        Func::pure(
+            Signature::new(vec![GoType::String; 4], GoType::any_map()).with_error(),
+            move |a| {
+                let s = |i: usize| a.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                match worker.ask([s(0), s(1), s(2), s(3)]) {
+                    Ok(v) => Ok(match unstructured(&v) {
+                        m @ Value::Map(_) => m,
+                        _ => Value::empty_map(),
+                    }),
+                    Err(e) => Err(FuncError::new(e)),
                 }
-                named
-            }
-            _ => as_values(&Value::empty_map()),
-        }
-    };
-    let mut scope = BTreeMap::new();
-    scope.insert(Str::from("Chart"), Value::map(meta));
-    scope.insert(
-        Str::from("Files"),
-        Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.as_slice()))).value(),
-    );
-    scope.insert(Str::from("Release"), get(parent, "Release"));
-    scope.insert(Str::from("Capabilities"), get(parent, "Capabilities"));
-    scope.insert(Str::from("Values"), values);
-    scope.insert(Str::from("Subcharts"), Value::Map(subcharts.clone()));
-    let next = Arc::new(Map::new(GoType::Interface, scope));
-    let next_v = Value::Map(next.clone());
-    for child in &c.dependencies {
-        let sub = all_templates(
-            child,
-            &format!("{full_path}/charts/{}", child.name()),
-            false,
-            out,
-            &next_v,
-        );
-        subcharts.write().insert(Str::from(child.name()), sub);
-    }
-    for t in &c.templates {
-        if c.metadata.chart_type.eq_ignore_ascii_case("library") && !go_path_base(&t.name).starts_with('_') {
-            continue;
-        }
-        out.insert(
-            go_path_join(full_path, &t.name),
-            Renderable {
-                text: String::from_utf8_lossy(&t.data).into_owned(),
-                vals: next.clone(),
-                base_path: go_path_join(full_path, "templates"),
             },
-        );
-    }
-    next_v
+        ),
+    );
+    m
 }
 
 /// Renders every template as `Engine::render` does, `lookup` answered by `worker` (an empty
@@ -242,30 +157,10 @@ pub fn render(
     worker: Option<Arc<LookupWorker>>,
     enable_dns: bool,
 ) -> Result<BTreeMap<String, String>, String> {
-    let mut tpls = BTreeMap::new();
-    all_templates(chart, chart.name(), true, &mut tpls, top);
-    let mut set = TemplateSet::new(func_map(worker, enable_dns)).with_name("gotpl");
-    set.set_missing_key(MissingKey::Zero);
-    let keys = sort_templates(tpls.keys());
-    for name in &keys {
-        set.parse(name, &tpls[name].text)
-            .map_err(|e| cleanup_parse_error(name, &e.message))?;
-    }
-    let mut out = BTreeMap::new();
-    for name in &keys {
-        if go_path_base(name).starts_with('_') {
-            continue;
-        }
-        let r = &tpls[name];
-        let mut tm = BTreeMap::new();
-        tm.insert(Str::from("Name"), Value::string(name.as_str()));
-        tm.insert(Str::from("BasePath"), Value::string(r.base_path.as_str()));
-        r.vals.write().insert("Template".into(), Value::map(tm));
-        let data = Value::Map(r.vals.clone());
-        let text = set
-            .execute(name, &data)
-            .map_err(|e| reformat_exec_error(name, &e.message))?;
-        out.insert(name.clone(), text.replace("<no value>", ""));
-    }
-    Ok(out)
+    let engine = Engine {
+        enable_dns,
+        extra_funcs: worker.map(cluster_lookup),
+        ..Engine::default()
+    };
+    engine.render(chart, top).map_err(|e| e.0)
 }

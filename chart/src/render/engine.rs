@@ -40,6 +40,9 @@ pub struct Engine {
     pub lint_mode: bool,
     /// `getHostByName` really resolves (otherwise it returns "").
     pub enable_dns: bool,
+    /// Functions added last, shadowing Helm's (a cluster-backed `lookup` when rendering for
+    /// install/upgrade, as Helm's engine does with a REST config).
+    pub extra_funcs: Option<FuncMap>,
 }
 
 /// An error from rendering, with Helm's text.
@@ -222,7 +225,7 @@ pub fn sort_templates<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<St
 
 impl Engine {
     /// The function table: Helm's, with `getHostByName` returning "" unless DNS is enabled and
-    /// `lookup` returning an empty map (no cluster).
+    /// `lookup` returning an empty map (no cluster), then [`Engine::extra_funcs`] over it.
     pub fn func_map(&self) -> FuncMap {
         let mut m = funcs::helm();
         if !self.enable_dns {
@@ -274,6 +277,9 @@ impl Engine {
                     |_| Ok(Value::empty_map()),
                 ),
             );
+        }
+        if let Some(extra) = &self.extra_funcs {
+            m.extend(extra.clone());
         }
         m
     }

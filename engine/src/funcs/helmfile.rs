@@ -372,7 +372,9 @@ impl Object for DirEntry {
     }
 }
 
-fn indent_block(text: &str, indent: &str) -> String {
+/// helmexec.Indent: non-empty lines indented; empty lines dropped; a newline only before lines
+/// that are neither the first nor the last.
+pub fn indent_block(text: &str, indent: &str) -> String {
     let lines: Vec<&str> = text.split('\n').collect();
     let last = lines.len() - 1;
     let mut b = String::new();
@@ -615,11 +617,10 @@ fn get(path: &str, var_args: &[Value]) -> Result<Value, GetError> {
     }
 }
 
-/// vals' evaluation restricted to `ref+env://` and `ref+file://`: strings that are refs are
-/// replaced, maps and lists are walked, everything else is kept.
 /// One match of vals' reference pattern `((secret)?ref)\+([^\+:]*://[^\+\n ]+[^\+\n ",])\+?`
-/// starting at byte `i` of `s`: the matched length.
-fn ref_match_at(s: &str, i: usize) -> Option<usize> {
+/// starting at byte `i` of `s`: the matched length and the reference body (after `ref+` or
+/// `secretref+`, without a closing `+`).
+pub fn ref_match_at(s: &str, i: usize) -> Option<(usize, &str)> {
     let rest = &s[i..];
     let after_prefix = if rest.starts_with("secretref+") {
         10
@@ -645,10 +646,13 @@ fn ref_match_at(s: &str, i: usize) -> Option<usize> {
         return None;
     }
     let end = start + run[n - 1].0 + run[n - 1].1.len_utf8();
+    let body = &rest[after_prefix..end];
     let end = if rest[end..].starts_with('+') { end + 1 } else { end };
-    Some(end)
+    Some((end, body))
 }
 
+/// vals' evaluation restricted to `ref+env://` and `ref+file://`: strings that are refs are
+/// replaced, maps and lists are walked, everything else is kept.
 fn eval_ref(base: &Path, v: &Value) -> FuncResult {
     match v {
         Value::String(s) => {
@@ -657,7 +661,7 @@ fn eval_ref(base: &Path, v: &Value) -> FuncResult {
             let mut matches = Vec::new();
             let mut i = 0;
             while i < s.len() {
-                if let Some(len) = ref_match_at(s, i) {
+                if let Some((len, _)) = ref_match_at(s, i) {
                     matches.push((i, i + len));
                     i += len;
                 } else {

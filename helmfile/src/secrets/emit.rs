@@ -274,6 +274,7 @@ pub fn yaml(docs: &[String]) -> String {
     docs.join("---\n")
 }
 
+/// Compact JSON (no whitespace outside strings), as `json.Indent` expects it.
 fn json_compact(n: &Node, out: &mut String) {
     match n {
         Node::Map(m) => {
@@ -283,7 +284,7 @@ fn json_compact(n: &Node, out: &mut String) {
                     out.push(',');
                 }
                 rudder_engine::json::write_string(out, k, true);
-                out.push_str(": ");
+                out.push(':');
                 json_compact(v, out);
             }
             out.push('}');
@@ -308,73 +309,11 @@ fn json_compact(n: &Node, out: &mut String) {
     }
 }
 
-/// Go's `json.Indent(dst, src, "", indent)` over compact JSON.
-fn json_indent(src: &str, indent: &str) -> String {
-    let mut out = String::with_capacity(src.len() * 2);
-    let mut depth = 0usize;
-    let mut need_indent = false;
-    let mut in_str = false;
-    let mut esc = false;
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        for _ in 0..depth {
-            out.push_str(indent);
-        }
-    };
-    for c in src.chars() {
-        if in_str {
-            out.push(c);
-            if esc {
-                esc = false;
-            } else if c == '\\' {
-                esc = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
-        if matches!(c, ' ' | '\t' | '\n' | '\r') {
-            continue;
-        }
-        if need_indent && c != '}' && c != ']' {
-            need_indent = false;
-            depth += 1;
-            newline(&mut out, depth);
-        }
-        match c {
-            '"' => {
-                in_str = true;
-                out.push(c);
-            }
-            '{' | '[' => {
-                need_indent = true;
-                out.push(c);
-            }
-            ',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            '}' | ']' => {
-                if need_indent {
-                    need_indent = false;
-                } else {
-                    depth = depth.saturating_sub(1);
-                    newline(&mut out, depth);
-                }
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// sops' json store EmitPlainFile.
 pub fn json(root: &[(String, Node)]) -> String {
     let mut compact = String::new();
     json_compact(&Node::Map(root.to_vec()), &mut compact);
-    let mut s = json_indent(&compact, "\t");
+    let mut s = rudder_engine::json::indent_json(&compact, "", "\t");
     s.push('\n');
     s
 }

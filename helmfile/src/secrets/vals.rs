@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use rudder_engine::funcs::helmfile::native_to_value;
+use rudder_engine::funcs::helmfile::{native_to_value, ref_match_at};
 use rudder_engine::Value;
 
 /// vals' Eval over a value: strings are expanded, maps and lists walked.
@@ -36,35 +36,10 @@ pub fn has_ref(s: &str) -> bool {
     (0..s.len()).any(|i| s.is_char_boundary(i) && match_at(s, i).is_some())
 }
 
-/// vals' pattern `((secret)?ref)\+([^\+:]*://[^\+\n ]+[^\+\n ",])\+?` at byte `i`: the end of
-/// the match and the reference body (after `ref+`, without a closing `+`).
+/// vals' reference pattern at byte `i` (the engine's): the end of the match and the reference
+/// body (after `ref+`, without a closing `+`).
 fn match_at(s: &str, i: usize) -> Option<(usize, &str)> {
-    let rest = &s[i..];
-    let pre = if rest.starts_with("secretref+") {
-        10
-    } else if rest.starts_with("ref+") {
-        4
-    } else {
-        return None;
-    };
-    let body = &rest[pre..];
-    let colon = body.find(':')?;
-    if body[..colon].contains('+') || !body[colon..].starts_with("://") {
-        return None;
-    }
-    let start = pre + colon + 3;
-    let run: Vec<(usize, char)> = rest[start..].char_indices().take_while(|(_, c)| !matches!(c, '+' | '\n' | ' ')).collect();
-    let mut n = run.len();
-    while n >= 2 && matches!(run[n - 1].1, '"' | ',') {
-        n -= 1;
-    }
-    if n < 2 {
-        return None;
-    }
-    let end = start + run[n - 1].0 + run[n - 1].1.len_utf8();
-    let body = &rest[pre..end];
-    let end = if rest[end..].starts_with('+') { end + 1 } else { end };
-    Some((i + end, body))
+    ref_match_at(s, i).map(|(len, body)| (i + len, body))
 }
 
 fn eval_string(s: &str, base: &Path) -> Result<Value, String> {
