@@ -579,9 +579,9 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Go's `%#U`: `U+0041 'A'`.
+/// Go's `%#U`: `U+0041 'A'` (the character is shown when printable, U+FFFD included).
 pub fn go_sharp_u(c: char) -> String {
-    if c.is_control() || c == '\u{fffd}' && false {
+    if c.is_control() {
         format!("U+{:04X}", c as u32)
     } else {
         format!("U+{:04X} '{}'", c as u32, c)

@@ -156,13 +156,12 @@ impl PrivKey {
     }
 
     /// An RSA key of `bits` bits with e = 65537, as Go's `rsa.GenerateKey`. The two primes are
-    /// searched for on two threads (prime search dominates; Go is several times faster per prime).
+    /// searched for on two threads (prime search dominates the time; see [`super::prime`]).
     pub fn rsa(bits: usize) -> Result<PrivKey, String> {
-        use num_bigint_dig::RandPrime;
         loop {
             let half = bits / 2;
-            let other = std::thread::spawn(move || OsRng.gen_prime(bits - half));
-            let p: BigUint = OsRng.gen_prime(half);
+            let other = std::thread::spawn(move || super::prime::random_prime(&mut OsRng, bits - half));
+            let p: BigUint = super::prime::random_prime(&mut OsRng, half);
             let q: BigUint = match other.join() {
                 Ok(q) => q,
                 Err(_) => return Err("failed to generate private key: prime search failed".into()),
@@ -170,9 +169,11 @@ impl PrivKey {
             if p == q || (&p * &q).bits() != bits {
                 continue;
             }
-            return rsa::RsaPrivateKey::from_p_q(p, q, BigUint::from(65_537u32))
-                .map(|k| PrivKey::Rsa(Box::new(k)))
-                .map_err(|e| format!("failed to generate private key: {e}"));
+            match rsa::RsaPrivateKey::from_p_q(p, q, BigUint::from(65_537u32)) {
+                Ok(k) => return Ok(PrivKey::Rsa(Box::new(k))),
+                // Both primes avoid p ≡ 1 (mod e), so this is not expected; draw again if it is.
+                Err(_) => continue,
+            }
         }
     }
 

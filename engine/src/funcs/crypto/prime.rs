@@ -1,0 +1,231 @@
+//! Random primes for RSA keys (`genPrivateKey "rsa"`, `genCA`, `genSelfSignedCert`,
+//! `genSignedCert`), found as fast as Go's `crypto/rsa` finds them.
+//!
+//! Charts like cilium generate several 2048-bit keys on every render, so prime search decides
+//! their render time. `num_bigint_dig`'s `gen_prime` sieves with the primes up to 53 only and
+//! then runs 20 Miller-Rabin rounds plus a Lucas test on the winner; most of its time goes into
+//! modular exponentiations of candidates a wider sieve would have thrown out, and into rounds
+//! Go does not run. This search instead:
+//! - takes a random odd start with the top two bits set (as Go's `randomPrime`, so two such
+//!   primes always make a modulus of the full size),
+//! - sieves the candidates start, start+2, ... with the odd primes below 2^14 (its remainders
+//!   are computed once per start, then stepped with small-integer arithmetic),
+//! - runs Go's number of Miller-Rabin rounds for the size (FIPS 186-5 / BoringSSL's table, as
+//!   `crypto/internal/fips140/rsa.isPrime`: 5 rounds for the 1024-bit primes of RSA-2048) with
+//!   random bases, the candidates being random and not adversarial.
+//!
+//! Candidates with p ≡ 1 (mod 65537) are skipped, so e = 65537 is always invertible.
+
+use std::sync::OnceLock;
+
+use num_bigint_dig::{BigUint, RandBigInt};
+use num_traits::{One, ToPrimitive, Zero};
+use rand::RngCore;
+
+/// The sieve bound: odd primes below it rule candidates out before any exponentiation.
+const SIEVE_BOUND: u32 = 1 << 14;
+/// How far from one random start the search steps before it draws a new start.
+const MAX_DELTA: u64 = 1 << 20;
+/// The public exponent every generated key uses.
+const E: u64 = 65_537;
+
+/// The odd primes below [`SIEVE_BOUND`] (Eratosthenes, once).
+fn sieve_primes() -> &'static [u32] {
+    static PRIMES: OnceLock<Vec<u32>> = OnceLock::new();
+    PRIMES.get_or_init(|| {
+        let n = SIEVE_BOUND as usize;
+        let mut composite = vec![false; n];
+        let mut out = Vec::new();
+        for i in 3..n {
+            if composite[i] || i % 2 == 0 {
+                continue;
+            }
+            out.push(i as u32);
+            let mut j = i * i;
+            while j < n {
+                composite[j] = true;
+                j += i;
+            }
+        }
+        out
+    })
+}
+
+/// Go's Miller-Rabin iteration count for a prime of `bits` bits.
+fn rounds(bits: usize) -> usize {
+    match bits {
+        b if b >= 3747 => 3,
+        b if b >= 1345 => 4,
+        b if b >= 476 => 5,
+        b if b >= 400 => 6,
+        b if b >= 347 => 7,
+        b if b >= 308 => 8,
+        b if b >= 55 => 27,
+        _ => 34,
+    }
+}
+
+/// `x mod m` for a small `m`, from big-endian bytes (no big-integer division).
+fn rem_small(bytes: &[u8], m: u64) -> u64 {
+    let mut r: u128 = 0;
+    for chunk in bytes.chunks(8) {
+        let mut v: u64 = 0;
+        for &b in chunk {
+            v = (v << 8) | u64::from(b);
+        }
+        r = ((r << (8 * chunk.len() as u32)) | u128::from(v)) % u128::from(m);
+    }
+    r as u64
+}
+
+/// A random prime of exactly `bits` bits (`bits` >= 16) with p - 1 coprime to 65537.
+pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
+    assert!(bits >= 16, "prime size must be at least 16 bits");
+    let primes = sieve_primes();
+    let mut bytes = vec![0u8; bits.div_ceil(8)];
+    loop {
+        rng.fill_bytes(&mut bytes);
+        let excess = bytes.len() * 8 - bits;
+        bytes[0] &= 0xff >> excess;
+        if excess < 7 {
+            bytes[0] |= 0b1100_0000 >> excess;
+        } else {
+            bytes[0] |= 1;
+            bytes[1] |= 0x80;
+        }
+        let last = bytes.len() - 1;
+        bytes[last] |= 1;
+        let rems: Vec<u32> = primes.iter().map(|&p| rem_small(&bytes, u64::from(p)) as u32).collect();
+        let rem_e = rem_small(&bytes, E);
+        let start = BigUint::from_bytes_be(&bytes);
+        let mut delta: u64 = 0;
+        'candidates: while delta < MAX_DELTA {
+            let d = delta;
+            delta += 2;
+            for (&p, &r) in primes.iter().zip(&rems) {
+                if (u64::from(r) + d) % u64::from(p) == 0 {
+                    continue 'candidates;
+                }
+            }
+            if (rem_e + d) % E == 1 {
+                continue;
+            }
+            let candidate = &start + BigUint::from(d);
+            if candidate.bits() != bits {
+                break; // stepped past the size: draw a new start
+            }
+            if miller_rabin(rng, &candidate, rounds(bits)) {
+                return candidate;
+            }
+        }
+    }
+}
+
+/// `rounds` Miller-Rabin rounds with random bases in [2, n-2]; false when `n` is composite.
+fn miller_rabin<R: RngCore + ?Sized>(rng: &mut R, n: &BigUint, rounds: usize) -> bool {
+    let one = BigUint::one();
+    let n1 = n - &one;
+    let s = n1.trailing_zeros().unwrap_or(0);
+    let d = &n1 >> s;
+    let two = BigUint::from(2u32);
+    let upper = n - &two; // bases below n-2, plus 2 below: [2, n-2)
+    let mut rng = RngAdapter(rng);
+    'rounds: for _ in 0..rounds {
+        let a = rng.gen_biguint_range(&two, &upper);
+        let mut x = a.modpow(&d, n);
+        if x == one || x == n1 {
+            continue;
+        }
+        for _ in 1..s {
+            x = (&x * &x) % n;
+            if x == n1 {
+                continue 'rounds;
+            }
+            if x == one {
+                return false;
+            }
+        }
+        return false;
+    }
+    !n.is_zero() && n.to_u64().is_none_or(|v| v > 3)
+}
+
+/// `num_bigint_dig` wants a sized `Rng`; this lends it any byte source.
+struct RngAdapter<'a, R: RngCore + ?Sized>(&'a mut R);
+
+impl<R: RngCore + ?Sized> RngCore for RngAdapter<'_, R> {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_bytes(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        self.0.try_fill_bytes(dest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::OsRng;
+
+    /// Deterministic Miller-Rabin with the first 12 prime bases is exact below 3.3e24; the
+    /// search's answers on small sizes are checked against it, and every answer has its size.
+    #[test]
+    fn primes_are_prime_and_sized() {
+        for bits in [16usize, 17, 31, 32, 33, 63, 64, 65, 80] {
+            for _ in 0..30 {
+                let p = random_prime(&mut OsRng, bits);
+                assert_eq!(p.bits(), bits);
+                let v = p.to_u128().unwrap();
+                assert!(is_prime_u128(v), "{v} ({bits} bits) is composite");
+                assert_ne!(v % 65_537, 1);
+            }
+        }
+        let p = random_prime(&mut OsRng, 1024);
+        assert_eq!(p.bits(), 1024);
+    }
+
+    #[test]
+    fn miller_rabin_rejects_composites() {
+        // Carmichael numbers and a product of two large primes.
+        for c in [561u64, 41041, 825265, 321197185, 5394826801, 4_294_967_291 * 65_521] {
+            assert!(!miller_rabin(&mut OsRng, &BigUint::from(c), 27), "{c}");
+        }
+        assert!(miller_rabin(&mut OsRng, &BigUint::from(4_294_967_291u64), 27));
+    }
+
+    fn is_prime_u128(n: u128) -> bool {
+        if n < 2 {
+            return false;
+        }
+        let small = [2u128, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37];
+        for p in small {
+            if n % p == 0 {
+                return n == p;
+            }
+        }
+        let big = BigUint::from(n);
+        let n1 = &big - BigUint::one();
+        let s = n1.trailing_zeros().unwrap();
+        let d = &n1 >> s;
+        'bases: for a in small {
+            let mut x = BigUint::from(a).modpow(&d, &big);
+            if x.is_one() || x == n1 {
+                continue;
+            }
+            for _ in 1..s {
+                x = (&x * &x) % &big;
+                if x == n1 {
+                    continue 'bases;
+                }
+            }
+            return false;
+        }
+        true
+    }
+}
