@@ -80,6 +80,9 @@ enum Command {
     Test(Box<test_cmd::TestArgs>),
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().cloned().unwrap_or_default();
