@@ -180,9 +180,8 @@ impl KubeOptions {
 /// default retries.
 pub fn client(mut config: Config) -> Result<Client, kube::Error> {
     config.default_retry = false;
-    Ok(kube::client::ClientBuilder::try_from(config)?
-        .with_layer(&retry::RetryLayer::default())
-        .build())
+    let layer = retry::RetryLayer::default().base(config.cluster_url.clone());
+    Ok(kube::client::ClientBuilder::try_from(config)?.with_layer(&layer).build())
 }
 
 /// A connected cluster: the client, the namespace Helm would use, the REST mapper.

@@ -51,12 +51,21 @@ pub type RetryBody = UnsyncBoxBody<Bytes, BoxError>;
 #[derive(Debug, Clone)]
 pub struct RetryLayer {
     max_retries: usize,
+    /// The cluster URL: requests reach this layer with a relative URI (kube-rs adds the base
+    /// further in), errors name the whole URL as Go does.
+    base: Option<Uri>,
 }
 
 impl RetryLayer {
     /// A layer allowing `max_retries` `Retry-After` retries per request (0: none).
     pub fn new(max_retries: usize) -> Self {
-        RetryLayer { max_retries }
+        RetryLayer { max_retries, base: None }
+    }
+
+    /// The cluster URL the requests go to (for the URLs in error messages).
+    pub fn base(mut self, url: Uri) -> Self {
+        self.base = Some(url);
+        self
     }
 }
 
@@ -72,6 +81,7 @@ impl<S> Layer<S> for RetryLayer {
         Retry {
             inner: Arc::new(tokio::sync::Mutex::new(inner)),
             max_retries: self.max_retries,
+            base: self.base.clone(),
         }
     }
 }
@@ -81,6 +91,7 @@ impl<S> Layer<S> for RetryLayer {
 pub struct Retry<S> {
     inner: Arc<tokio::sync::Mutex<S>>,
     max_retries: usize,
+    base: Option<Uri>,
 }
 
 impl<S, B> Service<Request<Body>> for Retry<S>
@@ -103,7 +114,8 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let inner = self.inner.clone();
         let max = self.max_retries;
-        Box::pin(send(inner, req, max))
+        let url = full_url(self.base.as_ref(), req.uri());
+        Box::pin(send(inner, req, max, url))
     }
 }
 
@@ -112,6 +124,7 @@ async fn send<S, B>(
     inner: Arc<tokio::sync::Mutex<S>>,
     req: Request<Body>,
     max_retries: usize,
+    uri: Uri,
 ) -> Result<Response<RetryBody>, BoxError>
 where
     S: Service<Request<Body>, Response = Response<B>> + Send + 'static,
@@ -121,7 +134,6 @@ where
     B::Error: Into<BoxError>,
 {
     let method = req.method().clone();
-    let uri = req.uri().clone();
     let watch = uri
         .query()
         .is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"));
@@ -216,6 +228,16 @@ where
     B::Error: Into<BoxError>,
 {
     resp.map(|b| b.map_err(Into::into).boxed_unsync())
+}
+
+/// `uri` under `base` when it is relative (the base's own path kept, as kube-rs joins them).
+fn full_url(base: Option<&Uri>, uri: &Uri) -> Uri {
+    let Some(base) = base.filter(|_| uri.scheme().is_none()) else {
+        return uri.clone();
+    };
+    let prefix = base.to_string();
+    let rest = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    format!("{}{rest}", prefix.trim_end_matches('/')).parse().unwrap_or_else(|_| uri.clone())
 }
 
 /// client-go's `checkWait`: seconds of a 429/5xx answer's integer `Retry-After`.
@@ -326,7 +348,7 @@ fn cause_text(e: &(dyn std::error::Error + 'static), uri: &Uri) -> String {
     match io_kind(e) {
         Some(ConnectionRefused) => return format!("dial tcp {host}: connect: connection refused"),
         Some(ConnectionReset) => return format!("read tcp {host}: read: connection reset by peer"),
-        Some(TimedOut) if c.contains("connect") => return format!("dial tcp {host}: i/o timeout"),
+        Some(TimedOut) if c.contains("client error (connect)") => return format!("dial tcp {host}: i/o timeout"),
         Some(TimedOut) => {
             return "net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
                 .into()
@@ -515,6 +537,19 @@ mod tests {
             out.unwrap_err(),
             "Get \"http://127.0.0.1:1/api/v1/namespaces/n/configmaps/c\": dial tcp 127.0.0.1:1: connect: connection refused"
         );
+    }
+
+    #[test]
+    fn relative_uris_are_named_under_the_cluster_url() {
+        let base: Uri = "http://127.0.0.1:8080".parse().unwrap();
+        let rel: Uri = "/api/v1/namespaces/a/secrets?labelSelector=owner%3Dhelm".parse().unwrap();
+        assert_eq!(
+            full_url(Some(&base), &rel).to_string(),
+            "http://127.0.0.1:8080/api/v1/namespaces/a/secrets?labelSelector=owner%3Dhelm"
+        );
+        let base: Uri = "https://h/k8s/clusters/c-1/".parse().unwrap();
+        assert_eq!(full_url(Some(&base), &"/version".parse().unwrap()).to_string(), "https://h/k8s/clusters/c-1/version");
+        assert_eq!(full_url(None, &rel), rel);
     }
 
     #[test]
