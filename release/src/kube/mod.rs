@@ -181,7 +181,9 @@ impl KubeOptions {
 pub fn client(mut config: Config) -> Result<Client, kube::Error> {
     config.default_retry = false;
     let layer = retry::RetryLayer::default().base(config.cluster_url.clone());
-    Ok(kube::client::ClientBuilder::try_from(config)?.with_layer(&layer).build())
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&layer)
+        .build())
 }
 
 /// A connected cluster: the client, the namespace Helm would use, the REST mapper.

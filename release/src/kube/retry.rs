@@ -59,7 +59,10 @@ pub struct RetryLayer {
 impl RetryLayer {
     /// A layer allowing `max_retries` `Retry-After` retries per request (0: none).
     pub fn new(max_retries: usize) -> Self {
-        RetryLayer { max_retries, base: None }
+        RetryLayer {
+            max_retries,
+            base: None,
+        }
     }
 
     /// The cluster URL the requests go to (for the URLs in error messages).
@@ -237,7 +240,9 @@ fn full_url(base: Option<&Uri>, uri: &Uri) -> Uri {
     };
     let prefix = base.to_string();
     let rest = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    format!("{}{rest}", prefix.trim_end_matches('/')).parse().unwrap_or_else(|_| uri.clone())
+    format!("{}{rest}", prefix.trim_end_matches('/'))
+        .parse()
+        .unwrap_or_else(|_| uri.clone())
 }
 
 /// client-go's `checkWait`: seconds of a 429/5xx answer's integer `Retry-After`.
@@ -348,7 +353,9 @@ fn cause_text(e: &(dyn std::error::Error + 'static), uri: &Uri) -> String {
     match io_kind(e) {
         Some(ConnectionRefused) => return format!("dial tcp {host}: connect: connection refused"),
         Some(ConnectionReset) => return format!("read tcp {host}: read: connection reset by peer"),
-        Some(TimedOut) if c.contains("client error (connect)") => return format!("dial tcp {host}: i/o timeout"),
+        Some(TimedOut) if c.contains("client error (connect)") => {
+            return format!("dial tcp {host}: i/o timeout")
+        }
         Some(TimedOut) => {
             return "net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
                 .into()
@@ -542,13 +549,18 @@ mod tests {
     #[test]
     fn relative_uris_are_named_under_the_cluster_url() {
         let base: Uri = "http://127.0.0.1:8080".parse().unwrap();
-        let rel: Uri = "/api/v1/namespaces/a/secrets?labelSelector=owner%3Dhelm".parse().unwrap();
+        let rel: Uri = "/api/v1/namespaces/a/secrets?labelSelector=owner%3Dhelm"
+            .parse()
+            .unwrap();
         assert_eq!(
             full_url(Some(&base), &rel).to_string(),
             "http://127.0.0.1:8080/api/v1/namespaces/a/secrets?labelSelector=owner%3Dhelm"
         );
         let base: Uri = "https://h/k8s/clusters/c-1/".parse().unwrap();
-        assert_eq!(full_url(Some(&base), &"/version".parse().unwrap()).to_string(), "https://h/k8s/clusters/c-1/version");
+        assert_eq!(
+            full_url(Some(&base), &"/version".parse().unwrap()).to_string(),
+            "https://h/k8s/clusters/c-1/version"
+        );
         assert_eq!(full_url(None, &rel), rel);
     }
 
