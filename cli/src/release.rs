@@ -46,7 +46,12 @@ pub struct GlobalArgs {
     pub kube_tls_server_name: Option<String>,
     #[arg(long = "debug", global = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub debug: bool,
-    #[arg(long = "color", alias = "colour", global = true, default_value = "auto")]
+    #[arg(
+        long = "color",
+        alias = "colour",
+        global = true,
+        default_value = "auto"
+    )]
     pub color: String,
     // Accepted for compatibility; the kubeconfig carries these.
     #[arg(long = "burst-limit", global = true)]
@@ -237,7 +242,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut rest = t;
     let mut total = 0f64;
     while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         if n == 0 {
             return Err(bad());
         }
@@ -360,13 +367,19 @@ fn deprecations(d: &DeployArgs) {
 
 /// Helm's `LocateChart`: a local directory or archive, else a chart fetched from a repository
 /// (`repo/chart`, `--repo URL`, an `http(s)://` archive URL or `oci://`) into a scratch directory.
-pub(crate) async fn load_chart(chart_ref: &str, d: &DeployArgs) -> Result<rudder_chart::model::Chart, String> {
+pub(crate) async fn load_chart(
+    chart_ref: &str,
+    d: &DeployArgs,
+) -> Result<rudder_chart::model::Chart, String> {
     let name = chart_ref.trim();
     let p = Path::new(name);
     let path = if p.exists() {
         std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
     } else if d.chart.repo.is_none() && (p.is_absolute() || name.starts_with('.')) {
-        return Err(format!("path {} not found", rudder_engine::print::quote(name)));
+        return Err(format!(
+            "path {} not found",
+            rudder_engine::print::quote(name)
+        ));
     } else {
         fetch_chart(name, d).await?
     };
@@ -382,7 +395,11 @@ pub(crate) async fn load_chart(chart_ref: &str, d: &DeployArgs) -> Result<rudder
 
 /// Pulls a remote chart archive with the repo crate (blocking I/O, so off the async threads).
 async fn fetch_chart(reference: &str, d: &DeployArgs) -> Result<PathBuf, String> {
-    let dest = std::env::temp_dir().join(format!("rudder-chart-{}-{}", std::process::id(), reference.len()));
+    let dest = std::env::temp_dir().join(format!(
+        "rudder-chart-{}-{}",
+        std::process::id(),
+        reference.len()
+    ));
     std::fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
     let opts = rudder_repo::ops::PullOptions {
         destination: dest.clone(),
@@ -407,7 +424,11 @@ async fn fetch_chart(reference: &str, d: &DeployArgs) -> Result<PathBuf, String>
 }
 
 pub(crate) async fn connect(g: &GlobalArgs) -> Result<Config, String> {
-    let mut opts = KubeOptions::resolve(g.kubeconfig.clone(), g.kube_context.clone(), g.namespace.clone());
+    let mut opts = KubeOptions::resolve(
+        g.kubeconfig.clone(),
+        g.kube_context.clone(),
+        g.namespace.clone(),
+    );
     let flag = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     opts.api_server = flag(&g.kube_apiserver).or(opts.api_server);
     opts.token = flag(&g.kube_token).or(opts.token);
@@ -428,8 +449,12 @@ fn driver_kind() -> Result<DriverKind, (String, String)> {
 }
 
 fn history_max(flag: Option<usize>) -> usize {
-    flag.or_else(|| std::env::var("HELM_MAX_HISTORY").ok().and_then(|v| v.parse().ok()))
-        .unwrap_or(10)
+    flag.or_else(|| {
+        std::env::var("HELM_MAX_HISTORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    })
+    .unwrap_or(10)
 }
 
 pub(crate) fn no_color(g: &GlobalArgs) -> bool {
@@ -483,7 +508,10 @@ pub fn status_table(rel: &Release, debug: bool, hide_notes: bool, no_color: bool
     if let Some(ld) = &info.last_deployed {
         out.push_str(&format!("LAST DEPLOYED: {}\n", ansic(ld)));
     }
-    out.push_str(&format!("NAMESPACE: {}\n", colored(&rel.namespace, "36", no_color)));
+    out.push_str(&format!(
+        "NAMESPACE: {}\n",
+        colored(&rel.namespace, "36", no_color)
+    ));
     let st = rel.status();
     let st_s = match st.as_str() {
         "deployed" => colored(st.as_str(), "32", no_color),
@@ -556,7 +584,10 @@ fn write_release(
             let v = rudder_engine::json::from_json(&String::from_utf8_lossy(&b))?;
             rudder_engine::yaml::to_yaml(&v)
         }
-        other => Err(format!("invalid format type {}", rudder_engine::print::quote(other))),
+        other => Err(format!(
+            "invalid format type {}",
+            rudder_engine::print::quote(other)
+        )),
     }
 }
 
@@ -619,7 +650,11 @@ fn name_and_chart(a: &InstallArgs) -> Result<(String, String), String> {
     Ok((format!("{base}-{now}"), args[0].clone()))
 }
 
-fn install_options(d: &DeployArgs, name: &str, replace: bool) -> Result<action::InstallOptions, (String, String)> {
+fn install_options(
+    d: &DeployArgs,
+    name: &str,
+    replace: bool,
+) -> Result<action::InstallOptions, (String, String)> {
     let e = |m: String| (String::new(), m);
     Ok(action::InstallOptions {
         release_name: name.to_string(),
@@ -654,11 +689,17 @@ async fn run_install(
 ) -> Result<Release, String> {
     let vals = d.vals.options().merge_values().map_err(|e| e.to_string())?;
     let chart = load_chart(chart_ref, d).await?;
-    action::install(cfg, chart, vals, opts).await.map_err(|e| e.message)
+    action::install(cfg, chart, vals, opts)
+        .await
+        .map_err(|e| e.message)
 }
 
 /// Cobra's `MarkFlagsMutuallyExclusive("force-replace", "force-conflicts")` (and `force`).
-fn exclusive(force_replace: bool, force: bool, force_conflicts: bool) -> Result<(), (String, String)> {
+fn exclusive(
+    force_replace: bool,
+    force: bool,
+    force_conflicts: bool,
+) -> Result<(), (String, String)> {
     if force_conflicts && force_replace {
         return Err((String::new(), "if any flags in the group [force-replace force-conflicts] are set none of the others can be; [force-conflicts force-replace] were all set".into()));
     }
@@ -671,20 +712,67 @@ fn exclusive(force_replace: bool, force: bool, force_conflicts: bool) -> Result<
 pub async fn install(a: &InstallArgs) -> Outcome {
     deprecations(&a.deploy);
     check_output(&a.deploy.output)?;
-    exclusive(a.deploy.force_replace, a.deploy.force, a.deploy.force_conflicts)?;
+    exclusive(
+        a.deploy.force_replace,
+        a.deploy.force,
+        a.deploy.force_conflicts,
+    )?;
     let mut opts = install_options(&a.deploy, "", a.replace)?;
-    let (name, chart_ref) = name_and_chart(a).map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
+    let (name, chart_ref) =
+        name_and_chart(a).map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
     opts.release_name = name;
     let cfg = connect(&a.global).await.map_err(|e| {
         // Helm loads the kubeconfig lazily, at its reachability check.
         let msg = format!("cluster reachability check failed: {e}");
-        eprintln!("level=ERROR msg={}", rudder_chart::manifest::sorter::slog_value(&msg));
+        eprintln!(
+            "level=ERROR msg={}",
+            rudder_chart::manifest::sorter::slog_value(&msg)
+        );
         (String::new(), format!("INSTALLATION FAILED: {msg}"))
     })?;
-    let rel = run_install(&cfg, &a.deploy, &opts, &chart_ref)
+    let guard = install_lease(&cfg, &opts, a.global.recover)
         .await
         .map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
-    write_release(&rel, &a.deploy.output, &a.global, a.deploy.hide_notes, "").map_err(|e| (String::new(), e))
+    let res = run_install(&cfg, &a.deploy, &opts, &chart_ref).await;
+    action::lease::end(guard).await;
+    let rel = res.map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
+    write_release(&rel, &a.deploy.output, &a.global, a.deploy.hide_notes, "")
+        .map_err(|e| (String::new(), e))
+}
+
+/// The release lease around an install (not for dry runs, nor for a name the install will
+/// refuse anyway: Helm's own message comes first then). An unreachable cluster reads as
+/// install's reachability check.
+async fn install_lease(
+    cfg: &Config,
+    opts: &action::InstallOptions,
+    recover: bool,
+) -> Result<Option<rudder_state::lease::LeaseGuard>, String> {
+    if opts.dry_run.is_dry_run()
+        || rudder_chart::render::template::validate_release_name(&opts.release_name).is_err()
+    {
+        return Ok(None);
+    }
+    action::lease::begin(
+        cfg,
+        driver_kind().map_err(|e| e.1)?,
+        &opts.release_name,
+        "install",
+        recover,
+    )
+    .await
+    .map_err(|err| {
+        if err.message.starts_with("kubernetes cluster unreachable") {
+            let msg = format!("cluster reachability check failed: {}", err.message);
+            eprintln!(
+                "level=ERROR msg={}",
+                rudder_chart::manifest::sorter::slog_value(&msg)
+            );
+            msg
+        } else {
+            err.message
+        }
+    })
 }
 
 pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
@@ -703,7 +791,12 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
             .await
             .map_err(|e| (String::new(), e.message))?;
         if missing {
-            let uninstalled = cfg.storage.history(&name).await.map(|h| !h.is_empty()).unwrap_or(false);
+            let uninstalled = cfg
+                .storage
+                .history(&name)
+                .await
+                .map(|h| !h.is_empty())
+                .unwrap_or(false);
             if d.output == "table" {
                 prefix = format!(
                     "Release {} does not exist. Installing it now.\n",
@@ -711,10 +804,14 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
                 );
             }
             let opts = install_options(d, &name, uninstalled)?;
-            let rel = run_install(&cfg, d, &opts, &chart_ref)
+            let guard = install_lease(&cfg, &opts, a.global.recover)
                 .await
                 .map_err(|e| (prefix.clone(), e))?;
-            return write_release(&rel, &d.output, &a.global, d.hide_notes, &prefix).map_err(|e| (String::new(), e));
+            let res = run_install(&cfg, d, &opts, &chart_ref).await;
+            action::lease::end(guard).await;
+            let rel = res.map_err(|e| (prefix.clone(), e))?;
+            return write_release(&rel, &d.output, &a.global, d.hide_notes, &prefix)
+                .map_err(|e| (String::new(), e));
         }
     }
     let e = |m: String| (String::new(), m);
@@ -804,9 +901,15 @@ pub async fn rollback(a: &RollbackArgs) -> Outcome {
     let guard = if opts.dry_run.is_dry_run() {
         None
     } else {
-        action::lease::begin(&cfg, driver_kind()?, &a.args[0], "rollback", a.global.recover)
-            .await
-            .map_err(|err| e(err.message))?
+        action::lease::begin(
+            &cfg,
+            driver_kind()?,
+            &a.args[0],
+            "rollback",
+            a.global.recover,
+        )
+        .await
+        .map_err(|err| e(err.message))?
     };
     let res = action::rollback(&mut cfg, &a.args[0], &opts).await;
     action::lease::end(guard).await;
@@ -838,9 +941,18 @@ pub async fn uninstall(a: &UninstallArgs) -> Outcome {
     let cfg = connect(&a.global).await.map_err(e)?;
     let mut out = String::new();
     for name in &a.args {
-        let res = action::uninstall(&cfg, name, &opts)
-            .await
-            .map_err(|err| (out.clone(), err.message))?;
+        let guard = if opts.dry_run
+            || rudder_chart::render::template::validate_release_name(name).is_err()
+        {
+            None
+        } else {
+            action::lease::begin(&cfg, driver_kind()?, name, "uninstall", a.global.recover)
+                .await
+                .map_err(|err| (out.clone(), err.message))?
+        };
+        let res = action::uninstall(&cfg, name, &opts).await;
+        action::lease::end(guard).await;
+        let res = res.map_err(|err| (out.clone(), err.message))?;
         if !res.info.is_empty() {
             out.push_str(&res.info);
             out.push('\n');
@@ -852,7 +964,10 @@ pub async fn uninstall(a: &UninstallArgs) -> Outcome {
 
 /// Runs an async command on a fresh runtime.
 pub fn block_on<F: std::future::Future<Output = Outcome>>(f: F) -> Outcome {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(f),
         Err(e) => Err((String::new(), e.to_string())),
     }

@@ -394,6 +394,10 @@ fn full(b: impl Into<Bytes>) -> Body {
 
 /// Serves one client connection until it ends or an outage cuts it.
 async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    // Accepted just as an outage began (the listener goes away a moment later): refused too.
+    if is_down(&shared) {
+        return;
+    }
     let _ = stream.set_nodelay(true);
     let upstream: Arc<tokio::sync::Mutex<Option<hyper::client::conn::http1::SendRequest<Incoming>>>> =
         Arc::new(tokio::sync::Mutex::new(None));
@@ -462,6 +466,13 @@ async fn handle(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    if is_down(&shared) {
+        // A request that raced the outage on a connection not yet cut.
+        if let Ok(mut l) = shared.log.lock() {
+            l.push(Logged { method, path, query, rule: None, outcome: Outcome::Dropped });
+        }
+        return Err(Dropped);
+    }
     let picked = {
         let mut rules = shared.rules.lock().map_err(|_| Dropped)?;
         let mut picked = None;

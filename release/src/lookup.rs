@@ -26,10 +26,13 @@ impl LookupWorker {
     pub fn start(config: kube::Config) -> LookupWorker {
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
-            let client = rt.block_on(async { kube::Client::try_from(config) });
+            let client = rt.block_on(async { crate::kube::client(config) });
             for (args, reply) in rx {
                 let res = match &client {
                     Ok(c) => rt.block_on(lookup(c, &args)),
@@ -68,7 +71,11 @@ async fn lookup(client: &kube::Client, args: &[String; 4]) -> Result<serde_json:
             crate::kube::api_message(&e)
         )
     })?;
-    let Some(res) = list.resources.iter().find(|r| &r.kind == kind && !r.name.contains('/')) else {
+    let Some(res) = list
+        .resources
+        .iter()
+        .find(|r| &r.kind == kind && !r.name.contains('/'))
+    else {
         return Err(format!(
             "unable to get apiresource from unstructured: {gvk}: the server could not find the requested resource"
         ));

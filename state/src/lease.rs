@@ -244,11 +244,7 @@ fn micro(ts: jiff::Timestamp) -> MicroTime {
 }
 
 fn expiry(spec: &LeaseSpec) -> Option<jiff::Timestamp> {
-    let base = spec
-        .renew_time
-        .as_ref()
-        .or(spec.acquire_time.as_ref())?
-        .0;
+    let base = spec.renew_time.as_ref().or(spec.acquire_time.as_ref())?.0;
     let secs = i64::from(spec.lease_duration_seconds.unwrap_or(0));
     Some(
         base.checked_add(jiff::SignedDuration::from_secs(secs))
@@ -283,7 +279,11 @@ fn code(e: &kube::Error) -> Option<u16> {
 }
 
 /// Reads the Lease of a release; None when there is none.
-pub async fn read(client: &Client, namespace: &str, release: &str) -> Result<Option<Holder>, LeaseError> {
+pub async fn read(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<Holder>, LeaseError> {
     let api: Api<KubeLease> = Api::namespaced(client.clone(), namespace);
     let name = lease_name(release);
     match api.get_opt(&name).await {
@@ -296,12 +296,12 @@ fn classify(namespace: &str, name: &str, e: kube::Error) -> LeaseError {
     match code(&e) {
         Some(403) | Some(404) => LeaseError::Unavailable {
             namespace: namespace.to_string(),
-            cause: e.to_string(),
+            cause: crate::driver::kube::message(&e),
         },
         _ => LeaseError::Kube {
             name: name.to_string(),
             namespace: namespace.to_string(),
-            cause: e.to_string(),
+            cause: crate::driver::kube::message(&e),
         },
     }
 }
@@ -320,7 +320,15 @@ impl Lease {
         operation: &str,
         duration: Duration,
     ) -> Result<LeaseGuard, LeaseError> {
-        Self::acquire_as(client, namespace, release, operation, duration, &client_id()).await
+        Self::acquire_as(
+            client,
+            namespace,
+            release,
+            operation,
+            duration,
+            &client_id(),
+        )
+        .await
     }
 
     /// [`Lease::acquire`] with an explicit holder identity (tests run two "clients" in one
@@ -349,7 +357,10 @@ impl Lease {
                         metadata: ObjectMeta {
                             name: Some(name.clone()),
                             labels: Some(BTreeMap::from([
-                                ("app.kubernetes.io/managed-by".to_string(), "rudder".to_string()),
+                                (
+                                    "app.kubernetes.io/managed-by".to_string(),
+                                    "rudder".to_string(),
+                                ),
                                 (RELEASE_LABEL.to_string(), release.to_string()),
                             ])),
                             annotations: Some(BTreeMap::from([(
@@ -426,7 +437,27 @@ impl Lease {
         operation: &str,
         duration: Duration,
     ) -> Result<LeaseGuard, LeaseError> {
-        match Self::acquire(client, namespace, release, operation, duration).await {
+        Self::acquire_or_unleased_as(
+            client,
+            namespace,
+            release,
+            operation,
+            duration,
+            &client_id(),
+        )
+        .await
+    }
+
+    /// [`Lease::acquire_or_unleased`] with an explicit holder identity.
+    pub async fn acquire_or_unleased_as(
+        client: &Client,
+        namespace: &str,
+        release: &str,
+        operation: &str,
+        duration: Duration,
+        holder: &str,
+    ) -> Result<LeaseGuard, LeaseError> {
+        match Self::acquire_as(client, namespace, release, operation, duration, holder).await {
             Err(LeaseError::Unavailable { cause, .. }) => Ok(LeaseGuard::unleased(cause)),
             other => other,
         }
@@ -646,7 +677,9 @@ pub async fn recovery_state<D: Driver>(
 ) -> Result<Recovery, LeaseError> {
     let last = match storage.last(release).await {
         Ok(r) => r,
-        Err(crate::Error::NotFound) | Err(crate::Error::NoRevision(_)) => return Ok(Recovery::Idle),
+        Err(crate::Error::NotFound) | Err(crate::Error::NoRevision(_)) => {
+            return Ok(Recovery::Idle)
+        }
         Err(e) => return Err(e.into()),
     };
     if !last.status().is_pending() {

@@ -14,17 +14,64 @@ use super::{Config, Result};
 /// client that died (or lost the API server for this long) lets it expire.
 pub const DURATION: Duration = lease::DEFAULT_DURATION;
 
+/// Who takes the lease and for how long (tests run two "clients" in one process with two
+/// holders, and short durations to see expiry).
+#[derive(Debug, Clone)]
+pub struct LeaseSettings {
+    pub duration: Duration,
+    /// The holder identity; None: this process's ([`lease::client_id`]).
+    pub holder: Option<String>,
+}
+
+impl Default for LeaseSettings {
+    fn default() -> Self {
+        LeaseSettings {
+            duration: DURATION,
+            holder: None,
+        }
+    }
+}
+
 /// Checks `name` for a pending revision and takes its lease for `operation`.
 ///
 /// - another live holder: refused with the holder's name and expiry;
-/// - a stale pending revision (expired lease, or none kept, as real helm leaves it): refused
-///   with a message naming `--recover`, or with `recover` marked `failed` so the operation
-///   continues from the last deployed revision;
+/// - a stale pending revision (expired lease, or none kept, as real helm leaves it): for
+///   `upgrade` and `rollback` refused with a message naming `--recover`, or with `recover`
+///   marked `failed` so the operation continues from the last deployed revision. `install` and
+///   `uninstall` are not refused (Helm's own answers stay: "cannot reuse a name that is still in
+///   use" for an install, an uninstall of a pending release goes ahead), but still recover
+///   with `recover`;
 /// - otherwise the lease is taken (an unleased guard where the cluster refuses Leases, so
 ///   Rudder works wherever Helm does).
 ///
 /// The memory driver has no cluster to hold leases in: `None`.
-pub async fn begin(cfg: &Config, kind: DriverKind, name: &str, operation: &str, recover: bool) -> Result<Option<LeaseGuard>> {
+pub async fn begin(
+    cfg: &Config,
+    kind: DriverKind,
+    name: &str,
+    operation: &str,
+    recover: bool,
+) -> Result<Option<LeaseGuard>> {
+    begin_with(
+        cfg,
+        kind,
+        name,
+        operation,
+        recover,
+        &LeaseSettings::default(),
+    )
+    .await
+}
+
+/// [`begin`] with an explicit holder and duration.
+pub async fn begin_with(
+    cfg: &Config,
+    kind: DriverKind,
+    name: &str,
+    operation: &str,
+    recover: bool,
+    settings: &LeaseSettings,
+) -> Result<Option<LeaseGuard>> {
     if kind == DriverKind::Memory {
         return Ok(None);
     }
@@ -33,20 +80,32 @@ pub async fn begin(cfg: &Config, kind: DriverKind, name: &str, operation: &str, 
     let client = &cfg.kube.client;
     let ns = &cfg.kube.namespace;
     let e = |e: lease::LeaseError| super::ActionError::from(e.to_string());
-    match lease::recovery_state(&cfg.storage, client, ns, name).await.map_err(e)? {
+    let holder = settings.holder.clone().unwrap_or_else(lease::client_id);
+    let acquire =
+        || Lease::acquire_or_unleased_as(client, ns, name, operation, settings.duration, &holder);
+    let refuses_stale = matches!(operation, "upgrade" | "rollback");
+    match lease::recovery_state(&cfg.storage, client, ns, name)
+        .await
+        .map_err(e)?
+    {
         Recovery::Idle => {}
         Recovery::InProgress(holder) => return Err(holder.message().into()),
-        Recovery::Stale(stale) => {
-            if !recover {
-                return Err(stale.message().into());
-            }
-            let guard = Lease::acquire_or_unleased(client, ns, name, operation, DURATION).await.map_err(e)?;
-            let rel = lease::recover(&cfg.storage, &guard, &stale).await.map_err(e)?;
-            tracing::warn!("release {name}: revision {} marked failed: {}", rel.version, stale.description());
+        Recovery::Stale(stale) if recover => {
+            let guard = acquire().await.map_err(e)?;
+            let rel = lease::recover(&cfg.storage, &guard, &stale)
+                .await
+                .map_err(e)?;
+            tracing::warn!(
+                "release {name}: revision {} marked failed: {}",
+                rel.version,
+                stale.description()
+            );
             return Ok(Some(guard));
         }
+        Recovery::Stale(stale) if refuses_stale => return Err(stale.message().into()),
+        Recovery::Stale(_) => {}
     }
-    Ok(Some(Lease::acquire_or_unleased(client, ns, name, operation, DURATION).await.map_err(e)?))
+    Ok(Some(acquire().await.map_err(e)?))
 }
 
 /// Gives the lease back (a failure only costs the next client a wait for expiry).

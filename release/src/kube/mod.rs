@@ -6,8 +6,10 @@
 pub mod apply;
 pub mod discovery;
 pub mod resource;
+pub mod retry;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -32,9 +34,14 @@ impl KubeError {
 pub fn api_message(e: &kube::Error) -> String {
     match e {
         // client-go's words for a 401 (the apiserver's own body just says "Unauthorized").
-        kube::Error::Api(s) if s.code == 401 => "the server has asked for the client to provide credentials".into(),
+        kube::Error::Api(s) if s.code == 401 => {
+            "the server has asked for the client to provide credentials".into()
+        }
         kube::Error::Api(s) => s.message.clone(),
-        other => other.to_string(),
+        other => match retry::transport_error(other) {
+            Some(t) => t.to_string(),
+            None => other.to_string(),
+        },
     }
 }
 
@@ -93,16 +100,28 @@ pub struct KubeOptions {
     pub insecure_skip_tls_verify: bool,
     /// `--kube-tls-server-name` (`HELM_KUBETLS_SERVER_NAME`).
     pub tls_server_name: Option<String>,
+    /// How long one request may wait for its answer (kube-rs's read timeout). None, as in
+    /// client-go (so Helm), waits as long as the server takes; watches need None or a value
+    /// above their own 290 s server timeout.
+    pub request_timeout: Option<Duration>,
 }
 
 impl KubeOptions {
     /// Flags first, then Helm's environment variables (empty values count as unset).
-    pub fn resolve(kubeconfig: Option<String>, context: Option<String>, namespace: Option<String>) -> Self {
+    pub fn resolve(
+        kubeconfig: Option<String>,
+        context: Option<String>,
+        namespace: Option<String>,
+    ) -> Self {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         KubeOptions {
             kubeconfig: kubeconfig.filter(|k| !k.is_empty()).map(PathBuf::from),
-            context: context.filter(|c| !c.is_empty()).or_else(|| env("HELM_KUBECONTEXT")),
-            namespace: namespace.filter(|n| !n.is_empty()).or_else(|| env("HELM_NAMESPACE")),
+            context: context
+                .filter(|c| !c.is_empty())
+                .or_else(|| env("HELM_KUBECONTEXT")),
+            namespace: namespace
+                .filter(|n| !n.is_empty())
+                .or_else(|| env("HELM_NAMESPACE")),
             api_server: env("HELM_KUBEAPISERVER"),
             token: env("HELM_KUBETOKEN"),
             as_user: env("HELM_KUBEASUSER"),
@@ -110,8 +129,10 @@ impl KubeOptions {
                 .map(|g| g.split(',').map(str::to_string).collect())
                 .unwrap_or_default(),
             ca_file: env("HELM_KUBECAFILE").map(PathBuf::from),
-            insecure_skip_tls_verify: env("HELM_KUBEINSECURE_SKIP_TLS_VERIFY").is_some_and(|v| v == "true"),
+            insecure_skip_tls_verify: env("HELM_KUBEINSECURE_SKIP_TLS_VERIFY")
+                .is_some_and(|v| v == "true"),
             tls_server_name: env("HELM_KUBETLS_SERVER_NAME"),
+            request_timeout: None,
         }
     }
 
@@ -148,8 +169,21 @@ impl KubeOptions {
         if let Some(n) = &self.tls_server_name {
             config.tls_server_name = Some(n.clone());
         }
+        if let Some(t) = self.request_timeout {
+            config.read_timeout = Some(t);
+        }
         Ok(())
     }
+}
+
+/// A client for `config` that retries as client-go does ([`retry`]) instead of kube-rs's
+/// default retries.
+pub fn client(mut config: Config) -> Result<Client, kube::Error> {
+    config.default_retry = false;
+    let layer = retry::RetryLayer::default().base(config.cluster_url.clone());
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&layer)
+        .build())
 }
 
 /// A connected cluster: the client, the namespace Helm would use, the REST mapper.
@@ -198,8 +232,13 @@ impl Kube {
         opts.apply(&mut config)?;
         let context_ns = config.default_namespace.clone();
         let kept = config.clone();
-        let client = Client::try_from(config).map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
-        let namespace = opts.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(context_ns);
+        let client = client(config)
+            .map_err(|e| KubeError(format!("kubernetes cluster unreachable: {e}")))?;
+        let namespace = opts
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(context_ns);
         let namespace = if namespace.is_empty() {
             "default".to_string()
         } else {
@@ -231,7 +270,9 @@ impl Kube {
             return Ok(());
         };
         let chain = error_chain(&e);
-        let msg = if matches!(e, kube::Error::Api(_)) {
+        let msg = if let Some(t) = retry::transport_error(&e) {
+            t.to_string()
+        } else if matches!(e, kube::Error::Api(_)) {
             api_message(&e)
         } else if chain.to_lowercase().contains("connection refused") {
             let url = self

@@ -113,7 +113,18 @@ pub struct KubeDriver<K> {
 }
 
 fn kube_err(e: kube::Error) -> Error {
-    Error::Kube(e.to_string())
+    Error::Kube(message(&e))
+}
+
+/// An API error as Go's `StatusError.Error()` gives it (the status message, which is what Helm
+/// prints after `failed to create: `); a transport error from the client's layers (Rudder's
+/// retry layer words them as Go's `url.Error`) as its own text, without kube-rs's prefix.
+pub fn message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        kube::Error::Service(b) => b.to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn status_code(e: &kube::Error) -> Option<u16> {
@@ -172,7 +183,12 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
         let obj = match self.api.get_opt(key).await {
             Ok(Some(o)) => o,
             Ok(None) => return Err(Error::NotFound),
-            Err(e) => return Err(Error::Kube(format!("get: failed to get {key:?}: {e}"))),
+            Err(e) => {
+                return Err(Error::Kube(format!(
+                    "get: failed to get {key:?}: {}",
+                    message(&e)
+                )))
+            }
         };
         let payload = obj.payload().unwrap_or_default();
         let mut rls = codec::decode(&payload)
@@ -188,7 +204,7 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
         let items = self
             .list_selector("owner=helm")
             .await
-            .map_err(|e| Error::Kube(format!("list: failed to list: {e}")))?;
+            .map_err(|e| Error::Kube(format!("list: failed to list: {}", message(&e))))?;
         Ok(items
             .iter()
             .filter_map(Self::decode)
@@ -203,10 +219,12 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
             }
         }
         let selector: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let items = self
-            .list_selector(&selector.join(","))
-            .await
-            .map_err(|e| Error::Kube(format!("query: failed to query with labels: {e}")))?;
+        let items = self.list_selector(&selector.join(",")).await.map_err(|e| {
+            Error::Kube(format!(
+                "query: failed to query with labels: {}",
+                message(&e)
+            ))
+        })?;
         if items.is_empty() {
             return Err(Error::NotFound);
         }
@@ -223,7 +241,10 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
         match self.api.create(&PostParams::default(), &obj).await {
             Ok(_) => Ok(()),
             Err(e) if status_code(&e) == Some(409) => Err(Error::Exists),
-            Err(e) => Err(Error::Kube(format!("create: failed to create: {e}"))),
+            Err(e) => Err(Error::Kube(format!(
+                "create: failed to create: {}",
+                message(&e)
+            ))),
         }
     }
 
@@ -238,7 +259,7 @@ impl<K: StorageObject> Driver for KubeDriver<K> {
             .replace(key, &PostParams::default(), &obj)
             .await
             .map(|_| ())
-            .map_err(|e| Error::Kube(format!("update: failed to update: {e}")))
+            .map_err(|e| Error::Kube(format!("update: failed to update: {}", message(&e))))
     }
 
     async fn delete(&self, key: &str) -> Result<Release, Error> {
