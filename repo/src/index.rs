@@ -248,17 +248,23 @@ pub fn effective_version(version: &str, devel: bool) -> String {
 /// Sort newest first; versions that do not parse go last (Go: `sort.Sort(sort.Reverse(..))`,
 /// done stably here).
 pub fn sort_versions(cvs: &mut [ChartVersion]) {
-    cvs.sort_by(|a, b| {
-        match (
-            Version::parse(&a.metadata.version),
-            Version::parse(&b.metadata.version),
-        ) {
-            (Ok(x), Ok(y)) => y.compare(&x),
-            (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-            (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-            (Err(_), Err(_)) => std::cmp::Ordering::Equal,
-        }
+    // Each version parsed once (a comparator that parses costs n log n parses).
+    let mut keyed: Vec<(Option<Version>, usize)> = cvs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (Version::parse(&c.metadata.version).ok(), i))
+        .collect();
+    keyed.sort_by(|a, b| match (&a.0, &b.0) {
+        (Some(x), Some(y)) => y.compare(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
     });
+    let mut taken: Vec<Option<ChartVersion>> =
+        cvs.iter_mut().map(|c| Some(std::mem::take(c))).collect();
+    for (slot, (_, i)) in cvs.iter_mut().zip(keyed) {
+        *slot = taken[i].take().unwrap_or_default();
+    }
 }
 
 use rudder_engine::Value as V;

@@ -46,21 +46,40 @@ pub fn read(data: &[u8], source: &str) -> R<IndexFile> {
         line: 0,
         reason: "not UTF-8",
     })?;
+    if u32::try_from(text.len()).is_err() {
+        return Err(Fallback {
+            line: 0,
+            reason: "larger than 4 GiB",
+        });
+    }
     let mut r = Reader::new(text)?;
     r.document(source)
 }
 
+/// One line of the input (`u32` offsets: half a million of these for a 15 MB index).
 #[derive(Clone, Copy)]
 struct Line {
-    start: usize,
+    start: u32,
     /// Without the line break (`\n` or `\r\n`).
-    end: usize,
+    end: u32,
     /// Leading spaces.
-    indent: usize,
+    indent: u32,
     /// Nothing but spaces.
     blank: bool,
     /// Followed by a line break (the last line of a file may not be).
     nl: bool,
+}
+
+impl Line {
+    fn start(&self) -> usize {
+        self.start as usize
+    }
+    fn end(&self) -> usize {
+        self.end as usize
+    }
+    fn indent(&self) -> usize {
+        self.indent as usize
+    }
 }
 
 /// A value as found after `key:` or `- `.
@@ -227,9 +246,9 @@ impl<'a> Reader<'a> {
                 i += 1;
             };
             lines.push(Line {
-                start,
-                end,
-                indent,
+                start: start as u32,
+                end: end as u32,
+                indent: indent as u32,
                 blank,
                 nl,
             });
@@ -267,12 +286,12 @@ impl<'a> Reader<'a> {
     /// The unread part of the current line.
     fn body(&self) -> &'a str {
         let l = self.lines[self.cur];
-        &self.text[l.start + self.col..l.end]
+        &self.text[l.start() + self.col..l.end()]
     }
 
     fn line_text(&self, n: usize) -> &'a str {
         let l = self.lines[n];
-        &self.text[l.start + l.indent..l.end]
+        &self.text[l.start() + l.indent()..l.end()]
     }
 
     /// From the current line on, the first line with content (not blank, not a comment).
@@ -281,12 +300,12 @@ impl<'a> Reader<'a> {
             let l = self.lines[self.cur];
             let body = self.line_text(self.cur);
             if !l.blank && !body.starts_with('#') {
-                if l.indent == 0
+                if l.indent() == 0
                     && (body.starts_with("---") || body.starts_with("...") || body.starts_with('%'))
                 {
                     return self.bail("document marker or directive");
                 }
-                self.col = l.indent;
+                self.col = l.indent();
                 return Ok(());
             }
             self.cur += 1;
@@ -501,7 +520,7 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let t = self.line_text(j);
-            if l.indent <= parent || t.starts_with('#') {
+            if l.indent() <= parent || t.starts_with('#') {
                 break;
             }
             if comment {
@@ -560,9 +579,9 @@ impl<'a> Reader<'a> {
         let bytes = self.text.as_bytes();
         let mut s = String::new();
         let mut line = self.cur;
-        let mut p = self.lines[line].start + self.col + 1;
+        let mut p = self.lines[line].start() + self.col + 1;
         loop {
-            let end = self.lines[line].end;
+            let end = self.lines[line].end();
             let mut ws: Option<usize> = None;
             let mut escaped_break = false;
             let mut closed = None;
@@ -659,7 +678,7 @@ impl<'a> Reader<'a> {
             }
             let l = self.lines[line];
             // Its text may look like keys: the generic path's duplicate-key scan knows it is not.
-            if l.indent <= parent {
+            if l.indent() <= parent {
                 return Err(Fallback {
                     line: line + 1,
                     reason: "quoted continuation line not indented",
@@ -670,7 +689,7 @@ impl<'a> Reader<'a> {
             } else {
                 s.push(' ');
             }
-            p = l.start + l.indent;
+            p = l.start() + l.indent();
         }
     }
 
@@ -696,14 +715,14 @@ impl<'a> Reader<'a> {
         let mut leading = 0;
         let mut max_lead = 0;
         while j < self.lines.len() && self.lines[j].blank {
-            max_lead = max_lead.max(self.lines[j].end - self.lines[j].start);
+            max_lead = max_lead.max(self.lines[j].end() - self.lines[j].start());
             leading += 1;
             j += 1;
         }
-        if j >= self.lines.len() || self.lines[j].indent <= parent {
+        if j >= self.lines.len() || self.lines[j].indent() <= parent {
             return self.bail("empty block scalar");
         }
-        let ind = self.lines[j].indent;
+        let ind = self.lines[j].indent();
         if max_lead > ind {
             return self.bail("block scalar with long leading blank lines");
         }
@@ -715,7 +734,7 @@ impl<'a> Reader<'a> {
         while j < self.lines.len() {
             let l = self.lines[j];
             if l.blank {
-                if l.end - l.start > ind {
+                if l.end() - l.start() > ind {
                     return Err(Fallback {
                         line: j + 1,
                         reason: "block scalar line of spaces",
@@ -725,10 +744,10 @@ impl<'a> Reader<'a> {
                 j += 1;
                 continue;
             }
-            if l.indent < ind {
+            if l.indent() < ind {
                 break;
             }
-            let content = &self.text[l.start + ind..l.end];
+            let content = &self.text[l.start() + ind..l.end()];
             if !first {
                 if literal {
                     s.push('\n');
@@ -905,7 +924,7 @@ impl<'a> Reader<'a> {
                 self.cur += 1;
                 continue;
             }
-            if l.indent == 0 && body.starts_with("---") {
+            if l.indent() == 0 && body.starts_with("---") {
                 let rest = &body[3..];
                 let t = rest.trim_start_matches(' ');
                 if t.is_empty() || (t.starts_with('#') && t.len() < rest.len()) {
