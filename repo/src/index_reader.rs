@@ -1167,11 +1167,54 @@ impl<'a> Reader<'a> {
                         Ok(())
                     }
                     "enabled" => r.bool_field(node, &mut d.enabled),
-                    _ => r.bail("import-values"),
+                    _ => {
+                        d.import_values = r.import_values(node)?;
+                        Ok(())
+                    }
                 }
             })?;
             Ok(d)
         })
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// `import-values`: kept as values (`[]interface{}`); here strings and `{child, parent}`
+    /// mappings of strings, the forms Helm documents.
+    fn import_values(&mut self, node: Node<'a>) -> R<Vec<rudder_engine::Value>> {
+        use rudder_engine::Value;
+        let string = |r: &Self, node: Node<'a>| match node {
+            Node::Scalar(t, plain) if kind(&t, plain) == PlainKind::Str => {
+                Ok(Value::string(t.as_ref()))
+            }
+            _ => r.bail("import-values item that is not a string"),
+        };
+        match node {
+            Node::Null | Node::EmptySeq => Ok(Vec::new()),
+            Node::Seq(c) => {
+                let mut out = Vec::new();
+                self.seq(c, |r, item| {
+                    out.push(match item {
+                        Node::Map(mc) => {
+                            let mut m = BTreeMap::new();
+                            r.map(mc, |r, k| {
+                                let v = r.value(mc)?;
+                                let v = string(r, v)?;
+                                if m.insert(rudder_engine::Str::from(k.as_ref()), v).is_some() {
+                                    return r.bail("duplicate key");
+                                }
+                                Ok(())
+                            })?;
+                            Value::map(m)
+                        }
+                        other => string(r, other)?,
+                    });
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+            _ => self.bail("import-values that are not a sequence"),
+        }
     }
 }
 
