@@ -44,7 +44,20 @@ pub struct IndexFile {
 
 impl IndexFile {
     /// Go: `loadIndex(data, source)`: JSON when the text is valid JSON, YAML otherwise.
+    ///
+    /// Helm-written and similar block-style YAML goes through the dedicated
+    /// [`crate::index_reader`]; anything it does not take (JSON, odd YAML, errors) through
+    /// [`IndexFile::parse_generic`]. Both give the same result.
     pub fn parse(data: &[u8], source: &str) -> Result<IndexFile> {
+        match crate::index_reader::read(data, source) {
+            Ok(idx) => Ok(idx),
+            Err(_) => IndexFile::parse_generic(data, source),
+        }
+    }
+
+    /// [`IndexFile::parse`] through the engine's generic YAML reader (or serde_json for JSON):
+    /// every document, at the cost of a value tree of the whole index.
+    pub fn parse_generic(data: &[u8], source: &str) -> Result<IndexFile> {
         if data.is_empty() {
             return Err(Error::new("empty index.yaml file"));
         }
@@ -88,8 +101,14 @@ impl IndexFile {
         };
         idx.public_keys = strings_v(field_v(&top, "publicKeys"));
         if let Some(V::Map(a)) = field_v(&top, "annotations") {
-            idx.annotations =
-                a.read().iter().filter_map(|(k, v)| match v { V::String(s) => Some((k.to_string(), s.to_string())), _ => None }).collect();
+            idx.annotations = a
+                .read()
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    V::String(s) => Some((k.to_string(), s.to_string())),
+                    _ => None,
+                })
+                .collect();
         }
         let engine_entries = field_v(&top, "entries");
         if let Some(rudder_engine::Value::Map(em)) = engine_entries {
@@ -110,24 +129,11 @@ impl IndexFile {
                     }
                     match load_entry(&item) {
                         Ok(cv) => cvs.push(cv),
-                        Err((version, e)) => {
-                            let v = rudder_chart::manifest::sorter::slog_value;
-                            idx.warnings.push(if e == "empty entry" {
-                                format!(
-                                    "level=WARN msg=\"skipping loading invalid entry for chart: empty entry\" name={} source={}",
-                                    v(name),
-                                    v(source)
-                                )
-                            } else {
-                                format!(
-                                    "level=WARN msg=\"skipping loading invalid entry for chart\" name={} version={} source={} error={}",
-                                    v(name),
-                                    v(&version),
-                                    v(source),
-                                    v(&e)
-                                )
-                            })
-                        }
+                        Err((version, e)) => idx.warnings.push(if e == "empty entry" {
+                            skipped_warning(name, None, source, &e)
+                        } else {
+                            skipped_warning(name, Some(&version), source, &e)
+                        }),
                     }
                 }
                 // Helm walks each list backwards, so its warnings come last entry first.
@@ -161,7 +167,10 @@ impl IndexFile {
             .map_err(|e| Error::new(format!("open {}: {}", path.display(), crate::io_msg(&e))))?;
         let cache = crate::index_cache::cache_path(path, &crate::sha256_hex(&data));
         let source = path.display().to_string();
-        if let Some(idx) = cache.as_deref().and_then(|c| crate::index_cache::read_some(c, &source, only)) {
+        if let Some(idx) = cache
+            .as_deref()
+            .and_then(|c| crate::index_cache::read_some(c, &source, only))
+        {
             idx.print_warnings();
             return Ok(idx);
         }
@@ -177,7 +186,8 @@ impl IndexFile {
     /// Helm's slog warnings for entries skipped while loading. Helm 4 shows them only in
     /// debug mode (`--debug`, `HELM_DEBUG`).
     pub fn print_warnings(&self) {
-        let debug = std::env::var("HELM_DEBUG").is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+        let debug = std::env::var("HELM_DEBUG")
+            .is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
         if !debug {
             return;
         }
@@ -189,12 +199,15 @@ impl IndexFile {
     /// Go: `IndexFile.Get(name, version)`: an exact version string first, then the newest
     /// version satisfying the constraint (`""` = `*`, which excludes prereleases).
     pub fn get(&self, name: &str, version: &str) -> Result<&ChartVersion> {
-        let vs = self.entries.get(name).ok_or_else(|| Error::new("no chart name found"))?;
+        let vs = self
+            .entries
+            .get(name)
+            .ok_or_else(|| Error::new("no chart name found"))?;
         if vs.is_empty() {
             return Err(Error::new("no chart version found"));
         }
-        let constraint =
-            Constraints::parse(if version.is_empty() { "*" } else { version }).map_err(|e| Error::new(e.to_string()))?;
+        let constraint = Constraints::parse(if version.is_empty() { "*" } else { version })
+            .map_err(|e| Error::new(e.to_string()))?;
         if !version.is_empty() {
             if let Some(v) = vs.iter().find(|v| v.metadata.version == version) {
                 return Ok(v);
@@ -207,7 +220,9 @@ impl IndexFile {
                 }
             }
         }
-        Err(Error::new(format!("no chart version found for {name}-{version}")))
+        Err(Error::new(format!(
+            "no chart version found for {name}-{version}"
+        )))
     }
 
     pub fn has(&self, name: &str, version: &str) -> bool {
@@ -223,20 +238,33 @@ impl IndexFile {
 
 /// The version constraint `--devel` means when no `--version` is given.
 pub fn effective_version(version: &str, devel: bool) -> String {
-    if version.is_empty() && devel { ">0.0.0-0".into() } else { version.to_string() }
+    if version.is_empty() && devel {
+        ">0.0.0-0".into()
+    } else {
+        version.to_string()
+    }
 }
 
 /// Sort newest first; versions that do not parse go last (Go: `sort.Sort(sort.Reverse(..))`,
 /// done stably here).
 pub fn sort_versions(cvs: &mut [ChartVersion]) {
-    cvs.sort_by(|a, b| {
-        match (Version::parse(&a.metadata.version), Version::parse(&b.metadata.version)) {
-            (Ok(x), Ok(y)) => y.compare(&x),
-            (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-            (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-            (Err(_), Err(_)) => std::cmp::Ordering::Equal,
-        }
+    // Each version parsed once (a comparator that parses costs n log n parses).
+    let mut keyed: Vec<(Option<Version>, usize)> = cvs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (Version::parse(&c.metadata.version).ok(), i))
+        .collect();
+    keyed.sort_by(|a, b| match (&a.0, &b.0) {
+        (Some(x), Some(y)) => y.compare(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
     });
+    let mut taken: Vec<Option<ChartVersion>> =
+        cvs.iter_mut().map(|c| Some(std::mem::take(c))).collect();
+    for (slot, (_, i)) in cvs.iter_mut().zip(keyed) {
+        *slot = taken[i].take().unwrap_or_default();
+    }
 }
 
 use rudder_engine::Value as V;
@@ -245,7 +273,11 @@ type VMap = std::collections::BTreeMap<rudder_engine::value::Str, V>;
 
 /// encoding/json's field match: exact, else case-insensitive.
 fn field_v<'a>(m: &'a VMap, name: &str) -> Option<&'a V> {
-    m.get(name).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+    m.get(name).or_else(|| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
 }
 
 /// encoding/json's kind words for a decoded value.
@@ -273,7 +305,14 @@ fn str_field_v(m: &VMap, name: &str, ctx: &str) -> Result<String> {
 
 fn strings_v(v: Option<&V>) -> Vec<String> {
     match v {
-        Some(V::List(l)) => l.items.iter().filter_map(|x| match x { V::String(s) => Some(s.to_string()), _ => None }).collect(),
+        Some(V::List(l)) => l
+            .items
+            .iter()
+            .filter_map(|x| match x {
+                V::String(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect(),
         _ => vec![],
     }
 }
@@ -281,7 +320,11 @@ fn strings_v(v: Option<&V>) -> Vec<String> {
 /// The first field (keys sorted, depth first: encoding/json's decoding order after the JSON
 /// step) that `repo.IndexFile` does not have; names match case-insensitively as in encoding/json.
 fn unknown_field_v(doc: &V) -> Option<String> {
-    fn check(m: &VMap, known: &[&str], nested: &dyn Fn(&str, &V) -> Option<String>) -> Option<String> {
+    fn check(
+        m: &VMap,
+        known: &[&str],
+        nested: &dyn Fn(&str, &V) -> Option<String>,
+    ) -> Option<String> {
         for (k, v) in m {
             match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
                 None => return Some(k.to_string()),
@@ -321,22 +364,92 @@ fn unknown_field_v(doc: &V) -> Option<String> {
     })
 }
 
-const TOP_FIELDS: &[&str] = &["serverInfo", "apiVersion", "generated", "entries", "publicKeys", "annotations"];
+const TOP_FIELDS: &[&str] = &[
+    "serverInfo",
+    "apiVersion",
+    "generated",
+    "entries",
+    "publicKeys",
+    "annotations",
+];
 const ENTRY_FIELDS: &[&str] = &[
-    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
-    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
-    "urls", "created", "removed", "digest", "checksum", "engine", "tillerVersion", "url",
+    "name",
+    "home",
+    "sources",
+    "version",
+    "description",
+    "keywords",
+    "maintainers",
+    "icon",
+    "apiVersion",
+    "condition",
+    "tags",
+    "appVersion",
+    "deprecated",
+    "annotations",
+    "kubeVersion",
+    "dependencies",
+    "type",
+    "urls",
+    "created",
+    "removed",
+    "digest",
+    "checksum",
+    "engine",
+    "tillerVersion",
+    "url",
 ];
 const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
-const DEPENDENCY_FIELDS: &[&str] =
-    &["name", "version", "repository", "condition", "tags", "enabled", "import-values", "alias"];
+const DEPENDENCY_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "repository",
+    "condition",
+    "tags",
+    "enabled",
+    "import-values",
+    "alias",
+];
 
 fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, (String, String)> {
-    if matches!(item, rudder_engine::Value::Nil | rudder_engine::Value::Missing) {
+    if matches!(
+        item,
+        rudder_engine::Value::Nil | rudder_engine::Value::Missing
+    ) {
         return Err((String::new(), "empty entry".into()));
     }
     let mut md = Metadata::default();
     rudder_chart::metadata::decode_metadata(item, &mut md).map_err(|e| (String::new(), e))?;
+    if md.api_version.is_empty() {
+        md.api_version = "v1".into();
+    }
+    let V::Map(m) = item else {
+        return Err((md.version.clone(), "not a map".into()));
+    };
+    let m = m.read();
+    let text = |k: &str| match field_v(&m, k) {
+        Some(V::String(s)) => s.to_string(),
+        _ => String::new(),
+    };
+    finish_entry(
+        md,
+        strings_v(field_v(&m, "urls")),
+        text("created"),
+        matches!(field_v(&m, "removed"), Some(V::Bool(true))),
+        text("digest"),
+    )
+}
+
+/// The rest of Helm's `loadIndex` for one decoded entry: `apiVersion` defaults to `v1`, then
+/// `ChartVersion.Validate` (a duplicate dependency name is not a reason to skip). The error
+/// carries the version as read, for the warning.
+pub(crate) fn finish_entry(
+    mut md: Metadata,
+    urls: Vec<String>,
+    created: String,
+    removed: bool,
+    digest: String,
+) -> std::result::Result<ChartVersion, (String, String)> {
     if md.api_version.is_empty() {
         md.api_version = "v1".into();
     }
@@ -346,19 +459,37 @@ fn load_entry(item: &rudder_engine::Value) -> std::result::Result<ChartVersion, 
             return Err((version, format!("validation: {e}")));
         }
     }
-    let V::Map(m) = item else { return Err((version, "not a map".into())) };
-    let m = m.read();
-    let text = |k: &str| match field_v(&m, k) {
-        Some(V::String(s)) => s.to_string(),
-        _ => String::new(),
-    };
     Ok(ChartVersion {
         metadata: md,
-        urls: strings_v(field_v(&m, "urls")),
-        created: text("created"),
-        removed: matches!(field_v(&m, "removed"), Some(V::Bool(true))),
-        digest: text("digest"),
+        urls,
+        created,
+        removed,
+        digest,
     })
+}
+
+/// Helm's slog line for an entry `loadIndex` skips (`version` is `None` for an empty entry).
+pub(crate) fn skipped_warning(
+    name: &str,
+    version: Option<&str>,
+    source: &str,
+    error: &str,
+) -> String {
+    let v = rudder_chart::manifest::sorter::slog_value;
+    match version {
+        None => format!(
+            "level=WARN msg=\"skipping loading invalid entry for chart: empty entry\" name={} source={}",
+            v(name),
+            v(source)
+        ),
+        Some(version) => format!(
+            "level=WARN msg=\"skipping loading invalid entry for chart\" name={} version={} source={} error={}",
+            v(name),
+            v(version),
+            v(source),
+            v(error)
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -374,17 +505,33 @@ mod tests {
         assert_eq!(vs, ["2.0.0-rc.1", "1.10.0", "1.0.0"]);
         assert_eq!(i.warnings.len(), 3, "{:?}", i.warnings);
         assert_eq!(i.get("a", "").unwrap().version(), "1.10.0");
-        assert_eq!(i.get("a", &effective_version("", true)).unwrap().version(), "2.0.0-rc.1");
+        assert_eq!(
+            i.get("a", &effective_version("", true)).unwrap().version(),
+            "2.0.0-rc.1"
+        );
         assert_eq!(i.get("a", "~1.0").unwrap().version(), "1.0.0");
         assert_eq!(i.get("a", "1.0.0").unwrap().urls, ["a-1.0.0.tgz"]);
-        assert_eq!(i.get("a", "3").unwrap_err().0, "no chart version found for a-3");
+        assert_eq!(
+            i.get("a", "3").unwrap_err().0,
+            "no chart version found for a-3"
+        );
         assert_eq!(i.get("b", "").unwrap_err().0, "no chart name found");
-        assert_eq!(IndexFile::parse(b"entries: {}", "t").unwrap_err().0, "no API version specified");
+        assert_eq!(
+            IndexFile::parse(b"entries: {}", "t").unwrap_err().0,
+            "no API version specified"
+        );
         let e = IndexFile::parse(b"apiVersion: v1\nentries:\n  a:\n  - name: a\n    Version: 1.0.0\n    maintainers: [{name: x, zz: 1}]\n", "t");
-        assert_eq!(e.unwrap_err().0, "error unmarshaling JSON: while decoding JSON: json: unknown field \"zz\"");
+        assert_eq!(
+            e.unwrap_err().0,
+            "error unmarshaling JSON: while decoding JSON: json: unknown field \"zz\""
+        );
         assert!(IndexFile::parse(b"apiVersion: v1\nfoo: 1\nentries: {}\n", "t").is_err());
         assert!(IndexFile::parse(br#"{"apiVersion":"v1","foo":1,"entries":{}}"#, "t").is_ok());
-        let j = IndexFile::parse(br#"{"apiVersion":"v1","entries":{"x":[{"name":"x","version":"0.1.0"}]}}"#, "t").unwrap();
+        let j = IndexFile::parse(
+            br#"{"apiVersion":"v1","entries":{"x":[{"name":"x","version":"0.1.0"}]}}"#,
+            "t",
+        )
+        .unwrap();
         assert_eq!(j.get("x", "").unwrap().version(), "0.1.0");
     }
 }
@@ -426,7 +573,12 @@ fn metadata_json(md: &Metadata) -> Result<serde_json::Map<String, J>> {
     if !md.annotations.is_empty() {
         m.insert(
             "annotations".into(),
-            J::Object(md.annotations.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
+            J::Object(
+                md.annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), J::String(v.clone())))
+                    .collect(),
+            ),
         );
     }
     if !md.maintainers.is_empty() {
@@ -484,7 +636,11 @@ fn url_join(base: &str, elem: &str) -> String {
         // A relative base (or empty): plain path joining.
         Err(_) => {
             let parts: Vec<&str> = [base, elem].into_iter().filter(|s| !s.is_empty()).collect();
-            if parts.is_empty() { String::new() } else { crate::paths::go_clean(&parts.join("/")) }
+            if parts.is_empty() {
+                String::new()
+            } else {
+                crate::paths::go_clean(&parts.join("/"))
+            }
         }
     }
 }
@@ -492,11 +648,21 @@ fn url_join(base: &str, elem: &str) -> String {
 impl IndexFile {
     /// Go: `repo.NewIndexFile()`.
     pub fn new() -> IndexFile {
-        IndexFile { api_version: "v1".into(), generated: crate::now_rfc3339(), ..IndexFile::default() }
+        IndexFile {
+            api_version: "v1".into(),
+            generated: crate::now_rfc3339(),
+            ..IndexFile::default()
+        }
     }
 
     /// Go: `IndexFile.MustAdd(md, filename, baseURL, digest)`.
-    pub fn add(&mut self, mut md: Metadata, filename: &str, base_url: &str, digest: &str) -> Result<()> {
+    pub fn add(
+        &mut self,
+        mut md: Metadata,
+        filename: &str,
+        base_url: &str,
+        digest: &str,
+    ) -> Result<()> {
         if md.api_version.is_empty() {
             md.api_version = "v1".into();
         }
@@ -530,15 +696,26 @@ impl IndexFile {
     pub fn to_json(&self) -> Result<J> {
         let mut top = serde_json::Map::new();
         top.insert("apiVersion".into(), J::String(self.api_version.clone()));
-        let generated = if self.generated.is_empty() { "0001-01-01T00:00:00Z" } else { &self.generated };
+        let generated = if self.generated.is_empty() {
+            "0001-01-01T00:00:00Z"
+        } else {
+            &self.generated
+        };
         top.insert("generated".into(), J::String(generated.into()));
         let mut entries = serde_json::Map::new();
         for (name, cvs) in &self.entries {
             let mut list = Vec::new();
             for cv in cvs {
                 let mut m = metadata_json(&cv.metadata)?;
-                m.insert("urls".into(), J::Array(cv.urls.iter().cloned().map(J::String).collect()));
-                let created = if cv.created.is_empty() { "0001-01-01T00:00:00Z" } else { &cv.created };
+                m.insert(
+                    "urls".into(),
+                    J::Array(cv.urls.iter().cloned().map(J::String).collect()),
+                );
+                let created = if cv.created.is_empty() {
+                    "0001-01-01T00:00:00Z"
+                } else {
+                    &cv.created
+                };
                 m.insert("created".into(), J::String(created.into()));
                 if cv.removed {
                     m.insert("removed".into(), J::Bool(true));
@@ -552,12 +729,20 @@ impl IndexFile {
         }
         top.insert("entries".into(), J::Object(entries));
         if !self.public_keys.is_empty() {
-            top.insert("publicKeys".into(), J::Array(self.public_keys.iter().cloned().map(J::String).collect()));
+            top.insert(
+                "publicKeys".into(),
+                J::Array(self.public_keys.iter().cloned().map(J::String).collect()),
+            );
         }
         if !self.annotations.is_empty() {
             top.insert(
                 "annotations".into(),
-                J::Object(self.annotations.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
+                J::Object(
+                    self.annotations
+                        .iter()
+                        .map(|(k, v)| (k.clone(), J::String(v.clone())))
+                        .collect(),
+                ),
             );
         }
         Ok(J::Object(top))
@@ -565,7 +750,8 @@ impl IndexFile {
 
     /// Go: `IndexFile.WriteFile` (`sigs.k8s.io/yaml.Marshal`), atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let y = rudder_engine::yaml::to_yaml(&rudder_engine::Value::from_json(&self.to_json()?)).map_err(Error::new)?;
+        let y = rudder_engine::yaml::to_yaml(&rudder_engine::Value::from_json(&self.to_json()?))
+            .map_err(Error::new)?;
         crate::atomic_write(path, y.as_bytes(), 0o644)
     }
 }
@@ -574,27 +760,51 @@ impl IndexFile {
 /// (archives that fail to load are skipped), with their sha256 digests.
 pub fn index_directory(dir: &Path, base_url: &str) -> Result<IndexFile> {
     let mut archives = Vec::new();
-    let tgz = |p: &Path| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tgz") && !n.starts_with('.'));
+    let tgz = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".tgz") && !n.starts_with('.'))
+    };
     let sorted = |d: &Path| -> Vec<std::path::PathBuf> {
-        let mut v: Vec<_> = std::fs::read_dir(d).map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
         v.sort();
         v
     };
     let top = sorted(dir);
-    archives.extend(top.iter().filter(|p| tgz(p) && p.is_file()).map(|p| (String::new(), p.clone())));
+    archives.extend(
+        top.iter()
+            .filter(|p| tgz(p) && p.is_file())
+            .map(|p| (String::new(), p.clone())),
+    );
     for sub in top.iter().filter(|p| p.is_dir()) {
-        let sub_name = sub.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let sub_name = sub
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if sub_name.starts_with('.') {
             continue;
         }
-        archives.extend(sorted(sub).into_iter().filter(|p| tgz(p) && p.is_file()).map(|p| (sub_name.clone(), p)));
+        archives.extend(
+            sorted(sub)
+                .into_iter()
+                .filter(|p| tgz(p) && p.is_file())
+                .map(|p| (sub_name.clone(), p)),
+        );
     }
     let mut index = IndexFile::new();
     for (parent, arch) in archives {
-        let fname = arch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let fname = arch
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let parent_url = url_join(base_url, &parent);
-        let Ok(chart) = rudder_chart::load(&arch) else { continue };
-        let data = std::fs::read(&arch).map_err(|e| Error::new(format!("open {}: {}", arch.display(), crate::io_msg(&e))))?;
+        let Ok(chart) = rudder_chart::load(&arch) else {
+            continue;
+        };
+        let data = std::fs::read(&arch)
+            .map_err(|e| Error::new(format!("open {}: {}", arch.display(), crate::io_msg(&e))))?;
         let digest = crate::sha256_hex(&data);
         index
             .add(chart.metadata.clone(), &fname, &parent_url, &digest)
@@ -622,7 +832,10 @@ impl IndexFile {
                     .get(cv.name())
                     .is_some_and(|l| l.iter().any(|x| x.metadata.version == cv.metadata.version));
                 if !have {
-                    self.entries.entry(cv.name().to_string()).or_default().push(cv.clone());
+                    self.entries
+                        .entry(cv.name().to_string())
+                        .or_default()
+                        .push(cv.clone());
                 }
             }
         }
@@ -630,8 +843,12 @@ impl IndexFile {
 
     /// Go: `IndexFile.WriteJSONFile` (`json.MarshalIndent(i, "", "  ")`), atomically.
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        let j = rudder_engine::json::to_json_indent(&rudder_engine::Value::from_json(&self.to_json()?), "", "  ")
-            .map_err(Error::new)?;
+        let j = rudder_engine::json::to_json_indent(
+            &rudder_engine::Value::from_json(&self.to_json()?),
+            "",
+            "  ",
+        )
+        .map_err(Error::new)?;
         crate::atomic_write(path, j.as_bytes(), 0o644)
     }
 }
@@ -652,7 +869,11 @@ pub fn repo_index_merge(dir: &Path, base_url: &str, merge: &str, json: bool) -> 
     }
     i.sort_entries();
     let out = dir.join("index.yaml");
-    if json { i.write_json(&out)? } else { i.write(&out)? }
+    if json {
+        i.write_json(&out)?
+    } else {
+        i.write(&out)?
+    }
     Ok(i)
 }
 
@@ -664,9 +885,18 @@ pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
     let mut scopes: Vec<(usize, std::collections::HashSet<String>)> = Vec::new();
     let mut errs = Vec::new();
     let mut block_scalar: Option<usize> = None;
+    // Inside a quoted scalar that goes on over lines (go-yaml v2 writes long or multi-line
+    // strings that way): its lines are text, whatever they look like.
+    let mut quoted: Option<u8> = None;
     let all: Vec<&str> = text.lines().collect();
     for (n, raw) in all.iter().enumerate() {
         let line = raw.trim_end();
+        if let Some(q) = quoted {
+            if quote_closes(line.as_bytes(), q) {
+                quoted = None;
+            }
+            continue;
+        }
         let indent = line.len() - line.trim_start_matches(' ').len();
         let body = &line[indent..];
         if body.is_empty() || body.starts_with('#') || body == "---" || body == "..." {
@@ -681,7 +911,10 @@ pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
         // `- ` items open a mapping at the column after the dash.
         let mut col = indent;
         let mut rest = body;
-        while let Some(r) = rest.strip_prefix("- ").or_else(|| (rest == "-").then_some("")) {
+        while let Some(r) = rest
+            .strip_prefix("- ")
+            .or_else(|| (rest == "-").then_some(""))
+        {
             // An item's mapping ends at the next dash of its column; the mapping that holds
             // the sequence (often at the same column) stays.
             while scopes.last().is_some_and(|s| s.0 > col) {
@@ -691,17 +924,34 @@ pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
             rest = r.trim_start_matches(' ');
             scopes.push((col, Default::default()));
         }
-        if rest.is_empty() || rest.starts_with('[') || rest.starts_with('{') || rest.starts_with('#') {
+        if rest.is_empty()
+            || rest.starts_with('[')
+            || rest.starts_with('{')
+            || rest.starts_with('#')
+        {
             continue;
         }
         let key = if let Some(q) = rest.strip_prefix('"') {
-            q.find('"').filter(|&i| q[i + 1..].starts_with(':')).map(|i| (q[..i].to_string(), &q[i + 2..]))
+            q.find('"')
+                .filter(|&i| q[i + 1..].starts_with(':'))
+                .map(|i| (q[..i].to_string(), &q[i + 2..]))
         } else if let Some(q) = rest.strip_prefix('\'') {
-            q.find('\'').filter(|&i| q[i + 1..].starts_with(':')).map(|i| (q[..i].to_string(), &q[i + 2..]))
+            q.find('\'')
+                .filter(|&i| q[i + 1..].starts_with(':'))
+                .map(|i| (q[..i].to_string(), &q[i + 2..]))
         } else {
-            rest.find(": ").or_else(|| rest.ends_with(':').then(|| rest.len() - 1)).map(|i| (rest[..i].to_string(), &rest[i + 1..]))
+            rest.find(": ")
+                .or_else(|| rest.ends_with(':').then(|| rest.len() - 1))
+                .map(|i| (rest[..i].to_string(), &rest[i + 1..]))
         };
-        let Some((key, value)) = key else { continue };
+        let Some((key, value)) = key else {
+            if let Some(&q @ (b'"' | b'\'')) = rest.as_bytes().first() {
+                if !quote_closes(&rest.as_bytes()[1..], q) {
+                    quoted = Some(q);
+                }
+            }
+            continue;
+        };
         while scopes.last().is_some_and(|s| s.0 > col) {
             scopes.pop();
         }
@@ -711,6 +961,11 @@ pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
         let v = value.trim();
         if v.starts_with('|') || v.starts_with('>') {
             block_scalar = Some(col);
+        }
+        if let Some(&q @ (b'"' | b'\'')) = v.as_bytes().first() {
+            if !quote_closes(&v.as_bytes()[1..], q) {
+                quoted = Some(q);
+            }
         }
         if let Some(s) = scopes.last_mut() {
             if !s.1.insert(key.clone()) {
@@ -732,7 +987,27 @@ pub(crate) fn duplicate_keys(text: &str) -> Option<String> {
             }
         }
     }
-    (!errs.is_empty()).then(|| format!("error converting YAML to JSON: yaml: unmarshal errors:\n{}", errs.join("\n")))
+    (!errs.is_empty()).then(|| {
+        format!(
+            "error converting YAML to JSON: yaml: unmarshal errors:\n{}",
+            errs.join("\n")
+        )
+    })
+}
+
+/// Whether `text` (the inside of a `q`-quoted scalar, from after the opening quote or from the
+/// start of a continuation line) holds the closing quote.
+fn quote_closes(text: &[u8], q: u8) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'\\' if q == b'"' => i += 2,
+            b'\'' if q == b'\'' && text.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == q => return true,
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -742,7 +1017,14 @@ mod dup_tests {
         let t = "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n    version: 1.0.1\n  - name: a\n    version: 1.0.0\n  b:\n    description: |\n      x: 1\n      x: 2\n";
         assert_eq!(super::duplicate_keys(t).unwrap(), "error converting YAML to JSON: yaml: unmarshal errors:\n  line 6: key \"version\" already set in map");
         assert!(super::duplicate_keys("a:\n  - name: x\n  - name: y\nb:\n  name: x\n").is_none());
-        assert!(super::duplicate_keys("a: 1\nb:\n  a: 1\na: 2\n").unwrap().contains("line 4: key \"a\""));
+        assert!(super::duplicate_keys("a: 1\nb:\n  a: 1\na: 2\n")
+            .unwrap()
+            .contains("line 4: key \"a\""));
+        // Lines of a quoted scalar that goes on over lines are text.
+        assert!(super::duplicate_keys(
+            "a: \"x\\n\n  \\ k: 1\\n\n  \\ k: 2\"\nb: 'y\n  k: 1\n  k: 2'\n"
+        )
+        .is_none());
         let e = super::duplicate_keys("entries:\n  a:\n  - name: a\n  a:\n  - name: b\n").unwrap();
         assert!(e.ends_with("line 5: key \"a\" already set in map"), "{e}");
     }

@@ -17,6 +17,7 @@
 //!   config.json, Docker's as the fallback for credentials).
 //! - [`cache`]: the content cache and Rudder's reference map beside it; `--offline` /
 //!   `RUDDER_OFFLINE=1` resolution from the caches only.
+//! - [`index_reader`]: the one-pass reader of block-style `index.yaml` behind [`IndexFile::parse`].
 //! - [`index_cache`]: parsed `index.yaml` kept per chart, keyed by the file's digest.
 //! - [`deps`]: `helm dependency update|build|list` (Chart.lock / requirements.lock, Helm's digest).
 //! - [`package`]: `chartutil.Save` (archives for `file://` dependencies).
@@ -30,6 +31,7 @@ pub mod deps;
 pub mod http;
 pub mod index;
 pub mod index_cache;
+pub mod index_reader;
 pub mod oci;
 pub mod ops;
 pub mod package;
@@ -92,9 +94,16 @@ pub(crate) fn io_msg(e: &std::io::Error) -> String {
 /// directory (0755) as Helm's callers do.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("mkdir {}: {}", dir.display(), io_msg(&e))))?;
-    let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("mkdir {}: {}", dir.display(), io_msg(&e))))?;
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{base}.tmp-{}-{n}", std::process::id()));
@@ -107,7 +116,11 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     })();
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::new(format!("write {}: {}", path.display(), io_msg(&e))));
+        return Err(Error::new(format!(
+            "write {}: {}",
+            path.display(),
+            io_msg(&e)
+        )));
     }
     Ok(())
 }
@@ -136,7 +149,9 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// Go's `time.Now()` marshalled as JSON (RFC 3339 with trimmed nanoseconds), in UTC.
 pub(crate) fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     rfc3339_from_unix(d.as_secs() as i64, d.subsec_nanos())
 }
 

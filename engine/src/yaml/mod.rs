@@ -63,6 +63,28 @@ pub fn scalar_for_string_field(n: &Native) -> Option<String> {
     }
 }
 
+/// What go-yaml v2 makes of an untagged plain scalar when decoding into `interface{}`, reduced
+/// to what a typed reader (such as the repository index reader) needs to know to decode the
+/// text itself or leave the document to [`from_yaml`]: strings (timestamps stay strings),
+/// nulls, bools, and everything else (numbers, `.inf`, the merge key `<<`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlainKind {
+    Str,
+    Null,
+    Bool(bool),
+    Other,
+}
+
+/// [`PlainKind`] of the plain scalar `text` (already folded, as the scanner would give it).
+pub fn plain_kind(text: &str) -> PlainKind {
+    match resolve::resolve("", text) {
+        Ok(resolve::Resolved::Str(_)) | Ok(resolve::Resolved::Timestamp) => PlainKind::Str,
+        Ok(resolve::Resolved::Null) => PlainKind::Null,
+        Ok(resolve::Resolved::Bool(b)) => PlainKind::Bool(b),
+        _ => PlainKind::Other,
+    }
+}
+
 /// k8s.io/apimachinery `yaml.NewYAMLReader(bufio.NewReader(r))` read to the end: the documents
 /// of a stream, split at lines that start with `---` followed only by spaces or a comment.
 /// Lines are re-terminated with `\n` (so `\r\n` becomes `\n`); empty documents between
