@@ -463,7 +463,10 @@ fn run_command(
         "write-values" => commands::write_values(st, all, o),
         "show-dag" => commands::show_dag(st, all, &o.label),
         "repos" => commands::repos(st, &o.label),
-        "build" => match st.build_yaml() {
+        "build" | "list" => commands::hooks_around(st, &o.label, command, || {
+            run_command(&format!("{command}!"), st, all, o)
+        }),
+        "build!" => match st.build_yaml() {
             Ok(s) => Outcome {
                 stdout: s,
                 stderr: String::new(),
