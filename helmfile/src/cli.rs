@@ -126,6 +126,7 @@ fn command_flags(command: &str) -> &'static [&'static str] {
             "template-args",
         ],
         "write-values" => &["concurrency", "set", "values", "output-file-template"],
+        "lint" => &["args", "set", "values", "concurrency", "skip-deps", "skip-cleanup", "include-needs", "include-transitive-needs", "skip-needs"],
         "build" => &["embed-values"],
         "list" => &["keep-temp-dir", "skip-charts", "output"],
         "repos" => &["args"],
@@ -343,7 +344,7 @@ pub fn run(args: &[String]) -> Outcome {
     }
     if !matches!(
         command.as_str(),
-        "template" | "write-values" | "show-dag" | "build" | "list" | "repos"
+        "template" | "write-values" | "show-dag" | "build" | "list" | "repos" | "lint"
             | "sync" | "apply" | "diff" | "destroy" | "status"
     ) {
         return usage_error(&format!(
@@ -460,6 +461,7 @@ fn run_command(
 ) -> Outcome {
     match command {
         "template" => commands::template(st, all, o),
+        "lint" => crate::lint::lint(st, all, o),
         "write-values" => commands::write_values(st, all, o),
         "show-dag" => commands::show_dag(st, all, &o.label),
         "repos" => commands::repos(st, &o.label),

@@ -242,6 +242,11 @@ fn fail(out: &mut Outcome, prefix: &str, errs: &[String]) {
     out.code = 1;
 }
 
+/// Logs helmfile's error for a state (`prefix` + the errors as helmfile joins them), exit 1.
+pub(crate) fn fail_with(out: &mut Outcome, prefix: &str, errs: &[String]) {
+    fail(out, prefix, errs)
+}
+
 /// Fires a hook event, logging what it prints; the hook's error, if any.
 pub(crate) fn fire(
     out: &mut Outcome,

@@ -21,6 +21,7 @@ pub mod commands;
 pub mod dag;
 pub mod deploy;
 pub mod hooks;
+pub mod lint;
 pub mod render;
 pub mod report;
 pub mod run;

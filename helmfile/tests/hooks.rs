@@ -74,6 +74,23 @@ fn normalize(s: &str) -> String {
             }
         })
         .collect();
+    // helm's stdout and stderr race through two pipes into COMBINED OUTPUT: its lines in any
+    // order.
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim() == "COMBINED OUTPUT:" {
+            let depth = lines[i].len() - lines[i].trim_start().len() + 2;
+            let deeper = |l: &str| l.len() - l.trim_start().len() >= depth && !l.trim().is_empty();
+            let mut j = i + 1;
+            while j < lines.len() && deeper(&lines[j]) {
+                j += 1;
+            }
+            lines[i + 1..j].sort();
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
     let mut i = 0;
     while i < lines.len() {
         if lines[i].starts_with("Building dependency ") {
@@ -161,7 +178,16 @@ fn cases() -> Vec<Case> {
 fn uninstall_all(ns: &str) {
     let h = homes();
     let helm = || testbed::testbed().command(oracle("helm"), &h);
-    let out = testbed::run_ok(helm().args(["list", "-q", "-a", "-n", ns])).expect("helm list");
+    let out = testbed::run_ok(helm().args([
+        "list",
+        "-q",
+        "--deployed",
+        "--failed",
+        "--pending",
+        "-n",
+        ns,
+    ]))
+    .expect("helm list");
     for r in String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.is_empty())
