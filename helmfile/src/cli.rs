@@ -126,6 +126,8 @@ fn command_flags(command: &str) -> &'static [&'static str] {
             "template-args",
         ],
         "write-values" => &["concurrency", "set", "values", "output-file-template"],
+        "deps" => &["args", "skip-repos", "concurrency"],
+        "fetch" => &["concurrency", "output-dir", "output-dir-template"],
         "lint" => &["args", "set", "values", "concurrency", "skip-deps", "skip-cleanup", "include-needs", "include-transitive-needs", "skip-needs"],
         "build" => &["embed-values"],
         "list" => &["keep-temp-dir", "skip-charts", "output"],
@@ -344,7 +346,7 @@ pub fn run(args: &[String]) -> Outcome {
     }
     if !matches!(
         command.as_str(),
-        "template" | "write-values" | "show-dag" | "build" | "list" | "repos" | "lint"
+        "template" | "write-values" | "show-dag" | "build" | "list" | "repos" | "lint" | "deps" | "fetch"
             | "sync" | "apply" | "diff" | "destroy" | "status"
     ) {
         return usage_error(&format!(
@@ -462,6 +464,8 @@ fn run_command(
     match command {
         "template" => commands::template(st, all, o),
         "lint" => crate::lint::lint(st, all, o),
+        "deps" => crate::charts::deps(st, all, o),
+        "fetch" => crate::charts::fetch(st, all, o),
         "write-values" => commands::write_values(st, all, o),
         "show-dag" => commands::show_dag(st, all, &o.label),
         "repos" => commands::repos(st, &o.label),

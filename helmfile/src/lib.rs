@@ -16,6 +16,7 @@
 //! engine's YAML reader is go-yaml v2's; v3-only scalar readings are emulated for the YAML 1.1
 //! booleans `y/yes/on/off/...`), `--embed-values`.
 
+pub mod charts;
 pub mod cli;
 pub mod commands;
 pub mod dag;

@@ -54,6 +54,7 @@ fn normalize(s: &str) -> String {
             .unwrap();
     let re_dur = regex::Regex::new(r" +\d+s$").unwrap();
     let re_tmp = regex::Regex::new(r"/tmp/helmfile\d+").unwrap();
+    let re_generated = regex::Regex::new(r#"(?m)^generated: "[^"]+"$"#).unwrap();
     let mut lines: Vec<String> = s
         .split_inclusive('\n')
         .map(|l| {
@@ -63,6 +64,7 @@ fn normalize(s: &str) -> String {
             let l = re_time.replace_all(l, "TIME");
             let l = re_ansic.replace_all(&l, "ANSIC");
             let l = re_tmp.replace_all(&l, "/tmp/helmfileN");
+            let l = re_generated.replace_all(&l, "generated: TIME");
             let nl = l.ends_with('\n');
             let l = re_dur
                 .replace_all(l.trim_end_matches('\n'), " Ns")
@@ -261,7 +263,18 @@ fn diff_runs(case: &Case, want: &Run, got: &Run) -> Vec<String> {
         ));
     } else {
         for (k, v) in &want.1 {
-            if got.1.get(k) != Some(v) {
+            if k.extension().is_some_and(|e| e == "tgz") {
+                let (a, b) = (tgz_entries(v), tgz_entries(&got.1[k]));
+                if a != b {
+                    diffs.push(format!(
+                        "{} differs (archive entries):\n--- helmfile\n{a}--- rudder\n{b}",
+                        k.display()
+                    ));
+                }
+                continue;
+            }
+            let text = |b: &[u8]| normalize(&String::from_utf8_lossy(b));
+            if text(&got.1[k]) != text(v) {
                 diffs.push(format!(
                     "{} differs:\n--- helmfile\n{}--- rudder\n{}",
                     k.display(),
@@ -272,6 +285,28 @@ fn diff_runs(case: &Case, want: &Run, got: &Run) -> Vec<String> {
         }
     }
     diffs
+}
+
+/// A chart archive's entry names and contents (`tar`): gzip and tar headers carry times.
+fn tgz_entries(bytes: &[u8]) -> String {
+    let f = std::env::temp_dir().join(format!("rudder-hfhooks-{}.tgz", std::process::id()));
+    std::fs::write(&f, bytes).unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new("tar")
+            .args(args)
+            .arg(&f)
+            .output()
+            .expect("run tar");
+        assert!(
+            o.status.success(),
+            "tar {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let out = format!("{}{}", run(&["-tzf"]), run(&["-xzOf"]));
+    let _ = std::fs::remove_file(&f);
+    out
 }
 
 fn sorted_lines(s: &str) -> String {
