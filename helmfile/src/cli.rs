@@ -127,6 +127,7 @@ fn command_flags(command: &str) -> &'static [&'static str] {
         ],
         "write-values" => &["concurrency", "set", "values", "output-file-template"],
         "deps" => &["args", "skip-repos", "concurrency"],
+        "test" => &["args", "cleanup", "logs", "timeout", "concurrency", "skip-needs", "include-needs", "include-transitive-needs"],
         "fetch" => &["concurrency", "output-dir", "output-dir-template"],
         "lint" => &["args", "set", "values", "concurrency", "skip-deps", "skip-cleanup", "include-needs", "include-transitive-needs", "skip-needs"],
         "build" => &["embed-values"],
@@ -205,6 +206,7 @@ pub fn run(args: &[String]) -> Outcome {
     let mut o = TemplateOpts::default();
     let mut d = crate::deploy::DeployOpts::default();
     let mut color: Option<bool> = None;
+    let mut test_logs = false;
     let mut command: Option<String> = None;
     let mut skip_needs: Option<bool> = None;
     // Command flags given before the command (checked once the command is known).
@@ -298,6 +300,7 @@ pub fn run(args: &[String]) -> Outcome {
             "--wait" => d.wait = on,
             "--detailed-exitcode" => d.detailed_exitcode = on,
             "--no-color" => d.no_color = on,
+            "--logs" => test_logs = on,
             "--color" => color = Some(on),
             "--timeout" => d.timeout = v.parse().ok(),
             "--report-json" => d.report.json = Some(v.clone().into()),
@@ -346,7 +349,7 @@ pub fn run(args: &[String]) -> Outcome {
     }
     if !matches!(
         command.as_str(),
-        "template" | "write-values" | "show-dag" | "build" | "list" | "repos" | "lint" | "deps" | "fetch"
+        "template" | "write-values" | "show-dag" | "build" | "list" | "repos" | "lint" | "deps" | "fetch" | "test"
             | "sync" | "apply" | "diff" | "destroy" | "status"
     ) {
         return usage_error(&format!(
@@ -434,7 +437,7 @@ pub fn run(args: &[String]) -> Outcome {
     };
     let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
     let mut out = match command.as_str() {
-        "sync" | "apply" | "diff" | "destroy" | "status" => {
+        "sync" | "apply" | "diff" | "destroy" | "status" | "test" => {
             // Cluster commands: `needs` are honoured (helmfile's default for them).
             o.skip_needs = skip_needs.unwrap_or(false);
             d.template = o.clone();
@@ -446,6 +449,10 @@ pub fn run(args: &[String]) -> Outcome {
                 "apply" => crate::deploy::apply(&st, all.as_ref(), &d),
                 "diff" => crate::deploy::diff(&st, all.as_ref(), &d),
                 "status" => crate::deploy::status(&st, all.as_ref(), &d),
+                "test" => {
+                    let t = crate::deploy::TestCmdOpts { timeout: d.timeout, logs: test_logs };
+                    crate::deploy::test(&st, all.as_ref(), &d, &t)
+                }
                 _ => crate::deploy::destroy(&st, all.as_ref(), &d),
             }
         }

@@ -389,8 +389,19 @@ fn helm_summary(rel: &Release, installed: bool) -> String {
         rel.version,
         info.description
     ));
-    if !rel.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
+    let tests: Vec<_> = rel.hooks.iter().filter(|h| h.events.iter().any(|e| e == "test")).collect();
+    if tests.is_empty() {
         out.push_str("TEST SUITE: None\n");
+    }
+    for h in tests {
+        let Some(started) = &h.last_run.started_at else { continue };
+        out.push_str(&format!(
+            "TEST SUITE:     {}\nLast Started:   {}\nLast Completed: {}\nPhase:          {}\n",
+            h.name,
+            ansic(started),
+            h.last_run.completed_at.as_deref().map(ansic).unwrap_or_else(|| "Mon Jan  1 00:00:00 0001".into()),
+            h.last_run.phase
+        ));
     }
     if !info.notes.is_empty() {
         out.push_str(&format!("NOTES:\n{}\n", info.notes.trim()));
@@ -1110,4 +1121,84 @@ pub fn status(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
             None
         })
     })
+}
+
+/// Options of `helmfile test`.
+#[derive(Clone, Debug, Default)]
+pub struct TestCmdOpts {
+    /// `--timeout` seconds (None: the release's or helmDefaults' timeout, else helm's 300).
+    pub timeout: Option<u64>,
+    /// `--logs`.
+    pub logs: bool,
+}
+
+/// `helmfile test`: `helm test` of each selected release to be installed (helmfile's
+/// TestReleases), helm's status block logged, a failure as `release "NAME" failed: ...`.
+pub fn test(root: &State, all: Option<&State>, o: &DeployOpts, t: &TestCmdOpts) -> Outcome {
+    with_plan(root, all, o, "test", |ts, rt, out| {
+        rt.block_on(async {
+            let mut errs = Vec::new();
+            for (target, prefix) in ts.iter().filter(|(t, _)| commands::is_desired(&t.rel)) {
+                out.stderr.push_str(&format!("Testing {}\n", target.name));
+                let secs = t.timeout.map(|s| s as i64).unwrap_or_else(|| {
+                    int_of(&get(&target.rel, "timeout")).or_else(|| int_of(&commands::helm_default(target.st, "timeout"))).unwrap_or(300)
+                });
+                let mut args = vec!["test".to_string(), target.name.clone()];
+                if !target.namespace.is_empty() {
+                    args.extend(["--namespace".to_string(), target.namespace.clone()]);
+                }
+                if t.logs {
+                    args.push("--logs".into());
+                }
+                args.extend(["--timeout".to_string(), format!("{secs}s")]);
+                let opts = action::TestOptions { timeout: Duration::from_secs(secs.max(0) as u64), ..Default::default() };
+                let res = async {
+                    let cfg = target.connect(o).await.map_err(|e| (String::new(), e))?;
+                    let run = action::run_tests(&cfg, &target.name, &opts).await;
+                    let Some(rel) = run.release.clone() else {
+                        return Err((String::new(), run.error.unwrap_or_default()));
+                    };
+                    let mut stdout = helm_status(&rel);
+                    let mut error = run.error.clone();
+                    if t.logs {
+                        stdout.push('\n');
+                        let (logs, lerrs) = action::test::pod_logs(&cfg.kube.client, &rel, &opts).await;
+                        stdout.push_str(&logs);
+                        if !lerrs.is_empty() {
+                            let mut e: Vec<String> = error.take().into_iter().collect();
+                            e.extend(lerrs);
+                            error = Some(e.join("\n"));
+                        }
+                    }
+                    let cleaned = action::test::cleanup(&cfg, &run, opts.timeout).await;
+                    match (error, cleaned) {
+                        (Some(m), _) | (None, Err(m)) => Err((stdout, m)),
+                        (None, Ok(())) => Ok(stdout),
+                    }
+                }
+                .await;
+                match res {
+                    Ok(stdout) => out.stderr.push_str(&stdout),
+                    Err((stdout, e)) => {
+                        out.stderr.push_str(&stdout);
+                        let stderr = format!("Error: {e}\n");
+                        let msg = crate::render::exit_error_with("helm", &args, &stderr, &format!("{stderr}{stdout}"));
+                        errs.push((prefix.to_string(), format!("release \"{}\" failed: {msg}", target.name)));
+                    }
+                }
+            }
+            let first = errs.first().map(|e| e.1.clone());
+            if let Some((prefix, _)) = errs.first() {
+                let texts: Vec<String> = errs.iter().map(|e| e.1.clone()).collect();
+                commands::fail_with(out, prefix, &texts);
+            }
+            first
+        })
+    })
+}
+
+/// helm's status block after `helm test` (the release and its test hooks' last runs).
+fn helm_status(rel: &Release) -> String {
+    let block = helm_summary(rel, false);
+    block.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default()
 }
