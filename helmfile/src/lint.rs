@@ -57,8 +57,9 @@ fn helm_lint(job: &HelmTemplate) -> Result<(String, Result<(), String>), String>
         kube_version: None,
         skip_schema_validation: job.skip_schema_validation,
     };
+    // helmfile runs each state from its own directory: read the chart from its full path.
     let path = job.chart_shown.clone();
-    let result = lint_path(&path, false, &opts);
+    let result = lint_path(&job.chart_path.to_string_lossy(), false, &opts);
     let mut out = format!("==> Linting {path}\n");
     if result.messages.is_empty() {
         for e in &result.errors {
