@@ -1,5 +1,7 @@
 //! helmfile v1.8.0's command line (cmd/root.go and the per-command files) for the commands
-//! that render without a cluster: `template`, `write-values`, `show-dag`, `build`, `list`.
+//! that render without a cluster (`template`, `write-values`, `show-dag`, `build`, `list`,
+//! `repos`, `lint`, `deps`, `fetch`) and the cluster ones (`sync`, `apply`, `diff`, `destroy`,
+//! `status`, `test`).
 //! [`run`] parses the global and command flags, loads the state from the state file's directory
 //! (helmfile changes into it) and returns what helmfile prints.
 

@@ -8,6 +8,10 @@
 //! `--concurrency`, per-cluster isolation) and prints helmfile's summary from `report.rs`;
 //! each release's log lines are kept together. Diffs run one release after another in `needs`
 //! order; `destroy` uninstalls one after another in reverse order.
+//! helmfile's hooks fire as there (hooks.rs): the state's and the releases' `prepare` before,
+//! the state's `cleanup` after every command; `presync`/`postsync`/`cleanup` around each synced
+//! release (`postsync` with the error), `preuninstall`/`postuninstall` around each uninstall,
+//! `preapply` before apply syncs anything.
 //! TODO: destroy on the runner (reverse plan), the deploy report table and `--report-json`.
 
 use std::collections::BTreeMap;
