@@ -1,5 +1,7 @@
 //! helmfile v1.8.0's command line (cmd/root.go and the per-command files) for the commands
-//! that render without a cluster: `template`, `write-values`, `show-dag`, `build`, `list`.
+//! that render without a cluster (`template`, `write-values`, `show-dag`, `build`, `list`,
+//! `repos`, `lint`, `deps`, `fetch`) and the cluster ones (`sync`, `apply`, `diff`, `destroy`,
+//! `status`, `test`).
 //! [`run`] parses the global and command flags, loads the state from the state file's directory
 //! (helmfile changes into it) and returns what helmfile prints.
 
@@ -126,6 +128,10 @@ fn command_flags(command: &str) -> &'static [&'static str] {
             "template-args",
         ],
         "write-values" => &["concurrency", "set", "values", "output-file-template"],
+        "deps" => &["args", "skip-repos", "concurrency"],
+        "test" => &["args", "cleanup", "logs", "timeout", "concurrency", "skip-needs", "include-needs", "include-transitive-needs"],
+        "fetch" => &["concurrency", "output-dir", "output-dir-template"],
+        "lint" => &["args", "set", "values", "concurrency", "skip-deps", "skip-cleanup", "include-needs", "include-transitive-needs", "skip-needs"],
         "build" => &["embed-values"],
         "list" => &["keep-temp-dir", "skip-charts", "output"],
         "repos" => &["args"],
@@ -202,6 +208,7 @@ pub fn run(args: &[String]) -> Outcome {
     let mut o = TemplateOpts::default();
     let mut d = crate::deploy::DeployOpts::default();
     let mut color: Option<bool> = None;
+    let mut test_logs = false;
     let mut command: Option<String> = None;
     let mut skip_needs: Option<bool> = None;
     // Command flags given before the command (checked once the command is known).
@@ -295,6 +302,7 @@ pub fn run(args: &[String]) -> Outcome {
             "--wait" => d.wait = on,
             "--detailed-exitcode" => d.detailed_exitcode = on,
             "--no-color" => d.no_color = on,
+            "--logs" => test_logs = on,
             "--color" => color = Some(on),
             "--timeout" => d.timeout = v.parse().ok(),
             "--report-json" => d.report.json = Some(v.clone().into()),
@@ -343,7 +351,7 @@ pub fn run(args: &[String]) -> Outcome {
     }
     if !matches!(
         command.as_str(),
-        "template" | "write-values" | "show-dag" | "build" | "list" | "repos"
+        "template" | "write-values" | "show-dag" | "build" | "list" | "repos" | "lint" | "deps" | "fetch" | "test"
             | "sync" | "apply" | "diff" | "destroy" | "status"
     ) {
         return usage_error(&format!(
@@ -431,7 +439,7 @@ pub fn run(args: &[String]) -> Outcome {
     };
     let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
     let mut out = match command.as_str() {
-        "sync" | "apply" | "diff" | "destroy" | "status" => {
+        "sync" | "apply" | "diff" | "destroy" | "status" | "test" => {
             // Cluster commands: `needs` are honoured (helmfile's default for them).
             o.skip_needs = skip_needs.unwrap_or(false);
             d.template = o.clone();
@@ -443,6 +451,10 @@ pub fn run(args: &[String]) -> Outcome {
                 "apply" => crate::deploy::apply(&st, all.as_ref(), &d),
                 "diff" => crate::deploy::diff(&st, all.as_ref(), &d),
                 "status" => crate::deploy::status(&st, all.as_ref(), &d),
+                "test" => {
+                    let t = crate::deploy::TestCmdOpts { timeout: d.timeout, logs: test_logs };
+                    crate::deploy::test(&st, all.as_ref(), &d, &t)
+                }
                 _ => crate::deploy::destroy(&st, all.as_ref(), &d),
             }
         }
@@ -460,10 +472,16 @@ fn run_command(
 ) -> Outcome {
     match command {
         "template" => commands::template(st, all, o),
+        "lint" => crate::lint::lint(st, all, o),
+        "deps" => crate::charts::deps(st, all, o),
+        "fetch" => crate::charts::fetch(st, all, o),
         "write-values" => commands::write_values(st, all, o),
         "show-dag" => commands::show_dag(st, all, &o.label),
         "repos" => commands::repos(st, &o.label),
-        "build" => match st.build_yaml() {
+        "build" | "list" => commands::hooks_around(st, &o.label, command, || {
+            run_command(&format!("{command}!"), st, all, o)
+        }),
+        "build!" => match st.build_yaml() {
             Ok(s) => Outcome {
                 stdout: s,
                 stderr: String::new(),

@@ -242,6 +242,107 @@ fn fail(out: &mut Outcome, prefix: &str, errs: &[String]) {
     out.code = 1;
 }
 
+/// Logs helmfile's error for a state (`prefix` + the errors as helmfile joins them), exit 1.
+pub(crate) fn fail_with(out: &mut Outcome, prefix: &str, errs: &[String]) {
+    fail(out, prefix, errs)
+}
+
+/// Fires a hook event, logging what it prints; the hook's error, if any.
+pub(crate) fn fire(
+    out: &mut Outcome,
+    st: &State,
+    rel: Option<&BTreeMap<String, Value>>,
+    event: &str,
+    event_error: Option<&str>,
+    command: &str,
+) -> Option<String> {
+    let f = crate::hooks::trigger(st, rel, event, event_error, command);
+    out.stderr.push_str(&f.log);
+    f.error
+}
+
+/// A release's `cleanup` event, whose failure helmfile only warns about.
+pub(crate) fn cleanup_warn(
+    out: &mut Outcome,
+    st: &State,
+    rel: &BTreeMap<String, Value>,
+    command: &str,
+) {
+    if let Some(e) = fire(out, st, Some(rel), "cleanup", None, command) {
+        out.stderr.push_str(&format!("warn: {e}\n\n"));
+    }
+}
+
+/// The start of helmfile's WithPreparedCharts for one state: the state's `prepare` hooks, then
+/// (`releases`) each desired release's, as PrepareCharts fires them. False after an error
+/// (logged with the state's prefix).
+pub(crate) fn prepare_hooks(
+    out: &mut Outcome,
+    st: &State,
+    releases: Option<&[BTreeMap<String, Value>]>,
+    command: &str,
+    prefix: &str,
+) -> bool {
+    if let Some(e) = fire(out, st, None, "prepare", None, command) {
+        fail(out, prefix, &[e]);
+        return false;
+    }
+    for r in releases.unwrap_or_default().iter().filter(|r| desired(r)) {
+        if let Some(e) = fire(out, st, Some(r), "prepare", None, command) {
+            fail(out, prefix, &[format!("[{e}]")]);
+            return false;
+        }
+    }
+    true
+}
+
+/// The end of WithPreparedCharts: the state's `cleanup` hooks with the command's first error
+/// as `.Event.Error`. False when a hook failed (logged with the state's prefix).
+pub(crate) fn global_cleanup(
+    out: &mut Outcome,
+    st: &State,
+    command: &str,
+    first_error: Option<&str>,
+    prefix: &str,
+) -> bool {
+    match fire(out, st, None, "cleanup", first_error, command) {
+        Some(e) => {
+            fail(out, prefix, &[e]);
+            false
+        }
+        None => true,
+    }
+}
+
+/// `helmfile build` / `list` around their printing: each state's hooks (build fires the
+/// releases' `prepare` too, list only the state's).
+pub fn hooks_around(
+    root: &State,
+    label: &str,
+    command: &str,
+    print: impl FnOnce() -> Outcome,
+) -> Outcome {
+    let mut out = Outcome::default();
+    for (st, prefix) in states(root, label) {
+        let rels = selected(st).unwrap_or_default();
+        let rels = if command == "build" {
+            Some(rels.as_slice())
+        } else {
+            None
+        };
+        if !prepare_hooks(&mut out, st, rels, command, &prefix)
+            || !global_cleanup(&mut out, st, command, None, &prefix)
+        {
+            return out;
+        }
+    }
+    let printed = print();
+    out.stdout.push_str(&printed.stdout);
+    out.stderr.push_str(&printed.stderr);
+    out.code = printed.code;
+    out
+}
+
 /// helmfile's dependency-build log lines for the releases whose charts are local directories.
 fn prepare(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool, out: &mut Outcome) {
     if skip_deps || matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
@@ -506,8 +607,16 @@ impl<'a> Run<'a> {
                 return false;
             }
         }
+        if let Some(e) = fire(self.out, st, None, "prepare", None, "template") {
+            fail(self.out, prefix, &[e]);
+            return false;
+        }
         let mut oci_dirs: BTreeMap<String, PathBuf> = BTreeMap::new();
         for r in rels.iter().filter(|r| desired(r)) {
+            if let Some(e) = fire(self.out, st, Some(r), "prepare", None, "template") {
+                fail(self.out, prefix, &[format!("[{e}]")]);
+                return false;
+            }
             let mut log = String::new();
             let res = oci_chart(r, o.oci_plain_http, &mut log);
             self.out.stderr.push_str(&log);
@@ -559,7 +668,7 @@ impl<'a> Run<'a> {
         }
         let results = self.render_all(&jobs, o.concurrency);
         let mut errs: Vec<String> = Vec::new();
-        for ((job, res), w) in jobs.iter().zip(results).zip(warns) {
+        for (((job, res), w), r) in jobs.iter().zip(results).zip(warns).zip(&rels) {
             self.out.stderr.push_str(&w);
             match job {
                 Err(e) => errs.push(e.clone()),
@@ -568,6 +677,7 @@ impl<'a> Run<'a> {
                         .stderr
                         .extend(j.values.log.iter().map(|l| format!("{l}\n")));
                     if !errs.is_empty() {
+                        cleanup_warn(self.out, st, r, "template");
                         continue;
                     }
                     self.out.stderr.push_str(&format!(
@@ -597,11 +707,27 @@ impl<'a> Run<'a> {
                         Some(Err(f)) => errs.push(f.0),
                         None => {}
                     }
+                    cleanup_warn(self.out, st, r, "template");
                 }
             }
+            if job.is_err() {
+                cleanup_warn(self.out, st, r, "template");
+            }
         }
+        let global = fire(
+            self.out,
+            st,
+            None,
+            "cleanup",
+            errs.first().map(String::as_str),
+            "template",
+        );
         if !errs.is_empty() {
             fail(self.out, prefix, &errs);
+            return false;
+        }
+        if let Some(e) = global {
+            fail(self.out, prefix, &[e]);
             return false;
         }
         true
@@ -843,12 +969,20 @@ pub fn show_dag(root: &State, all: Option<&State>, label: &str) -> Outcome {
         } else {
             Ok(rels_of(st))
         };
+        let prep = selected(st).unwrap_or_default();
+        if !prepare_hooks(&mut out, st, Some(&prep), "show-dag", &prefix) {
+            break;
+        }
         match rels.and_then(|r| dag::show_dag(&r)) {
             Ok(t) => out.stdout.push_str(&t),
             Err(e) => {
+                global_cleanup(&mut out, st, "show-dag", Some(&e), &prefix);
                 fail(&mut out, &prefix, &[e]);
                 break;
             }
+        }
+        if !global_cleanup(&mut out, st, "show-dag", None, &prefix) {
+            break;
         }
     }
     out
@@ -902,6 +1036,9 @@ pub fn write_values(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outc
                 break;
             }
         };
+        if !prepare_hooks(&mut out, st, None, "write-values", &prefix) {
+            break;
+        }
         for r in rels.iter().filter(|r| desired(r)) {
             out.stderr.push_str(&needs_warnings(every, r));
             let res = (|| -> Result<(), String> {
@@ -939,10 +1076,15 @@ pub fn write_values(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outc
                 std::fs::write(&full, y).map_err(|e| format!("writing values file {path}: {e}"))?;
                 Ok(())
             })();
+            cleanup_warn(&mut out, st, r, "write-values");
             if let Err(e) = res {
+                global_cleanup(&mut out, st, "write-values", Some(&e), &prefix);
                 fail(&mut out, &prefix, &[e]);
                 break 'states;
             }
+        }
+        if !global_cleanup(&mut out, st, "write-values", None, &prefix) {
+            break;
         }
     }
     out
@@ -983,16 +1125,28 @@ pub(crate) fn deploy_plan<'s>(
                 return Err(());
             }
         }
-        plans.push(Planned { st, releases: rels, prefix });
+        plans.push(Planned {
+            st,
+            releases: rels,
+            prefix,
+        });
     }
     Ok(plans)
 }
 
 /// What `helm template`/`upgrade` is given for a release (`template`'s values path).
-pub(crate) fn deploy_job(st: &State, rel: &BTreeMap<String, Value>, o: &TemplateOpts) -> Result<HelmTemplate, String> {
+pub(crate) fn deploy_job(
+    st: &State,
+    rel: &BTreeMap<String, Value>,
+    o: &TemplateOpts,
+) -> Result<HelmTemplate, String> {
     let mut out = Outcome::default();
     let cache = ChartCache::default();
-    let run = Run { out: &mut out, cache: &cache, synced: Vec::new() };
+    let run = Run {
+        out: &mut out,
+        cache: &cache,
+        synced: Vec::new(),
+    };
     run.helm_job(st, rel, o)
 }
 
@@ -1007,7 +1161,11 @@ pub(crate) fn is_desired(rel: &BTreeMap<String, Value>) -> bool {
 }
 
 /// helmfile's `Building dependency release=...` lines for local charts.
-pub(crate) fn dependency_log(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool) -> String {
+pub(crate) fn dependency_log(
+    st: &State,
+    rels: &[BTreeMap<String, Value>],
+    skip_deps: bool,
+) -> String {
     let mut out = Outcome::default();
     prepare(st, rels, skip_deps, &mut out);
     out.stderr

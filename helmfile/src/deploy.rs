@@ -8,6 +8,10 @@
 //! `--concurrency`, per-cluster isolation) and prints helmfile's summary from `report.rs`;
 //! each release's log lines are kept together. Diffs run one release after another in `needs`
 //! order; `destroy` uninstalls one after another in reverse order.
+//! helmfile's hooks fire as there (hooks.rs): the state's and the releases' `prepare` before,
+//! the state's `cleanup` after every command; `presync`/`postsync`/`cleanup` around each synced
+//! release (`postsync` with the error), `preuninstall`/`postuninstall` around each uninstall,
+//! `preapply` before apply syncs anything.
 //! TODO: destroy on the runner (reverse plan), the deploy report table and `--report-json`.
 
 use std::collections::BTreeMap;
@@ -145,8 +149,8 @@ impl<'s> Target<'s> {
     }
 }
 
-/// The chart and the user values of a release, merged as helm merges `--values`/`--set*`.
-fn inputs(job: &HelmTemplate) -> Result<(Chart, Value), String> {
+/// The user values of a release, merged as helm merges `--values`/`--set*`.
+pub(crate) fn user_values(job: &HelmTemplate) -> Result<Value, String> {
     let mut files = Vec::new();
     let mut docs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (i, d) in job.values.docs.iter().enumerate() {
@@ -171,7 +175,12 @@ fn inputs(job: &HelmTemplate) -> Result<(Chart, Value), String> {
             None => rudder_chart::values::options::read_file_go(p),
         }
     };
-    let vals = vo.merge_values_with(&reader).map_err(|e| e.to_string())?;
+    vo.merge_values_with(&reader).map_err(|e| e.to_string())
+}
+
+/// The chart and the user values of a release, merged as helm merges `--values`/`--set*`.
+fn inputs(job: &HelmTemplate) -> Result<(Chart, Value), String> {
+    let vals = user_values(job)?;
     let chart_ref = job.chart_shown.trim();
     let path = if job.remote {
         let paths = rudder_repo::paths::HelmPaths::from_env();
@@ -230,10 +239,15 @@ struct SyncJob {
     history_max: usize,
     cleanup_on_fail: bool,
     prefix: String,
+    /// The state and the release as hooks see them (`hooks:` fire around the sync).
+    hook_state: Arc<State>,
+    rel: BTreeMap<String, Value>,
+    /// helmfile's `Listing releases matching` line was printed before the run.
+    listed: bool,
 }
 
 impl SyncJob {
-    fn of(t: &Target<'_>, prefix: &str, o: &DeployOpts) -> SyncJob {
+    fn of(t: &Target<'_>, prefix: &str, o: &DeployOpts, hook_state: Arc<State>) -> SyncJob {
         let (wait, atomic) = t.wait(o);
         SyncJob {
             id: crate::dag::release_id(&t.rel),
@@ -257,6 +271,9 @@ impl SyncJob {
             history_max: int_of(&commands::helm_default(t.st, "historyMax")).unwrap_or(10).max(0) as usize,
             cleanup_on_fail: flag(t.st, &t.rel, "cleanupOnFail").unwrap_or(false),
             prefix: prefix.to_string(),
+            hook_state,
+            rel: t.rel.clone(),
+            listed: false,
         }
     }
 
@@ -376,8 +393,19 @@ fn helm_summary(rel: &Release, installed: bool) -> String {
         rel.version,
         info.description
     ));
-    if !rel.hooks.iter().any(|h| h.events.iter().any(|e| e == "test")) {
+    let tests: Vec<_> = rel.hooks.iter().filter(|h| h.events.iter().any(|e| e == "test")).collect();
+    if tests.is_empty() {
         out.push_str("TEST SUITE: None\n");
+    }
+    for h in tests {
+        let Some(started) = &h.last_run.started_at else { continue };
+        out.push_str(&format!(
+            "TEST SUITE:     {}\nLast Started:   {}\nLast Completed: {}\nPhase:          {}\n",
+            h.name,
+            ansic(started),
+            h.last_run.completed_at.as_deref().map(ansic).unwrap_or_else(|| "Mon Jan  1 00:00:00 0001".into()),
+            h.last_run.phase
+        ));
     }
     if !info.notes.is_empty() {
         out.push_str(&format!("NOTES:\n{}\n", info.notes.trim()));
@@ -599,8 +627,50 @@ fn chart_version(rel: &Release) -> String {
         .unwrap_or_default()
 }
 
-/// One release of a sync: what helmfile logs for it, and the runner's outcome.
+/// Fires a release hook from a runner task (the hook is a blocking subprocess).
+fn fire_blocking(st: &State, rel: &BTreeMap<String, Value>, event: &str, err: Option<&str>, command: &str) -> crate::hooks::Fired {
+    tokio::task::block_in_place(|| crate::hooks::trigger(st, Some(rel), event, err, command))
+}
+
+/// One release of a sync as helmfile's SyncReleases runs it: `presync`, the upgrade (or the
+/// uninstall of a release marked `installed: false`), then `postsync` with the error and
+/// `cleanup`. A hook that fails fails the release (`failed processing release NAME: ...`);
+/// after an earlier failure it is only warned about.
 async fn sync_one(j: &SyncJob) -> (String, run::Outcome) {
+    let mut log = String::new();
+    let pre = fire_blocking(&j.hook_state, &j.rel, "presync", None, "sync");
+    log.push_str(&pre.log);
+    let (mut out_log, mut outcome) = match pre.error {
+        // Nothing reached helm: helmfile lists the release in none of its tables.
+        Some(e) => (String::new(), run::Outcome::failed(run::Action::None, e)),
+        None => sync_release(j).await,
+    };
+    log.push_str(&std::mem::take(&mut out_log));
+    let failed = |o: &run::Outcome| o.result == run::Status::Failed;
+    let err_text = if failed(&outcome) { Some(failed_processing(&j.name, &outcome.message)) } else { None };
+    for evt in ["postsync", "cleanup"] {
+        let f = fire_blocking(&j.hook_state, &j.rel, evt, if evt == "postsync" { err_text.as_deref() } else { None }, "sync");
+        log.push_str(&f.log);
+        if let Some(e) = f.error {
+            if failed(&outcome) {
+                log.push_str(&format!("warn: {e}\n\n"));
+            } else {
+                outcome.result = run::Status::Failed;
+                outcome.message = e;
+                outcome.hook_failures += 1;
+            }
+        }
+    }
+    (log, outcome)
+}
+
+/// helmfile's newReleaseFailedError text.
+fn failed_processing(name: &str, err: &str) -> String {
+    format!("failed processing release {name}: {err}")
+}
+
+/// The helm part of one release's sync.
+async fn sync_release(j: &SyncJob) -> (String, run::Outcome) {
     let mut log = String::new();
     if j.desired {
         log.push_str(&format!("Upgrading release={}, chart={}, namespace={}\n", j.name, j.chart_label, j.namespace));
@@ -616,79 +686,135 @@ async fn sync_one(j: &SyncJob) -> (String, run::Outcome) {
         };
     }
     // helmfile looks the release up (`helm list --filter ^NAME$`) before deleting it.
-    log.push_str(&format!("Listing releases matching ^{}$\n", j.name));
+    if !j.listed {
+        log.push_str(&format!("Listing releases matching ^{}$\n", j.name));
+    }
     let res = async {
         let cfg = j.connect().await?;
         if let Some(rel) = current(&cfg, &j.name).await? {
-            let l = listing(&rel);
-            log.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
+            if !j.listed {
+                let l = listing(&rel);
+                log.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
+            }
         }
-        delete_release(&cfg, &j.name, j.wait.clone(), false).await
+        if current(&cfg, &j.name).await?.is_none() {
+            return Ok(false);
+        }
+        let f = fire_blocking(&j.hook_state, &j.rel, "preuninstall", None, "sync");
+        log.push_str(&f.log);
+        if let Some(e) = f.error {
+            return Err(e);
+        }
+        delete_release(&cfg, &j.name, j.wait.clone(), false).await?;
+        log.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n", j.name, j.name));
+        let f = fire_blocking(&j.hook_state, &j.rel, "postuninstall", None, "sync");
+        log.push_str(&f.log);
+        match f.error {
+            Some(e) => Err(e),
+            None => Ok(true),
+        }
     }
     .await;
     match res {
         Ok(false) => (log, run::Outcome::ok(run::Action::Noop)),
-        Ok(true) => {
-            log.push_str(&format!("Deleting {}\nrelease \"{}\" uninstalled\n", j.name, j.name));
-            (log, run::Outcome::ok(run::Action::Delete))
-        }
+        Ok(true) => (log, run::Outcome::ok(run::Action::Delete)),
         Err(e) => (log, run::Outcome::failed(run::Action::Delete, e)),
     }
 }
 
-/// Syncs `which` (indices into `ts`) along the `needs` graph with the runner (`run.rs`):
-/// upgrades the desired releases, deletes the others that are installed; logs as helmfile
-/// and appends its summary tables.
-async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts, out: &mut Outcome) {
-    let jobs: Vec<SyncJob> = which.iter().map(|&i| SyncJob::of(&ts[i].0, ts[i].1, o)).collect();
-    let ids: std::collections::HashSet<String> = jobs.iter().map(|j| j.id.clone()).collect();
-    let nodes: Vec<run::Node> = jobs
+/// Syncs `which` (indices into `ts`) as helmfile's sync does: the releases marked
+/// `installed: false` that are present are uninstalled first (dependents first), then the
+/// others are upgraded along the `needs` graph with the runner (`run.rs`); each with its hooks.
+/// Logs as helmfile, appends its summary tables, then fires `cleanup` for `no_change` (the
+/// releases that needed nothing; `command` names the helmfile command for them). `listed`:
+/// the caller already printed helmfile's `Listing releases` lines. Returns the first error.
+async fn sync_targets(
+    ts: &[(Target<'_>, &str)],
+    which: &[usize],
+    no_change: &[usize],
+    command: &str,
+    listed: bool,
+    o: &DeployOpts,
+    out: &mut Outcome,
+) -> Option<String> {
+    let mut states: BTreeMap<std::path::PathBuf, Arc<State>> = BTreeMap::new();
+    let mut hook_state = |st: &State| states.entry(st.full_path.clone()).or_insert_with(|| Arc::new(st.clone())).clone();
+    let jobs: Vec<SyncJob> = which
         .iter()
-        .map(|j| run::Node {
-            id: j.id.clone(),
-            name: j.name.clone(),
-            namespace: j.namespace.clone(),
-            cluster: j.kube_context.clone(),
-            // Only what is synced in this run orders it (apply syncs the changed releases).
-            needs: j.needs.iter().filter(|n| ids.contains(*n)).cloned().collect(),
-            chart: j.chart.clone(),
+        .map(|&i| {
+            let mut j = SyncJob::of(&ts[i].0, ts[i].1, o, hook_state(ts[i].0.st));
+            j.listed = listed;
+            j
         })
         .collect();
-    let plan = match run::Plan::new(nodes) {
-        Ok(p) => p,
-        Err(e) => {
-            let prefix = jobs.first().map(|j| j.prefix.clone()).unwrap_or_default();
-            out.stderr.push_str(&format!("{prefix}{e}\n"));
-            out.code = 1;
-            return;
-        }
-    };
-    let by_id: Arc<BTreeMap<String, SyncJob>> = Arc::new(jobs.iter().map(|j| (j.id.clone(), j.clone())).collect());
+    let prefix = jobs.first().map(|j| j.prefix.clone()).unwrap_or_else(|| ts.first().map(|t| t.1.to_string()).unwrap_or_default());
     let logs: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
-    let opts = run::RunOptions::new(o.template.concurrency, false, false);
-    let (jobs_c, logs_c) = (by_id.clone(), logs.clone());
-    // Live progress only on a terminal (and not in CI); the printed output stays helmfile's.
-    let mut progress = crate::report::Progress::auto(plan.nodes().len());
-    let rep = run::run(
-        &plan,
-        &opts,
-        "sync",
-        move |node: run::Node| {
-            let (jobs, logs) = (jobs_c.clone(), logs_c.clone());
-            async move {
-                let Some(j) = jobs.get(&node.id) else {
-                    return run::Outcome::failed(run::Action::None, format!("no job for {}", node.id));
-                };
-                let (log, outcome) = sync_one(j).await;
-                if let Ok(mut l) = logs.lock() {
-                    l.push(log);
-                }
-                outcome
+    let mut rep: Option<run::RunReport> = None;
+    let (deletes, updates): (Vec<SyncJob>, Vec<SyncJob>) = jobs.into_iter().partition(|j| !j.desired);
+    for (group, reverse) in [(deletes, true), (updates, false)] {
+        if group.is_empty() {
+            continue;
+        }
+        let ids: std::collections::HashSet<String> = group.iter().map(|j| j.id.clone()).collect();
+        let nodes: Vec<run::Node> = group
+            .iter()
+            .map(|j| run::Node {
+                id: j.id.clone(),
+                name: j.name.clone(),
+                namespace: j.namespace.clone(),
+                cluster: j.kube_context.clone(),
+                // Only what is synced in this run orders it (apply syncs the changed releases).
+                needs: j.needs.iter().filter(|n| ids.contains(*n)).cloned().collect(),
+                chart: j.chart.clone(),
+            })
+            .collect();
+        let plan = match run::Plan::new(nodes) {
+            Ok(p) => p,
+            Err(e) => {
+                out.stderr.push_str(&format!("{prefix}{e}\n"));
+                out.code = 1;
+                return Some(e.to_string());
             }
-        },
-        &mut |e| progress.event(&e),
-    )
-    .await;
+        };
+        let by_id: Arc<BTreeMap<String, SyncJob>> = Arc::new(group.iter().map(|j| (j.id.clone(), j.clone())).collect());
+        let opts = run::RunOptions::new(o.template.concurrency, reverse, false);
+        let (jobs_c, logs_c) = (by_id.clone(), logs.clone());
+        // Live progress only on a terminal (and not in CI); the printed output stays helmfile's.
+        let mut progress = crate::report::Progress::auto(plan.nodes().len());
+        let r = run::run(
+            &plan,
+            &opts,
+            "sync",
+            move |node: run::Node| {
+                let (jobs, logs) = (jobs_c.clone(), logs_c.clone());
+                async move {
+                    let Some(j) = jobs.get(&node.id) else {
+                        return run::Outcome::failed(run::Action::None, format!("no job for {}", node.id));
+                    };
+                    let (log, outcome) = sync_one(j).await;
+                    if let Ok(mut l) = logs.lock() {
+                        l.push(log);
+                    }
+                    outcome
+                }
+            },
+            &mut |e| progress.event(&e),
+        )
+        .await;
+        match &mut rep {
+            None => rep = Some(r),
+            Some(all) => {
+                all.releases.extend(r.releases);
+                all.duration += r.duration;
+            }
+        }
+    }
+    let rep = rep.unwrap_or_else(|| run::RunReport {
+        command: "sync".into(),
+        started_at: std::time::SystemTime::now(),
+        duration: Duration::ZERO,
+        releases: Vec::new(),
+    });
     let wants_report = o.report.json.is_some() || o.report.prometheus.is_some() || o.report.pushgateway.is_some();
     if wants_report {
         if let Err(e) = crate::report::emit(&rep, &o.report).await {
@@ -702,21 +828,34 @@ async fn sync_targets(ts: &[(Target<'_>, &str)], which: &[usize], o: &DeployOpts
         }
     }
     out.stderr.push_str(&crate::report::affected_releases(&rep, !o.no_color));
-    if !rep.success() {
-        let prefix = jobs.first().map(|j| j.prefix.clone()).unwrap_or_default();
-        for e in rep.errors() {
-            out.stderr.push_str(&format!("{prefix}{e}\n"));
-        }
-        out.code = 1;
+    for &i in no_change {
+        commands::cleanup_warn(out, ts[i].0.st, &ts[i].0.rel, command);
     }
+    let errs: Vec<String> = rep
+        .releases
+        .iter()
+        .filter(|r| r.outcome.result == run::Status::Failed)
+        .map(|r| failed_processing(&r.node.name, &r.outcome.message))
+        .collect();
+    if errs.is_empty() {
+        return None;
+    }
+    // helmfile reports the first failed release only.
+    out.stderr.push_str(&format!("{prefix}{}\n", errs[0]));
+    out.code = 1;
+    errs.into_iter().next()
 }
 
-/// Runs `f` over the plan of the tree (nested states first), with the runtime.
+/// Runs `f` over the plan of the tree (nested states first), with the runtime, inside
+/// helmfile's WithPreparedCharts for `command`: each state's `prepare` hooks and its desired
+/// releases' (in plan order, reversed for destroy), the dependency builds, then `f`, then the
+/// states' `cleanup` hooks with `f`'s first error.
 fn with_plan(
     root: &State,
     all: Option<&State>,
     o: &DeployOpts,
-    f: impl for<'a> FnOnce(&'a [(Target<'a>, &'a str)], &'a tokio::runtime::Runtime, &'a mut Outcome),
+    command: &str,
+    f: impl for<'a> FnOnce(&'a [(Target<'a>, &'a str)], &'a tokio::runtime::Runtime, &'a mut Outcome) -> Option<String>,
 ) -> Outcome {
     let mut out = Outcome::default();
     let Ok(plans) = deploy_plan(root, all, &o.template, &mut out) else {
@@ -731,24 +870,71 @@ fn with_plan(
         }
     };
     for p in &plans {
-        out.stderr.push_str(&commands::dependency_log(p.st, &p.releases, o.template.skip_deps));
+        let mut rels = p.releases.clone();
+        if command == "destroy" {
+            rels.reverse();
+        }
+        if !commands::prepare_hooks(&mut out, p.st, Some(&rels), command, &p.prefix) {
+            return out;
+        }
+        out.stderr.push_str(&commands::dependency_log(p.st, &rels, o.template.skip_deps));
     }
     let ts = targets(&plans, o);
-    f(&ts, &rt, &mut out);
+    let first = f(&ts, &rt, &mut out);
+    for p in &plans {
+        if !commands::global_cleanup(&mut out, p.st, command, first.as_deref(), &p.prefix) {
+            break;
+        }
+    }
     out
 }
 
+/// The indices of `ts` in the order the releases are written in their state files.
+fn file_order(ts: &[(Target<'_>, &str)]) -> Vec<usize> {
+    let pos = |t: &Target<'_>| {
+        let id = crate::dag::release_id(&t.rel);
+        t.st.releases().iter().position(|r| crate::dag::release_id(r) == id).unwrap_or(usize::MAX)
+    };
+    let mut idx: Vec<usize> = (0..ts.len()).collect();
+    idx.sort_by_key(|&i| (ts[i].0.st.full_path.clone(), pos(&ts[i].0)));
+    idx
+}
+
+/// Whether the release is installed (helmfile's `helm list --filter ^NAME$`), logging the
+/// lookup and the row found as helmfile does.
+async fn list_release(t: &Target<'_>, o: &DeployOpts, out: &mut Outcome) -> bool {
+    out.stderr.push_str(&format!("Listing releases matching ^{}$\n", t.name));
+    if let Ok(cfg) = t.connect(o).await {
+        if let Ok(Some(rel)) = current(&cfg, &t.name).await {
+            let l = listing(&rel);
+            out.stderr.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
+            return true;
+        }
+    }
+    false
+}
+
 /// `helmfile sync`: every selected release installed or upgraded in `needs` order; releases
-/// marked `installed: false` are uninstalled when present.
+/// marked `installed: false` are uninstalled first when present.
 pub fn sync(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
-    with_plan(root, all, o, |ts, rt, out| {
-        let which: Vec<usize> = (0..ts.len()).collect();
-        rt.block_on(sync_targets(ts, &which, o, out));
+    with_plan(root, all, o, "sync", |ts, rt, out| {
+        rt.block_on(async {
+            let (mut which, mut no_change) = (Vec::new(), Vec::new());
+            for (i, (t, _)) in ts.iter().enumerate() {
+                if commands::is_desired(&t.rel) || list_release(t, o, out).await {
+                    which.push(i);
+                } else {
+                    no_change.push(i);
+                }
+            }
+            sync_targets(ts, &which, &no_change, "sync", true, o, out).await
+        })
     })
 }
 
-/// Diffs every target; returns the indices that change (`None` after an error, logged).
-async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outcome) -> Option<Vec<usize>> {
+/// Diffs every target; returns the indices that change (`Err` after an error, logged).
+/// `cleanup`: fire each diffed release's `cleanup` hooks (`helmfile diff`; apply does not).
+async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outcome, cleanup: bool) -> Result<Vec<usize>, String> {
     let mut changed = Vec::new();
     for (i, (t, prefix)) in ts.iter().enumerate() {
         let started_cfg = async { t.connect(o).await.ok() }.await;
@@ -772,7 +958,11 @@ async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outco
             t.chart_label,
             t.ns()
         ));
-        match diff_release(t, o).await {
+        let res = diff_release(t, o).await;
+        if cleanup {
+            commands::cleanup_warn(out, t.st, &t.rel, "diff");
+        }
+        match res {
             Ok((text, has)) => {
                 out.stdout.push_str(&text);
                 if has {
@@ -782,73 +972,100 @@ async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outco
             Err(e) => {
                 out.stderr.push_str(&format!("{prefix}release \"{}\" failed: {e}\n", t.name));
                 out.code = 1;
-                return None;
+                return Err(e);
             }
         }
     }
-    Some(changed)
+    Ok(changed)
 }
 
 /// `helmfile diff`: each release previewed against the cluster.
 pub fn diff(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
-    with_plan(root, all, o, |ts, rt, out| {
-        if let Some(changed) = rt.block_on(diff_targets(ts, o, out)) {
+    with_plan(root, all, o, "diff", |ts, rt, out| match rt.block_on(diff_targets(ts, o, out, true)) {
+        Ok(changed) => {
             if !changed.is_empty() && o.detailed_exitcode {
                 out.code = 2;
             }
+            None
         }
+        Err(e) => Some(e),
     })
 }
 
 /// `helmfile apply`: diff, then sync only what changes.
 pub fn apply(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
-    with_plan(root, all, o, |ts, rt, out| {
-        let Some(changed) = rt.block_on(diff_targets(ts, o, out)) else {
-            return;
+    with_plan(root, all, o, "apply", |ts, rt, out| {
+        let changed = match rt.block_on(diff_targets(ts, o, out, false)) {
+            Ok(c) => c,
+            Err(e) => return Some(e),
         };
+        let unchanged: Vec<usize> = (0..ts.len()).filter(|i| !changed.contains(i)).collect();
         if changed.is_empty() {
-            return;
+            for &i in &unchanged {
+                commands::cleanup_warn(out, ts[i].0.st, &ts[i].0.rel, "apply");
+            }
+            return None;
         }
-        rt.block_on(sync_targets(ts, &changed, o, out));
+        // helmfile's preapply hooks: every release to change, dependents first.
+        for &i in changed.iter().rev() {
+            let (t, prefix) = &ts[i];
+            if let Some(e) = commands::fire(out, t.st, Some(&t.rel), "preapply", None, "apply") {
+                out.stderr.push_str(&format!("{prefix}{e}\n"));
+                out.code = 1;
+                return Some(e);
+            }
+        }
+        let first = rt.block_on(sync_targets(ts, &changed, &unchanged, "apply", false, o, out));
         if out.code == 0 && o.detailed_exitcode {
             out.code = 2;
         }
+        first
     })
 }
 
 /// `helmfile destroy`: every selected release uninstalled, in reverse `needs` order (helmfile
 /// v1.8.0 has no `delete` command any more; it is cobra's unknown command, as there).
 pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
-    with_plan(root, all, o, |ts, rt, out| {
+    with_plan(root, all, o, "destroy", |ts, rt, out| {
         rt.block_on(async {
-            // helmfile lists each release (`helm list --filter ^NAME$`) before deleting.
+            // helmfile lists each release (`helm list --filter ^NAME$`), last in the file
+            // first, before deleting.
             let mut present = Vec::new();
-            for (i, (t, _)) in ts.iter().enumerate().rev() {
-                out.stderr.push_str(&format!("Listing releases matching ^{}$\n", t.name));
-                if let Ok(cfg) = t.connect(o).await {
-                    if let Ok(Some(rel)) = current(&cfg, &t.name).await {
-                        let l = listing(&rel);
-                        out.stderr.push_str(l.split_once('\n').map(|(_, row)| row).unwrap_or(""));
-                        present.push(i);
-                    }
+            for i in file_order(ts).into_iter().rev() {
+                if list_release(&ts[i].0, o, out).await {
+                    present.push(i);
                 }
             }
-            present.reverse();
+            present.sort();
+            // Releases with nothing to delete get their `cleanup` now.
+            for (i, (t, _)) in ts.iter().enumerate() {
+                if !present.contains(&i) {
+                    commands::cleanup_warn(out, t.st, &t.rel, "delete");
+                }
+            }
             if present.is_empty() {
-                return;
+                return None;
             }
             let mut deleted = Vec::new();
             for &i in present.iter().rev() {
                 let (t, prefix) = &ts[i];
                 let started = Instant::now();
-                out.stderr.push_str(&format!("Deleting {}\n", t.name));
-                let res = match t.connect(o).await {
-                    Ok(cfg) => delete_release(&cfg, &t.name, t.wait(o).0, false).await,
-                    Err(e) => Err(e),
-                };
+                let res = async {
+                    if let Some(e) = commands::fire(out, t.st, Some(&t.rel), "preuninstall", None, "delete") {
+                        return Err(e);
+                    }
+                    out.stderr.push_str(&format!("Deleting {}\n", t.name));
+                    let cfg = t.connect(o).await?;
+                    delete_release(&cfg, &t.name, t.wait(o).0, false).await?;
+                    out.stderr.push_str(&format!("release \"{}\" uninstalled\n", t.name));
+                    match commands::fire(out, t.st, Some(&t.rel), "postuninstall", None, "delete") {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    }
+                }
+                .await;
                 match res {
                     Ok(_) => {
-                        out.stderr.push_str(&format!("release \"{}\" uninstalled\n", t.name));
                         deleted.push(Done {
                             name: t.name.clone(),
                             namespace: t.namespace.clone(),
@@ -859,20 +1076,22 @@ pub fn destroy(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
                     }
                     Err(e) => {
                         out.stderr.push_str(&affected(&[], &deleted, &[], !o.no_color));
-                        out.stderr.push_str(&format!("{prefix}release \"{}\" failed: {e}\n", t.name));
+                        let e = format!("release \"{}\" failed: {e}", t.name);
+                        out.stderr.push_str(&format!("{prefix}{e}\n"));
                         out.code = 1;
-                        return;
+                        return Some(e);
                     }
                 }
             }
             out.stderr.push_str(&affected(&[], &deleted, &[], !o.no_color));
+            None
         })
     })
 }
 
 /// `helmfile status`: `helm status` of each selected installed release.
 pub fn status(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
-    with_plan(root, all, o, |ts, rt, out| {
+    with_plan(root, all, o, "status", |ts, rt, out| {
         rt.block_on(async {
             for (t, prefix) in ts.iter().filter(|(t, _)| commands::is_desired(&t.rel)) {
                 out.stderr.push_str(&format!("Getting status {}\n", t.name));
@@ -896,12 +1115,94 @@ pub fn status(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
                         ));
                     }
                     Err(e) => {
-                        out.stderr.push_str(&format!("{prefix}release \"{}\" failed: {e}\n", t.name));
+                        let e = format!("release \"{}\" failed: {e}", t.name);
+                        out.stderr.push_str(&format!("{prefix}{e}\n"));
                         out.code = 1;
-                        return;
+                        return Some(e);
                     }
                 }
             }
+            None
         })
     })
+}
+
+/// Options of `helmfile test`.
+#[derive(Clone, Debug, Default)]
+pub struct TestCmdOpts {
+    /// `--timeout` seconds (None: the release's or helmDefaults' timeout, else helm's 300).
+    pub timeout: Option<u64>,
+    /// `--logs`.
+    pub logs: bool,
+}
+
+/// `helmfile test`: `helm test` of each selected release to be installed (helmfile's
+/// TestReleases), helm's status block logged, a failure as `release "NAME" failed: ...`.
+pub fn test(root: &State, all: Option<&State>, o: &DeployOpts, t: &TestCmdOpts) -> Outcome {
+    with_plan(root, all, o, "test", |ts, rt, out| {
+        rt.block_on(async {
+            let mut errs = Vec::new();
+            for (target, prefix) in ts.iter().filter(|(t, _)| commands::is_desired(&t.rel)) {
+                out.stderr.push_str(&format!("Testing {}\n", target.name));
+                let secs = t.timeout.map(|s| s as i64).unwrap_or_else(|| {
+                    int_of(&get(&target.rel, "timeout")).or_else(|| int_of(&commands::helm_default(target.st, "timeout"))).unwrap_or(300)
+                });
+                let mut args = vec!["test".to_string(), target.name.clone()];
+                if !target.namespace.is_empty() {
+                    args.extend(["--namespace".to_string(), target.namespace.clone()]);
+                }
+                if t.logs {
+                    args.push("--logs".into());
+                }
+                args.extend(["--timeout".to_string(), format!("{secs}s")]);
+                let opts = action::TestOptions { timeout: Duration::from_secs(secs.max(0) as u64), ..Default::default() };
+                let res = async {
+                    let cfg = target.connect(o).await.map_err(|e| (String::new(), e))?;
+                    let run = action::run_tests(&cfg, &target.name, &opts).await;
+                    let Some(rel) = run.release.clone() else {
+                        return Err((String::new(), run.error.unwrap_or_default()));
+                    };
+                    let mut stdout = helm_status(&rel);
+                    let mut error = run.error.clone();
+                    if t.logs {
+                        stdout.push('\n');
+                        let (logs, lerrs) = action::test::pod_logs(&cfg.kube.client, &rel, &opts).await;
+                        stdout.push_str(&logs);
+                        if !lerrs.is_empty() {
+                            let mut e: Vec<String> = error.take().into_iter().collect();
+                            e.extend(lerrs);
+                            error = Some(e.join("\n"));
+                        }
+                    }
+                    let cleaned = action::test::cleanup(&cfg, &run, opts.timeout).await;
+                    match (error, cleaned) {
+                        (Some(m), _) | (None, Err(m)) => Err((stdout, m)),
+                        (None, Ok(())) => Ok(stdout),
+                    }
+                }
+                .await;
+                match res {
+                    Ok(stdout) => out.stderr.push_str(&stdout),
+                    Err((stdout, e)) => {
+                        out.stderr.push_str(&stdout);
+                        let stderr = format!("Error: {e}\n");
+                        let msg = crate::render::exit_error_with("helm", &args, &stderr, &format!("{stderr}{stdout}"));
+                        errs.push((prefix.to_string(), format!("release \"{}\" failed: {msg}", target.name)));
+                    }
+                }
+            }
+            let first = errs.first().map(|e| e.1.clone());
+            if let Some((prefix, _)) = errs.first() {
+                let texts: Vec<String> = errs.iter().map(|e| e.1.clone()).collect();
+                commands::fail_with(out, prefix, &texts);
+            }
+            first
+        })
+    })
+}
+
+/// helm's status block after `helm test` (the release and its test hooks' last runs).
+fn helm_status(rel: &Release) -> String {
+    let block = helm_summary(rel, false);
+    block.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default()
 }

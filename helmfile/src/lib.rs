@@ -16,10 +16,13 @@
 //! engine's YAML reader is go-yaml v2's; v3-only scalar readings are emulated for the YAML 1.1
 //! booleans `y/yes/on/off/...`), `--embed-values`.
 
+pub mod charts;
 pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod deploy;
+pub mod hooks;
+pub mod lint;
 pub mod render;
 pub mod report;
 pub mod run;
@@ -182,6 +185,12 @@ fn render(cwd: &Path, base: &Path, name: &str, text: &str, data: &Value, pre: bo
     t.parse("stringTemplate", text).map_err(|e| e.to_string())?;
     let _ = name;
     t.execute("stringTemplate", data).map_err(|e| e.to_string())
+}
+
+/// Renders `text` as helmfile's text renderer does for this state (its base path, helper
+/// templates, `missingkey=error`): hooks' commands and arguments.
+pub(crate) fn render_in(st: &State, text: &str, data: &Value) -> R<String> {
+    render(&st.cwd, &st.base_dir, "", text, data, false)
 }
 
 fn template_data(env_name: &str, kube_context: &str, values: &Value, namespace: &str) -> Value {
@@ -895,8 +904,9 @@ impl State {
             labels.insert("chart".into(), Value::string(chart.rsplit('/').next().unwrap_or("")));
             rm.insert("labels".into(), mk_map(labels.into_iter().collect()));
             // A local chart directory is prepared: chartPath is its path joined to the state's
-            // directory (as given on the command line).
-            if !chart.is_empty() && !Path::new(&chart).is_absolute() && self.base_dir.join(&chart).is_dir() {
+            // directory (as given on the command line); releases not installed are not prepared.
+            if !matches!(get(&rm, "installed"), Value::Bool(false))
+                && !chart.is_empty() && !Path::new(&chart).is_absolute() && self.base_dir.join(&chart).is_dir() {
                 let rel_base = Path::new(&self.file_path).parent().map(Path::to_path_buf).unwrap_or_default();
                 let p = rudder_engine::funcs::helmfile::clean(&rel_base.join(&chart)).to_string_lossy().into_owned();
                 if p != chart {

@@ -82,7 +82,7 @@ fn fnv32a(s: &str) -> String {
 
 impl HelmTemplate {
     /// The temporary values file names helmfile would pass (`[ns-]name-values-HASH`).
-    fn value_file_names(&self) -> Vec<String> {
+    pub(crate) fn value_file_names(&self) -> Vec<String> {
         let mut id = String::new();
         if !self.namespace.is_empty() {
             id.push_str(&self.namespace);
@@ -324,6 +324,11 @@ pub fn exit_error_for(
     stdout: &str,
     stderr: &str,
 ) -> String {
+    exit_error_with(helm_binary, helm_args, stderr, &format!("{stdout}{stderr}"))
+}
+
+/// [`exit_error_for`] with the combined output as the process interleaved it.
+pub fn exit_error_with(helm_binary: &str, helm_args: &[String], stderr: &str, combined: &str) -> String {
     {
         let path = lookup_path(helm_binary);
         let mut args = vec![helm_binary.to_string()];
@@ -346,7 +351,6 @@ pub fn exit_error_for(
         if !stderr.is_empty() {
             out.push_str(&format!("\n\nSTDERR:\n{}", go_indent(stderr, "  ")));
         }
-        let combined = format!("{stdout}{stderr}");
         if !combined.is_empty() {
             out.push_str(&format!(
                 "\n\nCOMBINED OUTPUT:\n{}",

@@ -603,9 +603,12 @@ pub fn affected_releases(report: &RunReport, color: bool) -> String {
     let long = [("NAME", false, 0), ("NAMESPACE", false, 6), ("CHART", false, 6), ("VERSION", false, 6), ("DURATION", true, 0)];
     let short = [("NAME", false, 0), ("NAMESPACE", false, 6), ("DURATION", true, 0)];
     let pick = |f: &dyn Fn(&ReleaseRun) -> bool| report.releases.iter().filter(|r| f(r)).collect::<Vec<_>>();
-    let updated = pick(&|r| r.outcome.result == Status::Ok && matches!(r.outcome.action, Action::Install | Action::Upgrade));
+    // A release whose helm part succeeded but whose helmfile hook failed afterwards is still
+    // "updated" there; one that failed before helm ran (action none) is in no table.
+    let hook_only = |r: &ReleaseRun| r.outcome.result == Status::Failed && r.outcome.hook_failures > 0;
+    let updated = pick(&|r| (r.outcome.result == Status::Ok || hook_only(r)) && matches!(r.outcome.action, Action::Install | Action::Upgrade));
     let deleted = pick(&|r| r.outcome.result == Status::Ok && r.outcome.action == Action::Delete);
-    let failed = pick(&|r| r.outcome.result == Status::Failed && r.outcome.action != Action::Delete);
+    let failed = pick(&|r| r.outcome.result == Status::Failed && !hook_only(r) && !matches!(r.outcome.action, Action::Delete | Action::None));
     let delete_failed = pick(&|r| r.outcome.result == Status::Failed && r.outcome.action == Action::Delete);
     let mut out = String::new();
     let mut section = |title: &str, cols: &[(&str, bool, usize)], rows: Vec<Vec<String>>| {
