@@ -364,7 +364,10 @@ fn unknown_field_v(doc: &V) -> Option<String> {
     })
 }
 
-const TOP_FIELDS: &[&str] = &[
+/// The fields Helm's index structs know, per level (`repo.IndexFile`; `repo.ChartVersion` with
+/// the embedded `chart.Metadata`, 25 fields; `chart.Maintainer`; `chart.Dependency`). Both
+/// readers check keys against them (the one-pass reader by bit position: keep the order).
+pub(crate) const TOP_FIELDS: &[&str] = &[
     "serverInfo",
     "apiVersion",
     "generated",
@@ -372,7 +375,7 @@ const TOP_FIELDS: &[&str] = &[
     "publicKeys",
     "annotations",
 ];
-const ENTRY_FIELDS: &[&str] = &[
+pub(crate) const ENTRY_FIELDS: &[&str] = &[
     "name",
     "home",
     "sources",
@@ -399,8 +402,8 @@ const ENTRY_FIELDS: &[&str] = &[
     "tillerVersion",
     "url",
 ];
-const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
-const DEPENDENCY_FIELDS: &[&str] = &[
+pub(crate) const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
+pub(crate) const DEPENDENCY_FIELDS: &[&str] = &[
     "name",
     "version",
     "repository",

@@ -22,7 +22,10 @@ use std::collections::BTreeMap;
 use rudder_chart::model::{Dependency, Maintainer, Metadata};
 use rudder_engine::yaml::{plain_kind, PlainKind};
 
-use crate::index::{finish_entry, skipped_warning, ChartVersion, IndexFile};
+use crate::index::{
+    finish_entry, skipped_warning, ChartVersion, IndexFile, DEPENDENCY_FIELDS, ENTRY_FIELDS,
+    MAINTAINER_FIELDS, TOP_FIELDS,
+};
 
 /// Why a document was left to the generic reader: the 1-based line and what was found there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,55 +141,6 @@ fn odd_char(c: char) -> bool {
         '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
     )
 }
-
-/// The 25 fields of `repo.ChartVersion` (with the embedded `chart.Metadata`), for duplicate
-/// detection by bit.
-const ENTRY_FIELDS: &[&str] = &[
-    "name",
-    "home",
-    "sources",
-    "version",
-    "description",
-    "keywords",
-    "maintainers",
-    "icon",
-    "apiVersion",
-    "condition",
-    "tags",
-    "appVersion",
-    "deprecated",
-    "annotations",
-    "kubeVersion",
-    "dependencies",
-    "type",
-    "urls",
-    "created",
-    "removed",
-    "digest",
-    "checksum",
-    "engine",
-    "tillerVersion",
-    "url",
-];
-const TOP_FIELDS: &[&str] = &[
-    "serverInfo",
-    "apiVersion",
-    "generated",
-    "entries",
-    "publicKeys",
-    "annotations",
-];
-const MAINTAINER_FIELDS: &[&str] = &["name", "email", "url"];
-const DEPENDENCY_FIELDS: &[&str] = &[
-    "name",
-    "version",
-    "repository",
-    "condition",
-    "tags",
-    "enabled",
-    "import-values",
-    "alias",
-];
 
 struct Reader<'a> {
     text: &'a str,
