@@ -102,6 +102,26 @@ fn from_kubeconfig(kubeconfig: PathBuf) -> Result<Testbed> {
 }
 
 impl Testbed {
+    /// The test bed's second cluster (context `testbed-b`: its own apiserver, controllers and kwok
+    /// Nodes), for runs that deploy to two clusters. Its kubeconfig selects `testbed-b`; the main
+    /// kubeconfig has both contexts.
+    pub fn second(&self) -> Result<Testbed> {
+        let kc = self.kubeconfig.with_file_name("kubeconfig-b");
+        let tb = from_kubeconfig(kc.clone())?;
+        let text = std::fs::read_to_string(&kc)?;
+        let server = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("server:"))
+            .nth(1)
+            .map(|v| v.trim().to_string())
+            .with_context(|| format!("no second cluster in {} (run `conformance/testbed up`)", kc.display()))?;
+        let t = Testbed { server, ..tb };
+        t.get_json("/version").context("the second cluster (testbed-b) does not answer: run `conformance/testbed up`")?;
+        Ok(t)
+    }
+}
+
+impl Testbed {
     /// A command with `KUBECONFIG` pointing at the test bed and helm's own state kept in a
     /// private directory, so tests do not read or write the user's helm configuration.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {

@@ -147,7 +147,7 @@ fn command_flags(command: &str) -> &'static [&'static str] {
             "skip-diff-validation-on-install", "include-tests", "detailed-exitcode",
             "strip-trailing-cr", "skip-cleanup", "suppress-output-line-regex",
             // Rudder only: the deploy report.
-            "report-json", "report-prometheus", "report-pushgateway", "report-job",
+            "report", "report-json", "report-prometheus", "report-pushgateway", "report-job",
         ],
         "destroy" => &["args", "cascade", "concurrency", "skip-charts"],
         "status" => &["args", "concurrency"],
@@ -302,6 +302,7 @@ pub fn run(args: &[String]) -> Outcome {
             "--wait" => d.wait = on,
             "--detailed-exitcode" => d.detailed_exitcode = on,
             "--no-color" => d.no_color = on,
+            "--report" => d.report.table = on,
             "--logs" => test_logs = on,
             "--color" => color = Some(on),
             "--timeout" => d.timeout = v.parse().ok(),

@@ -12,7 +12,8 @@
 //! the state's `cleanup` after every command; `presync`/`postsync`/`cleanup` around each synced
 //! release (`postsync` with the error), `preuninstall`/`postuninstall` around each uninstall,
 //! `preapply` before apply syncs anything.
-//! TODO: destroy on the runner (reverse plan), the deploy report table and `--report-json`.
+//! The deploy report table is printed with `--report` (or on a terminal outside CI).
+//! TODO: destroy on the runner (reverse plan), with the deploy report.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -828,6 +829,9 @@ async fn sync_targets(
         }
     }
     out.stderr.push_str(&crate::report::affected_releases(&rep, !o.no_color));
+    if o.report.wants_table() {
+        out.stderr.push_str(&crate::report::summary(&rep, !o.no_color));
+    }
     for &i in no_change {
         commands::cleanup_warn(out, ts[i].0.st, &ts[i].0.rel, command);
     }

@@ -553,6 +553,18 @@ pub struct ReportOptions {
     pub job: Option<String>,
     /// Extra Pushgateway grouping labels (e.g. `("environment", "prod")`).
     pub grouping: Vec<(String, String)>,
+    /// `--report`: print the deploy report table ([`summary`]) after helmfile's own output. Off
+    /// by default so that, invoked as `helmfile`, the output stays helmfile's; on a terminal
+    /// outside CI it is printed anyway (see [`ReportOptions::wants_table`]).
+    pub table: bool,
+}
+
+impl ReportOptions {
+    /// Whether the deploy report table is printed: `--report`, or a terminal outside CI.
+    pub fn wants_table(&self) -> bool {
+        let ci = std::env::var("CI").map(|v| !v.is_empty() && v != "false").unwrap_or(false);
+        self.table || (std::io::stderr().is_terminal() && !ci)
+    }
 }
 
 /// Writes every report `opts` asks for. All are attempted; the first error is returned (a

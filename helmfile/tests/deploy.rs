@@ -27,8 +27,12 @@ struct Bed {
 
 impl Drop for Bed {
     fn drop(&mut self) {
+        let second = testbed::testbed().second().ok();
         for ns in &self.namespaces {
             let _ = testbed::testbed().delete(&format!("/api/v1/namespaces/{ns}"));
+            if let Some(b) = &second {
+                let _ = b.delete(&format!("/api/v1/namespaces/{ns}"));
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -55,7 +59,12 @@ impl Bed {
 
     /// `helm list -A` rows of this bed's namespaces: (name, namespace, revision, status, chart).
     fn helm_list(&self) -> Vec<(String, String, String, String, String)> {
-        let out = testbed::run_ok(self.helm().args(["list", "-A", "-o", "json"])).expect("helm list");
+        self.helm_list_in("testbed")
+    }
+
+    /// `helm list -A --kube-context CONTEXT` rows of this bed's namespaces.
+    fn helm_list_in(&self, context: &str) -> Vec<(String, String, String, String, String)> {
+        let out = testbed::run_ok(self.helm().args(["list", "-A", "-o", "json", "--kube-context", context])).expect("helm list");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut rows: Vec<_> = v
             .as_array()
@@ -393,4 +402,105 @@ fn sync_writes_the_deploy_report() {
     assert_eq!(sample("rudder_helmfile_release_success{", "hfapply-rep-good"), "1");
     assert_eq!(sample("rudder_helmfile_release_failed{", "hfapply-rep-bad"), "1");
     assert!(text.lines().any(|l| l.starts_with("rudder_helmfile_run_success{") && l.ends_with(" 0")), "{text}");
+}
+
+/// Two clusters in one run: the test bed's `testbed` and `testbed-b` contexts (two apiservers),
+/// the same release names and namespaces in both, `needs` inside each cluster. Real helm in each
+/// context must see exactly what the real helmfile makes of the same state; then a failure in one
+/// cluster leaves the other cluster's releases going.
+#[test]
+fn two_clusters_in_one_run_agree_with_helmfile_and_fail_apart() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    testbed::testbed().second().expect("the test bed's second cluster");
+    let bed = Bed::new("hfapply-2c", 2);
+    cm_chart(&bed.dir, "store");
+    cm_chart(&bed.dir, "app");
+    let (mine_ns, real_ns) = (bed.namespaces[0].clone(), bed.namespaces[1].clone());
+    let state = |ns: &str, extra: &str| {
+        let mut s = String::from("releases:\n");
+        for ctx in ["testbed", "testbed-b"] {
+            s += &format!(
+                "- {{name: hf2c-db, namespace: {ns}, kubeContext: {ctx}, chart: ./charts/store, createNamespace: true}}\n\
+                 - {{name: hf2c-api, namespace: {ns}, kubeContext: {ctx}, chart: ./charts/app, needs: [{ctx}/{ns}/hf2c-db], values: [api-values.yaml]}}\n"
+            );
+        }
+        s + extra
+    };
+    std::fs::write(bed.dir.join("api-values.yaml"), "greeting: v1\n").unwrap();
+    let real_dir = bed.dir.join("real");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    std::fs::write(real_dir.join("helmfile.yaml"), state(&real_ns, "")).unwrap();
+    std::fs::write(real_dir.join("api-values.yaml"), "greeting: v1\n").unwrap();
+    std::os::unix::fs::symlink(bed.dir.join("charts"), real_dir.join("charts")).unwrap();
+    std::fs::write(bed.dir.join("helmfile.yaml"), state(&mine_ns, "")).unwrap();
+
+    let real = bed.real(&["--file", real_dir.join("helmfile.yaml").to_str().unwrap(), "sync"]);
+    assert_eq!(real.code, 0, "the real helmfile sync failed:\n{}{}", real.stdout, real.stderr);
+    let json = bed.dir.join("report.json");
+    let o = bed.mine(&["sync", "--report", "--report-json", json.to_str().unwrap()]);
+    ok(&o, "sync to two clusters");
+
+    let rows = |ctx: &str, ns: &str| -> Vec<(String, String, String, String)> {
+        bed.helm_list_in(ctx).into_iter().filter(|r| r.1 == ns).map(|r| (r.0, r.2, r.3, r.4)).collect()
+    };
+    for ctx in ["testbed", "testbed-b"] {
+        let want = rows(ctx, &real_ns);
+        assert_eq!(want.len(), 2, "the real helmfile's releases in {ctx}: {want:?}");
+        assert_eq!(rows(ctx, &mine_ns), want, "helm list --kube-context {ctx}: rudder vs helmfile");
+    }
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let clusters: Vec<(String, bool, u64)> = rep["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["cluster"].as_str().unwrap().to_string(), c["success"].as_bool().unwrap(), c["ok"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(clusters, [("testbed".to_string(), true, 2), ("testbed-b".to_string(), true, 2)], "{rep}");
+    assert!(o.stderr.contains("cluster testbed: 2 ok") && o.stderr.contains("cluster testbed-b: 2 ok"), "no per-cluster summary:\n{}", o.stderr);
+
+    // A release the apiserver of testbed-b rejects, with a dependent there; a values change for
+    // both api releases. testbed's upgrade goes through; testbed-b's bad release fails, its
+    // dependent is skipped, and its api upgrade (not behind the failure) still runs or is skipped
+    // as the cluster's stop rule says — but nothing of testbed's is held back.
+    let bad = bed.dir.join("charts/bad");
+    std::fs::create_dir_all(bad.join("templates")).unwrap();
+    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
+    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+    let extra = format!(
+        "- {{name: hf2c-bad, namespace: {mine_ns}, kubeContext: testbed-b, chart: ./charts/bad}}\n\
+         - {{name: hf2c-after, namespace: {mine_ns}, kubeContext: testbed-b, chart: ./charts/app, needs: [testbed-b/{mine_ns}/hf2c-bad]}}\n\
+         - {{name: hf2c-web, namespace: {mine_ns}, kubeContext: testbed, chart: ./charts/app, needs: [testbed/{mine_ns}/hf2c-api]}}\n"
+    );
+    std::fs::write(bed.dir.join("helmfile.yaml"), state(&mine_ns, &extra)).unwrap();
+    std::fs::write(bed.dir.join("api-values.yaml"), "greeting: v2\n").unwrap();
+    let o = bed.mine(&["sync", "--report-json", json.to_str().unwrap()]);
+    assert_eq!(o.code, 1, "a failed release must fail the run:\n{}{}", o.stdout, o.stderr);
+    let a = rows("testbed", &mine_ns);
+    let names_a: Vec<(&str, &str, &str)> = a.iter().map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(
+        names_a,
+        [("hf2c-api", "2", "deployed"), ("hf2c-db", "2", "deployed"), ("hf2c-web", "1", "deployed")],
+        "testbed must go on while testbed-b fails"
+    );
+    let b = rows("testbed-b", &mine_ns);
+    assert!(b.iter().any(|r| r.0 == "hf2c-bad" && r.2 == "failed"), "{b:?}");
+    assert!(!b.iter().any(|r| r.0 == "hf2c-after"), "the dependent of a failed release must not be installed: {b:?}");
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let success: Vec<(String, bool)> = rep["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["cluster"].as_str().unwrap().to_string(), c["success"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(success, [("testbed".to_string(), true), ("testbed-b".to_string(), false)], "{rep}");
+    // The values live in each cluster's own record.
+    for ctx in ["testbed", "testbed-b"] {
+        let got = testbed::run_ok(bed.helm().args(["get", "values", "hf2c-api", "-n", &mine_ns, "--kube-context", ctx, "-o", "json"])).unwrap();
+        let v = String::from_utf8_lossy(&got.stdout).trim().to_string();
+        if ctx == "testbed" {
+            assert_eq!(v, r#"{"greeting":"v2"}"#, "{ctx}");
+        } else {
+            assert!(v == r#"{"greeting":"v2"}"# || v == r#"{"greeting":"v1"}"#, "{ctx}: {v}");
+        }
+    }
 }
