@@ -340,6 +340,28 @@ fn corpus_cases() -> Vec<Case> {
     out
 }
 
+/// The README's example stack (examples/stack): the charts it names come from the shared corpus
+/// (`RUDDER_CORPUS`, set by the test for both tools). `--skip-tests`: podinfo's test hooks carry
+/// random names.
+fn example_cases() -> Vec<Case> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/stack");
+    [
+        "template --skip-tests",
+        "-e prod template --skip-tests",
+        "-l tier=apps template --skip-tests",
+        "-e prod --state-values-set podinfo.replicas=5 -l name=frontend template --skip-tests",
+        "show-dag",
+        "-e prod show-dag",
+    ]
+    .iter()
+    .map(|cmd| {
+        let mut args = vec!["-f".to_string(), "helmfile.yaml.gotmpl".to_string()];
+        args.extend(cmd.split_whitespace().map(String::from));
+        Case { label: format!("examples/stack: {cmd}"), source: None, dir: d.clone(), args }
+    })
+    .collect()
+}
+
 /// Charts served by the test bed's HTTP chart repository: a repository of this test's own
 /// (packaged by the real helm from corpus charts, indexed by `helm repo index`) named in
 /// `repositories:`, releases from `repo/chart` with and without `version:`.
@@ -472,6 +494,8 @@ fn template_write_values_show_dag_match_real_helmfile() {
     std::env::set_var("HELM_CACHE_HOME", h.join("cache"));
     std::env::set_var("HELM_DATA_HOME", h.join("data"));
     std::env::set_var("HELMFILE_CACHE_HOME", h.join("hfcache"));
+    let shared = std::env::var("RUDDER_SHARED").unwrap_or_else(|_| "/work/shared".into());
+    std::env::set_var("RUDDER_CORPUS", format!("{shared}/corpus/charts"));
     let (repo_cases, repo_dir) = repo_cases();
     let known = known();
     let mut per_cmd: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -481,6 +505,7 @@ fn template_write_values_show_dag_match_real_helmfile() {
         .into_iter()
         .chain(repo_cases)
         .chain(corpus_cases())
+        .chain(example_cases())
     {
         let diffs = compare(&case);
         let e = per_cmd.entry(command_name(&case.args)).or_default();
