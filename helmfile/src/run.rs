@@ -158,8 +158,10 @@ impl Outcome {
 pub enum FailureScope {
     /// Only the releases that (transitively) need the failed one are skipped.
     Dependents,
-    /// No further release of the failed release's cluster starts (helmfile stops after a failed
-    /// group; here per cluster); other clusters go on. The default.
+    /// As helmfile, which runs the releases in groups (needs levels) and stops after a group in
+    /// which one failed, but per cluster: the releases of the failed release's level (and lower
+    /// ones) in its cluster still start, no release of a later level there does; other clusters
+    /// go on. The default.
     #[default]
     Cluster,
     /// No further release starts anywhere (`fail_fast`).
@@ -394,13 +396,15 @@ where
             waiters[j].push(i);
         }
     }
+    let level = levels(&waits);
     let mut pending: Vec<usize> = waits.iter().map(Vec::len).collect();
     let limit = if opts.concurrency == 0 { n.max(1) } else { opts.concurrency };
     let exec = Arc::new(exec);
     let mut results: Vec<Option<(Outcome, Option<Duration>, Option<Duration>)>> = vec![None; n];
     // Ready nodes, kept in plan order so runs are reproducible.
     let mut ready: BTreeSet<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
-    let mut stopped_clusters: BTreeMap<String, String> = BTreeMap::new();
+    // Per cluster: why it stopped, and the highest needs level that may still start there.
+    let mut stopped_clusters: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let mut stopped_run: Option<String> = None;
     let mut tasks: tokio::task::JoinSet<(usize, Outcome, Duration, Duration)> = tokio::task::JoinSet::new();
     let mut task_of: BTreeMap<tokio::task::Id, (usize, Duration)> = BTreeMap::new();
@@ -416,7 +420,9 @@ where
             let Some(i) = ready.iter().copied().min_by_key(|&i| (per_cluster.get(&plan.nodes[i].cluster).copied().unwrap_or(0), i)) else { break };
             ready.remove(&i);
             let node = &plan.nodes[i];
-            let stop = stopped_run.clone().or_else(|| stopped_clusters.get(&node.cluster).cloned());
+            let stop = stopped_run.clone().or_else(|| {
+                stopped_clusters.get(&node.cluster).filter(|(_, upto)| level[i] > *upto).map(|(why, _)| why.clone())
+            });
             if let Some(why) = stop {
                 let o = Outcome::skipped(why);
                 on_event(Event::Finished { node, outcome: &o });
@@ -471,7 +477,8 @@ where
             match opts.failure_scope {
                 FailureScope::Dependents => {}
                 FailureScope::Cluster => {
-                    stopped_clusters.entry(node.cluster.clone()).or_insert(why);
+                    let e = stopped_clusters.entry(node.cluster.clone()).or_insert((why, level[i]));
+                    e.1 = e.1.min(level[i]);
                 }
                 FailureScope::Run => {
                     stopped_run.get_or_insert(why);
@@ -500,6 +507,30 @@ where
 }
 
 /// Marks everything (transitively) waiting on `failed` as skipped.
+/// Each node's needs level in the run's direction: 0 for a node that waits for nothing, else one
+/// more than the highest level it waits for (helmfile's groups). The plan is acyclic.
+fn levels(waits: &[Vec<usize>]) -> Vec<usize> {
+    let mut level: Vec<Option<usize>> = vec![None; waits.len()];
+    for start in 0..waits.len() {
+        // Iterative depth-first: a node is resolved once all it waits for are.
+        let mut stack = vec![start];
+        while let Some(&i) = stack.last() {
+            if level[i].is_some() {
+                stack.pop();
+                continue;
+            }
+            let open: Vec<usize> = waits[i].iter().copied().filter(|&j| level[j].is_none()).collect();
+            if open.is_empty() {
+                level[i] = Some(waits[i].iter().map(|&j| level[j].unwrap_or(0) + 1).max().unwrap_or(0));
+                stack.pop();
+            } else {
+                stack.extend(open);
+            }
+        }
+    }
+    level.into_iter().map(|l| l.unwrap_or(0)).collect()
+}
+
 fn skip_waiters(
     plan: &Plan,
     reverse: bool,

@@ -180,6 +180,32 @@ releases:
   set:
   - name: replicaCount
     value: 1
+- name: {prefix}-mq
+  namespace: {a}
+  chart: ./charts/store
+- name: {prefix}-auth
+  namespace: {a}
+  chart: ./charts/store
+- name: {prefix}-metrics
+  namespace: {a}
+  chart: ./charts/store
+- name: {prefix}-worker
+  namespace: {b}
+  chart: ./charts/app
+  needs: [{a}/{prefix}-mq, {prefix}-api]
+  hooks:
+  - events: [presync, postsync]
+    showlogs: true
+    command: sh
+    args: ["-c", "echo {{{{ .HelmfileCommand }}}} {{{{ .Event.Name }}}} {{{{ .Release.Name }}}} >> hook.log"]
+- name: {prefix}-cron
+  namespace: {b}
+  chart: ./charts/app
+  needs: [{prefix}-worker]
+- name: {prefix}-gw
+  namespace: {b}
+  chart: ./charts/app
+  needs: [{a}/{prefix}-auth, {prefix}-web]
 - name: {prefix}-old
   namespace: {b}
   chart: ./charts/app
@@ -207,22 +233,34 @@ fn apply_twice_upgrade_one_destroy_agrees_with_helm() {
     let o = bed.mine(&["apply"]);
     ok(&o, "first apply");
     let order: Vec<&str> = o.stderr.lines().filter(|l| l.starts_with("Upgrading release=")).collect();
-    assert_eq!(order.len(), 4, "{}", o.stderr);
+    assert_eq!(order.len(), 10, "{}", o.stderr);
     let pos = |n: &str| order.iter().position(|l| l.contains(&format!("release={p}-{n},"))).unwrap();
-    assert!(pos("db") < pos("api") && pos("cache") < pos("api") && pos("api") < pos("web"), "{order:?}");
+    for (before, after) in [("db", "api"), ("cache", "api"), ("api", "web"), ("mq", "worker"), ("api", "worker"), ("worker", "cron"), ("auth", "gw"), ("web", "gw")] {
+        assert!(pos(before) < pos(after), "{before} must be synced before {after}: {order:?}");
+    }
+    // The state's hooks ran around the release, with helmfile's template context.
+    assert_eq!(std::fs::read_to_string(bed.dir.join("hook.log")).unwrap(), format!("sync presync {p}-worker\nsync postsync {p}-worker\n"));
     assert!(o.stdout.contains("has been added"), "{}", o.stdout);
     let row = |n: &str, ns: &str, rev: &str, chart: &str| {
         (format!("{p}-{n}"), ns.to_string(), rev.to_string(), "deployed".to_string(), chart.to_string())
     };
     let mut want = vec![
         row("api", &b, "1", "app-0.2.0"),
+        row("auth", &a, "1", "store-0.2.0"),
         row("cache", &a, "1", "store-0.2.0"),
+        row("cron", &b, "1", "app-0.2.0"),
         row("db", &a, "1", "store-0.2.0"),
+        row("gw", &b, "1", "app-0.2.0"),
+        row("metrics", &a, "1", "store-0.2.0"),
+        row("mq", &a, "1", "store-0.2.0"),
         row("web", &b, "1", "podinfo-6.14.1"),
+        row("worker", &b, "1", "app-0.2.0"),
     ];
     want.sort();
     assert_eq!(bed.helm_list(), want, "helm list -A after the first apply");
-    assert_eq!(bed.configmaps(&a), vec![format!("{p}-cache-cm"), format!("{p}-cache-hook"), format!("{p}-db-cm"), format!("{p}-db-hook")]);
+    let mut cms: Vec<String> = ["auth", "cache", "db", "metrics", "mq"].iter().flat_map(|n| [format!("{p}-{n}-cm"), format!("{p}-{n}-hook")]).collect();
+    cms.sort();
+    assert_eq!(bed.configmaps(&a), cms);
 
     // A second apply changes nothing: no diff, no upgrade, no new revision.
     let o = bed.mine(&["apply"]);
@@ -251,15 +289,18 @@ fn apply_twice_upgrade_one_destroy_agrees_with_helm() {
     // status: one helm status per installed release.
     let o = bed.mine(&["status"]);
     ok(&o, "status");
-    assert_eq!(o.stderr.matches("STATUS: deployed").count(), 4, "{}", o.stderr);
+    assert_eq!(o.stderr.matches("STATUS: deployed").count(), 10, "{}", o.stderr);
     assert!(o.stderr.contains(&format!("NAME: {p}-api\n")) && o.stderr.contains("REVISION: 2\n"));
 
     // destroy removes everything, dependents first.
     let o = bed.mine(&["destroy"]);
     ok(&o, "destroy");
     let deleting: Vec<&str> = o.stderr.lines().filter(|l| l.starts_with("Deleting ")).collect();
-    assert_eq!(deleting.first().copied(), Some(format!("Deleting {p}-web").as_str()), "{}", o.stderr);
-    assert_eq!(deleting.len(), 4, "{}", o.stderr);
+    assert_eq!(deleting.len(), 10, "{}", o.stderr);
+    let del = |n: &str| deleting.iter().position(|l| *l == format!("Deleting {p}-{n}")).unwrap_or_else(|| panic!("{n} not deleted: {deleting:?}"));
+    for (before, after) in [("db", "api"), ("api", "web"), ("worker", "cron"), ("web", "gw"), ("mq", "worker")] {
+        assert!(del(after) < del(before), "{after} (needs {before}) must be deleted first: {deleting:?}");
+    }
     assert_eq!(bed.helm_list(), vec![], "helm list -A after destroy");
     // Hook objects are not part of the release (Helm leaves them on uninstall).
     let kept = |ns: &str| -> Vec<String> { bed.configmaps(ns).into_iter().filter(|n| !n.ends_with("-hook")).collect() };
@@ -503,4 +544,43 @@ fn two_clusters_in_one_run_agree_with_helmfile_and_fail_apart() {
             assert!(v == r#"{"greeting":"v2"}"# || v == r#"{"greeting":"v1"}"#, "{ctx}: {v}");
         }
     }
+}
+
+/// After a failed release, helmfile finishes the failed release's group (its needs level) and
+/// starts no later one. With one worker the failing release runs first; the releases helm then
+/// lists must be the same for the real helmfile and for Rudder.
+#[test]
+fn a_failure_stops_after_its_group_as_helmfile_does() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let bed = Bed::new("hfapply-grp", 2);
+    cm_chart(&bed.dir, "good");
+    let bad = bed.dir.join("charts/bad");
+    std::fs::create_dir_all(bad.join("templates")).unwrap();
+    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
+    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+    let state = |ns: &str| {
+        format!(
+            "releases:\n\
+             - {{name: grp-bad, namespace: {ns}, chart: ./charts/bad}}\n\
+             - {{name: grp-same-level, namespace: {ns}, chart: ./charts/good}}\n\
+             - {{name: grp-next-level, namespace: {ns}, chart: ./charts/good, needs: [grp-same-level]}}\n\
+             - {{name: grp-dependent, namespace: {ns}, chart: ./charts/good, needs: [grp-bad]}}\n"
+        )
+    };
+    let (mine_ns, real_ns) = (bed.namespaces[0].clone(), bed.namespaces[1].clone());
+    let real_dir = bed.dir.join("real");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    std::os::unix::fs::symlink(bed.dir.join("charts"), real_dir.join("charts")).unwrap();
+    std::fs::write(real_dir.join("helmfile.yaml"), state(&real_ns)).unwrap();
+    std::fs::write(bed.dir.join("helmfile.yaml"), state(&mine_ns)).unwrap();
+    let real = bed.real(&["--file", real_dir.join("helmfile.yaml").to_str().unwrap(), "sync", "--concurrency", "1"]);
+    assert_eq!(real.code, 1, "the real helmfile sync must fail:\n{}{}", real.stdout, real.stderr);
+    let o = bed.mine(&["sync", "--concurrency", "1"]);
+    assert_eq!(o.code, 1, "rudder sync must fail:\n{}{}", o.stdout, o.stderr);
+    let rows = |ns: &str| -> Vec<(String, String, String)> {
+        bed.helm_list().into_iter().filter(|r| r.1 == ns).map(|r| (r.0, r.2, r.3)).collect()
+    };
+    let want = rows(&real_ns);
+    assert!(want.iter().any(|r| r.0 == "grp-same-level"), "the real helmfile's releases: {want:?}");
+    assert_eq!(rows(&mine_ns), want, "helm list: rudder vs the real helmfile after a failed group");
 }
