@@ -272,9 +272,8 @@ pub fn run(args: &[String]) -> Outcome {
             "--state-values-set" => g.load.state_values_set.push(v),
             "-n" | "--namespace" => g.load.namespace = Some(v),
             "--kube-context" => g.kube_context = Some(v),
-            "--state-values-file" | "--state-values-set-string" => {
-                return usage_error(&format!("{flag} is not supported by rudder's helmfile yet"));
-            }
+            "--state-values-file" => g.load.state_values_files.push(v),
+            "--state-values-set-string" => g.load.state_values_set_string.push(v),
             "--args" => o.args = v.split_whitespace().map(String::from).collect(),
             "--set" => o
                 .set

@@ -42,6 +42,12 @@ use schema::{Field, Kind};
 pub struct LoadOptions {
     pub environment: Option<String>,
     pub state_values_set: Vec<String>,
+    /// `--state-values-set-string`: as `--state-values-set`, every value a string (applied
+    /// first, so `--state-values-set` wins on the same key, as helmfile merges them).
+    pub state_values_set_string: Vec<String>,
+    /// `--state-values-file`: YAML (or `.gotmpl`) files relative to the state file's directory,
+    /// merged over the environment's values and under the `--state-values-set*` values.
+    pub state_values_files: Vec<String>,
     pub selectors: Vec<String>,
     pub namespace: Option<String>,
 }
@@ -208,7 +214,7 @@ fn template_data(env_name: &str, kube_context: &str, values: &Value, namespace: 
 }
 
 fn parse_yaml(text: &str) -> R<Value> {
-    let n = rudder_engine::yaml::from_yaml_native(&rudder_engine::funcs::helmfile::quote_v2_only_scalars(text))?;
+    let n = rudder_engine::yaml::from_yaml_native_v3_bools(text)?;
     Ok(native_to_value(&n))
 }
 
@@ -280,6 +286,36 @@ impl<'a> Loader<'a> {
         Ok(merge_maps(&vals, &secret_vals))
     }
 
+    /// The `--state-values-file` files, read as helmfile's environment values loader reads them
+    /// (globs; `.gotmpl` rendered with the environment's name and no values), merged in order;
+    /// None without the flag.
+    fn state_values_files(&self, base: &Path) -> R<Option<Value>> {
+        if self.opts.state_values_files.is_empty() {
+            return Ok(None);
+        }
+        let name = self.env_name();
+        let mut vals = Value::empty_map();
+        for p in &self.opts.state_values_files {
+            let files = glob_files(base, p);
+            if files.is_empty() {
+                return Err(format!("environment values file matching \"{p}\" does not exist in \"{}\"", rel_to(&self.cwd, base).display()));
+            }
+            for f in files {
+                let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
+                let text = if f.extension().is_some_and(|e| e == "gotmpl") {
+                    let data = template_data(&name, "", &Value::empty_map(), "");
+                    let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+                    render(&self.cwd, f.parent().unwrap_or(base), "values", &text, &data, false)
+                        .map_err(|e| format!("failed to load environment values file \"{fshown}\": failed to render [{fshown}], because of {e}"))?
+                } else {
+                    text
+                };
+                vals = merge_maps(&vals, &parse_yaml(&text)?);
+            }
+        }
+        Ok(Some(vals))
+    }
+
     /// `environments.<env>.secrets`: each file (globs as for values, `missingFileHandler`
     /// applied) decrypted as `helm secrets decrypt` / `sops -d` would, read as YAML and merged
     /// in order. helmfile needs the helm-secrets plugin and the sops binary for this; Rudder
@@ -333,9 +369,17 @@ impl<'a> Loader<'a> {
         let gotmpl = path.extension().is_some_and(|e| e == "gotmpl");
         let mut spec: BTreeMap<String, Value> = BTreeMap::new();
         let sets = &self.opts.state_values_set;
+        let set_strings = &self.opts.state_values_set_string;
+        let overrides = self.state_values_files(&base)?;
         let mut defaults = Value::empty_map();
         let mut env_vals = inherited.cloned().unwrap_or_else(Value::empty_map);
-        let merged = |d: &Value, e: &Value| apply_sets(&merge_maps(d, e), sets);
+        let merged = |d: &Value, e: &Value| {
+            let mut v = merge_maps(d, e);
+            if let Some(o) = &overrides {
+                v = merge_maps(&v, o);
+            }
+            apply_sets(&apply_set_strings(&v, set_strings), sets)
+        };
         // helmfile's `f`: the file joined to the base directory as given.
         let shown = rel_to(&self.cwd, &path).to_string_lossy().into_owned();
         for (i, part) in content.split("\n---\n").enumerate() {
@@ -544,24 +588,46 @@ fn apply_sets(v: &Value, sets: &[String]) -> Value {
     for s in sets {
         for pair in s.split(',') {
             let Some((k, val)) = pair.split_once('=') else { continue };
-            let mut path: Vec<PathSeg> = Vec::new();
-            for seg in k.split('.') {
-                let (name, rest) = match seg.find('[') {
-                    Some(i) => (&seg[..i], &seg[i..]),
-                    None => (seg, ""),
-                };
-                path.push(PathSeg::Key(name.to_string()));
-                for idx in rest.split('[').filter(|x| !x.is_empty()) {
-                    if let Ok(n) = idx.trim_end_matches(']').parse::<usize>() {
-                        path.push(PathSeg::Index(n));
-                    }
-                }
-            }
+            let path = set_key_path(k);
             let leaf = parse_set_scalar(val);
             out = set_path(&out, &path, leaf);
         }
     }
     out
+}
+
+/// `--state-values-set-string`: helmfile's `(?:,|^)([^\s=]+)=(['"][^'"]*['"]|[^,]+)` pairs,
+/// each value kept as a string (quotes included, as helmfile keeps them).
+fn apply_set_strings(v: &Value, sets: &[String]) -> Value {
+    if sets.is_empty() {
+        return v.clone();
+    }
+    let re = regex::Regex::new(r#"(?:,|^)([^\s=]+)=(['"][^'"]*['"]|[^,]+)"#).expect("a valid pattern");
+    let mut out = deep_copy(v);
+    for s in sets {
+        for c in re.captures_iter(s) {
+            out = set_path(&out, &set_key_path(&c[1]), Value::String(Str::from(c[2].to_string())));
+        }
+    }
+    out
+}
+
+/// A `--set`-style key (`a.b[0].c`) as path segments.
+fn set_key_path(k: &str) -> Vec<PathSeg> {
+    let mut path: Vec<PathSeg> = Vec::new();
+    for seg in k.split('.') {
+        let (name, rest) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        path.push(PathSeg::Key(name.to_string()));
+        for idx in rest.split('[').filter(|x| !x.is_empty()) {
+            if let Ok(n) = idx.trim_end_matches(']').parse::<usize>() {
+                path.push(PathSeg::Index(n));
+            }
+        }
+    }
+    path
 }
 
 enum PathSeg {

@@ -242,7 +242,7 @@ pub fn register_with(m: &mut FuncMap, ctx: &Context) {
     });
     pure(m, "fromYaml", sig(vec![str_t()], any()), |a| {
         let s = a[0].as_str().unwrap_or("");
-        match yaml::from_yaml_native(&quote_v2_only_scalars(s)) {
+        match yaml::from_yaml_native_v3_bools(s) {
             Ok(n) => Ok(native_to_value(&n)),
             Err(e) => Err(FuncError(format!("{e}, offending yaml: {s}"))),
         }
@@ -758,79 +758,4 @@ fn eval_one_ref(base: &Path, v: &Value, s: &str) -> FuncResult {
             }
         }
     }
-}
-
-/// Scalars that go-yaml v2 (YAML 1.1) reads as booleans but go-yaml v3 reads as strings.
-const V2_ONLY_BOOLS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
-];
-
-/// Makes go-yaml v2's reading of `text` agree with go-yaml v3's (which helmfile v1 uses) for the
-/// YAML 1.1-only booleans: plain `y`/`yes`/`on`/`off`/... keys and values are single-quoted
-/// before decoding. Block scalar contents are left alone.
-pub fn quote_v2_only_scalars(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut block_indent: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let ind = body.len() - body.trim_start_matches(' ').len();
-        if let Some(bi) = block_indent {
-            if body.trim().is_empty() || ind > bi {
-                out.push_str(line);
-                continue;
-            }
-            block_indent = None;
-        }
-        let nl = &line[body.len()..];
-        let mut rest = &body[ind..];
-        let mut res = String::from(&body[..ind]);
-        // sequence markers
-        while let Some(r) = rest.strip_prefix("- ") {
-            res.push_str("- ");
-            let extra = r.len() - r.trim_start_matches(' ').len();
-            res.push_str(&r[..extra]);
-            rest = &r[extra..];
-        }
-        if rest == "-" {
-            res.push('-');
-            rest = "";
-        }
-        let fix = |s: &str| -> String {
-            if V2_ONLY_BOOLS.contains(&s) {
-                format!("'{s}'")
-            } else {
-                s.to_string()
-            }
-        };
-        // key: value
-        let (key, value) = match rest.find(": ") {
-            Some(i) if !rest.starts_with(['"', '\'', '{', '[', '#']) => (Some(&rest[..i]), &rest[i + 2..]),
-            _ => match rest.strip_suffix(':') {
-                Some(k) if !rest.starts_with(['"', '\'', '{', '[', '#']) && !k.contains(": ") => (Some(k), ""),
-                _ => (None, rest),
-            },
-        };
-        if let Some(k) = key {
-            res.push_str(&fix(k));
-            res.push(':');
-            if !value.is_empty() || rest.contains(": ") {
-                res.push(' ');
-            }
-        }
-        let (val, comment) = match value.find(" #") {
-            Some(i) => (&value[..i], &value[i..]),
-            None => (value, ""),
-        };
-        let vt = val.trim_end();
-        res.push_str(&fix(vt));
-        res.push_str(&val[vt.len()..]);
-        res.push_str(comment);
-        let v = vt.trim();
-        if v.starts_with('|') || v.starts_with('>') {
-            block_indent = Some(ind);
-        }
-        out.push_str(&res);
-        out.push_str(nl);
-    }
-    out
 }

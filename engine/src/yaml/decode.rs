@@ -240,6 +240,9 @@ struct Decoder<'a> {
     decode_count: usize,
     alias_count: usize,
     alias_depth: usize,
+    /// go-yaml v3's booleans: only `true`/`false` in their three spellings; the YAML 1.1 ones
+    /// (`y`, `yes`, `on`, `off`, ...) stay strings. helmfile v1 reads its state with v3.
+    v3_bools: bool,
 }
 
 const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
@@ -305,7 +308,15 @@ impl Decoder<'_> {
         if node.tag.is_empty() && !node.implicit {
             return Ok(Native::Str(node.value.clone()));
         }
-        scalar_native(&node.tag, &node.value)
+        let v = scalar_native(&node.tag, &node.value)?;
+        if self.v3_bools && node.tag.is_empty() {
+            if let Native::Bool(_) = v {
+                if !matches!(node.value.as_str(), "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
+                    return Ok(Native::Str(node.value.clone()));
+                }
+            }
+        }
+        Ok(v)
     }
 
     fn is_merge(&self, n: usize) -> bool {
@@ -518,12 +529,17 @@ pub(crate) fn scalar_native(tag: &str, value: &str) -> R<Native> {
 
 /// `yaml.Unmarshal(text, &iface)` of go-yaml v2: the first document as native values.
 pub fn unmarshal_native(text: &str) -> R<Native> {
+    unmarshal_native_with(text, false)
+}
+
+/// As [`unmarshal_native`], with go-yaml v3's booleans when `v3_bools`.
+pub fn unmarshal_native_with(text: &str, v3_bools: bool) -> R<Native> {
     let input = if text.is_empty() { "\n" } else { text };
     let mut c = Composer { parser: Parser::new(input), nodes: Vec::new(), anchors: HashMap::new(), peeked: None };
     c.expect(EventType::StreamStart)?;
     let root = c.parse()?;
     let Some(root) = root else { return Ok(Native::Nil) };
-    let mut d = Decoder { nodes: &c.nodes, active_aliases: Vec::new(), decode_count: 0, alias_count: 0, alias_depth: 0 };
+    let mut d = Decoder { nodes: &c.nodes, active_aliases: Vec::new(), decode_count: 0, alias_count: 0, alias_depth: 0, v3_bools };
     d.unmarshal(root)
 }
 

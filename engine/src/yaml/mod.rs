@@ -48,6 +48,12 @@ pub fn from_yaml_native(text: &str) -> Result<Native, String> {
     decode::unmarshal_native(text)
 }
 
+/// As [`from_yaml_native`], but plain `y`/`yes`/`on`/`off`/... stay strings, as go-yaml v3 (which
+/// helmfile v1 reads its state files with) resolves them.
+pub fn from_yaml_native_v3_bools(text: &str) -> Result<Native, String> {
+    decode::unmarshal_native_with(text, true)
+}
+
 /// sigs.k8s.io/yaml's conversion of a scalar decoded for a Go `string` field (for example
 /// Chart.yaml's `version: 1.0` read into `Metadata.Version`): ints and uint64s in decimal,
 /// floats with `strconv.FormatFloat(f, 'g', -1, 32)`, bools as `true`/`false`. `None` for

@@ -44,7 +44,7 @@ pub fn yaml_docs(text: &str) -> Result<Vec<Doc>, String> {
     let text = text.replace("\r\n", "\n");
     let mut out = Vec::new();
     for doc in split_docs(&text) {
-        let native = rudder_engine::yaml::from_yaml_native(&rudder_engine::funcs::helmfile::quote_v2_only_scalars(&doc))
+        let native = rudder_engine::yaml::from_yaml_native_v3_bools(&doc)
             .map_err(|e| format!("Error unmarshaling input YAML: {e}"))?;
         let root = match native_to_node(&native)? {
             Node::Map(m) => m,
