@@ -436,10 +436,13 @@ fn listing(rel: &Release) -> String {
 }
 
 /// The preview of one release: helm-diff's text, and whether anything changes.
-async fn diff_release(t: &Target<'_>, o: &DeployOpts) -> Result<(String, bool), String> {
+async fn diff_release(t: &Target<'_>, o: &DeployOpts, cfg: Option<Config>) -> Result<(String, bool), String> {
     let job = commands::deploy_job(t.st, &t.rel, &o.template)?;
     let (chart, vals) = inputs(&job)?;
-    let mut cfg = t.connect(o).await?;
+    let mut cfg = match cfg {
+        Some(c) => c,
+        None => t.connect(o).await?,
+    };
     let ns = cfg.kube.namespace.clone();
     let old = current(&cfg, &t.name).await?;
     let manifest = match &old {
@@ -938,31 +941,59 @@ pub fn sync(root: &State, all: Option<&State>, o: &DeployOpts) -> Outcome {
 
 /// Diffs every target; returns the indices that change (`Err` after an error, logged).
 /// `cleanup`: fire each diffed release's `cleanup` hooks (`helmfile diff`; apply does not).
+/// What previewing one target found.
+enum Preview {
+    /// Not desired (`installed: false`); whether it is installed now.
+    Unwanted(bool),
+    /// Not installed, and `--skip-diff-on-install`: synced without a diff.
+    InstallUndiffed,
+    /// The diff (text, whether anything changes), or why it failed.
+    Diffed(Result<(String, bool), String>),
+}
+
+async fn preview(t: &Target<'_>, o: &DeployOpts) -> Preview {
+    let cfg = t.connect(o).await.ok();
+    let present = match &cfg {
+        Some(cfg) => current(cfg, &t.name).await.ok().flatten().is_some(),
+        None => false,
+    };
+    if !commands::is_desired(&t.rel) {
+        return Preview::Unwanted(present);
+    }
+    if !present && o.skip_diff_on_install {
+        return Preview::InstallUndiffed;
+    }
+    Preview::Diffed(diff_release(t, o, cfg).await)
+}
+
+/// Previews every target against its cluster, `--concurrency` at a time (0: all at once; the
+/// server-side dry runs are independent reads), then reports them in plan order as the
+/// one-by-one loop would: the first failure ends the report. Returns the indexes that change.
 async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outcome, cleanup: bool) -> Result<Vec<usize>, String> {
+    use futures::StreamExt;
+    let limit = if o.template.concurrency == 0 { ts.len().max(1) } else { o.template.concurrency };
+    let previews: Vec<Preview> = futures::stream::iter(ts.iter().map(|(t, _)| preview(t, o))).buffered(limit).collect().await;
     let mut changed = Vec::new();
-    for (i, (t, prefix)) in ts.iter().enumerate() {
-        let started_cfg = async { t.connect(o).await.ok() }.await;
-        let present = match &started_cfg {
-            Some(cfg) => current(cfg, &t.name).await.ok().flatten().is_some(),
-            None => false,
-        };
-        if !commands::is_desired(&t.rel) {
-            if present {
-                changed.push(i);
+    for (i, ((t, prefix), p)) in ts.iter().zip(previews).enumerate() {
+        let res = match p {
+            Preview::Unwanted(present) => {
+                if present {
+                    changed.push(i);
+                }
+                continue;
             }
-            continue;
-        }
-        if !present && o.skip_diff_on_install {
-            changed.push(i);
-            continue;
-        }
+            Preview::InstallUndiffed => {
+                changed.push(i);
+                continue;
+            }
+            Preview::Diffed(res) => res,
+        };
         out.stderr.push_str(&format!(
             "Comparing release={}, chart={}, namespace={}\n",
             t.name,
             t.chart_label,
             t.ns()
         ));
-        let res = diff_release(t, o).await;
         if cleanup {
             commands::cleanup_warn(out, t.st, &t.rel, "diff");
         }
