@@ -298,6 +298,7 @@ pub fn run(args: &[String]) -> Outcome {
             "--kubeconfig" => d.kubeconfig = Some(v),
             "--skip-diff-on-install" => d.skip_diff_on_install = on,
             "--suppress-secrets" => d.suppress_secrets = on,
+            "--suppress-diff" => d.suppress_diff = on,
             "--wait" => d.wait = on,
             "--detailed-exitcode" => d.detailed_exitcode = on,
             "--no-color" => d.no_color = on,

@@ -42,6 +42,8 @@ pub struct DeployOpts {
     pub skip_diff_on_install: bool,
     /// `--suppress-secrets`: Secret changes are not shown.
     pub suppress_secrets: bool,
+    /// `--suppress-diff`: no diff output; the `Comparing release=` lines go to the log (stderr).
+    pub suppress_diff: bool,
     /// `--context N` of the diff (None: all lines).
     pub context: Option<usize>,
     /// `--wait` given on the command line.
@@ -988,18 +990,23 @@ async fn diff_targets(ts: &[(Target<'_>, &str)], o: &DeployOpts, out: &mut Outco
             }
             Preview::Diffed(res) => res,
         };
-        out.stderr.push_str(&format!(
-            "Comparing release={}, chart={}, namespace={}\n",
-            t.name,
-            t.chart_label,
-            t.ns()
-        ));
+        // helmfile writes each release's `Comparing` line and diff (plus a newline) into one
+        // buffer printed to stdout in plan order; with --suppress-diff the line is a log line.
+        let comparing = format!("Comparing release={}, chart={}, namespace={}\n", t.name, t.chart_label, t.ns());
+        if o.suppress_diff {
+            out.stderr.push_str(&comparing);
+        } else {
+            out.stdout.push_str(&comparing);
+        }
         if cleanup {
             commands::cleanup_warn(out, t.st, &t.rel, "diff");
         }
         match res {
             Ok((text, has)) => {
-                out.stdout.push_str(&text);
+                if !o.suppress_diff && !text.is_empty() {
+                    out.stdout.push_str(&text);
+                    out.stdout.push('\n');
+                }
                 if has {
                     changed.push(i);
                 }

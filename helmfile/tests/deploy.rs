@@ -265,11 +265,16 @@ fn apply_twice_upgrade_one_destroy_agrees_with_helm() {
     // A second apply changes nothing: no diff, no upgrade, no new revision.
     let o = bed.mine(&["apply"]);
     ok(&o, "second apply");
-    assert_eq!(o.stdout, "", "second apply printed a diff");
+    // helmfile prints one `Comparing release=` line per release to stdout, and no diff.
+    let comparing = |out: &str| out.lines().filter(|l| l.starts_with("Comparing release=")).count();
+    assert_eq!((comparing(&o.stdout), o.stdout.lines().count()), (10, 10), "second apply printed a diff:\n{}", o.stdout);
     assert!(!o.stderr.contains("Upgrading release="), "{}", o.stderr);
     assert_eq!(bed.helm_list(), want, "helm list -A after the second apply");
     let o = bed.mine(&["diff", "--detailed-exitcode"]);
-    assert_eq!((o.code, o.stdout.as_str()), (0, ""), "diff of an unchanged state: {}", o.stderr);
+    assert_eq!((o.code, comparing(&o.stdout), o.stdout.lines().count()), (0, 10, 10), "diff of an unchanged state: {}{}", o.stdout, o.stderr);
+    let o = bed.mine(&["apply", "--suppress-diff"]);
+    ok(&o, "apply --suppress-diff");
+    assert_eq!((o.stdout.as_str(), comparing(&o.stderr)), ("", 10), "--suppress-diff logs the Comparing lines");
 
     // A values change upgrades only that release.
     std::fs::write(bed.dir.join("api-values.yaml"), "greeting: v2\n").unwrap();
