@@ -98,6 +98,11 @@ pub struct UpgradeDiffArgs {
     /// A release that does not exist yet is diffed as an install.
     #[arg(long = "install", alias = "allow-unreleased")]
     pub install: bool,
+    /// helm-diff's Capabilities version for client-side rendering; accepted for helmfile's
+    /// command lines (helmfile passes it to every `helm diff`). Rudder renders against the
+    /// cluster, whose version the API server reports.
+    #[arg(long = "kube-version")]
+    pub kube_version: Option<String>,
     #[command(flatten)]
     pub out: OutputFlags,
 }
@@ -301,15 +306,21 @@ async fn report(
             object: r.obj.clone(),
         })
         .collect();
-    let (mut live, mut planned) = diff::server_side_preview(
-        &cfg.kube.client,
-        &desired,
-        &removed,
-        &cfg.kube.field_manager,
-        false,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    // An unreleased release has nothing live: its objects are all new, shown as rendered (as
+    // helm-diff shows them), and no server dry run is needed (its namespace may not exist yet).
+    let (mut live, mut planned) = if old.is_empty() {
+        (Vec::new(), desired.iter().map(|d| d.object.clone()).collect())
+    } else {
+        diff::server_side_preview(
+            &cfg.kube.client,
+            &desired,
+            &removed,
+            &cfg.kube.field_manager,
+            false,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+    };
     live.extend(hook_objects(cfg, old_hooks, f).await?);
     planned.extend(hook_objects(cfg, new_hooks, f).await?);
     let opts = diff_options(f, &ns);
@@ -331,9 +342,12 @@ async fn install_release(
         .merge_values()
         .map_err(|e| e.to_string())?;
     let chart = load_chart(chart, d).await?;
+    // Nothing of the release is live yet, so there is nothing to dry-run against on the
+    // server; a client-side dry run also works before the namespace exists (helm-diff's
+    // unreleased path shows the whole release as new either way).
     let opts = action::InstallOptions {
         release_name: name.to_string(),
-        dry_run: DryRun::Server,
+        dry_run: DryRun::Client,
         ..Default::default()
     };
     action::install(cfg, chart, vals, &opts)

@@ -355,6 +355,17 @@ fn diff_upgrade_rollback_install() {
         ],
     ));
     assert_eq!(stdout(&o), format!("{banner}{report}"));
+    // helmfile's command line: --allow-unreleased and --kube-version, into a namespace that does
+    // not exist yet (helmfile diffs before it creates namespaces).
+    let absent = format!("{ns}-absent");
+    let o = ok(run(
+        &r,
+        &home,
+        &["diff", "upgrade", "--allow-unreleased", "other", chart, "-n", &absent, "--kube-version", "v1.30.0", "--no-color"],
+    ));
+    let added: Vec<String> = headers(&stdout(&o));
+    assert_eq!(added.len(), want.len(), "{}", stdout(&o));
+    assert!(added.iter().all(|h| h.starts_with(&format!("{absent}, ")) && h.ends_with(" has been added:")), "{added:?}");
     let o = run(&r, &home, &["diff", "upgrade", "other", chart, "-n", ns]);
     assert_eq!(o.status.code(), Some(1));
     assert!(

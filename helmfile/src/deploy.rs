@@ -449,9 +449,11 @@ async fn diff_release(t: &Target<'_>, o: &DeployOpts, cfg: Option<Config>) -> Re
     let old = current(&cfg, &t.name).await?;
     let manifest = match &old {
         None => {
+            // Nothing live to dry-run against: rendered client-side, which also works before
+            // the release's namespace exists (helm-diff's unreleased path).
             let opts = action::InstallOptions {
                 release_name: t.name.clone(),
-                dry_run: DryRun::Server,
+                dry_run: DryRun::Client,
                 skip_schema_validation: job.skip_schema_validation,
                 disable_hooks: job.no_hooks,
                 ..Default::default()
