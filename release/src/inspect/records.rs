@@ -6,6 +6,12 @@
 //! payloads (base64, gunzip, JSON) on blocking threads in parallel chunks, reading only the
 //! fields `list` shows or filters on: for a thousand records the decoding, not the request, is
 //! the cost. `RUDDER_TIMING=1` prints the time of each phase on stderr (for `bench/list`).
+//!
+//! With a record cache (`record_cache.rs`) the LIST asks only for the objects' metadata
+//! (`PartialObjectMetadataList`: names, labels, uids, resourceVersions, no payloads); records
+//! whose uid and resourceVersion the cache has are taken from it, the others are fetched one by
+//! one (or, when many changed, with the full LIST as before) and cached. A resourceVersion changes
+//! with every write of the object, so a cached summary is exactly what decoding would give.
 
 use std::path::PathBuf;
 
@@ -78,26 +84,120 @@ impl Target {
         self.check_reachable(&c).await?;
         let t0 = std::time::Instant::now();
         let plural = if K::DRIVER_NAME == "Secret" { "secrets" } else { "configmaps" };
+        let secret = K::DRIVER_NAME == "Secret";
         let path = if namespace.is_empty() {
             format!("/api/v1/{plural}?labelSelector=owner%3Dhelm")
         } else {
             format!("/api/v1/namespaces/{namespace}/{plural}?labelSelector=owner%3Dhelm")
         };
-        let req = http::Request::get(&path)
-            .header("Accept", "application/json")
-            .body(Vec::new())
-            .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
-        let body = c
-            .request_text(req)
-            .await
-            .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+        let server = kubeconfig_context(self.kubeconfig.as_deref(), self.context.as_deref())
+            .and_then(|(_, server)| server)
+            .unwrap_or_default();
+        let mut cache = super::record_cache::RecordCache::open(&server, plural, namespace);
+        let timing = std::env::var_os("RUDDER_TIMING").is_some();
+        if let Some(cache) = cache.as_mut().filter(|c| !c.is_empty()) {
+            if let Some(out) = self.list_cached(&c, &path, plural, secret, cache).await? {
+                cache.save();
+                if timing {
+                    eprintln!("list (metadata + cache) {:?}", t0.elapsed());
+                }
+                return Ok(out);
+            }
+        }
+        let body = get_text(&c, &path, "application/json").await?;
         let t1 = std::time::Instant::now();
-        let out = decode_parallel(body, K::DRIVER_NAME == "Secret").await?;
-        if std::env::var_os("RUDDER_TIMING").is_some() {
+        let decoded = decode_parallel(body, secret).await?;
+        if let Some(cache) = cache.as_mut() {
+            cache.replace(decoded.iter().map(|(k, s, _)| (k.clone(), s.clone())));
+            cache.save();
+        }
+        if timing {
             eprintln!("list {:?} decode {:?}", t1 - t0, t1.elapsed());
         }
-        Ok(out)
+        Ok(decoded.into_iter().map(|(_, _, r)| r).collect())
     }
+
+    /// The listing from object metadata and the cache; None when so many records are new or
+    /// changed that one full LIST is cheaper than fetching them one by one.
+    async fn list_cached(
+        &self,
+        c: &kube::Client,
+        path: &str,
+        plural: &str,
+        secret: bool,
+        cache: &mut super::record_cache::RecordCache,
+    ) -> Result<Option<Vec<Release>>, InspectError> {
+        const METADATA: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+        let body = get_text(c, path, METADATA).await?;
+        let list: MetaList = serde_json::from_str(&body).map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+        if list.kind.as_deref() != Some("PartialObjectMetadataList") {
+            return Ok(None);
+        }
+        let missing: Vec<&MetaItem> = list.items.iter().filter(|i| cache.get(&i.metadata.key()).is_none()).collect();
+        if missing.len() > FETCH_ONE_BY_ONE {
+            return Ok(None);
+        }
+        // The few records the cache lacks, fetched concurrently.
+        let fetched = futures::future::join_all(missing.iter().map(|i| {
+            let ns = i.metadata.namespace.clone().unwrap_or_default();
+            let name = i.metadata.name.clone().unwrap_or_default();
+            async move {
+                let p = format!("/api/v1/namespaces/{ns}/{plural}/{name}");
+                get_text(c, &p, "application/json").await.ok()
+            }
+        }))
+        .await;
+        for body in fetched.into_iter().flatten() {
+            let Ok(obj) = serde_json::from_str::<RawObject>(&body) else { continue };
+            let key = obj.metadata.key();
+            if let Some(s) = summary_of(obj, secret) {
+                cache.put(key, s);
+            }
+        }
+        let mut out = Vec::with_capacity(list.items.len());
+        for i in &list.items {
+            // Deleted or rewritten between the LIST and the GET: its current state is in
+            // neither; list it from a fresh full LIST instead.
+            let Some(s) = cache.get(&i.metadata.key()) else {
+                if missing.iter().any(|m| m.metadata.key() == i.metadata.key()) {
+                    return Ok(None);
+                }
+                continue;
+            };
+            // An undecodable record is skipped, as Helm's drivers skip it.
+            if let Some(r) = release_of(s, i.metadata.labels.clone().unwrap_or_default()) {
+                out.push(r);
+            }
+        }
+        cache.retain(list.items.iter().map(|i| i.metadata.key()).collect());
+        Ok(Some(out))
+    }
+}
+
+/// More new or changed records than this and one full LIST replaces the per-record GETs.
+const FETCH_ONE_BY_ONE: usize = 32;
+
+async fn get_text(c: &kube::Client, path: &str, accept: &str) -> Result<String, InspectError> {
+    let req = http::Request::get(path)
+        .header("Accept", accept)
+        .body(Vec::new())
+        .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+    c.request_text(req).await.map_err(|e| InspectError::new(format!("list: failed to list: {e}")))
+}
+
+/// A `PartialObjectMetadataList`.
+#[derive(serde::Deserialize)]
+struct MetaList {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    items: Vec<MetaItem>,
+}
+
+#[derive(serde::Deserialize)]
+struct MetaItem {
+    #[serde(default)]
+    metadata: RawMeta,
 }
 
 impl Target {
@@ -157,6 +257,24 @@ struct RawObject {
 struct RawMeta {
     #[serde(default)]
     labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    uid: Option<String>,
+    #[serde(default, rename = "resourceVersion")]
+    resource_version: Option<String>,
+}
+
+impl RawMeta {
+    /// What identifies one stored state of the object.
+    fn key(&self) -> super::record_cache::Key {
+        super::record_cache::Key {
+            uid: self.uid.clone().unwrap_or_default(),
+            resource_version: self.resource_version.clone().unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -166,9 +284,10 @@ struct RawData {
 }
 
 /// The fields of a record `helm list` shows or filters on; everything else in the payload
-/// (templates, files, values, manifest) is skipped by the parser without being kept.
-#[derive(serde::Deserialize)]
-struct Summary {
+/// (templates, files, values, manifest) is skipped by the parser without being kept. This is
+/// also what the record cache keeps (nothing of the values or manifests).
+#[derive(serde::Deserialize, serde::Serialize, Clone)]
+pub(super) struct Summary {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -181,7 +300,7 @@ struct Summary {
     namespace: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize, Clone)]
 struct SummaryInfo {
     #[serde(default)]
     last_deployed: Option<String>,
@@ -189,13 +308,13 @@ struct SummaryInfo {
     status: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize, Clone)]
 struct SummaryChart {
     #[serde(default)]
     metadata: Option<SummaryMeta>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize, Clone)]
 struct SummaryMeta {
     #[serde(default)]
     name: Option<String>,
@@ -205,9 +324,9 @@ struct SummaryMeta {
     app_version: Option<String>,
 }
 
-/// One stored object to a (summary) release: Secrets hold the payload base64-encoded once
-/// more by the API.
-fn decode_summary(obj: RawObject, secret: bool) -> Option<Release> {
+/// One stored object's summary: Secrets hold the payload base64-encoded once more by the API.
+/// None for an object without a decodable payload.
+fn summary_of(obj: RawObject, secret: bool) -> Option<Summary> {
     use base64::Engine as _;
     let text = obj.data?.release?;
     let payload = if secret {
@@ -216,7 +335,12 @@ fn decode_summary(obj: RawObject, secret: bool) -> Option<Release> {
         text.into_bytes()
     };
     let json = codec::decode_json(&payload).ok()?;
-    let s: Summary = serde_json::from_slice(&json).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// A (summary) release from a summary and the object's labels.
+fn release_of(s: &Summary, labels: std::collections::BTreeMap<String, String>) -> Option<Release> {
+    let s = s.clone();
     let mut r = Release {
         name: s.name.unwrap_or_default(),
         version: s.version.unwrap_or_default(),
@@ -241,13 +365,13 @@ fn decode_summary(obj: RawObject, secret: bool) -> Option<Release> {
             ..Default::default()
         });
     }
-    r.labels = obj.metadata.labels.unwrap_or_default();
+    r.labels = labels;
     Some(r)
 }
 
 /// Parses the list and decodes its records on `available_parallelism` blocking tasks, keeping
-/// their order.
-async fn decode_parallel(body: String, secret: bool) -> Result<Vec<Release>, InspectError> {
+/// their order: each with its cache key and summary.
+async fn decode_parallel(body: String, secret: bool) -> Result<Vec<(super::record_cache::Key, Summary, Release)>, InspectError> {
     let list: RawList = tokio::task::spawn_blocking(move || serde_json::from_str(&body))
         .await
         .map_err(|e| InspectError::new(e.to_string()))?
@@ -260,7 +384,15 @@ async fn decode_parallel(body: String, secret: bool) -> Result<Vec<Release>, Ins
         let rest = items.split_off(chunk.min(items.len()));
         let part = std::mem::replace(&mut items, rest);
         tasks.push(tokio::task::spawn_blocking(move || {
-            part.into_iter().filter_map(|o| decode_summary(o, secret)).collect::<Vec<_>>()
+            part.into_iter()
+                .filter_map(|mut o| {
+                    let key = o.metadata.key();
+                    let labels = o.metadata.labels.take().unwrap_or_default();
+                    let s = summary_of(o, secret)?;
+                    let r = release_of(&s, labels)?;
+                    Some((key, s, r))
+                })
+                .collect::<Vec<_>>()
         }));
     }
     let mut out = Vec::new();
