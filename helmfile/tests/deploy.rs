@@ -152,6 +152,14 @@ fn cm_chart(dir: &Path, name: &str) {
     .unwrap();
 }
 
+/// A chart whose ConfigMap name the API server rejects (upper case): its install fails.
+fn bad_chart(dir: &Path) {
+    let bad = dir.join("charts/bad");
+    std::fs::create_dir_all(bad.join("templates")).unwrap();
+    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
+    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+}
+
 fn state(bed: &Bed, prefix: &str) -> String {
     let (a, b) = (&bed.namespaces[0], &bed.namespaces[1]);
     format!(
@@ -396,11 +404,7 @@ fn sync_writes_the_deploy_report() {
     let bed = Bed::new("hfapply-rep", 1);
     let ns = bed.namespaces[0].clone();
     cm_chart(&bed.dir, "good");
-    // A ConfigMap name the API server rejects (upper case): the install fails.
-    let bad = bed.dir.join("charts/bad");
-    std::fs::create_dir_all(bad.join("templates")).unwrap();
-    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
-    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+    bad_chart(&bed.dir);
     std::fs::write(
         bed.dir.join("helmfile.yaml"),
         format!(
@@ -508,10 +512,7 @@ fn two_clusters_in_one_run_agree_with_helmfile_and_fail_apart() {
     // both api releases. testbed's upgrade goes through; testbed-b's bad release fails, its
     // dependent is skipped, and its api upgrade (not behind the failure) still runs or is skipped
     // as the cluster's stop rule says — but nothing of testbed's is held back.
-    let bad = bed.dir.join("charts/bad");
-    std::fs::create_dir_all(bad.join("templates")).unwrap();
-    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
-    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+    bad_chart(&bed.dir);
     let extra = format!(
         "- {{name: hf2c-bad, namespace: {mine_ns}, kubeContext: testbed-b, chart: ./charts/bad}}\n\
          - {{name: hf2c-after, namespace: {mine_ns}, kubeContext: testbed-b, chart: ./charts/app, needs: [testbed-b/{mine_ns}/hf2c-bad]}}\n\
@@ -559,10 +560,7 @@ fn a_failure_stops_after_its_group_as_helmfile_does() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let bed = Bed::new("hfapply-grp", 2);
     cm_chart(&bed.dir, "good");
-    let bad = bed.dir.join("charts/bad");
-    std::fs::create_dir_all(bad.join("templates")).unwrap();
-    std::fs::write(bad.join("Chart.yaml"), "apiVersion: v2\nname: bad\nversion: 0.1.0\n").unwrap();
-    std::fs::write(bad.join("templates/cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not-Valid\ndata: {}\n").unwrap();
+    bad_chart(&bed.dir);
     let state = |ns: &str| {
         format!(
             "releases:\n\
