@@ -53,6 +53,11 @@ pub struct TemplateOpts {
     /// `--skip-needs` (template's default true): with selectors, ignore needed releases that are
     /// not selected; false makes them an error.
     pub skip_needs: bool,
+    /// `--offline` / `RUDDER_OFFLINE=1` (Rudder's): charts come from the local caches only
+    /// (seeded by `rudder bundle import`); repositories are not contacted.
+    pub offline: bool,
+    /// `deps --skip-repos`: do not add the state's repositories first.
+    pub skip_repos: bool,
 }
 
 struct Run<'a> {
@@ -589,6 +594,7 @@ impl<'a> Run<'a> {
             remote: !is_local_chart(st, &chart)
                 && !Path::new(&chart).is_absolute()
                 && !chart.starts_with('.'),
+            offline: o.offline,
         })
     }
 
@@ -601,12 +607,20 @@ impl<'a> Run<'a> {
                 return false;
             }
         };
-        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        if !o.skip_deps && !o.offline && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = self.sync_repos(st) {
                 fail(self.out, prefix, &[e]);
                 return false;
             }
         }
+        // PrepareCharts' ResolveDeps: `helmfile.lock` pins the repository charts.
+        let rels = match crate::lockfile::apply(st, rels) {
+            Ok(r) => r,
+            Err(e) => {
+                fail(self.out, prefix, &[format!("[{e}]")]);
+                return false;
+            }
+        };
         if let Some(e) = fire(self.out, st, None, "prepare", None, "template") {
             fail(self.out, prefix, &[e]);
             return false;
@@ -618,7 +632,7 @@ impl<'a> Run<'a> {
                 return false;
             }
             let mut log = String::new();
-            let res = oci_chart(r, o.oci_plain_http, &mut log);
+            let res = oci_chart(r, o.oci_plain_http, o.offline, &mut log);
             self.out.stderr.push_str(&log);
             match res {
                 Ok(Some(d)) => {
@@ -777,6 +791,11 @@ impl<'a> Run<'a> {
 }
 
 /// helmfile's redactedURL: credentials in a chart URL are hidden.
+pub(crate) fn redacted(chart: &str) -> String {
+    redacted_url(chart)
+}
+
+/// helmfile's redactedURL: credentials in a chart URL are hidden.
 fn redacted_url(chart: &str) -> String {
     if let Some((scheme, rest)) = chart.split_once("://") {
         if let Some((creds, host)) = rest.split_once('@') {
@@ -810,6 +829,7 @@ fn helmfile_cache_dir() -> PathBuf {
 fn oci_chart(
     rel: &BTreeMap<String, Value>,
     plain_http: bool,
+    offline: bool,
     log: &mut String,
 ) -> Result<Option<PathBuf>, String> {
     let chart = str_of(&get(rel, "chart"));
@@ -844,6 +864,7 @@ fn oci_chart(
         untar: true,
         untar_dir: dir.clone(),
         plain_http,
+        offline,
         ..Default::default()
     };
     let helm_args = {
@@ -862,7 +883,16 @@ fn oci_chart(
     let failed =
         |e: String| crate::render::exit_error_for("helm", &helm_args, "", &format!("Error: {e}\n"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    rudder_repo::ops::pull(&paths, &chart, &opts).map_err(|e| failed(e.to_string()))?;
+    let pulled =
+        rudder_repo::ops::pull(&paths, &chart, &opts).map_err(|e| failed(e.to_string()))?;
+    if offline {
+        // The bundle recorded the manifest digest helm would print.
+        log.push_str(&format!(
+            "Pulled: {}/{}:{version}\nDigest: {}\n",
+            reference.registry, reference.repository, pulled.manifest
+        ));
+        return Ok(Some(chart_dir));
+    }
     // helm prints the manifest's digest.
     let creds = rudder_repo::oci::config_credentials(&paths.registry_config, &reference.registry);
     let mut reg = rudder_repo::oci::Registry::new(&reference.registry, plain_http, creds, &opts)
@@ -1109,6 +1139,27 @@ pub(crate) fn deploy_plan<'s>(
     o: &TemplateOpts,
     out: &mut Outcome,
 ) -> Result<Vec<Planned<'s>>, ()> {
+    plan_states(root, all, o, out, true)
+}
+
+/// [`deploy_plan`] without the `helmfile.lock` versions applied (`helmfile deps`, which
+/// rewrites the lock, never reads it first).
+pub(crate) fn deploy_plan_unlocked<'s>(
+    root: &'s State,
+    all: Option<&'s State>,
+    o: &TemplateOpts,
+    out: &mut Outcome,
+) -> Result<Vec<Planned<'s>>, ()> {
+    plan_states(root, all, o, out, false)
+}
+
+fn plan_states<'s>(
+    root: &'s State,
+    all: Option<&'s State>,
+    o: &TemplateOpts,
+    out: &mut Outcome,
+    locked: bool,
+) -> Result<Vec<Planned<'s>>, ()> {
     let mut synced = Vec::new();
     let mut plans = Vec::new();
     for (st, every, prefix) in paired(root, all, &o.label) {
@@ -1119,12 +1170,24 @@ pub(crate) fn deploy_plan<'s>(
                 return Err(());
             }
         };
-        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        if !o.skip_deps && !o.offline && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = sync_repos(out, &mut synced, st) {
                 fail(out, &prefix, &[e]);
                 return Err(());
             }
         }
+        let rels = if locked {
+            match crate::lockfile::apply(st, rels) {
+                Ok(r) => r,
+                Err(e) => {
+                    // PrepareCharts' errors, printed as Go prints a slice.
+                    fail(out, &prefix, &[format!("[{e}]")]);
+                    return Err(());
+                }
+            }
+        } else {
+            rels
+        };
         plans.push(Planned {
             st,
             releases: rels,

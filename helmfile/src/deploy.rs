@@ -186,6 +186,7 @@ fn inputs(job: &HelmTemplate) -> Result<(Chart, Value), String> {
         let paths = rudder_repo::paths::HelmPaths::from_env();
         let opts = rudder_repo::ops::PullOptions {
             version: job.version.split('@').next().unwrap_or("").to_string(),
+            offline: job.offline,
             ..Default::default()
         };
         rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)

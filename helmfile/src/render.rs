@@ -46,6 +46,8 @@ pub struct HelmTemplate {
     /// A chart from a repository (`repo/name`, `oci://...`): fetched into helm's content cache
     /// before loading, as `helm template --version V` would.
     pub remote: bool,
+    /// Resolve a remote chart from the local caches only (`--offline`).
+    pub offline: bool,
 }
 
 /// A failed helm run: helmfile's error text.
@@ -203,6 +205,7 @@ impl HelmTemplate {
             let paths = rudder_repo::paths::HelmPaths::from_env();
             let opts = rudder_repo::ops::PullOptions {
                 version: self.version.split('@').next().unwrap_or("").to_string(),
+                offline: self.offline,
                 ..Default::default()
             };
             let pulled = rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)
