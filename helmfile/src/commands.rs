@@ -632,7 +632,7 @@ impl<'a> Run<'a> {
                 return false;
             }
             let mut log = String::new();
-            let res = oci_chart(r, o.oci_plain_http, o.offline, &mut log);
+            let res = oci_chart(st, r, o.oci_plain_http, o.offline, &mut log);
             self.out.stderr.push_str(&log);
             match res {
                 Ok(Some(d)) => {
@@ -827,17 +827,23 @@ fn helmfile_cache_dir() -> PathBuf {
 /// into `<cache>/<chart path with :, //, ., & as _>/<version>/` unless already there, logging
 /// what `helm pull` prints. Returns the chart directory.
 fn oci_chart(
+    st: &State,
     rel: &BTreeMap<String, Value>,
     plain_http: bool,
     offline: bool,
     log: &mut String,
 ) -> Result<Option<PathBuf>, String> {
-    let chart = str_of(&get(rel, "chart"));
+    // The cache path follows the chart as written (`oci://…` or `REPO/CHART` of an OCI
+    // repository); helm is given the `oci://` reference.
+    let written = str_of(&get(rel, "chart"));
     let version = str_of(&get(rel, "version"));
-    if !chart.starts_with("oci://") || version.is_empty() || chart.contains('@') {
+    let Some((chart, _, _)) = crate::charts::oci_reference(st, rel) else {
+        return Ok(None);
+    };
+    if version.is_empty() || chart.contains('@') {
         return Ok(None);
     }
-    let replaced = chart
+    let replaced = written
         .replace(':', "_")
         .replace("//", "_")
         .replace('.', "_")

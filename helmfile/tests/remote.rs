@@ -302,6 +302,24 @@ fn cases(url: &str, oci: &str) -> Vec<Case> {
             unordered: false,
         },
         Case {
+            label: "template: a chart of an OCI repository (oci: true)",
+            files: vec![f(
+                "helmfile.yaml",
+                &format!("{repos}{oci_repo}releases:\n- name: p\n  chart: ocr/mychart\n  version: 0.1.0\n  values:\n  - replicaCount: 5\n"),
+            )],
+            args: args("template --oci-plain-http --skip-tests"),
+            unordered: false,
+        },
+        Case {
+            label: "deps: an OCI repository (oci: true)",
+            files: vec![f(
+                "helmfile.yaml",
+                &format!("{repos}{oci_repo}releases:\n- name: p\n  chart: ocr/mychart\n  version: 0.1.0\n"),
+            )],
+            args: args("deps --oci-plain-http"),
+            unordered: false,
+        },
+        Case {
             label: "fetch --output-dir: repository and OCI charts",
             files: vec![f("helmfile.yaml", &fetch)],
             args: args("fetch --output-dir out --oci-plain-http"),
