@@ -595,6 +595,7 @@ impl<'a> Run<'a> {
                 && !Path::new(&chart).is_absolute()
                 && !chart.starts_with('.'),
             offline: o.offline,
+            plain_http: o.oci_plain_http,
         })
     }
 

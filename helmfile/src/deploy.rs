@@ -187,6 +187,7 @@ fn inputs(job: &HelmTemplate) -> Result<(Chart, Value), String> {
         let opts = rudder_repo::ops::PullOptions {
             version: job.version.split('@').next().unwrap_or("").to_string(),
             offline: job.offline,
+            plain_http: job.plain_http,
             ..Default::default()
         };
         rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)

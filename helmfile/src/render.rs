@@ -48,6 +48,8 @@ pub struct HelmTemplate {
     pub remote: bool,
     /// Resolve a remote chart from the local caches only (`--offline`).
     pub offline: bool,
+    /// `--oci-plain-http`: an `oci://` chart is fetched over plain HTTP.
+    pub plain_http: bool,
 }
 
 /// A failed helm run: helmfile's error text.
@@ -206,6 +208,7 @@ impl HelmTemplate {
             let opts = rudder_repo::ops::PullOptions {
                 version: self.version.split('@').next().unwrap_or("").to_string(),
                 offline: self.offline,
+                plain_http: self.plain_http,
                 ..Default::default()
             };
             let pulled = rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)
