@@ -366,6 +366,59 @@ fn prepare(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool, out: &
     }
 }
 
+/// PrepareCharts' runHelmDepBuilds for `template`: `helm dependency build` (in-process) of each
+/// desired release's local chart, in release order, logging what helm prints. The error is
+/// helmfile's, for the first chart that fails.
+fn build_deps(
+    st: &State,
+    rels: &[BTreeMap<String, Value>],
+    o: &TemplateOpts,
+    out: &mut Outcome,
+) -> Result<(), String> {
+    if o.skip_deps || matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        return Ok(());
+    }
+    let paths = rudder_repo::paths::HelmPaths::from_env();
+    for r in rels.iter().filter(|r| desired(r)) {
+        let chart = str_of(&get(r, "chart"));
+        if !is_local_chart(st, &chart) || matches!(get(r, "skipDeps"), Value::Bool(true)) {
+            continue;
+        }
+        let name = str_of(&get(r, "name"));
+        let shown = chart_shown(st, r);
+        out.stderr
+            .push_str(&format!("Building dependency release={name}, chart={shown}\n"));
+        let skip_refresh = match get(r, "skipRefresh") {
+            Value::Bool(b) => b,
+            _ => matches!(get_helm_default(st, "skipRefresh"), Value::Bool(true)),
+        };
+        let opts = rudder_repo::deps::DepOptions {
+            skip_refresh,
+            offline: o.offline,
+            plain_http: o.oci_plain_http,
+            ..Default::default()
+        };
+        let mut log = String::new();
+        let res = rudder_repo::deps::build(&paths, &st.base_dir.join(&chart), &opts, &mut log);
+        out.stderr.push_str(&log);
+        if let Err(e) = res {
+            let mut args = vec!["dependency".to_string(), "build".into(), shown.clone()];
+            if skip_refresh {
+                args.push("--skip-refresh".into());
+            }
+            if o.oci_plain_http {
+                args.push("--plain-http".into());
+            }
+            let helm = str_or(&get(&st.spec, "helmBinary"), "helm");
+            let msg = crate::render::exit_error_for(&helm, &args, &log, &format!("Error: {e}\n"));
+            return Err(format!(
+                "building dependencies of local chart {chart:?} for release {name:?}: {msg}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn get_helm_default(st: &State, k: &str) -> Value {
     match get(&st.spec, "helmDefaults") {
         Value::Map(m) => m.get(k).unwrap_or(Value::Missing),
@@ -651,7 +704,10 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        prepare(st, &rels, o.skip_deps, self.out);
+        if let Err(e) = build_deps(st, &rels, o, self.out) {
+            fail(self.out, prefix, &[format!("[{e}]")]);
+            return false;
+        }
         let rels: Vec<_> = rels.into_iter().filter(desired).collect();
         let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
         let mut warns: Vec<String> = Vec::new();

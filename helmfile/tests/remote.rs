@@ -189,6 +189,7 @@ fn compare(case: &Case) -> Vec<String> {
     let _ = std::fs::remove_dir_all(&src);
     std::fs::create_dir_all(&src).unwrap();
     for (f, t) in &case.files {
+        std::fs::create_dir_all(src.join(f).parent().unwrap()).unwrap();
         std::fs::write(src.join(f), t).unwrap();
     }
     let run = |which: &str| {
@@ -317,6 +318,16 @@ fn cases(url: &str, oci: &str) -> Vec<Case> {
                 &format!("{repos}{oci_repo}releases:\n- name: p\n  chart: ocr/mychart\n  version: 0.1.0\n"),
             )],
             args: args("deps --oci-plain-http"),
+            unordered: false,
+        },
+        Case {
+            label: "template: a local chart with a repository dependency (built first)",
+            files: vec![
+                f("helmfile.yaml", "releases:\n- name: l\n  chart: ./local\n  values:\n  - podinfo:\n      replicaCount: 3\n"),
+                f("local/Chart.yaml", &format!("apiVersion: v2\nname: local\nversion: 1.0.0\ndependencies:\n- name: podinfo\n  version: 6.14.1\n  repository: {url}\n")),
+                f("local/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"),
+            ],
+            args: args("template --skip-tests"),
             unordered: false,
         },
         Case {
