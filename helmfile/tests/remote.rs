@@ -391,8 +391,22 @@ fn deps_template_fetch_match_real_helmfile() {
 fn air_gapped(url: &str, oci: &str) {
     let state = |repo_url: &str| {
         format!(
-            "repositories:\n- name: hfr\n  url: {repo_url}\nreleases:\n- name: a\n  namespace: r\n  chart: hfr/mychart\n  version: \"~0.1\"\n  values:\n  - replicaCount: 2\n- name: b\n  chart: hfr/podinfo\n  set:\n  - name: ui.message\n    value: bundled\n- name: o\n  namespace: oci\n  chart: oci://{oci}/mychart\n  version: 0.1.0\n"
+            "repositories:\n- name: hfr\n  url: {repo_url}\nreleases:\n- name: a\n  namespace: r\n  chart: hfr/mychart\n  version: \"~0.1\"\n  values:\n  - replicaCount: 2\n- name: b\n  chart: hfr/podinfo\n  set:\n  - name: ui.message\n    value: bundled\n- name: o\n  namespace: oci\n  chart: oci://{oci}/mychart\n  version: 0.1.0\n- name: l\n  chart: ./local\n  values:\n  - podinfo:\n      replicaCount: 3\n"
         )
+    };
+    // A local chart with a dependency on the repository (its Chart.yaml keeps the URL).
+    let local = |dir: &Path| {
+        std::fs::create_dir_all(dir.join("local/templates")).unwrap();
+        std::fs::write(
+            dir.join("local/Chart.yaml"),
+            format!("apiVersion: v2\nname: local\nversion: 1.0.0\ndependencies:\n- name: podinfo\n  version: \">=6\"\n  repository: {url}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("local/templates/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+        )
+        .unwrap();
     };
     let lock = format!(
         "version: v1.8.0\ndependencies:\n  - name: mychart\n    repository: {url}\n    version: 0.1.0\n  - name: podinfo\n    repository: {url}\n    version: 6.14.1\ndigest: sha256:1111111111111111111111111111111111111111111111111111111111111111\ngenerated: \"2020-01-01T00:00:00Z\"\n"
@@ -402,6 +416,7 @@ fn air_gapped(url: &str, oci: &str) {
     std::fs::create_dir_all(&online).unwrap();
     std::fs::write(online.join("helmfile.yaml"), state(url)).unwrap();
     std::fs::write(online.join("helmfile.lock"), &lock).unwrap();
+    local(&online);
     let tmpl = args("template --skip-tests --oci-plain-http");
     // The real helmfile online.
     let _ = std::fs::remove_dir_all(homes());
@@ -431,7 +446,7 @@ fn air_gapped(url: &str, oci: &str) {
     };
     let full = scratch().join("full.bundle");
     let part = scratch().join("part.bundle");
-    assert_eq!(make(vec![], &full), 3, "three releases, three charts");
+    assert_eq!(make(vec![], &full), 4, "four releases: three charts, one dependency");
     assert_eq!(
         make(vec!["name=a".into(), "name=o".into()], &part),
         2,
@@ -444,6 +459,9 @@ fn air_gapped(url: &str, oci: &str) {
     std::fs::write(offline.join("helmfile.yaml"), state("http://127.0.0.1:9/unreachable")).unwrap();
     let offline_lock = lock.replace(url, "http://127.0.0.1:9/unreachable");
     std::fs::write(offline.join("helmfile.lock"), &offline_lock).unwrap();
+    local(&offline);
+    // The local chart's Chart.lock as the online build wrote it (its charts/ left behind).
+    std::fs::copy(online.join("local/Chart.lock"), offline.join("local/Chart.lock")).unwrap();
     // The same home paths as online (the OCI chart's cache path is in the log), emptied.
     let fresh = homes();
     let _ = std::fs::remove_dir_all(&fresh);
@@ -465,6 +483,13 @@ fn air_gapped(url: &str, oci: &str) {
         .stderr
         .lines()
         .filter(|l| !l.starts_with("Adding repo ") && !l.ends_with("has been added to your repositories"))
+        // helm dependency build's repository refresh (nothing to refresh offline).
+        .filter(|l| {
+            !l.starts_with("Getting updates for unmanaged")
+                && !l.starts_with("...Successfully got an update")
+                && !l.starts_with("Hang tight while we grab")
+                && !l.starts_with("Update Complete.")
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(
@@ -479,7 +504,24 @@ fn air_gapped(url: &str, oci: &str) {
     set_homes(&fresh);
     let paths = rudder_repo::HelmPaths::from_env();
     rudder_repo::bundle::import(&paths, &part).unwrap();
-    let miss = mine(&offline, &off);
+    // Release l's local chart needs podinfo too: its dependency build fails first, naming it,
+    // locked (Chart.lock) or not.
+    for (lock, version) in [(true, "6.14.1"), (false, ">=6")] {
+        let _ = std::fs::remove_dir_all(offline.join("local/charts"));
+        if !lock {
+            std::fs::remove_file(offline.join("local/Chart.lock")).unwrap();
+        }
+        let miss = mine(&offline, &off);
+        assert_eq!(miss.code, 1, "missing dependency must fail: {}", miss.stdout);
+        assert!(
+            miss.stderr.contains(&format!("offline: chart \"podinfo (repository {url})\" version \"{version}\" is not in the local cache")),
+            "unclear offline error: {}",
+            miss.stderr
+        );
+        eprintln!("air-gapped, dependency missing from the bundle: {}", miss.stderr.lines().find(|l| l.contains("offline:")).unwrap_or(""));
+    }
+    // Without release l, the repository chart b is the one missing.
+    let miss = mine(&offline, &[off.clone(), args("-l name!=l")].concat());
     assert_eq!(miss.code, 1, "missing chart must fail: {}", miss.stdout);
     assert!(
         miss.stderr.contains("offline: chart \"hfr/podinfo\" version \"6.14.1\" is not in the local cache"),
