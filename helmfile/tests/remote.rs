@@ -267,6 +267,22 @@ fn cases(url: &str, oci: &str) -> Vec<Case> {
             unordered: false,
         },
         Case {
+            label: "deps -l name=b (the lock still covers every release)",
+            files: vec![f("helmfile.yaml", &deps)],
+            args: args("deps -l name=b"),
+            unordered: false,
+        },
+        Case {
+            label: "deps: a local chart's dependencies and a repository chart",
+            files: vec![
+                f("helmfile.yaml", &format!("{repos}releases:\n- name: l\n  chart: ./local\n- name: b\n  chart: hfr/podinfo\n")),
+                f("local/Chart.yaml", &format!("apiVersion: v2\nname: local\nversion: 1.0.0\ndependencies:\n- name: mychart\n  version: \"~0.1\"\n  repository: {url}\n")),
+                f("local/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"),
+            ],
+            args: args("deps"),
+            unordered: false,
+        },
+        Case {
             label: "deps: one chart, a stale lock rewritten",
             files: vec![f("helmfile.yaml", &one), f("helmfile.lock", &stale)],
             args: args("deps"),
