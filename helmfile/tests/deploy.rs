@@ -411,6 +411,13 @@ fn apply_offline_from_a_bundle_deploys_what_real_helmfile_deploys() {
     let served = unique_name("hfapply-off");
     let repo = Path::new(&root).join(&served);
     std::fs::create_dir_all(&repo).unwrap();
+    struct Served(PathBuf);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _served = Served(repo.clone());
     cm_chart(&bed.dir, "store");
     testbed::run_ok(bed.helm().arg("package").arg(bed.dir.join("charts/store")).arg("-d").arg(&repo)).unwrap();
     testbed::run_ok(bed.helm().arg("repo").arg("index").arg(&repo)).unwrap();

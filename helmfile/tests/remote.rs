@@ -382,6 +382,14 @@ fn deps_template_fetch_match_real_helmfile() {
     std::env::remove_var("RUDDER_OFFLINE");
     let _ = std::fs::remove_dir_all(scratch());
     let (url, repo_dir, oci) = servers();
+    // The served directory goes away with the test, passed or not.
+    struct Served(PathBuf);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _served = Served(repo_dir);
     let mut same = 0;
     let mut failed = Vec::new();
     let all = cases(&url, &oci);
@@ -397,7 +405,6 @@ fn deps_template_fetch_match_real_helmfile() {
     }
     eprintln!("remote charts: {same}/{} identical", all.len());
     air_gapped(&url, &oci);
-    let _ = std::fs::remove_dir_all(&repo_dir);
     let _ = std::fs::remove_dir_all(scratch());
     assert!(failed.is_empty(), "cases differ from real helmfile: {failed:#?}");
 }
