@@ -173,22 +173,16 @@ pub fn fetch(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome {
                 .ok()
                 .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .unwrap_or_default();
-            let mut target = Path::new(&dir).to_path_buf();
-            for k in ["namespace", "kubeContext"] {
-                let v = str_of(&get(r, k));
-                if !v.is_empty() {
-                    target.push(v);
-                }
-            }
-            let version = str_of(&get(r, "version"));
-            target.push(str_of(&get(r, "name")));
-            target.push(&name);
-            target.push(if version.is_empty() {
-                "latest"
-            } else {
-                version.as_str()
-            });
-            let shown = clean(&target);
+            let shown = match o.output_dir_template.as_deref().filter(|t| !t.is_empty()) {
+                Some(t) => match commands::chart_path_template(st, r, t, &name, &dir) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        errs.push(e);
+                        break;
+                    }
+                },
+                None => fetch_dir(&dir, r, &name),
+            };
             if let Err(e) = copy_dir(&src, &st.cwd.join(&shown)) {
                 errs.push(format!("copying {}: {e}", src.display()));
                 break;
@@ -301,9 +295,13 @@ fn fetch_remote(
         return Ok(());
     }
     let oci = oci_reference(st, rel);
-    let shown = match &oci {
-        Some((_, name, _)) => fetch_dir(out_dir, rel, name),
-        None => fetch_dir(out_dir, rel, &chart),
+    let chart_name = match &oci {
+        Some((_, name, _)) => name.clone(),
+        None => chart.clone(),
+    };
+    let shown = match o.output_dir_template.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => commands::chart_path_template(st, rel, t, &chart_name, out_dir)?,
+        None => fetch_dir(out_dir, rel, &chart_name),
     };
     let target = st.cwd.join(&shown);
     let lock = st.cwd.join(format!("{shown}.lock"));

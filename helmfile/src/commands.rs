@@ -189,6 +189,36 @@ fn output_path_template(
     t.execute("output-file", &data).map_err(|e| e.to_string())
 }
 
+/// helmfile's generateChartPath: `fetch --output-dir-template` rendered with `.ChartName`,
+/// `.OutputDir`, `.Release` and `.Environment`.
+pub(crate) fn chart_path_template(
+    st: &State,
+    rel: &BTreeMap<String, Value>,
+    tmpl: &str,
+    chart_name: &str,
+    output_dir: &str,
+) -> Result<String, String> {
+    let data = crate::mk_map(vec![
+        ("ChartName".into(), Value::string(chart_name)),
+        ("OutputDir".into(), Value::string(output_dir)),
+        ("Release".into(), release_struct(rel)),
+        (
+            "Environment".into(),
+            crate::mk_map(vec![
+                ("Name".into(), Value::string(st.env_name.as_str())),
+                ("KubeContext".into(), Value::string("")),
+                ("Values".into(), st.rendered_values.clone()),
+            ]),
+        ),
+    ]);
+    let mut t = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig())
+        .with_name("output-dir-template");
+    t.parse("output-dir-template", tmpl)
+        .map_err(|e| format!("parsing output-dir-template template {tmpl:?}: {e}"))?;
+    t.execute("output-dir-template", &data)
+        .map_err(|e| format!("executing output-dir-template template: {e}"))
+}
+
 /// `.Release` in output templates: the ReleaseSpec's Go field names.
 fn release_struct(rel: &BTreeMap<String, Value>) -> Value {
     let f = |k: &str| Value::string(str_of(&get(rel, k)));

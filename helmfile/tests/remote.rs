@@ -359,6 +359,26 @@ fn cases(url: &str, oci: &str) -> Vec<Case> {
             unordered: true,
         },
         Case {
+            label: "fetch --output-dir-template: repository, OCI and local charts",
+            files: vec![
+                f(
+                    "helmfile.yaml",
+                    &format!("{repos}releases:\n- name: a\n  chart: hfr/mychart\n  version: 0.1.0\n- name: o\n  chart: oci://{oci}/mychart\n  version: 0.1.0\n- name: l\n  namespace: lns\n  chart: ./local\n"),
+                ),
+                f("local/Chart.yaml", "apiVersion: v2\nname: local\nversion: 1.0.0\n"),
+                f("local/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"),
+            ],
+            args: vec![
+                "fetch".into(),
+                "--oci-plain-http".into(),
+                "--output-dir".into(),
+                "got".into(),
+                "--output-dir-template".into(),
+                "{{ .OutputDir }}/{{ .Environment.Name }}/{{ .Release.Name }}-{{ .ChartName }}-{{ or .Release.Version \"none\" }}".into(),
+            ],
+            unordered: true,
+        },
+        Case {
             label: "fetch: a missing chart version",
             files: vec![f(
                 "helmfile.yaml",
