@@ -41,15 +41,23 @@ pub fn plan(
     offline: bool,
 ) -> Result<Plan, String> {
     let file = match file {
-        Some(f) if !cwd.join(f).exists() => return Err(format!("specified state file {f} is not found")),
+        Some(f) if !cwd.join(f).exists() => {
+            return Err(format!("specified state file {f} is not found"))
+        }
         Some(f) => f.to_string(),
         None => ["helmfile.yaml", "helmfile.yaml.gotmpl"]
             .iter()
             .find(|f| cwd.join(f).is_file())
             .map(|f| f.to_string())
-            .ok_or_else(|| "no state file found (helmfile.yaml or helmfile.yaml.gotmpl; give one with -f)".to_string())?,
+            .ok_or_else(|| {
+                "no state file found (helmfile.yaml or helmfile.yaml.gotmpl; give one with -f)"
+                    .to_string()
+            })?,
     };
-    let (dir, name) = match Path::new(&file).parent().filter(|p| !p.as_os_str().is_empty()) {
+    let (dir, name) = match Path::new(&file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         Some(p) => (
             cwd.join(p),
             Path::new(&file)
@@ -59,7 +67,10 @@ pub fn plan(
         ),
         None => (cwd.to_path_buf(), file.clone()),
     };
-    let label = match Path::new(&file).parent().filter(|p| !p.as_os_str().is_empty()) {
+    let label = match Path::new(&file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         Some(p) => format!("{}/{name}", p.display()),
         None => format!("./{name}"),
     };
@@ -201,7 +212,10 @@ fn local_dependencies(
         }
         let version = locked
             .iter()
-            .find(|l| str_of(&get(l, "name")) == name && str_of(&get(l, "repository")) == str_of(&get(d, "repository")))
+            .find(|l| {
+                str_of(&get(l, "name")) == name
+                    && str_of(&get(l, "repository")) == str_of(&get(d, "repository"))
+            })
             .map(|l| str_of(&get(l, "version")))
             .unwrap_or_else(|| str_of(&get(d, "version")));
         if repository.starts_with("oci://") {

@@ -214,7 +214,9 @@ fn temp_dir() -> std::io::Result<PathBuf> {
         .unwrap_or(1)
         ^ u64::from(std::process::id()) << 20;
     loop {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let d = base.join(format!("{}", (seed >> 33) % 4_000_000_000));
         match std::fs::create_dir(&d) {
             Ok(()) => return Ok(d),

@@ -151,7 +151,10 @@ fn servers() -> (String, PathBuf, String) {
     let helm = oracle_dir().join("helm");
     let pkg = |chart: &str, version: Option<&str>| {
         let mut c = Command::new(&helm);
-        c.arg("package").arg(Path::new(CHARTS).join(chart)).arg("-d").arg(&repo);
+        c.arg("package")
+            .arg(Path::new(CHARTS).join(chart))
+            .arg("-d")
+            .arg(&repo);
         if let Some(v) = version {
             c.arg("--version").arg(v);
         }
@@ -212,15 +215,24 @@ fn compare(case: &Case) -> Vec<String> {
         diffs.push(format!("exit code: helmfile {} rudder {}", r.code, m.code));
     }
     if normalize(&r.stdout) != normalize(&m.stdout) {
-        diffs.push(format!("stdout:\n--- helmfile\n{}\n--- rudder\n{}", r.stdout, m.stdout));
+        diffs.push(format!(
+            "stdout:\n--- helmfile\n{}\n--- rudder\n{}",
+            r.stdout, m.stdout
+        ));
     }
     let (rs, ms) = if case.unordered {
-        (sorted_lines(&normalize(&r.stderr)), sorted_lines(&normalize(&m.stderr)))
+        (
+            sorted_lines(&normalize(&r.stderr)),
+            sorted_lines(&normalize(&m.stderr)),
+        )
     } else {
         (normalize(&r.stderr), normalize(&m.stderr))
     };
     if rs != ms {
-        diffs.push(format!("stderr:\n--- helmfile\n{}\n--- rudder\n{}", r.stderr, m.stderr));
+        diffs.push(format!(
+            "stderr:\n--- helmfile\n{}\n--- rudder\n{}",
+            r.stderr, m.stderr
+        ));
     }
     let rk: Vec<&PathBuf> = rf.keys().collect();
     let mk: Vec<&PathBuf> = mf.keys().collect();
@@ -231,7 +243,10 @@ fn compare(case: &Case) -> Vec<String> {
         if let Some(mb) = mf.get(p) {
             let (a, c) = (String::from_utf8_lossy(b), String::from_utf8_lossy(mb));
             if normalize(&a) != normalize(&c) {
-                diffs.push(format!("{}:\n--- helmfile\n{a}\n--- rudder\n{c}", p.display()));
+                diffs.push(format!(
+                    "{}:\n--- helmfile\n{a}\n--- rudder\n{c}",
+                    p.display()
+                ));
             }
         }
     }
@@ -426,7 +441,10 @@ fn deps_template_fetch_match_real_helmfile() {
     eprintln!("remote charts: {same}/{} identical", all.len());
     air_gapped(&url, &oci);
     let _ = std::fs::remove_dir_all(scratch());
-    assert!(failed.is_empty(), "cases differ from real helmfile: {failed:#?}");
+    assert!(
+        failed.is_empty(),
+        "cases differ from real helmfile: {failed:#?}"
+    );
 }
 
 /// `bundle create -f` online, then `bundle import` + `template --offline` in fresh homes with
@@ -465,7 +483,11 @@ fn air_gapped(url: &str, oci: &str) {
     let _ = std::fs::remove_dir_all(homes());
     set_homes(&homes());
     let expected = real(&online, &tmpl);
-    assert_eq!(expected.code, 0, "real helmfile template: {}", expected.stderr);
+    assert_eq!(
+        expected.code, 0,
+        "real helmfile template: {}",
+        expected.stderr
+    );
     // Bundles made online: everything, and only release a's chart.
     let _ = std::fs::remove_dir_all(homes());
     set_homes(&homes());
@@ -489,7 +511,11 @@ fn air_gapped(url: &str, oci: &str) {
     };
     let full = scratch().join("full.bundle");
     let part = scratch().join("part.bundle");
-    assert_eq!(make(vec![], &full), 4, "four releases: three charts, one dependency");
+    assert_eq!(
+        make(vec![], &full),
+        4,
+        "four releases: three charts, one dependency"
+    );
     assert_eq!(
         make(vec!["name=a".into(), "name=o".into()], &part),
         2,
@@ -499,12 +525,20 @@ fn air_gapped(url: &str, oci: &str) {
     let offline = scratch().join("bundle-offline");
     let _ = std::fs::remove_dir_all(&offline);
     std::fs::create_dir_all(&offline).unwrap();
-    std::fs::write(offline.join("helmfile.yaml"), state("http://127.0.0.1:9/unreachable")).unwrap();
+    std::fs::write(
+        offline.join("helmfile.yaml"),
+        state("http://127.0.0.1:9/unreachable"),
+    )
+    .unwrap();
     let offline_lock = lock.replace(url, "http://127.0.0.1:9/unreachable");
     std::fs::write(offline.join("helmfile.lock"), &offline_lock).unwrap();
     local(&offline);
     // The local chart's Chart.lock as the online build wrote it (its charts/ left behind).
-    std::fs::copy(online.join("local/Chart.lock"), offline.join("local/Chart.lock")).unwrap();
+    std::fs::copy(
+        online.join("local/Chart.lock"),
+        offline.join("local/Chart.lock"),
+    )
+    .unwrap();
     // The same home paths as online (the OCI chart's cache path is in the log), emptied.
     let fresh = homes();
     let _ = std::fs::remove_dir_all(&fresh);
@@ -525,7 +559,9 @@ fn air_gapped(url: &str, oci: &str) {
     let online_log: String = expected
         .stderr
         .lines()
-        .filter(|l| !l.starts_with("Adding repo ") && !l.ends_with("has been added to your repositories"))
+        .filter(|l| {
+            !l.starts_with("Adding repo ") && !l.ends_with("has been added to your repositories")
+        })
         // helm dependency build's repository refresh (nothing to refresh offline).
         .filter(|l| {
             !l.starts_with("Getting updates for unmanaged")
@@ -540,7 +576,10 @@ fn air_gapped(url: &str, oci: &str) {
         "offline template log differs:\n--- helmfile (online, repo lines dropped)\n{online_log}\n--- rudder\n{}",
         got.stderr
     );
-    eprintln!("air-gapped template: identical ({} bytes)", got.stdout.len());
+    eprintln!(
+        "air-gapped template: identical ({} bytes)",
+        got.stdout.len()
+    );
     // A bundle without podinfo (releases a and o only): the offline error names the chart and
     // the version.
     let _ = std::fs::remove_dir_all(&fresh);
@@ -555,21 +594,39 @@ fn air_gapped(url: &str, oci: &str) {
             std::fs::remove_file(offline.join("local/Chart.lock")).unwrap();
         }
         let miss = mine(&offline, &off);
-        assert_eq!(miss.code, 1, "missing dependency must fail: {}", miss.stdout);
+        assert_eq!(
+            miss.code, 1,
+            "missing dependency must fail: {}",
+            miss.stdout
+        );
         assert!(
             miss.stderr.contains(&format!("offline: chart \"podinfo (repository {url})\" version \"{version}\" is not in the local cache")),
             "unclear offline error: {}",
             miss.stderr
         );
-        eprintln!("air-gapped, dependency missing from the bundle: {}", miss.stderr.lines().find(|l| l.contains("offline:")).unwrap_or(""));
+        eprintln!(
+            "air-gapped, dependency missing from the bundle: {}",
+            miss.stderr
+                .lines()
+                .find(|l| l.contains("offline:"))
+                .unwrap_or("")
+        );
     }
     // Without release l, the repository chart b is the one missing.
     let miss = mine(&offline, &[off.clone(), args("-l name!=l")].concat());
     assert_eq!(miss.code, 1, "missing chart must fail: {}", miss.stdout);
     assert!(
-        miss.stderr.contains("offline: chart \"hfr/podinfo\" version \"6.14.1\" is not in the local cache"),
+        miss.stderr.contains(
+            "offline: chart \"hfr/podinfo\" version \"6.14.1\" is not in the local cache"
+        ),
         "unclear offline error: {}",
         miss.stderr
     );
-    eprintln!("air-gapped, chart missing from the bundle: {}", miss.stderr.lines().find(|l| l.contains("offline:")).unwrap_or(""));
+    eprintln!(
+        "air-gapped, chart missing from the bundle: {}",
+        miss.stderr
+            .lines()
+            .find(|l| l.contains("offline:"))
+            .unwrap_or("")
+    );
 }
