@@ -1,8 +1,11 @@
-//! helmfile v1.8.0's chart commands for local charts: `deps` (pkg/app/run.go `Deps`,
-//! pkg/state/state.go `UpdateDeps`: `helm dependency update` of each desired release's local
-//! chart) and `fetch` (`pull` in pkg/app/app.go: each local chart copied to
-//! `OUTPUT/[NAMESPACE/][KUBECONTEXT/]NAME/CHART/(VERSION|latest)` and its dependencies built
-//! there). helm's work runs in-process through `rudder_repo::deps`.
+//! helmfile v1.8.0's chart commands: `deps` (pkg/app/run.go `Deps`, pkg/state/state.go
+//! `UpdateDeps`: `helm dependency update` of each desired release's local chart, then the
+//! state's repository charts resolved into `helmfile.lock`, see [`crate::lockfile`]) and
+//! `fetch` (`pull` in pkg/app/app.go: each chart under
+//! `OUTPUT/[NAMESPACE/][KUBECONTEXT/]NAME/CHART/(VERSION|latest)` or `--output-dir-template`:
+//! local charts copied and their dependencies built there, repository charts `helm fetch
+//! --untar`ed, OCI charts `helm pull --untar`ed, at their locked versions). helm's work runs
+//! in-process through `rudder_repo`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
