@@ -378,28 +378,10 @@ pub fn hooks_around(
     out
 }
 
-/// helmfile's dependency-build log lines for the releases whose charts are local directories.
-fn prepare(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool, out: &mut Outcome) {
-    if skip_deps || matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
-        return;
-    }
-    for r in rels.iter().filter(|r| desired(r)) {
-        let chart = str_of(&get(r, "chart"));
-        if !is_local_chart(st, &chart) || matches!(get(r, "skipDeps"), Value::Bool(true)) {
-            continue;
-        }
-        out.stderr.push_str(&format!(
-            "Building dependency release={}, chart={}\n",
-            str_of(&get(r, "name")),
-            chart_shown(st, r)
-        ));
-    }
-}
-
-/// PrepareCharts' runHelmDepBuilds for `template`: `helm dependency build` (in-process) of each
-/// desired release's local chart, in release order, logging what helm prints. The error is
-/// helmfile's, for the first chart that fails.
-fn build_deps(
+/// PrepareCharts' runHelmDepBuilds: `helm dependency build` (in-process) of each desired
+/// release's local chart, in release order, logging what helm prints (`--offline`: from the
+/// caches). The error is helmfile's, for the first chart that fails.
+pub(crate) fn build_deps(
     st: &State,
     rels: &[BTreeMap<String, Value>],
     o: &TemplateOpts,
@@ -1314,17 +1296,6 @@ pub(crate) fn helm_default(st: &State, k: &str) -> Value {
 /// Whether the release is wanted (`installed:` not false).
 pub(crate) fn is_desired(rel: &BTreeMap<String, Value>) -> bool {
     desired(rel)
-}
-
-/// helmfile's `Building dependency release=...` lines for local charts.
-pub(crate) fn dependency_log(
-    st: &State,
-    rels: &[BTreeMap<String, Value>],
-    skip_deps: bool,
-) -> String {
-    let mut out = Outcome::default();
-    prepare(st, rels, skip_deps, &mut out);
-    out.stderr
 }
 
 /// The chart as helmfile shows it in its log lines (credentials hidden).

@@ -879,7 +879,10 @@ fn with_plan(
         if !commands::prepare_hooks(&mut out, p.st, Some(&rels), command, &p.prefix) {
             return out;
         }
-        out.stderr.push_str(&commands::dependency_log(p.st, &rels, o.template.skip_deps));
+        if let Err(e) = commands::build_deps(p.st, &rels, &o.template, &mut out) {
+            commands::fail_with(&mut out, &p.prefix, &[format!("[{e}]")]);
+            return out;
+        }
     }
     let ts = targets(&plans, o);
     let first = f(&ts, &rt, &mut out);
