@@ -324,8 +324,17 @@ pub struct BundleArgs {
 #[derive(Args, Debug)]
 pub struct BundleCreateArgs {
     /// REF[@VERSION]: repo/chart, oci://host/path/chart[:tag|@sha256:…], or a chart URL
-    #[arg(required = true)]
+    #[arg(required_unless_present = "file")]
     pub refs: Vec<String>,
+    /// A helmfile state: bundle every chart its (selected) releases need.
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<String>,
+    /// The helmfile environment (with -f).
+    #[arg(short = 'e', long = "environment")]
+    pub environment: Option<String>,
+    /// helmfile release selectors (with -f; repeatable).
+    #[arg(short = 'l', long = "selector")]
+    pub selector: Vec<String>,
     #[arg(short = 'o', long = "output", required = true)]
     pub output: PathBuf,
     #[arg(long = "version", default_value = "")]
@@ -641,7 +650,10 @@ pub fn run_bundle(a: &BundleArgs) -> Result<String, Failure> {
                 offline: offline(o.offline),
                 ..PullOptions::default()
             };
-            rudder_repo::bundle::create(&paths, &o.refs, &opts, &o.output).map_err(e)
+            match &o.file {
+                None => rudder_repo::bundle::create(&paths, &o.refs, &opts, &o.output).map_err(e),
+                Some(file) => bundle_helmfile(&paths, file, o, &opts),
+            }
         }
         BundleCommand::Import(o) => {
             let mut out = rudder_repo::bundle::import(&paths, &o.file).map_err(e)?;
@@ -652,6 +664,41 @@ pub fn run_bundle(a: &BundleArgs) -> Result<String, Failure> {
             Ok(out)
         }
     }
+}
+
+/// `bundle create -f helmfile.yaml`: the charts the state's selected releases need (see
+/// `rudder_helmfile::bundle`), plus any REFs given beside it.
+fn bundle_helmfile(paths: &HelmPaths, file: &str, o: &BundleCreateArgs, opts: &PullOptions) -> Result<String, Failure> {
+    let load = rudder_helmfile::LoadOptions {
+        environment: o.environment.clone(),
+        selectors: o.selector.clone(),
+        ..Default::default()
+    };
+    let cwd = std::env::current_dir().map_err(|x| (String::new(), x.to_string()))?;
+    let plan = rudder_helmfile::bundle::plan(Some(file), &cwd, &load, opts.plain_http, opts.offline)
+        .map_err(|x| (String::new(), x))?;
+    let mut items: Vec<(String, PullOptions)> = plan
+        .sources
+        .iter()
+        .map(|s| {
+            let mut so = s.options.clone();
+            so.plain_http = so.plain_http || opts.plain_http;
+            (s.reference.clone(), so)
+        })
+        .collect();
+    for r in &o.refs {
+        let (reference, v) = rudder_repo::bundle::split_ref(r);
+        let mut ro = opts.clone();
+        if !v.is_empty() {
+            ro.version = v;
+        }
+        items.push((reference, ro));
+    }
+    if items.is_empty() {
+        return Err((plan.log, format!("{file}: no release needs a chart from a repository")));
+    }
+    let lines = rudder_repo::bundle::create_items(paths, &items, &o.output).map_err(|x| (plan.log.clone(), x.0))?;
+    Ok(format!("{}{lines}", plan.log))
 }
 
 /// For `template`/`install`: a chart reference that is not a local path (`repo/chart`,
@@ -686,7 +733,7 @@ pub fn arg_error(e: &clap::Error, args: &[String], program: &str) -> Option<Stri
         ("repo", Some("index")) => ("repo index", 1, true, "repo index [DIR]"),
         ("registry", Some("login")) => ("registry login", 1, false, "registry login [host]"),
         ("registry", Some("logout")) => ("registry logout", 1, false, "registry logout [host]"),
-        ("bundle", Some("create")) => ("bundle create", 1, false, "bundle create REF... -o FILE"),
+        ("bundle", Some("create")) => ("bundle create", 1, false, "bundle create (REF... | -f helmfile.yaml [-e ENV] [-l SELECTOR]) -o FILE"),
         ("bundle", Some("import")) => ("bundle import", 1, true, "bundle import FILE"),
         _ => return None,
     };

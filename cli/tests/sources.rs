@@ -630,3 +630,54 @@ fn oci_wrong_media_type_and_missing_tag() {
     let h = run(home.helm().args(["pull", &format!("oci://{reg}/{repo}"), "--version", "9.9.9", "--plain-http", "-d"]).arg(&dest));
     assert_eq!(one_line_error(&o), one_line_error(&h));
 }
+
+/// `rudder bundle create -f helmfile.yaml`: every chart the state's releases need (a repository
+/// chart at its constraint's version, an OCI chart), then on a fresh machine with the
+/// repository pointed at a closed port, `bundle import` and `rudder helmfile template
+/// --offline` print what the real helmfile printed online; `-l` bundles only the selected
+/// releases' charts, and the chart left out is named by the offline error.
+#[test]
+fn helmfile_bundle_air_gapped() {
+    let reg = var("RUDDER_TEST_REGISTRY");
+    let home = Home::new("sources-hfbundle");
+    let s = served(&home, &["0.1.0", "0.2.0"]);
+    let ns = unique_name("sources");
+    let src = chart_src("ocichart", "1.0.0", "");
+    let oa = package(&home, &src, "1.0.0");
+    ok(home.helm().args(["push", oa.to_str().unwrap(), &format!("oci://{reg}/{ns}"), "--plain-http"]));
+    let state = |url: &str| {
+        format!(
+            "repositories:\n- name: demo\n  url: {url}\nreleases:\n- name: x\n  namespace: hfb\n  chart: demo/demo\n  version: \"~0.1\"\n  values:\n  - greeting: bundled\n- name: y\n  chart: oci://{reg}/{ns}/ocichart\n  version: 1.0.0\n"
+        )
+    };
+    std::fs::write(home.root.join("helmfile.yaml"), state(&repo_url(&s))).unwrap();
+    let hfcache = home.root.join("hfcache").display().to_string();
+    let mut real = home.cmd(oracle("helmfile"));
+    real.args(["template", "--oci-plain-http"]).env("HELMFILE_CACHE_HOME", &hfcache).env("HELMFILE_UPDATE_CHECK", "false");
+    let online = stdout(&ok(&mut real));
+    assert!(online.contains("name: x-demo") && online.contains("v: \"0.1.0\""), "{online}");
+    let full = home.root.join("full.tar");
+    let part = home.root.join("part.tar");
+    let o = ok(home.rudder().args(["bundle", "create", "-f", "helmfile.yaml", "--plain-http", "-o"]).arg(&full));
+    assert!(stdout(&o).contains("Bundled demo 0.1.0") && stdout(&o).contains("Bundled ocichart 1.0.0"), "{}", stdout(&o));
+    ok(home.rudder().args(["bundle", "create", "-f", "helmfile.yaml", "-l", "name=y", "--plain-http", "-o"]).arg(&part));
+    drop(s);
+
+    let fresh = Home::new("sources-hfbundle-fresh");
+    std::fs::write(fresh.root.join("helmfile.yaml"), state("http://127.0.0.1:9/gone")).unwrap();
+    ok(fresh.rudder().args(["bundle", "import"]).arg(&full));
+    let mut t = fresh.rudder();
+    t.args(["helmfile", "template", "--oci-plain-http", "--offline"]).env("HELMFILE_CACHE_HOME", fresh.root.join("hfcache"));
+    let got = ok(&mut t);
+    // The OCI chart's cache path is in the source comments of neither; the documents match.
+    assert_eq!(stdout(&got), online, "offline template differs from the real helmfile online");
+
+    let bare = Home::new("sources-hfbundle-part");
+    std::fs::write(bare.root.join("helmfile.yaml"), state("http://127.0.0.1:9/gone")).unwrap();
+    ok(bare.rudder().args(["bundle", "import"]).arg(&part));
+    let mut t = bare.rudder();
+    t.args(["helmfile", "template", "--oci-plain-http"]).env("RUDDER_OFFLINE", "1").env("HELMFILE_CACHE_HOME", bare.root.join("hfcache"));
+    let o = run(&mut t);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("offline: chart \"demo/demo\" version \"~0.1\" is not in the local cache"), "{}", stderr(&o));
+}

@@ -99,6 +99,8 @@ const GLOBAL: &[&str] = &[
     "sequential-helmfiles",
     "otel-tracing",
     "help",
+    // Rudder's: resolve charts from the local caches only (see `rudder bundle import`).
+    "offline",
 ];
 
 /// Each served command's own flags (cobra's "unknown flag" before the command or on another).
@@ -205,7 +207,10 @@ fn usage_error(msg: &str) -> Outcome {
 /// Runs helmfile's CLI on `args` (without the program name).
 pub fn run(args: &[String]) -> Outcome {
     let mut g = Globals::default();
-    let mut o = TemplateOpts::default();
+    let mut o = TemplateOpts {
+        offline: rudder_repo::cache::offline_from_env(),
+        ..TemplateOpts::default()
+    };
     let mut d = crate::deploy::DeployOpts::default();
     let mut color: Option<bool> = None;
     let mut test_logs = false;
@@ -287,6 +292,8 @@ pub fn run(args: &[String]) -> Outcome {
             "--show-only" => o.show_only.push(v),
             "--skip-deps" => o.skip_deps = on,
             "--oci-plain-http" => o.oci_plain_http = on,
+            "--offline" => o.offline = on,
+            "--skip-repos" => o.skip_repos = on,
             "--include-needs" | "--include-transitive-needs" => o.include_needs = on,
             "--skip-needs" => skip_needs = Some(on),
             "--include-crds" => o.include_crds = on,

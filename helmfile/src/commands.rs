@@ -53,6 +53,11 @@ pub struct TemplateOpts {
     /// `--skip-needs` (template's default true): with selectors, ignore needed releases that are
     /// not selected; false makes them an error.
     pub skip_needs: bool,
+    /// `--offline` / `RUDDER_OFFLINE=1` (Rudder's): charts come from the local caches only
+    /// (seeded by `rudder bundle import`); repositories are not contacted.
+    pub offline: bool,
+    /// `deps --skip-repos`: do not add the state's repositories first.
+    pub skip_repos: bool,
 }
 
 struct Run<'a> {
@@ -182,6 +187,36 @@ fn output_path_template(
     t.parse("output-file", tmpl)
         .map_err(|e| format!("parsing output-file template {tmpl:?}: {e}"))?;
     t.execute("output-file", &data).map_err(|e| e.to_string())
+}
+
+/// helmfile's generateChartPath: `fetch --output-dir-template` rendered with `.ChartName`,
+/// `.OutputDir`, `.Release` and `.Environment`.
+pub(crate) fn chart_path_template(
+    st: &State,
+    rel: &BTreeMap<String, Value>,
+    tmpl: &str,
+    chart_name: &str,
+    output_dir: &str,
+) -> Result<String, String> {
+    let data = crate::mk_map(vec![
+        ("ChartName".into(), Value::string(chart_name)),
+        ("OutputDir".into(), Value::string(output_dir)),
+        ("Release".into(), release_struct(rel)),
+        (
+            "Environment".into(),
+            crate::mk_map(vec![
+                ("Name".into(), Value::string(st.env_name.as_str())),
+                ("KubeContext".into(), Value::string("")),
+                ("Values".into(), st.rendered_values.clone()),
+            ]),
+        ),
+    ]);
+    let mut t = rudder_engine::TemplateSet::new(rudder_engine::funcs::sprig())
+        .with_name("output-dir-template");
+    t.parse("output-dir-template", tmpl)
+        .map_err(|e| format!("parsing output-dir-template template {tmpl:?}: {e}"))?;
+    t.execute("output-dir-template", &data)
+        .map_err(|e| format!("executing output-dir-template template: {e}"))
 }
 
 /// `.Release` in output templates: the ReleaseSpec's Go field names.
@@ -343,22 +378,57 @@ pub fn hooks_around(
     out
 }
 
-/// helmfile's dependency-build log lines for the releases whose charts are local directories.
-fn prepare(st: &State, rels: &[BTreeMap<String, Value>], skip_deps: bool, out: &mut Outcome) {
-    if skip_deps || matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
-        return;
+/// PrepareCharts' runHelmDepBuilds: `helm dependency build` (in-process) of each desired
+/// release's local chart, in release order, logging what helm prints (`--offline`: from the
+/// caches). The error is helmfile's, for the first chart that fails.
+pub(crate) fn build_deps(
+    st: &State,
+    rels: &[BTreeMap<String, Value>],
+    o: &TemplateOpts,
+    out: &mut Outcome,
+) -> Result<(), String> {
+    if o.skip_deps || matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        return Ok(());
     }
+    let paths = rudder_repo::paths::HelmPaths::from_env();
     for r in rels.iter().filter(|r| desired(r)) {
         let chart = str_of(&get(r, "chart"));
         if !is_local_chart(st, &chart) || matches!(get(r, "skipDeps"), Value::Bool(true)) {
             continue;
         }
-        out.stderr.push_str(&format!(
-            "Building dependency release={}, chart={}\n",
-            str_of(&get(r, "name")),
-            chart_shown(st, r)
-        ));
+        let name = str_of(&get(r, "name"));
+        let shown = chart_shown(st, r);
+        out.stderr
+            .push_str(&format!("Building dependency release={name}, chart={shown}\n"));
+        let skip_refresh = match get(r, "skipRefresh") {
+            Value::Bool(b) => b,
+            _ => matches!(get_helm_default(st, "skipRefresh"), Value::Bool(true)),
+        };
+        let opts = rudder_repo::deps::DepOptions {
+            skip_refresh,
+            offline: o.offline,
+            plain_http: o.oci_plain_http,
+            ..Default::default()
+        };
+        let mut log = String::new();
+        let res = rudder_repo::deps::build(&paths, &st.base_dir.join(&chart), &opts, &mut log);
+        out.stderr.push_str(&log);
+        if let Err(e) = res {
+            let mut args = vec!["dependency".to_string(), "build".into(), shown.clone()];
+            if skip_refresh {
+                args.push("--skip-refresh".into());
+            }
+            if o.oci_plain_http {
+                args.push("--plain-http".into());
+            }
+            let helm = str_or(&get(&st.spec, "helmBinary"), "helm");
+            let msg = crate::render::exit_error_for(&helm, &args, &log, &format!("Error: {e}\n"));
+            return Err(format!(
+                "building dependencies of local chart {chart:?} for release {name:?}: {msg}"
+            ));
+        }
     }
+    Ok(())
 }
 
 fn get_helm_default(st: &State, k: &str) -> Value {
@@ -589,6 +659,8 @@ impl<'a> Run<'a> {
             remote: !is_local_chart(st, &chart)
                 && !Path::new(&chart).is_absolute()
                 && !chart.starts_with('.'),
+            offline: o.offline,
+            plain_http: o.oci_plain_http,
         })
     }
 
@@ -601,12 +673,20 @@ impl<'a> Run<'a> {
                 return false;
             }
         };
-        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        if !o.skip_deps && !o.offline && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = self.sync_repos(st) {
                 fail(self.out, prefix, &[e]);
                 return false;
             }
         }
+        // PrepareCharts' ResolveDeps: `helmfile.lock` pins the repository charts.
+        let rels = match crate::lockfile::apply(st, rels) {
+            Ok(r) => r,
+            Err(e) => {
+                fail(self.out, prefix, &[format!("[{e}]")]);
+                return false;
+            }
+        };
         if let Some(e) = fire(self.out, st, None, "prepare", None, "template") {
             fail(self.out, prefix, &[e]);
             return false;
@@ -618,7 +698,7 @@ impl<'a> Run<'a> {
                 return false;
             }
             let mut log = String::new();
-            let res = oci_chart(r, o.oci_plain_http, &mut log);
+            let res = oci_chart(st, r, o.oci_plain_http, o.offline, &mut log);
             self.out.stderr.push_str(&log);
             match res {
                 Ok(Some(d)) => {
@@ -636,7 +716,10 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        prepare(st, &rels, o.skip_deps, self.out);
+        if let Err(e) = build_deps(st, &rels, o, self.out) {
+            fail(self.out, prefix, &[format!("[{e}]")]);
+            return false;
+        }
         let rels: Vec<_> = rels.into_iter().filter(desired).collect();
         let mut jobs: Vec<Result<HelmTemplate, String>> = Vec::new();
         let mut warns: Vec<String> = Vec::new();
@@ -777,6 +860,11 @@ impl<'a> Run<'a> {
 }
 
 /// helmfile's redactedURL: credentials in a chart URL are hidden.
+pub(crate) fn redacted(chart: &str) -> String {
+    redacted_url(chart)
+}
+
+/// helmfile's redactedURL: credentials in a chart URL are hidden.
 fn redacted_url(chart: &str) -> String {
     if let Some((scheme, rest)) = chart.split_once("://") {
         if let Some((creds, host)) = rest.split_once('@') {
@@ -808,16 +896,23 @@ fn helmfile_cache_dir() -> PathBuf {
 /// into `<cache>/<chart path with :, //, ., & as _>/<version>/` unless already there, logging
 /// what `helm pull` prints. Returns the chart directory.
 fn oci_chart(
+    st: &State,
     rel: &BTreeMap<String, Value>,
     plain_http: bool,
+    offline: bool,
     log: &mut String,
 ) -> Result<Option<PathBuf>, String> {
-    let chart = str_of(&get(rel, "chart"));
+    // The cache path follows the chart as written (`oci://…` or `REPO/CHART` of an OCI
+    // repository); helm is given the `oci://` reference.
+    let written = str_of(&get(rel, "chart"));
     let version = str_of(&get(rel, "version"));
-    if !chart.starts_with("oci://") || version.is_empty() || chart.contains('@') {
+    let Some((chart, _, _)) = crate::charts::oci_reference(st, rel) else {
+        return Ok(None);
+    };
+    if version.is_empty() || chart.contains('@') {
         return Ok(None);
     }
-    let replaced = chart
+    let replaced = written
         .replace(':', "_")
         .replace("//", "_")
         .replace('.', "_")
@@ -844,6 +939,7 @@ fn oci_chart(
         untar: true,
         untar_dir: dir.clone(),
         plain_http,
+        offline,
         ..Default::default()
     };
     let helm_args = {
@@ -862,7 +958,16 @@ fn oci_chart(
     let failed =
         |e: String| crate::render::exit_error_for("helm", &helm_args, "", &format!("Error: {e}\n"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    rudder_repo::ops::pull(&paths, &chart, &opts).map_err(|e| failed(e.to_string()))?;
+    let pulled =
+        rudder_repo::ops::pull(&paths, &chart, &opts).map_err(|e| failed(e.to_string()))?;
+    if offline {
+        // The bundle recorded the manifest digest helm would print.
+        log.push_str(&format!(
+            "Pulled: {}/{}:{version}\nDigest: {}\n",
+            reference.registry, reference.repository, pulled.manifest
+        ));
+        return Ok(Some(chart_dir));
+    }
     // helm prints the manifest's digest.
     let creds = rudder_repo::oci::config_credentials(&paths.registry_config, &reference.registry);
     let mut reg = rudder_repo::oci::Registry::new(&reference.registry, plain_http, creds, &opts)
@@ -1109,6 +1214,27 @@ pub(crate) fn deploy_plan<'s>(
     o: &TemplateOpts,
     out: &mut Outcome,
 ) -> Result<Vec<Planned<'s>>, ()> {
+    plan_states(root, all, o, out, true)
+}
+
+/// [`deploy_plan`] without the `helmfile.lock` versions applied (`helmfile deps`, which
+/// rewrites the lock, never reads it first).
+pub(crate) fn deploy_plan_unlocked<'s>(
+    root: &'s State,
+    all: Option<&'s State>,
+    o: &TemplateOpts,
+    out: &mut Outcome,
+) -> Result<Vec<Planned<'s>>, ()> {
+    plan_states(root, all, o, out, false)
+}
+
+fn plan_states<'s>(
+    root: &'s State,
+    all: Option<&'s State>,
+    o: &TemplateOpts,
+    out: &mut Outcome,
+    locked: bool,
+) -> Result<Vec<Planned<'s>>, ()> {
     let mut synced = Vec::new();
     let mut plans = Vec::new();
     for (st, every, prefix) in paired(root, all, &o.label) {
@@ -1119,12 +1245,24 @@ pub(crate) fn deploy_plan<'s>(
                 return Err(());
             }
         };
-        if !o.skip_deps && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
+        if !o.skip_deps && !o.offline && !matches!(get_helm_default(st, "skipDeps"), Value::Bool(true)) {
             if let Err(e) = sync_repos(out, &mut synced, st) {
                 fail(out, &prefix, &[e]);
                 return Err(());
             }
         }
+        let rels = if locked {
+            match crate::lockfile::apply(st, rels) {
+                Ok(r) => r,
+                Err(e) => {
+                    // PrepareCharts' errors, printed as Go prints a slice.
+                    fail(out, &prefix, &[format!("[{e}]")]);
+                    return Err(());
+                }
+            }
+        } else {
+            rels
+        };
         plans.push(Planned {
             st,
             releases: rels,
@@ -1158,17 +1296,6 @@ pub(crate) fn helm_default(st: &State, k: &str) -> Value {
 /// Whether the release is wanted (`installed:` not false).
 pub(crate) fn is_desired(rel: &BTreeMap<String, Value>) -> bool {
     desired(rel)
-}
-
-/// helmfile's `Building dependency release=...` lines for local charts.
-pub(crate) fn dependency_log(
-    st: &State,
-    rels: &[BTreeMap<String, Value>],
-    skip_deps: bool,
-) -> String {
-    let mut out = Outcome::default();
-    prepare(st, rels, skip_deps, &mut out);
-    out.stderr
 }
 
 /// The chart as helmfile shows it in its log lines (credentials hidden).

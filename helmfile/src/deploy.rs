@@ -189,6 +189,8 @@ fn inputs(job: &HelmTemplate) -> Result<(Chart, Value), String> {
         let paths = rudder_repo::paths::HelmPaths::from_env();
         let opts = rudder_repo::ops::PullOptions {
             version: job.version.split('@').next().unwrap_or("").to_string(),
+            offline: job.offline,
+            plain_http: job.plain_http,
             ..Default::default()
         };
         rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)
@@ -888,7 +890,10 @@ fn with_plan(
         if !commands::prepare_hooks(&mut out, p.st, Some(&rels), command, &p.prefix) {
             return out;
         }
-        out.stderr.push_str(&commands::dependency_log(p.st, &rels, o.template.skip_deps));
+        if let Err(e) = commands::build_deps(p.st, &rels, &o.template, &mut out) {
+            commands::fail_with(&mut out, &p.prefix, &[format!("[{e}]")]);
+            return out;
+        }
     }
     let ts = targets(&plans, o);
     let first = f(&ts, &rt, &mut out);

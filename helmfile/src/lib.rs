@@ -17,12 +17,14 @@
 //! booleans `y/yes/on/off/...`), `--embed-values`.
 
 pub mod charts;
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod deploy;
 pub mod hooks;
 pub mod lint;
+pub mod lockfile;
 pub mod render;
 pub mod report;
 pub mod run;
@@ -104,6 +106,9 @@ pub fn condition_enabled(condition: &str, values: &Value) -> R<bool> {
 }
 
 type R<T> = Result<T, String>;
+
+/// The helmfile release Rudder follows (written into `helmfile.lock`).
+pub const HELMFILE_VERSION: &str = "v1.8.0";
 
 fn get(m: &BTreeMap<String, Value>, k: &str) -> Value {
     m.get(k).cloned().unwrap_or(Value::Missing)

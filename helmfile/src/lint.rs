@@ -114,8 +114,10 @@ pub fn lint(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome {
         if !commands::prepare_hooks(&mut out, st, Some(&rels), "lint", &p.prefix) {
             return out;
         }
-        out.stderr
-            .push_str(&commands::dependency_log(st, &rels, o.skip_deps));
+        if let Err(e) = commands::build_deps(st, &rels, o, &mut out) {
+            commands::fail_with(&mut out, &p.prefix, &[format!("[{e}]")]);
+            return out;
+        }
         // LintReleases: after the first error the other releases are not linted, but their
         // cleanup hooks still fire. A single helm exit error is deferred to the end.
         let mut errs: Vec<(String, bool)> = Vec::new();

@@ -46,6 +46,10 @@ pub struct HelmTemplate {
     /// A chart from a repository (`repo/name`, `oci://...`): fetched into helm's content cache
     /// before loading, as `helm template --version V` would.
     pub remote: bool,
+    /// Resolve a remote chart from the local caches only (`--offline`).
+    pub offline: bool,
+    /// `--oci-plain-http`: an `oci://` chart is fetched over plain HTTP.
+    pub plain_http: bool,
 }
 
 /// A failed helm run: helmfile's error text.
@@ -203,6 +207,8 @@ impl HelmTemplate {
             let paths = rudder_repo::paths::HelmPaths::from_env();
             let opts = rudder_repo::ops::PullOptions {
                 version: self.version.split('@').next().unwrap_or("").to_string(),
+                offline: self.offline,
+                plain_http: self.plain_http,
                 ..Default::default()
             };
             let pulled = rudder_repo::ops::download_to_cache(&paths, chart_ref, &opts)

@@ -587,3 +587,78 @@ fn a_failure_stops_after_its_group_as_helmfile_does() {
     assert!(want.iter().any(|r| r.0 == "grp-same-level"), "the real helmfile's releases: {want:?}");
     assert_eq!(rows(&mine_ns), want, "helm list: rudder vs the real helmfile after a failed group");
 }
+
+/// Repository and OCI charts installed online by the real helmfile (`sync`), and by Rudder's
+/// `helmfile apply --offline` on a machine that has only a bundle (`rudder bundle create -f`, then
+/// `bundle import` in fresh helm homes, the repository pointed at a closed port): the same
+/// releases (chart, revision, status, values) with the same manifests, as the real helm reads
+/// them back.
+#[test]
+fn apply_offline_from_a_bundle_deploys_what_real_helmfile_deploys() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let bed = Bed::new("hfapply-off", 2);
+    let p = "hfapply-off";
+    let root = std::env::var("RUDDER_TEST_REPO_DIR").expect("RUDDER_TEST_REPO_DIR unset: eval \"$(conformance/servers env)\" first");
+    let url = std::env::var("RUDDER_TEST_REPO_URL").expect("RUDDER_TEST_REPO_URL unset: eval \"$(conformance/servers env)\" first");
+    let registry = std::env::var("RUDDER_TEST_REGISTRY").expect("RUDDER_TEST_REGISTRY unset: eval \"$(conformance/servers env)\" first");
+    let served = unique_name("hfapply-off");
+    let repo = Path::new(&root).join(&served);
+    std::fs::create_dir_all(&repo).unwrap();
+    struct Served(PathBuf);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _served = Served(repo.clone());
+    cm_chart(&bed.dir, "store");
+    testbed::run_ok(bed.helm().arg("package").arg(bed.dir.join("charts/store")).arg("-d").arg(&repo)).unwrap();
+    testbed::run_ok(bed.helm().arg("repo").arg("index").arg(&repo)).unwrap();
+    testbed::run_ok(bed.helm().arg("push").arg(repo.join("store-0.2.0.tgz")).arg(format!("oci://{registry}/{served}")).arg("--plain-http")).unwrap();
+    let state = |ns: &str, repo_url: &str| {
+        format!(
+            "repositories:\n- name: hfr\n  url: {repo_url}\nreleases:\n- name: {p}-r\n  namespace: {ns}\n  chart: hfr/store\n  version: \"~0.2\"\n  values:\n  - greeting: from-repo\n- name: {p}-o\n  namespace: {ns}\n  chart: oci://{registry}/{served}/store\n  version: 0.2.0\n"
+        )
+    };
+    let (a, b) = (bed.namespaces[0].clone(), bed.namespaces[1].clone());
+    std::fs::write(bed.dir.join("helmfile.yaml"), state(&a, &format!("{url}/{served}"))).unwrap();
+    // (The real helmfile's apply needs the helm-diff plugin; sync installs the same releases.)
+    let o = bed.real(&["--oci-plain-http", "sync"]);
+    assert_eq!(o.code, 0, "real helmfile sync: {}", o.stderr);
+
+    // The bundle, made online (as `rudder bundle create -f helmfile.yaml` makes it).
+    std::fs::write(bed.dir.join("helmfile.yaml"), state(&b, &format!("{url}/{served}"))).unwrap();
+    let plan = rudder_helmfile::bundle::plan(None, &bed.dir, &Default::default(), true, false).unwrap_or_else(|e| panic!("bundle plan: {e}"));
+    let items: Vec<(String, rudder_repo::PullOptions)> = plan.sources.iter().map(|s| (s.reference.clone(), s.options.clone())).collect();
+    let bundle = bed.dir.join("bundle.tar");
+    rudder_repo::bundle::create_items(&rudder_repo::HelmPaths::from_env(), &items, &bundle).unwrap();
+    let _ = std::fs::remove_dir_all(&repo);
+
+    // The air-gapped machine: fresh homes, the repository unreachable.
+    let air = bed.dir.join("air");
+    for (k, v) in [("HELM_CONFIG_HOME", "config"), ("HELM_CACHE_HOME", "cache"), ("HELM_DATA_HOME", "data"), ("HELMFILE_CACHE_HOME", "hfcache")] {
+        std::env::set_var(k, air.join(v));
+    }
+    rudder_repo::bundle::import(&rudder_repo::HelmPaths::from_env(), &bundle).unwrap();
+    std::fs::write(bed.dir.join("helmfile.yaml"), state(&b, "http://127.0.0.1:9/gone")).unwrap();
+    let o = bed.mine(&["--oci-plain-http", "apply", "--offline"]);
+    ok(&o, "offline apply");
+    std::env::remove_var("HELMFILE_CACHE_HOME");
+
+    let rows = bed.helm_list();
+    let strip = |rows: &[(String, String, String, String, String)], ns: &str| -> Vec<(String, String, String, String)> {
+        rows.iter().filter(|r| r.1 == ns).map(|r| (r.0.clone(), r.2.clone(), r.3.clone(), r.4.clone())).collect()
+    };
+    assert_eq!(strip(&rows, &a).len(), 2, "{rows:?}");
+    assert_eq!(strip(&rows, &a), strip(&rows, &b), "helm list -A: online (real helmfile) vs offline (rudder)");
+    for r in [format!("{p}-r"), format!("{p}-o")] {
+        for what in ["manifest", "values"] {
+            let get = |ns: &str| testbed::run_ok(bed.helm().args(["get", what, &r, "-n", ns])).unwrap().stdout;
+            assert_eq!(
+                String::from_utf8_lossy(&get(&a)),
+                String::from_utf8_lossy(&get(&b)),
+                "helm get {what} {r}: online (real helmfile) vs offline (rudder)"
+            );
+        }
+    }
+}

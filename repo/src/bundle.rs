@@ -50,17 +50,41 @@ pub fn create(paths: &HelmPaths, refs: &[String], opts: &PullOptions, out: &Path
     if refs.is_empty() {
         return Err(Error::new("bundle create needs at least one chart reference"));
     }
+    let items: Vec<(String, PullOptions)> = refs
+        .iter()
+        .map(|r| {
+            let (reference, v) = split_ref(r);
+            let mut o = opts.clone();
+            if !v.is_empty() {
+                o.version = v;
+            }
+            (reference, o)
+        })
+        .collect();
+    create_items(paths, &items, out)
+}
+
+/// Write the bundle for references each with its own options (version, `--repo` URL,
+/// plain HTTP), as a helmfile state's releases need them; returns one line per chart.
+pub fn create_items(paths: &HelmPaths, items: &[(String, PullOptions)], out: &Path) -> Result<String> {
     let mut charts: Vec<(BundleChart, Vec<u8>)> = Vec::new();
-    for r in refs {
-        let (reference, v) = split_ref(r);
-        let mut o = opts.clone();
-        if !v.is_empty() {
-            o.version = v;
-        }
-        let f = crate::ops::fetch(paths, &reference, &o)?;
-        let keys = crate::ops::ref_keys(paths, &reference, &o);
+    for (reference, o) in items {
+        let reference = reference.clone();
+        let f = crate::ops::fetch(paths, &reference, o)
+            .map_err(|e| Error::new(format!("{reference}: {e}")))?;
+        let keys = crate::ops::ref_keys(paths, &reference, o);
         let file = format!("charts/{}-{}.tgz", f.name, f.version);
-        if charts.iter().any(|(c, _)| c.file == file) {
+        if let Some((c, _)) = charts.iter_mut().find(|(c, _)| c.file == file) {
+            // The same archive reached through another source answers for it too (an OCI
+            // source brings the manifest digest helm prints).
+            if c.manifest.is_empty() {
+                c.manifest = f.manifest.clone();
+            }
+            for k in keys {
+                if !c.keys.contains(&k) {
+                    c.keys.push(k);
+                }
+            }
             continue;
         }
         charts.push((

@@ -338,14 +338,31 @@ fn resolve(
                 &paths.repository_cache.display().to_string(),
                 &crate::paths::cache_index_file(&repo_name),
             ]));
-            let idx = IndexFile::load_chart(&idx_path, &d.name).map_err(|e| {
-                Error::new(format!("no cached repository for {repo_name} found. (try 'helm repo update'): {e}"))
-            })?;
-            let vs = idx
-                .entries
-                .get(&d.name)
-                .ok_or_else(|| Error::new(format!("{} chart not found in repo {}", d.name, d.repository)))?;
-            candidates = vs.iter().map(|v| (v.metadata.version.clone(), !v.urls.is_empty())).collect();
+            match IndexFile::load_chart(&idx_path, &d.name) {
+                Ok(idx) => {
+                    let vs = idx
+                        .entries
+                        .get(&d.name)
+                        .ok_or_else(|| Error::new(format!("{} chart not found in repo {}", d.name, d.repository)))?;
+                    candidates = vs.iter().map(|v| (v.metadata.version.clone(), !v.urls.is_empty())).collect();
+                }
+                // Offline without the repository's index (a machine seeded by `bundle import`):
+                // the versions recorded for this repository and chart, newest first.
+                Err(_) if opts.offline && !recorded_versions(paths, &d.repository, &d.name).is_empty() => {
+                    candidates = recorded_versions(paths, &d.repository, &d.name).into_iter().map(|v| (v, true)).collect();
+                }
+                Err(_) if opts.offline => {
+                    return Err(crate::cache::offline_miss(
+                        &format!("{} (repository {})", d.name, d.repository),
+                        &d.version,
+                    ))
+                }
+                Err(e) => {
+                    return Err(Error::new(format!(
+                        "no cached repository for {repo_name} found. (try 'helm repo update'): {e}"
+                    )))
+                }
+            }
             found = false;
         } else {
             version = d.version.clone();
@@ -436,8 +453,28 @@ fn find_chart_url(
     });
     match res {
         Ok((url, digest)) => Ok(Source { url, digest, entry: None }),
-        Err(e) => Err(Error::new(format!("could not find : chart {name} not found in {repo_url}: {e}"))),
+        Err(e) => {
+            // No index, but the archive is recorded (fetched before, or imported from a bundle):
+            // its digest names the content-cache file.
+            let key = crate::ops::repo_key(repo_url, name);
+            match crate::cache::lookup_ref(paths, &key, version) {
+                Some(r) => Ok(Source { url: r.url, digest: r.digest, entry: None }),
+                None => Err(Error::new(format!("could not find : chart {name} not found in {repo_url}: {e}"))),
+            }
+        }
     }
+}
+
+/// The versions the reference map records for `name` in the repository at `repo_url`, newest
+/// first.
+fn recorded_versions(paths: &HelmPaths, repo_url: &str, name: &str) -> Vec<String> {
+    let refs = crate::cache::load_refs(paths);
+    let mut vs: Vec<(Version, String)> = refs
+        .get(&crate::ops::repo_key(repo_url, name))
+        .map(|l| l.iter().filter_map(|e| Version::parse(&e.version).ok().map(|v| (v, e.version.clone()))).collect())
+        .unwrap_or_default();
+    vs.sort_by(|a, b| b.0.compare(&a.0));
+    vs.into_iter().map(|(_, v)| v).collect()
 }
 
 fn version_equals(a: &str, b: &str) -> bool {
@@ -717,7 +754,16 @@ pub fn build(paths: &HelmPaths, chart_path: &Path, opts: &DepOptions, out: &mut 
         .filter(|d| !rf.repositories.iter().any(|r| crate::ops::urls_equal_pub(&r.url, d.repository.trim_end_matches('/'))))
         .map(|d| d.repository.clone())
         .collect();
-    if !missing.is_empty() {
+    if opts.offline {
+        // Offline, a locked dependency needs no repository definition, only its archive
+        // (recorded when fetched, or imported from a bundle).
+        for d in lock.dependencies.iter().filter(|d| missing.contains(&d.repository)) {
+            let key = crate::ops::repo_key(&d.repository, &d.name);
+            if crate::cache::lookup_ref(paths, &key, &d.version).is_none() {
+                return Err(crate::cache::offline_miss(&format!("{} (repository {})", d.name, d.repository), &d.version));
+            }
+        }
+    } else if !missing.is_empty() {
         return Err(Error::new(format!(
             "no repository definition for {}. Please add the missing repos via 'helm repo add'",
             missing.join(", ")
