@@ -1,0 +1,609 @@
+//! The functions helmfile registers for HCL values (pkg/hcllang/hcl_functions.go: a subset of
+//! go-cty's stdlib), with cty's semantics as far as hcl-rs values can carry them. Not provided
+//! yet: the cidr*, time (formatdate, timeadd), set (set*), csvdecode, yaml*, regex*, format* and
+//! try/can functions; a call to one fails as a call to an unknown function.
+
+use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+use hcl::{Map, Number, Value};
+
+type R = Result<Value, String>;
+
+fn num(v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Number(n) => Ok(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => s
+            .parse::<f64>()
+            .map_err(|_| format!("a number is required, got string {s:?}")),
+        _ => Err("a number is required".into()),
+    }
+}
+
+/// A number value: integral results stay integers (as cty prints them).
+fn number(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        Value::Number(Number::from(f as i64))
+    } else {
+        Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    }
+}
+
+fn string(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Err("argument must not be null".into()),
+        _ => Err("string required".into()),
+    }
+}
+
+fn list(v: &Value) -> Result<Vec<Value>, String> {
+    match v {
+        Value::Array(a) => Ok(a.clone()),
+        _ => Err("a list, set or tuple is required".into()),
+    }
+}
+
+fn object(v: &Value) -> Result<Map<String, Value>, String> {
+    match v {
+        Value::Object(o) => Ok(o.clone()),
+        Value::Null => Ok(Map::new()),
+        _ => Err("a map or object is required".into()),
+    }
+}
+
+fn all(args: &FuncArgs) -> Vec<Value> {
+    args.iter().cloned().collect()
+}
+
+fn f1(f: fn(FuncArgs) -> R) -> FuncDef {
+    FuncDef::builder().param(ParamType::Any).build(f)
+}
+fn f2(f: fn(FuncArgs) -> R) -> FuncDef {
+    FuncDef::builder()
+        .param(ParamType::Any)
+        .param(ParamType::Any)
+        .build(f)
+}
+fn f3(f: fn(FuncArgs) -> R) -> FuncDef {
+    FuncDef::builder()
+        .param(ParamType::Any)
+        .param(ParamType::Any)
+        .param(ParamType::Any)
+        .build(f)
+}
+fn fv(f: fn(FuncArgs) -> R) -> FuncDef {
+    FuncDef::builder().variadic_param(ParamType::Any).build(f)
+}
+fn f1v(f: fn(FuncArgs) -> R) -> FuncDef {
+    FuncDef::builder()
+        .param(ParamType::Any)
+        .variadic_param(ParamType::Any)
+        .build(f)
+}
+
+/// The function conditionals are rewritten to (a name no HCL identifier can collide with: it
+/// is only reachable through the rewrite).
+pub const COND: &str = "__helmfile_conditional";
+
+/// cty's conditional: the condition must be a bool; both results are evaluated and unified
+/// (a string with a number or bool makes both strings; null takes the other's type).
+fn conditional(a: FuncArgs) -> R {
+    let c = match &a[0] {
+        Value::Bool(b) => *b,
+        Value::Null => {
+            return Err(
+                "The condition value is null. Conditions must either be true or false.".into(),
+            )
+        }
+        _ => return Err("The condition expression must be of type bool.".into()),
+    };
+    let (t, f) = (a[1].clone(), a[2].clone());
+    let pick = if c { t.clone() } else { f.clone() };
+    let stringy = |v: &Value| matches!(v, Value::Number(_) | Value::Bool(_));
+    match (&t, &f) {
+        (Value::String(_), o) | (o, Value::String(_)) if stringy(o) => {
+            Ok(Value::String(string(&pick)?))
+        }
+        _ => Ok(pick),
+    }
+}
+
+/// The functions arithmetic and comparison operands are wrapped in: cty's conversion of an
+/// operand to a number (strings that read as numbers convert), one name per side so that an
+/// error can name the side.
+pub const LHS: &str = "__helmfile_left_operand";
+pub const RHS: &str = "__helmfile_right_operand";
+
+fn operand(a: FuncArgs) -> R {
+    match &a[0] {
+        Value::Number(_) => Ok(a[0].clone()),
+        Value::String(s) => match s.parse::<i64>() {
+            Ok(i) => Ok(Value::Number(Number::from(i))),
+            Err(_) => s
+                .parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| "a number is required".to_string()),
+        },
+        _ => Err("a number is required".into()),
+    }
+}
+
+/// Declares the provided functions in `ctx`.
+pub fn declare(ctx: &mut Context) {
+    ctx.declare_func(LHS, f1(operand));
+    ctx.declare_func(RHS, f1(operand));
+    ctx.declare_func(COND, f3(conditional));
+    ctx.declare_func("abs", f1(|a| Ok(number(num(&a[0])?.abs()))));
+    ctx.declare_func("ceil", f1(|a| Ok(number(num(&a[0])?.ceil()))));
+    ctx.declare_func("floor", f1(|a| Ok(number(num(&a[0])?.floor()))));
+    ctx.declare_func("int", f1(|a| Ok(number(num(&a[0])?.trunc()))));
+    ctx.declare_func(
+        "signum",
+        f1(|a| {
+            let n = num(&a[0])?;
+            Ok(number(if n == 0.0 { 0.0 } else { n.signum() }))
+        }),
+    );
+    ctx.declare_func("pow", f2(|a| Ok(number(num(&a[0])?.powf(num(&a[1])?)))));
+    ctx.declare_func(
+        "log",
+        f2(|a| Ok(number(num(&a[0])?.ln() / num(&a[1])?.ln()))),
+    );
+    ctx.declare_func(
+        "max",
+        fv(|a| {
+            let ns = a.iter().map(num).collect::<Result<Vec<_>, _>>()?;
+            if ns.is_empty() {
+                return Err("must pass at least one number".into());
+            }
+            Ok(number(ns.into_iter().fold(f64::MIN, f64::max)))
+        }),
+    );
+    ctx.declare_func(
+        "min",
+        fv(|a| {
+            let ns = a.iter().map(num).collect::<Result<Vec<_>, _>>()?;
+            if ns.is_empty() {
+                return Err("must pass at least one number".into());
+            }
+            Ok(number(ns.into_iter().fold(f64::MAX, f64::min)))
+        }),
+    );
+    ctx.declare_func(
+        "parseint",
+        f2(|a| {
+            let s = string(&a[0])?;
+            let base = num(&a[1])? as u32;
+            if !(2..=62).contains(&base) {
+                return Err("base must be a whole number between 2 and 62 inclusive".into());
+            }
+            i64::from_str_radix(&s, base)
+                .map(|n| Value::Number(Number::from(n)))
+                .map_err(|_| format!("cannot parse {s:?} as a base {base} integer"))
+        }),
+    );
+    ctx.declare_func(
+        "chomp",
+        f1(|a| {
+            let s = string(&a[0])?;
+            Ok(Value::String(s.trim_end_matches(['\n', '\r']).to_string()))
+        }),
+    );
+    ctx.declare_func(
+        "lower",
+        f1(|a| Ok(Value::String(string(&a[0])?.to_lowercase()))),
+    );
+    ctx.declare_func(
+        "upper",
+        f1(|a| Ok(Value::String(string(&a[0])?.to_uppercase()))),
+    );
+    ctx.declare_func(
+        "title",
+        f1(|a| {
+            let s = string(&a[0])?;
+            let mut out = String::new();
+            let mut prev_letter = false;
+            for c in s.chars() {
+                if !prev_letter {
+                    out.extend(c.to_uppercase());
+                } else {
+                    out.push(c);
+                }
+                prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+            }
+            Ok(Value::String(out))
+        }),
+    );
+    ctx.declare_func(
+        "trimspace",
+        f1(|a| Ok(Value::String(string(&a[0])?.trim().to_string()))),
+    );
+    ctx.declare_func(
+        "trim",
+        f2(|a| {
+            let s = string(&a[0])?;
+            let cut: Vec<char> = string(&a[1])?.chars().collect();
+            Ok(Value::String(s.trim_matches(cut.as_slice()).to_string()))
+        }),
+    );
+    ctx.declare_func(
+        "trimprefix",
+        f2(|a| {
+            let s = string(&a[0])?;
+            let p = string(&a[1])?;
+            Ok(Value::String(
+                s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "trimsuffix",
+        f2(|a| {
+            let s = string(&a[0])?;
+            let p = string(&a[1])?;
+            Ok(Value::String(
+                s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "strlen",
+        f1(|a| Ok(number(string(&a[0])?.chars().count() as f64))),
+    );
+    ctx.declare_func(
+        "strrev",
+        f1(|a| Ok(Value::String(string(&a[0])?.chars().rev().collect()))),
+    );
+    ctx.declare_func(
+        "substr",
+        f3(|a| {
+            let s: Vec<char> = string(&a[0])?.chars().collect();
+            let mut off = num(&a[1])? as i64;
+            let mut len = num(&a[2])? as i64;
+            let n = s.len() as i64;
+            if off < 0 {
+                off += n;
+            }
+            let off = off.clamp(0, n);
+            if len < 0 || off + len > n {
+                len = n - off;
+            }
+            Ok(Value::String(
+                s[off as usize..(off + len) as usize].iter().collect(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "indent",
+        f2(|a| {
+            let n = num(&a[0])? as usize;
+            let s = string(&a[1])?;
+            let pad = " ".repeat(n);
+            Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
+        }),
+    );
+    ctx.declare_func(
+        "split",
+        f2(|a| {
+            let sep = string(&a[0])?;
+            let s = string(&a[1])?;
+            if s.is_empty() {
+                return Ok(Value::Array(vec![]));
+            }
+            Ok(Value::Array(
+                s.split(sep.as_str())
+                    .map(|p| Value::String(p.into()))
+                    .collect(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "join",
+        f1v(|a| {
+            let sep = string(&a[0])?;
+            let mut parts = Vec::new();
+            for l in a.iter().skip(1) {
+                for v in list(l)? {
+                    parts.push(string(&v)?);
+                }
+            }
+            Ok(Value::String(parts.join(&sep)))
+        }),
+    );
+    ctx.declare_func(
+        "coalesce",
+        fv(|a| {
+            Ok(all(&a)
+                .into_iter()
+                .find(|v| !v.is_null())
+                .unwrap_or(Value::Null))
+        }),
+    );
+    ctx.declare_func(
+        "coalescelist",
+        fv(|a| {
+            for v in all(&a) {
+                if let Value::Array(l) = &v {
+                    if !l.is_empty() {
+                        return Ok(v);
+                    }
+                }
+            }
+            Ok(Value::Array(vec![]))
+        }),
+    );
+    ctx.declare_func(
+        "compact",
+        f1(|a| {
+            Ok(Value::Array(
+                list(&a[0])?
+                    .into_iter()
+                    .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                    .collect(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "concat",
+        fv(|a| {
+            let mut out = Vec::new();
+            for l in a.iter() {
+                out.extend(list(l)?);
+            }
+            Ok(Value::Array(out))
+        }),
+    );
+    ctx.declare_func(
+        "contains",
+        f2(|a| Ok(Value::Bool(list(&a[0])?.contains(&a[1])))),
+    );
+    ctx.declare_func(
+        "distinct",
+        f1(|a| {
+            let mut out: Vec<Value> = Vec::new();
+            for v in list(&a[0])? {
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            Ok(Value::Array(out))
+        }),
+    );
+    ctx.declare_func(
+        "element",
+        f2(|a| {
+            let l = list(&a[0])?;
+            if l.is_empty() {
+                return Err("cannot use element function with an empty list".into());
+            }
+            let i = num(&a[1])? as i64;
+            if i < 0 {
+                return Err("cannot use element function with a negative index".into());
+            }
+            Ok(l[(i as usize) % l.len()].clone())
+        }),
+    );
+    ctx.declare_func(
+        "chunklist",
+        f2(|a| {
+            let l = list(&a[0])?;
+            let n = num(&a[1])? as usize;
+            if n == 0 {
+                return Ok(Value::Array(vec![Value::Array(l)]));
+            }
+            Ok(Value::Array(
+                l.chunks(n).map(|c| Value::Array(c.to_vec())).collect(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "flatten",
+        f1(|a| {
+            fn flat(v: Vec<Value>, out: &mut Vec<Value>) {
+                for x in v {
+                    match x {
+                        Value::Array(inner) => flat(inner, out),
+                        other => out.push(other),
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            flat(list(&a[0])?, &mut out);
+            Ok(Value::Array(out))
+        }),
+    );
+    ctx.declare_func(
+        "keys",
+        f1(|a| {
+            let mut ks: Vec<String> = object(&a[0])?.keys().cloned().collect();
+            ks.sort();
+            Ok(Value::Array(ks.into_iter().map(Value::String).collect()))
+        }),
+    );
+    ctx.declare_func(
+        "values",
+        f1(|a| {
+            let o = object(&a[0])?;
+            let mut ks: Vec<&String> = o.keys().collect();
+            ks.sort();
+            Ok(Value::Array(ks.into_iter().map(|k| o[k].clone()).collect()))
+        }),
+    );
+    ctx.declare_func(
+        "length",
+        f1(|a| {
+            // Object literals are cty objects, which `length` refuses (only maps from conversions,
+            // which helmfile does not register, would count).
+            Ok(number(match &a[0] {
+                Value::Array(l) => l.len(),
+                _ => return Err("collection must be a list, a map or a tuple".into()),
+            } as f64))
+        }),
+    );
+    ctx.declare_func(
+        "lookup",
+        FuncDef::builder()
+            .param(ParamType::Any)
+            .param(ParamType::Any)
+            .variadic_param(ParamType::Any)
+            .build(|a| {
+                let o = object(&a[0])?;
+                let k = string(&a[1])?;
+                match o.get(&k) {
+                    Some(v) => Ok(v.clone()),
+                    None => a
+                        .get(2)
+                        .cloned()
+                        .ok_or_else(|| format!("the given object has no attribute {k:?}")),
+                }
+            }),
+    );
+    ctx.declare_func(
+        "merge",
+        fv(|a| {
+            let mut out = Map::new();
+            for v in a.iter() {
+                if v.is_null() {
+                    continue;
+                }
+                for (k, x) in object(v)? {
+                    out.insert(k, x);
+                }
+            }
+            Ok(Value::Object(out))
+        }),
+    );
+    ctx.declare_func("range", fv(|a| {
+        let ns = a.iter().map(num).collect::<Result<Vec<_>, _>>()?;
+        let (start, end, step) = match ns.as_slice() {
+            [e] => (0.0, *e, 1.0),
+            [s, e] => (*s, *e, if s <= e { 1.0 } else { -1.0 }),
+            [s, e, st] => (*s, *e, *st),
+            _ => return Err("must have one, two, or three arguments".into()),
+        };
+        if step == 0.0 {
+            return Err("step must not be zero".into());
+        }
+        let mut out = Vec::new();
+        let mut i = start;
+        while (step > 0.0 && i < end) || (step < 0.0 && i > end) {
+            out.push(number(i));
+            i += step;
+            if out.len() > 1024 {
+                return Err("more than 1024 values were generated; either decrease the difference between start and end or use a smaller step".into());
+            }
+        }
+        Ok(Value::Array(out))
+    }));
+    ctx.declare_func(
+        "reverselist",
+        f1(|a| {
+            let mut l = list(&a[0])?;
+            l.reverse();
+            Ok(Value::Array(l))
+        }),
+    );
+    ctx.declare_func(
+        "slice",
+        f3(|a| {
+            let l = list(&a[0])?;
+            let s = num(&a[1])? as usize;
+            let e = num(&a[2])? as usize;
+            if s > e || e > l.len() {
+                return Err("index out of range".into());
+            }
+            Ok(Value::Array(l[s..e].to_vec()))
+        }),
+    );
+    ctx.declare_func(
+        "sort",
+        f1(|a| {
+            let mut ss = list(&a[0])?
+                .iter()
+                .map(string)
+                .collect::<Result<Vec<_>, _>>()?;
+            ss.sort();
+            Ok(Value::Array(ss.into_iter().map(Value::String).collect()))
+        }),
+    );
+    ctx.declare_func(
+        "zipmap",
+        f2(|a| {
+            let ks = list(&a[0])?;
+            let vs = list(&a[1])?;
+            if ks.len() != vs.len() {
+                return Err(format!(
+                    "number of keys ({}) does not match number of values ({})",
+                    ks.len(),
+                    vs.len()
+                ));
+            }
+            let mut out = Map::new();
+            for (k, v) in ks.iter().zip(vs) {
+                out.insert(string(k)?, v);
+            }
+            Ok(Value::Object(out))
+        }),
+    );
+    ctx.declare_func(
+        "jsonencode",
+        f1(|a| {
+            serde_json::to_string(&json_of(&a[0]))
+                .map(Value::String)
+                .map_err(|e| e.to_string())
+        }),
+    );
+    ctx.declare_func(
+        "jsondecode",
+        f1(|a| {
+            let s = string(&a[0])?;
+            let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+            Ok(of_json(&j))
+        }),
+    );
+}
+
+/// cty's JSON encoding: objects with sorted keys, numbers as written.
+fn json_of(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => serde_json::Value::from(i),
+            (None, Some(f)) => serde_json::Value::from(f),
+            _ => serde_json::Value::Null,
+        },
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Array(a) => serde_json::Value::Array(a.iter().map(json_of).collect()),
+        Value::Object(o) => {
+            let mut ks: Vec<&String> = o.keys().collect();
+            ks.sort();
+            serde_json::Value::Object(
+                ks.into_iter()
+                    .map(|k| (k.clone(), json_of(&o[k])))
+                    .collect(),
+            )
+        }
+    }
+}
+
+fn of_json(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Number(Number::from(i)),
+            None => number(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::String(s.clone()),
+        serde_json::Value::Array(a) => Value::Array(a.iter().map(of_json).collect()),
+        serde_json::Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), of_json(v))).collect())
+        }
+    }
+}
