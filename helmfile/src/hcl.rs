@@ -617,7 +617,7 @@ fn context() -> Context<'static> {
 /// several definitions).
 fn eval(sources: &[Source], d: &Def, ctx: &Context, multi: bool) -> Result<hcl::Value, String> {
     let src = &sources[d.file];
-    let res = d.expr.evaluate(ctx);
+    let res = try_can(d.expr.clone(), ctx).and_then(|e| e.evaluate(ctx));
     let cause = match res {
         Ok(v) => return Ok(v),
         Err(err) => describe(src, &d.edit, Some(&err)),
@@ -936,6 +936,134 @@ fn find_local(e: &ex::Expression) -> Option<std::ops::Range<usize>> {
     found
 }
 
+/// `try(...)` and `can(...)` evaluate their arguments lazily (hcl's tryfunc): each call whose
+/// arguments need no iteration variable is decided here, before the expression is evaluated,
+/// and replaced by its result. Calls inside `for` bodies are left to the eager fallbacks in
+/// [`funcs`], which agree whenever the first argument succeeds.
+fn try_can(e: hcl::Expression, ctx: &Context) -> Result<hcl::Expression, hcl::eval::Error> {
+    use hcl::Expression as E;
+    let mut rec = |e: E| try_can(e, ctx);
+    Ok(match e {
+        E::Array(a) => E::Array(a.into_iter().map(&mut rec).collect::<Result<_, _>>()?),
+        E::Object(o) => E::Object(
+            o.into_iter()
+                .map(|(k, v)| Ok((k, try_can(v, ctx)?)))
+                .collect::<Result<_, hcl::eval::Error>>()?,
+        ),
+        E::Parenthesis(p) => E::Parenthesis(Box::new(rec(*p)?)),
+        E::FuncCall(mut f) => {
+            f.args = std::mem::take(&mut f.args)
+                .into_iter()
+                .map(&mut rec)
+                .collect::<Result<_, _>>()?;
+            let name = f.name.name.as_str();
+            if f.name.namespace.is_empty() && (name == "try" || name == "can") {
+                let loop_var = |err: &hcl::eval::Error| matches!(err.kind(), hcl::eval::ErrorKind::UndefinedVar(v) if v.as_str() != "hv" && v.as_str() != "local");
+                let mut first_err = None;
+                for a in &f.args {
+                    match a.evaluate(ctx) {
+                        Ok(v) if name == "try" => return Ok(E::from(v)),
+                        Ok(_) => return Ok(E::Bool(true)),
+                        Err(err) if loop_var(&err) => return Ok(E::FuncCall(f)),
+                        Err(err) => {
+                            if name == "can" {
+                                return Ok(E::Bool(false));
+                            }
+                            first_err.get_or_insert(err);
+                        }
+                    }
+                }
+                if let Some(err) = first_err {
+                    return Err(err);
+                }
+            }
+            E::FuncCall(f)
+        }
+        E::ForExpr(f) if has_try(&E::ForExpr(f.clone())) => E::from(for_with_try(&f, ctx)?),
+        E::Traversal(mut t) => {
+            t.expr = rec(std::mem::replace(&mut t.expr, E::Null))?;
+            E::Traversal(t)
+        }
+        E::Operation(mut o) => {
+            match &mut *o {
+                hcl::expr::Operation::Unary(u) => {
+                    u.expr = rec(std::mem::replace(&mut u.expr, E::Null))?
+                }
+                hcl::expr::Operation::Binary(b) => {
+                    b.lhs_expr = rec(std::mem::replace(&mut b.lhs_expr, E::Null))?;
+                    b.rhs_expr = rec(std::mem::replace(&mut b.rhs_expr, E::Null))?;
+                }
+            }
+            E::Operation(o)
+        }
+        other => other,
+    })
+}
+
+/// Whether `e` calls try or can anywhere (read off hcl-rs's debug form of function names; a
+/// false positive only costs evaluating the `for` here).
+fn has_try(e: &hcl::Expression) -> bool {
+    let dbg = format!("{e:?}");
+    dbg.contains("name: Identifier(try)") || dbg.contains("name: Identifier(can)")
+}
+
+/// A `for` expression whose body calls try/can, evaluated here so that each iteration's
+/// calls are decided lazily with the iteration variables bound.
+fn for_with_try(f: &hcl::expr::ForExpr, ctx: &Context) -> Result<hcl::Value, hcl::eval::Error> {
+    let coll = try_can(f.collection_expr.clone(), ctx)?.evaluate(ctx)?;
+    let items: Vec<(hcl::Value, hcl::Value)> = match coll {
+        hcl::Value::Array(a) => a
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (hcl::Value::from(i as u64), v))
+            .collect(),
+        hcl::Value::Object(o) => o
+            .into_iter()
+            .map(|(k, v)| (hcl::Value::String(k), v))
+            .collect(),
+        // Not iterable: hcl-rs's own evaluation reports it.
+        _ => return hcl::Expression::ForExpr(Box::new(f.clone())).evaluate(ctx),
+    };
+    let mut list = Vec::new();
+    let mut obj: hcl::Map<String, hcl::Value> = hcl::Map::new();
+    for (k, v) in items {
+        let mut c = ctx.clone();
+        if let Some(kv) = &f.key_var {
+            c.declare_var(kv.clone(), k);
+        }
+        c.declare_var(f.value_var.clone(), v);
+        let eval = |e: &hcl::Expression| try_can(e.clone(), &c).and_then(|e| e.evaluate(&c));
+        if let Some(cond) = &f.cond_expr {
+            if eval(cond)? != hcl::Value::Bool(true) {
+                continue;
+            }
+        }
+        let val = eval(&f.value_expr)?;
+        match &f.key_expr {
+            None => list.push(val),
+            Some(ke) => {
+                let key = match eval(ke)? {
+                    hcl::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                if f.grouping {
+                    match obj.entry(key).or_insert_with(|| hcl::Value::Array(vec![])) {
+                        hcl::Value::Array(a) => a.push(val),
+                        _ => {}
+                    }
+                } else {
+                    obj.insert(key, val);
+                }
+            }
+        }
+    }
+    Ok(if f.key_expr.is_some() {
+        hcl::Value::Object(obj)
+    } else {
+        hcl::Value::Array(list)
+    })
+}
+
 /// Rewrites `c ? a : b` to a call of [`funcs::COND`], which evaluates both results and unifies
 /// their types as cty does (`true ? 1 : "a"` is the string `"1"`).
 fn conditionals(e: hcl::Expression) -> hcl::Expression {
@@ -997,11 +1125,42 @@ fn conditionals(e: hcl::Expression) -> hcl::Expression {
                         };
                         b.lhs_expr = wrap(funcs::LHS, std::mem::replace(&mut b.lhs_expr, E::Null));
                         b.rhs_expr = wrap(funcs::RHS, std::mem::replace(&mut b.rhs_expr, E::Null));
+                        // cty computes with 512-bit floats: 0.1 + 0.2 is 0.3.
+                        let exact = match b.operator {
+                            B::Plus => Some(funcs::ADD),
+                            B::Minus => Some(funcs::SUB),
+                            B::Mul => Some(funcs::MUL),
+                            B::Div => Some(funcs::DIV),
+                            _ => None,
+                        };
+                        if let Some(name) = exact {
+                            let l = std::mem::replace(&mut b.lhs_expr, E::Null);
+                            let r = std::mem::replace(&mut b.rhs_expr, E::Null);
+                            return E::FuncCall(Box::new(
+                                hcl::expr::FuncCall::builder(name).arg(l).arg(r).build(),
+                            ));
+                        }
                     }
                 }
             }
             E::Operation(o)
         }
+        E::TemplateExpr(t) => match &*t {
+            // Interpolations get the same rewrites; the template is printed back as source
+            // (only where no escape sequence could change meaning on the way).
+            hcl::expr::TemplateExpr::QuotedString(raw) if !raw.contains('\\') => {
+                match hcl::Template::from_expr(&t) {
+                    Ok(mut tpl) => {
+                        template_conditionals(&mut tpl);
+                        E::TemplateExpr(Box::new(hcl::expr::TemplateExpr::QuotedString(
+                            tpl.to_string(),
+                        )))
+                    }
+                    Err(_) => E::TemplateExpr(t),
+                }
+            }
+            _ => E::TemplateExpr(t),
+        },
         E::ForExpr(mut f) => {
             f.collection_expr = conditionals(std::mem::replace(&mut f.collection_expr, E::Null));
             f.key_expr = f.key_expr.take().map(conditionals);
@@ -1010,6 +1169,35 @@ fn conditionals(e: hcl::Expression) -> hcl::Expression {
             E::ForExpr(f)
         }
         other => other,
+    }
+}
+
+fn template_conditionals(t: &mut hcl::Template) {
+    use hcl::template::{Directive, Element};
+    for el in t.elements_mut() {
+        match el {
+            Element::Literal(_) => {}
+            Element::Interpolation(i) => {
+                i.expr = conditionals(std::mem::replace(&mut i.expr, hcl::Expression::Null))
+            }
+            Element::Directive(d) => match &mut **d {
+                Directive::If(i) => {
+                    i.cond_expr =
+                        conditionals(std::mem::replace(&mut i.cond_expr, hcl::Expression::Null));
+                    template_conditionals(&mut i.true_template);
+                    if let Some(f) = &mut i.false_template {
+                        template_conditionals(f);
+                    }
+                }
+                Directive::For(f) => {
+                    f.collection_expr = conditionals(std::mem::replace(
+                        &mut f.collection_expr,
+                        hcl::Expression::Null,
+                    ));
+                    template_conditionals(&mut f.template);
+                }
+            },
+        }
     }
 }
 

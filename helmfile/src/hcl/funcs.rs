@@ -1,7 +1,7 @@
 //! The functions helmfile registers for HCL values (pkg/hcllang/hcl_functions.go: a subset of
 //! go-cty's stdlib), with cty's semantics as far as hcl-rs values can carry them. Not provided
-//! yet: the cidr*, time (formatdate, timeadd), set (set*), csvdecode, yaml*, regex*, format* and
-//! try/can functions; a call to one fails as a call to an unknown function.
+//! yet: cidr*, formatdate, timeadd, yamlencode and yamldecode; a call to one fails as a call to
+//! an unknown function. csvdecode reads plain (unquoted) CSV only.
 
 use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
@@ -117,6 +117,85 @@ fn conditional(a: FuncArgs) -> R {
 pub const LHS: &str = "__helmfile_left_operand";
 pub const RHS: &str = "__helmfile_right_operand";
 
+/// Arithmetic on operands already converted to numbers, exact on their decimal forms (cty's
+/// 512-bit floats make `0.1 + 0.2` exactly `0.3`); f64 arithmetic where the exact form would
+/// overflow.
+pub const ADD: &str = "__helmfile_add";
+pub const SUB: &str = "__helmfile_subtract";
+pub const MUL: &str = "__helmfile_multiply";
+pub const DIV: &str = "__helmfile_divide";
+
+/// The shortest decimal form of `f` as (mantissa, scale): `f = m / 10^scale`.
+fn decimal(f: f64) -> Option<(i128, u32)> {
+    let s = format!("{}", f.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if int.len() + frac.len() > 36 {
+        return None;
+    }
+    let m: i128 = format!("{int}{frac}").parse().ok()?;
+    Some((if f < 0.0 { -m } else { m }, frac.len() as u32))
+}
+
+/// `num / den` (den > 0 after sign normalisation) correctly rounded to f64, via 40 digits.
+fn ratio(num: i128, den: i128) -> f64 {
+    let neg = (num < 0) != (den < 0);
+    let (n, d) = (num.unsigned_abs(), den.unsigned_abs());
+    let mut s = format!("{}.", n / d);
+    let mut r = n % d;
+    for _ in 0..40 {
+        r *= 10;
+        s.push(char::from(b'0' + (r / d) as u8));
+        r %= d;
+    }
+    let f: f64 = s.parse().unwrap_or(f64::NAN);
+    if neg {
+        -f
+    } else {
+        f
+    }
+}
+
+fn arith(a: &FuncArgs, op: char) -> R {
+    let (x, y) = (num(&a[0])?, num(&a[1])?);
+    let exact = (|| {
+        let ((mx, sx), (my, sy)) = (decimal(x)?, decimal(y)?);
+        let p10 = |n: u32| 10i128.checked_pow(n);
+        match op {
+            '+' | '-' => {
+                let s = sx.max(sy);
+                let ax = mx.checked_mul(p10(s - sx)?)?;
+                let ay = my.checked_mul(p10(s - sy)?)?;
+                let m = if op == '+' {
+                    ax.checked_add(ay)?
+                } else {
+                    ax.checked_sub(ay)?
+                };
+                Some(ratio(m, p10(s)?))
+            }
+            '*' => Some(ratio(mx.checked_mul(my)?, p10(sx + sy)?)),
+            _ => {
+                if my == 0 {
+                    return None;
+                }
+                Some(ratio(mx.checked_mul(p10(sy)?)?, my.checked_mul(p10(sx)?)?))
+            }
+        }
+    })();
+    let f = match exact {
+        Some(f) => f,
+        None => match op {
+            '+' => x + y,
+            '-' => x - y,
+            '*' => x * y,
+            _ => x / y,
+        },
+    };
+    if !f.is_finite() {
+        return Err("divide by zero".into());
+    }
+    Ok(number(f))
+}
+
 fn operand(a: FuncArgs) -> R {
     match &a[0] {
         Value::Number(_) => Ok(a[0].clone()),
@@ -135,6 +214,21 @@ fn operand(a: FuncArgs) -> R {
 
 /// Declares the provided functions in `ctx`.
 pub fn declare(ctx: &mut Context) {
+    // Eager fallbacks of the lazy try/can (see `try_can` in the parent module).
+    ctx.declare_func(
+        "try",
+        fv(|a| {
+            a.first()
+                .cloned()
+                .ok_or_else(|| "at least one argument is required".into())
+        }),
+    );
+    ctx.declare_func("can", f1(|_| Ok(Value::Bool(true))));
+    declare_more(ctx);
+    ctx.declare_func(ADD, f2(|a| arith(&a, '+')));
+    ctx.declare_func(SUB, f2(|a| arith(&a, '-')));
+    ctx.declare_func(MUL, f2(|a| arith(&a, '*')));
+    ctx.declare_func(DIV, f2(|a| arith(&a, '/')));
     ctx.declare_func(LHS, f1(operand));
     ctx.declare_func(RHS, f1(operand));
     ctx.declare_func(COND, f3(conditional));
@@ -564,6 +658,340 @@ pub fn declare(ctx: &mut Context) {
             let s = string(&a[0])?;
             let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| e.to_string())?;
             Ok(of_json(&j))
+        }),
+    );
+}
+
+/// cty's `format`: Go-like verbs over cty values (`%v` `%#v` `%s` `%q` `%d` `%f` `%e` `%g`
+/// `%x` `%X` `%o` `%b` `%t` `%%`), with flags `-`, `0`, `+`, ` `, width and precision.
+fn format(fmt: &str, args: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = fmt.chars().peekable();
+    let mut next = 0usize;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let (mut minus, mut zero, mut plus, mut space, mut sharp) =
+            (false, false, false, false, false);
+        while let Some(&f) = chars.peek() {
+            match f {
+                '-' => minus = true,
+                '0' => zero = true,
+                '+' => plus = true,
+                ' ' => space = true,
+                '#' => sharp = true,
+                _ => break,
+            }
+            chars.next();
+        }
+        let mut width = String::new();
+        while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            width.push(d);
+            chars.next();
+        }
+        let mut prec: Option<usize> = None;
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            let mut p = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                p.push(d);
+                chars.next();
+            }
+            prec = Some(p.parse().unwrap_or(0));
+        }
+        let Some(verb) = chars.next() else {
+            return Err("unterminated format verb".into());
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = args.get(next) else {
+            return Err(format!(
+                "not enough arguments for %{verb} at offset {}",
+                out.len()
+            ));
+        };
+        next += 1;
+        let sign = |n: f64, s: String| {
+            if n >= 0.0 && plus {
+                format!("+{s}")
+            } else if n >= 0.0 && space {
+                format!(" {s}")
+            } else {
+                s
+            }
+        };
+        let body = match verb {
+            'v' if sharp => serde_json::to_string(&json_of(arg)).map_err(|e| e.to_string())?,
+            'v' => match arg {
+                Value::String(s) => s.clone(),
+                Value::Number(_) | Value::Bool(_) => string(arg)?,
+                Value::Null => "null".into(),
+                _ => serde_json::to_string(&json_of(arg)).map_err(|e| e.to_string())?,
+            },
+            's' => {
+                let s = string(arg)?;
+                match prec {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
+                }
+            }
+            'q' => serde_json::to_string(&string(arg)?).map_err(|e| e.to_string())?,
+            't' => match arg {
+                Value::Bool(b) => b.to_string(),
+                _ => {
+                    return Err(format!(
+                        "unsupported value for \"%t\" at {}: bool required",
+                        out.len()
+                    ))
+                }
+            },
+            'd' | 'x' | 'X' | 'o' | 'b' => {
+                let n = num(arg)?;
+                if n.fract() != 0.0 {
+                    return Err(format!(
+                        "unsupported value for \"%{verb}\" at {}: an integer is required",
+                        out.len()
+                    ));
+                }
+                let i = n as i64;
+                let mag = i.unsigned_abs();
+                let digits = match verb {
+                    'd' => mag.to_string(),
+                    'x' => format!("{mag:x}"),
+                    'X' => format!("{mag:X}"),
+                    'o' => format!("{mag:o}"),
+                    _ => format!("{mag:b}"),
+                };
+                sign(n, if i < 0 { format!("-{digits}") } else { digits })
+            }
+            'f' | 'F' => {
+                let n = num(arg)?;
+                sign(n, format!("{:.*}", prec.unwrap_or(6), n))
+            }
+            'e' | 'E' => {
+                let n = num(arg)?;
+                let s = format!("{:.*e}", prec.unwrap_or(6), n);
+                // Go writes the exponent with a sign and at least two digits.
+                let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+                let (es, ed) = match e.strip_prefix('-') {
+                    Some(d) => ('-', d),
+                    None => ('+', e),
+                };
+                let s = format!("{m}e{es}{ed:0>2}");
+                sign(n, if verb == 'E' { s.to_uppercase() } else { s })
+            }
+            'g' | 'G' => {
+                let n = num(arg)?;
+                sign(n, string(&number(n))?)
+            }
+            other => return Err(format!("unsupported format verb %{other}")),
+        };
+        let w: usize = width.parse().unwrap_or(0);
+        let len = body.chars().count();
+        if len >= w {
+            out.push_str(&body);
+        } else if minus {
+            out.push_str(&body);
+            out.push_str(&" ".repeat(w - len));
+        } else if zero && !matches!(verb, 's' | 'q' | 'v' | 't') {
+            let (sg, rest) = match body.strip_prefix('-') {
+                Some(r) => ("-", r.to_string()),
+                None => ("", body.clone()),
+            };
+            out.push_str(sg);
+            out.push_str(&"0".repeat(w - len));
+            out.push_str(&rest);
+        } else {
+            out.push_str(&" ".repeat(w - len));
+            out.push_str(&body);
+        }
+    }
+    if next < args.len() {
+        return Err(format!(
+            "too many arguments; only {next} used by format string"
+        ));
+    }
+    Ok(out)
+}
+
+/// cty's `regex` result for one match: the match itself without groups, a list of the groups,
+/// or an object of named groups.
+fn regex_match(re: &regex::Regex, caps: &regex::Captures) -> Value {
+    let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
+    if names.is_empty() {
+        return Value::String(caps[0].to_string());
+    }
+    let group = |i: usize| {
+        caps.get(i)
+            .map_or(Value::Null, |m| Value::String(m.as_str().into()))
+    };
+    if names.iter().all(Option::is_some) {
+        let mut o = Map::new();
+        for (i, n) in names.iter().enumerate() {
+            o.insert(n.unwrap_or_default().to_string(), group(i + 1));
+        }
+        return Value::Object(o);
+    }
+    Value::Array((1..=names.len()).map(group).collect())
+}
+
+/// A cty set of primitive values, in cty's order (numbers ascending, then strings lexically).
+fn set_of(v: &Value) -> Result<Vec<Value>, String> {
+    let mut out: Vec<Value> = Vec::new();
+    for x in list(v)? {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out.sort_by(|a, b| match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal),
+        _ => string(a)
+            .unwrap_or_default()
+            .cmp(&string(b).unwrap_or_default()),
+    });
+    Ok(out)
+}
+
+fn declare_more(ctx: &mut Context) {
+    ctx.declare_func(
+        "format",
+        f1v(|a| {
+            let all = all(&a);
+            format(&string(&all[0])?, &all[1..]).map(Value::String)
+        }),
+    );
+    ctx.declare_func(
+        "formatlist",
+        f1v(|a| {
+            let all = all(&a);
+            let fmt = string(&all[0])?;
+            let mut n: Option<usize> = None;
+            for v in &all[1..] {
+                if let Value::Array(l) = v {
+                    if n.is_some_and(|n| n != l.len()) {
+                        return Err("all lists must have the same length".into());
+                    }
+                    n = Some(l.len());
+                }
+            }
+            let mut out = Vec::new();
+            for i in 0..n.unwrap_or(1) {
+                let row: Vec<Value> = all[1..]
+                    .iter()
+                    .map(|v| match v {
+                        Value::Array(l) => l[i].clone(),
+                        other => other.clone(),
+                    })
+                    .collect();
+                out.push(Value::String(format(&fmt, &row)?));
+            }
+            Ok(Value::Array(out))
+        }),
+    );
+    ctx.declare_func(
+        "regex",
+        f2(|a| {
+            let re = regex::Regex::new(&string(&a[0])?)
+                .map_err(|e| format!("invalid regular expression pattern: {e}"))?;
+            let s = string(&a[1])?;
+            re.captures(&s)
+                .map(|c| regex_match(&re, &c))
+                .ok_or_else(|| "pattern did not match any part of the given string".into())
+        }),
+    );
+    ctx.declare_func(
+        "regexall",
+        f2(|a| {
+            let re = regex::Regex::new(&string(&a[0])?)
+                .map_err(|e| format!("invalid regular expression pattern: {e}"))?;
+            let s = string(&a[1])?;
+            Ok(Value::Array(
+                re.captures_iter(&s).map(|c| regex_match(&re, &c)).collect(),
+            ))
+        }),
+    );
+    ctx.declare_func(
+        "setunion",
+        fv(|a| {
+            let mut all = Vec::new();
+            for v in a.iter() {
+                all.extend(list(v)?);
+            }
+            set_of(&Value::Array(all)).map(Value::Array)
+        }),
+    );
+    ctx.declare_func(
+        "setintersection",
+        f1v(|a| {
+            let mut acc = set_of(&a[0])?;
+            for v in a.iter().skip(1) {
+                let other = set_of(v)?;
+                acc.retain(|x| other.contains(x));
+            }
+            Ok(Value::Array(acc))
+        }),
+    );
+    ctx.declare_func(
+        "setsubtract",
+        f2(|a| {
+            let other = set_of(&a[1])?;
+            let mut acc = set_of(&a[0])?;
+            acc.retain(|x| !other.contains(x));
+            Ok(Value::Array(acc))
+        }),
+    );
+    ctx.declare_func(
+        "setproduct",
+        fv(|a| {
+            let mut rows: Vec<Vec<Value>> = vec![vec![]];
+            for v in a.iter() {
+                let items = list(v)?;
+                let mut next = Vec::new();
+                for r in &rows {
+                    for x in &items {
+                        let mut r = r.clone();
+                        r.push(x.clone());
+                        next.push(r);
+                    }
+                }
+                rows = next;
+            }
+            Ok(Value::Array(rows.into_iter().map(Value::Array).collect()))
+        }),
+    );
+    ctx.declare_func(
+        "csvdecode",
+        f1(|a| {
+            let s = string(&a[0])?;
+            let mut lines = s.lines().filter(|l| !l.is_empty());
+            let Some(head) = lines.next() else {
+                return Ok(Value::Array(vec![]));
+            };
+            let cols: Vec<&str> = head.split(',').collect();
+            let mut out = Vec::new();
+            for (n, l) in lines.enumerate() {
+                let cells: Vec<&str> = l.split(',').collect();
+                if cells.len() != cols.len() {
+                    return Err(format!(
+                        "record on line {} has wrong number of fields",
+                        n + 2
+                    ));
+                }
+                out.push(Value::Object(
+                    cols.iter()
+                        .zip(cells)
+                        .map(|(k, v)| (k.to_string(), Value::String(v.into())))
+                        .collect(),
+                ));
+            }
+            Ok(Value::Array(out))
         }),
     );
 }
