@@ -1,7 +1,7 @@
 //! The functions helmfile registers for HCL values (pkg/hcllang/hcl_functions.go: a subset of
 //! go-cty's stdlib), with cty's semantics as far as hcl-rs values can carry them. Not provided
-//! yet: cidr*, formatdate, timeadd, yamlencode and yamldecode; a call to one fails as a call to
-//! an unknown function. csvdecode reads plain (unquoted) CSV only.
+//! yet: formatdate, timeadd, yamlencode and yamldecode; a call to one fails as a call to an
+//! unknown function. csvdecode reads plain (unquoted) CSV only.
 
 use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
@@ -859,7 +859,146 @@ fn set_of(v: &Value) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
+/// A parsed CIDR prefix: network address (host bits cleared), prefix length, address bits.
+struct Cidr {
+    net: u128,
+    len: u32,
+    bits: u32,
+}
+
+fn cidr(s: &str) -> Result<Cidr, String> {
+    let bad = || format!("invalid CIDR expression: invalid CIDR address: {s}");
+    let (ip, len) = s.split_once('/').ok_or_else(bad)?;
+    let len: u32 = len.parse().map_err(|_| bad())?;
+    let (addr, bits) = match ip.parse::<std::net::IpAddr>().map_err(|_| bad())? {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), 128),
+    };
+    if len > bits {
+        return Err(bad());
+    }
+    let host = bits - len;
+    let mask = if host >= 128 {
+        0
+    } else {
+        !((1u128 << host) - 1)
+    };
+    let net = addr
+        & mask
+        & if bits == 32 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
+    Ok(Cidr { net, len, bits })
+}
+
+fn ip_string(addr: u128, bits: u32) -> String {
+    if bits == 32 {
+        std::net::Ipv4Addr::from(addr as u32).to_string()
+    } else {
+        std::net::Ipv6Addr::from(addr).to_string()
+    }
+}
+
+/// 2^n as u128 (n <= 127), saturating.
+fn pow2(n: u32) -> u128 {
+    if n >= 128 {
+        u128::MAX
+    } else {
+        1u128 << n
+    }
+}
+
+fn declare_cidr(ctx: &mut Context) {
+    ctx.declare_func(
+        "cidrhost",
+        f2(|a| {
+            let c = cidr(&string(&a[0])?)?;
+            let n = num(&a[1])? as i128;
+            let count = pow2(c.bits - c.len);
+            let host = if n < 0 { count as i128 + n } else { n };
+            if host < 0 || host as u128 >= count {
+                return Err(format!(
+                    "prefix of {} does not accommodate a host numbered {n}",
+                    c.len
+                ));
+            }
+            Ok(Value::String(ip_string(c.net + host as u128, c.bits)))
+        }),
+    );
+    ctx.declare_func(
+        "cidrnetmask",
+        f1(|a| {
+            let c = cidr(&string(&a[0])?)?;
+            if c.bits != 32 {
+                return Err("only IPv4 networks have netmasks".into());
+            }
+            let mask = !(pow2(32 - c.len) - 1) & u128::from(u32::MAX);
+            Ok(Value::String(ip_string(mask, 32)))
+        }),
+    );
+    ctx.declare_func(
+        "cidrsubnet",
+        f3(|a| {
+            let c = cidr(&string(&a[0])?)?;
+            let newbits = num(&a[1])? as u32;
+            let netnum = num(&a[2])? as u128;
+            if newbits > 32 {
+                return Err("may not extend prefix by more than 32 bits".into());
+            }
+            let len = c.len + newbits;
+            if len > c.bits {
+                return Err(format!(
+                    "insufficient address space to extend prefix of {} by {newbits}",
+                    c.len
+                ));
+            }
+            if netnum >= pow2(newbits) {
+                return Err(format!(
+                    "prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"
+                ));
+            }
+            let addr = c.net | (netnum << (c.bits - len));
+            Ok(Value::String(format!("{}/{len}", ip_string(addr, c.bits))))
+        }),
+    );
+    ctx.declare_func("cidrsubnets", f1v(|a| {
+        let c = cidr(&string(&a[0])?)?;
+        let mut out = Vec::new();
+        // The first subnet starts at the network; each next one after the previous (go-cidr's
+        // NextSubnet: the last address of the current subnet plus one, aligned to the new size).
+        let mut end: Option<u128> = None; // one past the previous subnet
+        for v in a.iter().skip(1) {
+            let newbits = num(v)? as u32;
+            if newbits < 1 {
+                return Err("must extend prefix by at least one bit".into());
+            }
+            if newbits > 32 {
+                return Err("may not extend prefix by more than 32 bits".into());
+            }
+            let len = c.len + newbits;
+            if len > c.bits {
+                let proto = if c.bits == 32 { "IPv4" } else { "IPv6" };
+                return Err(format!("would extend prefix to {len} bits, which is too long for an {proto} address"));
+            }
+            let size = pow2(c.bits - len);
+            let start = match end {
+                None => c.net,
+                Some(e) => e.div_ceil(size) * size,
+            };
+            if start + size > c.net + pow2(c.bits - c.len) {
+                return Err(format!("not enough remaining address space for a subnet with a prefix of {len} bits"));
+            }
+            out.push(Value::String(format!("{}/{len}", ip_string(start, c.bits))));
+            end = Some(start + size);
+        }
+        Ok(Value::Array(out))
+    }));
+}
+
 fn declare_more(ctx: &mut Context) {
+    declare_cidr(ctx);
     ctx.declare_func(
         "format",
         f1v(|a| {
