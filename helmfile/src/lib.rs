@@ -11,7 +11,9 @@
 //!
 //! Environment `secrets:` are decrypted in-process ([`secrets`]: SOPS with age keys).
 //!
-//! Not covered yet: HCL environment values, remote (go-getter) state
+//! HCL environment values files are read by [`hcl`].
+//!
+//! Not covered yet: remote (go-getter) state
 //! and values files, kustomize/chartify preparation, go-yaml v3 parse-error line numbers (the
 //! engine's YAML reader is go-yaml v2's; v3-only scalar readings are emulated for the YAML 1.1
 //! booleans `y/yes/on/off/...`), `--embed-values`.
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod deploy;
+pub mod hcl;
 pub mod hooks;
 pub mod lint;
 pub mod lockfile;
@@ -255,6 +258,7 @@ impl<'a> Loader<'a> {
             Value::Map(m) => m.get("values").map(|v| list_items(&v)).unwrap_or_default(),
             _ => vec![],
         };
+        let mut hcl_files = Vec::new();
         for item in items {
             match &item {
                 Value::String(p) => {
@@ -269,6 +273,12 @@ impl<'a> Loader<'a> {
                         continue;
                     }
                     for f in files {
+                        // HCL files are rendered together after the others (hcl/).
+                        if f.extension().is_some_and(|e| e == "hcl") {
+                            let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+                            hcl_files.push((f, fshown));
+                            continue;
+                        }
                         let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
                         let text = if f.extension().is_some_and(|e| e == "gotmpl") {
                             let data = template_data(&name, "", &ctx_vals, "");
@@ -286,6 +296,10 @@ impl<'a> Loader<'a> {
                 Value::Map(_) => vals = merge_maps(&vals, &item),
                 _ => {}
             }
+        }
+        if !hcl_files.is_empty() {
+            let v = hcl::render(&hcl_files).map_err(|e| format!("failed to read {shown}: {e}"))?;
+            vals = merge_maps(&vals, &v);
         }
         // Secrets take precedence over the environment's values (helmfile's loadEnvValues).
         Ok(merge_maps(&vals, &secret_vals))
@@ -423,11 +437,19 @@ impl<'a> Loader<'a> {
                 }
             }
             if let Value::List(items) = get(&part_spec, "values") {
+                // The state's own `values:` go through helmfile's environment values loader
+                // too: HCL files among them are rendered together after the others.
+                let mut hcl_files = Vec::new();
                 for item in &items.items {
                     match item {
                         Value::Map(_) => defaults = merge_maps(&defaults, item),
                         Value::String(p) => {
                             for f in glob_files(&base, p) {
+                                if f.extension().is_some_and(|e| e == "hcl") {
+                                    let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+                                    hcl_files.push((f, fshown));
+                                    continue;
+                                }
                                 let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
                                 let text = if f.extension().is_some_and(|e| e == "gotmpl") {
                                     let vals = merged(&defaults, &env_vals);
@@ -441,6 +463,10 @@ impl<'a> Loader<'a> {
                         }
                         _ => {}
                     }
+                }
+                if !hcl_files.is_empty() {
+                    let v = hcl::render(&hcl_files).map_err(|e| format!("failed to read {shown}: {e}"))?;
+                    defaults = merge_maps(&defaults, &v);
                 }
             }
             if let Some(envs) = part_spec.get("environments").cloned() {

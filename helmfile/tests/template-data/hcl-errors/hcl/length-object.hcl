@@ -1,0 +1,3 @@
+values {
+  a = length({ x = 1 })
+}

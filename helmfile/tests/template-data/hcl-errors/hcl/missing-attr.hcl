@@ -1,0 +1,6 @@
+locals {
+  x = 1
+}
+values {
+  a = local.y
+}

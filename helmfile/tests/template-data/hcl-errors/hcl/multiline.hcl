@@ -1,0 +1,5 @@
+values {
+  l = [1, 2]
+  t = "%{ for v in hv.l }
+${v}%{ endfor }"
+}

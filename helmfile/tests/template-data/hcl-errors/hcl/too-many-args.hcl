@@ -1,0 +1,3 @@
+values {
+  a = upper("a", "b")
+}

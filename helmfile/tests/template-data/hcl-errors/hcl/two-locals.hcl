@@ -1,0 +1,7 @@
+values {
+}
+locals {
+  a = 1
+}
+locals {
+}

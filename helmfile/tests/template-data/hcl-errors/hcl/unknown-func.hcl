@@ -1,0 +1,3 @@
+values {
+  a = nofunc(hv.ok)
+}

@@ -1,0 +1,5 @@
+values {
+  base = "hcl"
+  fromDefaults = "defaults-${hv.base}"
+  count = 10
+}

@@ -1,0 +1,4 @@
+values {
+  fromEnv = "env"
+  count = 2.5
+}

@@ -1,0 +1,5 @@
+values {
+  replicas = 4
+  env      = "prod"
+  image    = { repository = hv.registry, tag = hv.version }
+}
