@@ -81,7 +81,6 @@ impl Target {
     async fn list_kind<K: StorageObject>(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
         self.preflight()?;
         let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
-        self.check_reachable(&c).await?;
         let t0 = std::time::Instant::now();
         let plural = if K::DRIVER_NAME == "Secret" { "secrets" } else { "configmaps" };
         let secret = K::DRIVER_NAME == "Secret";
@@ -95,8 +94,15 @@ impl Target {
             .unwrap_or_default();
         let mut cache = super::record_cache::RecordCache::open(&server, plural, namespace);
         let timing = std::env::var_os("RUDDER_TIMING").is_some();
-        if let Some(cache) = cache.as_mut().filter(|c| !c.is_empty()) {
-            if let Some(out) = self.list_cached(&c, &path, plural, secret, cache).await? {
+        let warm = cache.as_ref().is_some_and(|c| !c.is_empty());
+        // Helm's reachability check and the first LIST go out together: an unreachable cluster
+        // still fails with the check's error, and a reachable one saves a round trip.
+        let accept = if warm { METADATA } else { "application/json" };
+        let (reach, first) = tokio::join!(self.check_reachable(&c), get_text(&c, &path, accept));
+        reach?;
+        let mut first = Some(first?);
+        if let Some(cache) = cache.as_mut().filter(|_| warm) {
+            if let Some(out) = self.list_cached(&c, first.take().unwrap_or_default(), plural, secret, cache).await? {
                 cache.save();
                 if timing {
                     eprintln!("list (metadata + cache) {:?}", t0.elapsed());
@@ -104,7 +110,10 @@ impl Target {
                 return Ok(out);
             }
         }
-        let body = get_text(&c, &path, "application/json").await?;
+        let body = match first {
+            Some(b) => b,
+            None => get_text(&c, &path, "application/json").await?,
+        };
         let t1 = std::time::Instant::now();
         let decoded = decode_parallel(body, secret).await?;
         if let Some(cache) = cache.as_mut() {
@@ -117,18 +126,16 @@ impl Target {
         Ok(decoded.into_iter().map(|(_, _, r)| r).collect())
     }
 
-    /// The listing from object metadata and the cache; None when so many records are new or
-    /// changed that one full LIST is cheaper than fetching them one by one.
+    /// The listing from a metadata LIST (`body`) and the cache; None when so many records are
+    /// new or changed that one full LIST is cheaper than fetching them one by one.
     async fn list_cached(
         &self,
         c: &kube::Client,
-        path: &str,
+        body: String,
         plural: &str,
         secret: bool,
         cache: &mut super::record_cache::RecordCache,
     ) -> Result<Option<Vec<Release>>, InspectError> {
-        const METADATA: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
-        let body = get_text(c, path, METADATA).await?;
         let list: MetaList = serde_json::from_str(&body).map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
         if list.kind.as_deref() != Some("PartialObjectMetadataList") {
             return Ok(None);
@@ -173,6 +180,10 @@ impl Target {
         Ok(Some(out))
     }
 }
+
+/// The metadata-only form of a LIST (names, labels, uids, resourceVersions; no payloads), with
+/// plain JSON as the fallback an older server answers with.
+const METADATA: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 /// More new or changed records than this and one full LIST replaces the per-record GETs.
 const FETCH_ONE_BY_ONE: usize = 32;
