@@ -314,12 +314,19 @@ impl<'a> Loader<'a> {
         }
         let name = self.env_name();
         let mut vals = Value::empty_map();
+        let mut hcl_files = Vec::new();
         for p in &self.opts.state_values_files {
             let files = glob_files(base, p);
             if files.is_empty() {
                 return Err(format!("environment values file matching \"{p}\" does not exist in \"{}\"", rel_to(&self.cwd, base).display()));
             }
             for f in files {
+                // As in environment values: HCL files rendered together, after the others.
+                if f.extension().is_some_and(|e| e == "hcl") {
+                    let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+                    hcl_files.push((f, fshown));
+                    continue;
+                }
                 let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
                 let text = if f.extension().is_some_and(|e| e == "gotmpl") {
                     let data = template_data(&name, "", &Value::empty_map(), "");
@@ -331,6 +338,9 @@ impl<'a> Loader<'a> {
                 };
                 vals = merge_maps(&vals, &parse_yaml(&text)?);
             }
+        }
+        if !hcl_files.is_empty() {
+            vals = merge_maps(&vals, &hcl::render(&hcl_files)?);
         }
         Ok(Some(vals))
     }
