@@ -730,6 +730,10 @@ pub async fn install(a: &InstallArgs) -> Outcome {
         );
         (String::new(), format!("INSTALLATION FAILED: {msg}"))
     })?;
+    if opts.dry_run.interacts() {
+        // Discovery overlaps the lease and the release lookups.
+        cfg.kube.mapper.prefetch();
+    }
     let guard = install_lease(&cfg, &opts, a.global.recover)
         .await
         .map_err(|e| (String::new(), format!("INSTALLATION FAILED: {e}")))?;
@@ -785,6 +789,10 @@ pub async fn upgrade(a: &UpgradeArgs) -> Outcome {
     let mut cfg = connect(&a.global)
         .await
         .map_err(|e| (String::new(), format!("UPGRADE FAILED: {e}")))?;
+    if dry_run_strategy(&d.dry_run).is_ok_and(|s| s.interacts()) {
+        // Discovery overlaps the lease and the release lookups.
+        cfg.kube.mapper.prefetch();
+    }
     let mut prefix = String::new();
     if a.install {
         let missing = action::upgrade::needs_install(&cfg, &name)

@@ -299,6 +299,8 @@ async fn upgrade_release(j: &SyncJob) -> Result<(Release, bool), String> {
     let job = j.job.clone()?;
     let (chart, vals) = inputs(&job)?;
     let mut cfg = j.connect().await?;
+    // Discovery overlaps the release lookups and the lease.
+    cfg.kube.mapper.prefetch();
     let missing = action::upgrade::needs_install(&cfg, &j.name).await.map_err(|e| e.message)?;
     if missing {
         let replace = cfg.storage.history(&j.name).await.map(|h| !h.is_empty()).unwrap_or(false);

@@ -32,9 +32,13 @@ impl LookupWorker {
             else {
                 return;
             };
-            let client = rt.block_on(async { crate::kube::client(config) });
+            // The client is built at the first lookup: most charts never call one.
+            let mut client = None;
             for (args, reply) in rx {
-                let res = match &client {
+                let client = client.get_or_insert_with(|| {
+                    rt.block_on(async { crate::kube::client(config.clone()) })
+                });
+                let res = match client {
                     Ok(c) => rt.block_on(lookup(c, &args)),
                     Err(e) => Err(e.to_string()),
                 };

@@ -36,8 +36,9 @@ pub struct Rendered {
 /// Helm's `getCapabilities`: the server's version (as `/version` has it, not normalised) and
 /// every group/version and group/version/Kind discovery lists; Helm's own build info.
 pub async fn capabilities(kube: &Kube) -> Result<Capabilities, KubeError> {
-    let v = kube.mapper.server_version().await?;
-    let api = kube.mapper.api_versions().await?;
+    // Both at once; the version's error is the one reported first, as when asked in turn.
+    let (v, api) = tokio::join!(kube.mapper.server_version(), kube.mapper.api_versions());
+    let (v, api) = (v?, api?);
     let mut caps = Capabilities::helm_default();
     caps.kube_version = KubeVersion {
         version: v.git_version,

@@ -306,6 +306,46 @@ fn classify(namespace: &str, name: &str, e: kube::Error) -> LeaseError {
     }
 }
 
+fn duration_secs(duration: Duration) -> i32 {
+    duration.as_secs().clamp(1, i32::MAX as u64) as i32
+}
+
+/// A fresh Lease of `release` held by `holder` from `t`.
+fn new_lease(
+    name: &str,
+    release: &str,
+    operation: &str,
+    holder: &str,
+    secs: i32,
+    t: jiff::Timestamp,
+) -> KubeLease {
+    KubeLease {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: Some(BTreeMap::from([
+                (
+                    "app.kubernetes.io/managed-by".to_string(),
+                    "rudder".to_string(),
+                ),
+                (RELEASE_LABEL.to_string(), release.to_string()),
+            ])),
+            annotations: Some(BTreeMap::from([(
+                OPERATION_ANNOTATION.to_string(),
+                operation.to_string(),
+            )])),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some(holder.to_string()),
+            lease_duration_seconds: Some(secs),
+            acquire_time: Some(micro(t)),
+            renew_time: Some(micro(t)),
+            lease_transitions: Some(0),
+            ..Default::default()
+        }),
+    }
+}
+
 /// Entry points for leases (see the module docs).
 pub struct Lease;
 
@@ -343,7 +383,7 @@ impl Lease {
     ) -> Result<LeaseGuard, LeaseError> {
         let api: Api<KubeLease> = Api::namespaced(client.clone(), namespace);
         let name = lease_name(release);
-        let secs = duration.as_secs().clamp(1, i32::MAX as u64) as i32;
+        let secs = duration_secs(duration);
         let mut previous = None;
         for _ in 0..ATTEMPTS {
             let existing = api
@@ -353,31 +393,7 @@ impl Lease {
             let t = now();
             let written = match existing {
                 None => {
-                    let lease = KubeLease {
-                        metadata: ObjectMeta {
-                            name: Some(name.clone()),
-                            labels: Some(BTreeMap::from([
-                                (
-                                    "app.kubernetes.io/managed-by".to_string(),
-                                    "rudder".to_string(),
-                                ),
-                                (RELEASE_LABEL.to_string(), release.to_string()),
-                            ])),
-                            annotations: Some(BTreeMap::from([(
-                                OPERATION_ANNOTATION.to_string(),
-                                operation.to_string(),
-                            )])),
-                            ..Default::default()
-                        },
-                        spec: Some(LeaseSpec {
-                            holder_identity: Some(holder.to_string()),
-                            lease_duration_seconds: Some(secs),
-                            acquire_time: Some(micro(t)),
-                            renew_time: Some(micro(t)),
-                            lease_transitions: Some(0),
-                            ..Default::default()
-                        }),
-                    };
+                    let lease = new_lease(&name, release, operation, holder, secs, t);
                     api.create(&PostParams::default(), &lease).await
                 }
                 Some(mut lease) => {
@@ -426,6 +442,30 @@ impl Lease {
             namespace: namespace.to_string(),
             cause: format!("still conflicting after {ATTEMPTS} attempts"),
         })
+    }
+
+    /// Creates the Lease of `release` if there is none, without reading first: `Ok(None)` when
+    /// one already exists (whoever holds it; [`Lease::acquire_as`] then decides). An action can
+    /// send this together with its first reads, since most operations find no Lease.
+    pub async fn try_create_as(
+        client: &Client,
+        namespace: &str,
+        release: &str,
+        operation: &str,
+        duration: Duration,
+        holder: &str,
+    ) -> Result<Option<LeaseGuard>, LeaseError> {
+        let api: Api<KubeLease> = Api::namespaced(client.clone(), namespace);
+        let name = lease_name(release);
+        let secs = duration_secs(duration);
+        let lease = new_lease(&name, release, operation, holder, secs, now());
+        match api.create(&PostParams::default(), &lease).await {
+            Ok(lease) => Ok(Some(LeaseGuard::start(
+                api, name, namespace, release, holder, secs, lease, None,
+            ))),
+            Err(e) if code(&e) == Some(409) => Ok(None),
+            Err(e) => Err(classify(namespace, &name, e)),
+        }
     }
 
     /// [`Lease::acquire`], but a cluster that refuses Leases ([`LeaseError::Unavailable`]:
@@ -575,6 +615,25 @@ impl LeaseGuard {
         };
         inner.renewer.abort();
         let _ = inner.renewer.await;
+        // First without reading: guarded by the version this client last wrote, the delete
+        // succeeds exactly when the Lease is still that write (so still ours). Any other
+        // version answers 409, and the loop below reads and decides.
+        let written = inner.last.lock().ok().map(|l| l.metadata.clone());
+        if let Some(md) = written.filter(|m| m.resource_version.is_some() && m.uid.is_some()) {
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: md.resource_version,
+                    uid: md.uid,
+                }),
+                ..Default::default()
+            };
+            match inner.api.delete(&inner.name, &dp).await {
+                Ok(_) => return Ok(()),
+                Err(e) if code(&e) == Some(404) => return Ok(()),
+                Err(e) if code(&e) == Some(409) => {}
+                Err(e) => return Err(classify(&inner.namespace, &inner.name, e)),
+            }
+        }
         for _ in 0..ATTEMPTS {
             let current = match inner.api.get_opt(&inner.name).await {
                 Ok(Some(l)) => l,
@@ -675,31 +734,43 @@ pub async fn recovery_state<D: Driver>(
     namespace: &str,
     release: &str,
 ) -> Result<Recovery, LeaseError> {
-    let last = match storage.last(release).await {
-        Ok(r) => r,
-        Err(crate::Error::NotFound) | Err(crate::Error::NoRevision(_)) => {
-            return Ok(Recovery::Idle)
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !last.status().is_pending() {
+    let Some(last) = pending_last(storage, release).await? else {
         return Ok(Recovery::Idle);
-    }
+    };
     let lease = match read(client, namespace, release).await {
         Ok(l) => l,
         // Without rights to read Leases nobody can have held one here.
         Err(LeaseError::Unavailable { .. }) => None,
         Err(e) => return Err(e),
     };
+    Ok(recovery_of(release, &last, lease))
+}
+
+/// The first half of [`recovery_state`]: the last revision of `release` when it is pending,
+/// None when there is no record or the last is not pending.
+pub async fn pending_last<D: Driver>(
+    storage: &Storage<D>,
+    release: &str,
+) -> Result<Option<Release>, LeaseError> {
+    match storage.last(release).await {
+        Ok(r) if r.status().is_pending() => Ok(Some(r)),
+        Ok(_) | Err(crate::Error::NotFound) | Err(crate::Error::NoRevision(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The second half of [`recovery_state`]: what a pending `last` means given the release's
+/// Lease as found (None: there is none).
+pub fn recovery_of(release: &str, last: &Release, lease: Option<Holder>) -> Recovery {
     match lease {
-        Some(h) if h.live => Ok(Recovery::InProgress(h)),
-        lease => Ok(Recovery::Stale(Stale {
+        Some(h) if h.live => Recovery::InProgress(h),
+        lease => Recovery::Stale(Stale {
             release: release.to_string(),
             revision: last.version,
             status: last.status(),
             lease: lease.filter(|h| !h.holder.is_empty()),
             since: last.info.as_ref().and_then(|i| i.last_deployed.clone()),
-        })),
+        }),
     }
 }
 

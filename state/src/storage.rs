@@ -52,6 +52,21 @@ impl<D: Driver> Storage<D> {
             .await
     }
 
+    /// [`Storage::create`] given the release's history as the caller just read it (with
+    /// [`Storage::last_for_upgrade_with_history`], nothing written since): the pruning uses it
+    /// instead of listing the revisions again.
+    pub async fn create_after(&self, rls: &Release, history: Vec<Release>) -> Result<(), Error> {
+        if self.max_history > 0 {
+            match self.prune(&rls.name, self.max_history - 1, history).await {
+                Ok(()) | Err(Error::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.driver
+            .create(&make_key(&rls.name, rls.version), rls)
+            .await
+    }
+
     /// Rewrites a revision (e.g. to mark it superseded).
     pub async fn update(&self, rls: &Release) -> Result<(), Error> {
         self.driver
@@ -127,20 +142,38 @@ impl<D: Driver> Storage<D> {
     /// [`Error::NoDeployedReleases`] when there is none and with [`Error::Pending`] when it is
     /// `pending-*` (another operation holds the release; the pessimistic lock Helm relies on).
     pub async fn last_for_upgrade(&self, name: &str) -> Result<Release, Error> {
-        let last = match self.last(name).await {
-            Ok(r) => r,
+        Ok(self.last_for_upgrade_with_history(name).await?.0)
+    }
+
+    /// [`Storage::last_for_upgrade`] and the whole history it was picked from.
+    pub async fn last_for_upgrade_with_history(
+        &self,
+        name: &str,
+    ) -> Result<(Release, Vec<Release>), Error> {
+        let h = match self.history(name).await {
+            Ok(h) => h,
             Err(Error::NotFound) => return Err(Error::NoDeployedReleases(name.to_string())),
             Err(e) => return Err(e),
         };
+        let last = h
+            .iter()
+            .max_by_key(|r| r.version)
+            .cloned()
+            .ok_or_else(|| Error::NoRevision(name.to_string()))?;
         if last.status().is_pending() {
             return Err(Error::Pending);
         }
-        Ok(last)
+        Ok((last, h))
     }
 
     /// Deletes the lowest revisions until `maximum` remain, skipping the deployed one.
     pub async fn remove_least_recent(&self, name: &str, maximum: usize) -> Result<(), Error> {
-        let mut h = self.history(name).await?;
+        let h = self.history(name).await?;
+        self.prune(name, maximum, h).await
+    }
+
+    /// [`Storage::remove_least_recent`] on a history already read.
+    async fn prune(&self, name: &str, maximum: usize, mut h: Vec<Release>) -> Result<(), Error> {
         if h.len() <= maximum {
             return Ok(());
         }

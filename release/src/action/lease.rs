@@ -75,8 +75,6 @@ pub async fn begin_with(
     if kind == DriverKind::Memory {
         return Ok(None);
     }
-    // The action's own first step: an unreachable cluster reads as Helm says it.
-    cfg.kube.is_reachable().await?;
     let client = &cfg.kube.client;
     let ns = &cfg.kube.namespace;
     let e = |e: lease::LeaseError| super::ActionError::from(e.to_string());
@@ -84,14 +82,49 @@ pub async fn begin_with(
     let acquire =
         || Lease::acquire_or_unleased_as(client, ns, name, operation, settings.duration, &holder);
     let refuses_stale = matches!(operation, "upgrade" | "rollback");
-    match lease::recovery_state(&cfg.storage, client, ns, name)
-        .await
-        .map_err(e)?
-    {
-        Recovery::Idle => {}
-        Recovery::InProgress(holder) => return Err(holder.message().into()),
+    // The reachability check, the release state and a first try at creating the Lease go out
+    // together. Only a create is tried ahead: it succeeds only where no Lease exists, and if
+    // the state then refuses the operation, deleting it leaves the cluster as it was.
+    let (reachable, state, early) = tokio::join!(
+        // The action's own first step: an unreachable cluster reads as Helm says it.
+        cfg.kube.is_reachable(),
+        lease::pending_last(&cfg.storage, name),
+        Lease::try_create_as(client, ns, name, operation, settings.duration, &holder),
+    );
+    let early = early.ok().flatten();
+    if let Err(err) = reachable {
+        end(early).await;
+        return Err(err.into());
+    }
+    let pending = match state {
+        Ok(p) => p,
+        Err(err) => {
+            end(early).await;
+            return Err(e(err));
+        }
+    };
+    let state = match pending {
+        None => Recovery::Idle,
+        // The early create succeeded, so there was no Lease before it.
+        Some(last) if early.is_some() => lease::recovery_of(name, &last, None),
+        Some(last) => match lease::read(client, ns, name).await {
+            Ok(found) => lease::recovery_of(name, &last, found),
+            // Without rights to read Leases nobody can have held one here.
+            Err(lease::LeaseError::Unavailable { .. }) => lease::recovery_of(name, &last, None),
+            Err(err) => return Err(e(err)),
+        },
+    };
+    let guard = match state {
+        Recovery::Idle => early,
+        Recovery::InProgress(holder) => {
+            end(early).await;
+            return Err(holder.message().into());
+        }
         Recovery::Stale(stale) if recover => {
-            let guard = acquire().await.map_err(e)?;
+            let guard = match early {
+                Some(g) => g,
+                None => acquire().await.map_err(e)?,
+            };
             let rel = lease::recover(&cfg.storage, &guard, &stale)
                 .await
                 .map_err(e)?;
@@ -102,10 +135,16 @@ pub async fn begin_with(
             );
             return Ok(Some(guard));
         }
-        Recovery::Stale(stale) if refuses_stale => return Err(stale.message().into()),
-        Recovery::Stale(_) => {}
+        Recovery::Stale(stale) if refuses_stale => {
+            end(early).await;
+            return Err(stale.message().into());
+        }
+        Recovery::Stale(_) => early,
+    };
+    match guard {
+        Some(g) => Ok(Some(g)),
+        None => Ok(Some(acquire().await.map_err(e)?)),
     }
-    Ok(Some(acquire().await.map_err(e)?))
 }
 
 /// Gives the lease back (a failure only costs the next client a wait for expiry).

@@ -47,6 +47,13 @@ pub struct UpgradeOptions {
     pub update_crds: bool,
 }
 
+/// Whether `rel` has hooks for `event`.
+fn has_hooks(rel: &Release, event: &str) -> bool {
+    rel.hooks
+        .iter()
+        .any(|h| h.events.iter().any(|e| e == event))
+}
+
 fn is_csa(method: &str) -> bool {
     method.is_empty() || method == "csa"
 }
@@ -71,7 +78,7 @@ pub async fn upgrade(
     if !opts.dry_run.is_dry_run() && opts.hide_secret {
         return Err("hiding Kubernetes secrets requires a dry-run mode".into());
     }
-    let last = cfg.storage.last_for_upgrade(name).await?;
+    let (last, history) = cfg.storage.last_for_upgrade_with_history(name).await?;
     let current = if last.status() == Status::Deployed {
         last.clone()
     } else {
@@ -175,10 +182,23 @@ pub async fn upgrade(
     }
 
     cfg.storage.max_history = opts.max_history;
-    cfg.storage.create(&up).await?;
+    // Nothing was written since the history was read (the release's Lease is held).
+    let record = cfg.storage.create_after(&up, history);
+    // Without pre-upgrade hooks nothing runs between the record and the applies, so the
+    // targets' existence is asked alongside the record's write.
+    let hooks_first = !opts.disable_hooks && has_hooks(&up, "pre-upgrade");
+    let found = async {
+        if hooks_first {
+            None
+        } else {
+            Some(cfg.kube.exist_all(&target).await)
+        }
+    };
+    let (record, found) = tokio::join!(record, found);
+    record?;
 
     let mut original = current.clone();
-    match releasing(cfg, &mut up, &mut original, &current_rs, &target, &wait, opts).await {
+    match releasing(cfg, &mut up, &mut original, &current_rs, &target, found, &wait, opts).await {
         Ok(()) => {
             cfg.storage.update(&up).await?;
             Ok(up)
@@ -193,6 +213,7 @@ async fn releasing(
     original: &mut Release,
     current: &[Resource],
     target: &[Resource],
+    found: Option<Vec<std::result::Result<bool, kube::Error>>>,
     wait: &WaitSettings,
     opts: &UpgradeOptions,
 ) -> std::result::Result<(), (Vec<Resource>, String)> {
@@ -208,7 +229,7 @@ async fn releasing(
         upgrade_client_side_manager: is_csa(&original.apply_method),
         force_replace: opts.force_replace,
     };
-    let (res, r) = kube.update(current, target, &aopts).await;
+    let (res, r) = kube.update_found(current, target, &aopts, found).await;
     if let Err(e) = r {
         cfg.record(original).await;
         return Err((res.created, e.0));

@@ -289,6 +289,30 @@ impl Kube {
         targets: &[Resource],
         opts: &ApplyOptions,
     ) -> (UpdateResult, Result<(), KubeError>) {
+        self.update_found(originals, targets, opts, None).await
+    }
+
+    /// Whether each target exists (reads only, all at once), as [`Kube::update_found`] takes
+    /// it.
+    pub async fn exist_all(&self, targets: &[Resource]) -> Vec<Result<bool, kube::Error>> {
+        join_all(
+            targets
+                .iter()
+                .map(|t| async move { self.api(t).get_opt(&t.name).await.map(|o| o.is_some()) }),
+        )
+        .await
+    }
+
+    /// [`Kube::update`], with the targets' existence already asked ([`Kube::exist_all`], in
+    /// target order) when `found` is given: a caller sends those reads alongside its own
+    /// writes when nothing in between can change the objects.
+    pub async fn update_found(
+        &self,
+        originals: &[Resource],
+        targets: &[Resource],
+        opts: &ApplyOptions,
+        found: Option<Vec<Result<bool, kube::Error>>>,
+    ) -> (UpdateResult, Result<(), KubeError>) {
         let mut res = UpdateResult::default();
         if opts.force_replace && opts.force_conflicts {
             return (
@@ -307,9 +331,17 @@ impl Kube {
             );
         }
         let mut errs: Vec<String> = Vec::new();
+        // Whether each target exists, asked for all kinds at once (reads only, so their order
+        // is free); each kind's applies still wait for the kinds before it.
+        let found = match found {
+            Some(f) if f.len() == targets.len() => f,
+            _ => self.exist_all(targets).await,
+        };
+        let mut found = found.into_iter();
         for run in kind_runs(targets) {
-            let outcomes = join_all(run.iter().map(|t| async move {
-                match self.api(t).get_opt(&t.name).await.map(|o| o.is_some()) {
+            let found: Vec<_> = found.by_ref().take(run.len()).collect();
+            let outcomes = join_all(run.iter().zip(found).map(|(t, exists)| async move {
+                match exists {
                     Err(e) => (
                         false,
                         Err(KubeError(format!(

@@ -3,10 +3,12 @@
 //! kinds resolve. The same pass gives the API version set Helm puts in `.Capabilities`.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use kube::discovery::ApiResource;
 use kube::Client;
 use tokio::sync::RwLock;
+use tokio::task::JoinHandle;
 
 use super::{api_message, KubeError};
 
@@ -17,7 +19,7 @@ pub struct Mapping {
     pub namespaced: bool,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Cache {
     /// (apiVersion, kind) → mapping.
     by_gvk: HashMap<(String, String), Mapping>,
@@ -33,10 +35,20 @@ pub struct ServerVersion {
     pub minor: String,
 }
 
-/// Discovery results, fetched lazily and kept until [`Mapper::reset`].
+/// A discovery running in the background.
+type Ahead = JoinHandle<Result<Cache, KubeError>>;
+
+/// Discovery results, fetched lazily (or ahead, [`Mapper::prefetch`]) and kept until
+/// [`Mapper::reset`].
 pub struct Mapper {
     client: Client,
-    cache: RwLock<Option<Cache>>,
+    cache: RwLock<Option<Arc<Cache>>>,
+    /// A discovery started ahead of its first use, so its round trips overlap the action's
+    /// other requests; taken by that first use, dropped by a reset.
+    ahead: Mutex<Option<Ahead>>,
+    /// The server version as the reachability check just read it ([`Mapper::offer_version`]),
+    /// taken by the next [`Mapper::server_version`].
+    known_version: Mutex<Option<ServerVersion>>,
 }
 
 impl Mapper {
@@ -44,19 +56,54 @@ impl Mapper {
         Mapper {
             client,
             cache: RwLock::new(None),
+            ahead: Mutex::new(None),
+            known_version: Mutex::new(None),
         }
+    }
+
+    /// Starts discovery in the background (on the current tokio runtime). The answer is the
+    /// one the first use would have fetched: Helm asks afresh in every action (it invalidates
+    /// its cache before reading the capabilities), and so does this, only earlier.
+    pub fn prefetch(&self) {
+        let client = self.client.clone();
+        let task = tokio::spawn(async move { discover(&client).await });
+        if let Some(old) = self.ahead_slot().replace(task) {
+            old.abort();
+        }
+    }
+
+    /// Keeps the version the action's reachability check read, so the capabilities that
+    /// follow in the same action need not ask again (Helm asks twice, both at the start).
+    pub fn offer_version(&self, v: ServerVersion) {
+        *self.known_version.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+    }
+
+    fn ahead_slot(&self) -> std::sync::MutexGuard<'_, Option<Ahead>> {
+        self.ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Forgets what discovery found (after CRDs were created).
     pub async fn reset(&self) {
+        if let Some(task) = self.ahead_slot().take() {
+            task.abort();
+        }
         *self.cache.write().await = None;
     }
 
-    async fn ensure(&self) -> Result<Cache, KubeError> {
+    async fn ensure(&self) -> Result<Arc<Cache>, KubeError> {
         if let Some(c) = self.cache.read().await.as_ref() {
             return Ok(c.clone());
         }
-        let c = discover(&self.client).await?;
+        let ahead = self.ahead_slot().take();
+        let found = match ahead {
+            Some(task) => match task.await {
+                Ok(found) => found,
+                // Aborted or panicked: ask now.
+                Err(_) => discover(&self.client).await,
+            },
+            None => discover(&self.client).await,
+        };
+        let c = Arc::new(found?);
         *self.cache.write().await = Some(c.clone());
         Ok(c)
     }
@@ -74,23 +121,36 @@ impl Mapper {
 
     /// Helm's `GetVersionSet` (order is not meaningful: Helm's comes from a Go map).
     pub async fn api_versions(&self) -> Result<Vec<String>, KubeError> {
-        Ok(self.ensure().await?.api_versions)
+        Ok(self.ensure().await?.api_versions.clone())
     }
 
-    /// The server version (never cached: Helm invalidates before asking).
+    /// The server version (never cached: Helm invalidates before asking; the one offered by
+    /// the reachability check serves the first call after it only).
     pub async fn server_version(&self) -> Result<ServerVersion, KubeError> {
-        let v = self.client.apiserver_version().await.map_err(|e| {
-            KubeError(format!(
-                "could not get server version from Kubernetes: {}",
-                api_message(&e)
-            ))
-        })?;
-        Ok(ServerVersion {
-            git_version: v.git_version,
-            major: v.major,
-            minor: v.minor,
-        })
+        let known = self
+            .known_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match known {
+            Some(v) => Ok(v),
+            None => fetch_version(&self.client).await,
+        }
     }
+}
+
+async fn fetch_version(client: &Client) -> Result<ServerVersion, KubeError> {
+    let v = client.apiserver_version().await.map_err(|e| {
+        KubeError(format!(
+            "could not get server version from Kubernetes: {}",
+            api_message(&e)
+        ))
+    })?;
+    Ok(ServerVersion {
+        git_version: v.git_version,
+        major: v.major,
+        minor: v.minor,
+    })
 }
 
 fn split_gv(gv: &str) -> (String, String) {

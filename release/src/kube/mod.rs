@@ -9,6 +9,7 @@ pub mod resource;
 pub mod retry;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -180,6 +181,11 @@ impl KubeOptions {
 /// default retries.
 pub fn client(mut config: Config) -> Result<Client, kube::Error> {
     config.default_retry = false;
+    if config.accept_invalid_certs && config.root_cert.is_none() {
+        // Any certificate is accepted, so the trust store is never consulted: an empty one
+        // spares reading and parsing every system CA (hundreds of files) per client.
+        config.root_cert = Some(Vec::new());
+    }
     let layer = retry::RetryLayer::default().base(config.cluster_url.clone());
     Ok(kube::client::ClientBuilder::try_from(config)?
         .with_layer(&layer)
@@ -197,6 +203,9 @@ pub struct Kube {
     /// The connection settings (for clients on other threads, e.g. template `lookup`);
     /// `None` when built from a bare client.
     pub config: Option<Config>,
+    /// Set once the server answered [`Kube::is_reachable`]: later checks in the same action
+    /// (the lease's, then the action's own) cost no further round trip.
+    reached: AtomicBool,
 }
 
 /// The field manager Helm's CLI uses for apply and create.
@@ -250,6 +259,7 @@ impl Kube {
             namespace,
             field_manager: FIELD_MANAGER.to_string(),
             config: Some(kept),
+            reached: AtomicBool::new(false),
         })
     }
 
@@ -261,13 +271,27 @@ impl Kube {
             namespace: namespace.into(),
             field_manager: FIELD_MANAGER.to_string(),
             config: None,
+            reached: AtomicBool::new(false),
         }
     }
 
     /// Helm's `IsReachable`: the server version answers.
+    /// Once it answered, it is not asked again by this connection.
     pub async fn is_reachable(&self) -> Result<(), KubeError> {
-        let Err(e) = self.client.apiserver_version().await else {
+        if self.reached.load(Ordering::Relaxed) {
             return Ok(());
+        }
+        let e = match self.client.apiserver_version().await {
+            Ok(v) => {
+                self.reached.store(true, Ordering::Relaxed);
+                self.mapper.offer_version(discovery::ServerVersion {
+                    git_version: v.git_version,
+                    major: v.major,
+                    minor: v.minor,
+                });
+                return Ok(());
+            }
+            Err(e) => e,
         };
         let chain = error_chain(&e);
         let msg = if let Some(t) = retry::transport_error(&e) {
