@@ -866,15 +866,19 @@ fn load_tree(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
             };
             entry.insert("path".into(), Value::string(rel.as_str()));
             expanded.push(mk_map(entry.clone().into_iter().collect()));
-            let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+            // helmfile wraps a nested state's errors as `in .helmfiles[I]: in PATH: `.
+            let at = format!("in .helmfiles[{}]: in {rel}", expanded.len() - 1);
+            // helmfile changes into the nested state's (clean) directory.
+            let clean_f = rudder_engine::funcs::helmfile::clean(&f);
+            let dir = clean_f.parent().map(Path::to_path_buf).unwrap_or_default();
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let sub_loader = Loader { opts: sub_loader_opts, cwd: dir.clone() };
             let mut sub = match sub_loader.load(&name, &dir, Some(&inherited), false) {
                 Ok(sub) => sub,
                 Err(e) if e.starts_with(UNDEFINED_ENV) => continue,
-                Err(e) => return Err(format!("in {rel}: {e}")),
+                Err(e) => return Err(format!("{at}: {e}")),
             };
-            sub.finish(&sub_opts).map_err(|e| format!("in {rel}: {e}"))?;
+            sub.finish(&sub_opts).map_err(|e| format!("{at}: {e}"))?;
             st.subs.push(sub);
         }
     }
