@@ -371,7 +371,10 @@ impl<'a> Loader<'a> {
         let mut spec: BTreeMap<String, Value> = BTreeMap::new();
         let sets = &self.opts.state_values_set;
         let set_strings = &self.opts.state_values_set_string;
-        let overrides = self.state_values_files(&base)?;
+        // `--state-values-file` is read from helmfile's working directory: the state's own
+        // (it changes into it), or the process's for states loaded with a base directory.
+        let svf_base = if self.cwd.as_os_str().is_empty() { Path::new(".") } else { base.as_path() };
+        let overrides = self.state_values_files(svf_base)?;
         let mut defaults = Value::empty_map();
         let mut env_vals = inherited.cloned().unwrap_or_else(Value::empty_map);
         let merged = |d: &Value, e: &Value| {
