@@ -362,7 +362,13 @@ pub fn run(args: &[String]) -> Outcome {
         ));
     }
     let cwd = std::env::current_dir().unwrap_or_default();
-    let files = match crate::state_files::find(g.file.as_deref(), &cwd, command == "destroy") {
+    // helmfile's FileOrDir: `--file`, else $HELMFILE_FILE_PATH.
+    let specified = g
+        .file
+        .clone()
+        .filter(|f| !f.is_empty())
+        .or_else(|| std::env::var("HELMFILE_FILE_PATH").ok().filter(|f| !f.is_empty()));
+    let files = match crate::state_files::find(specified.as_deref(), &cwd, command == "destroy") {
         Ok(f) => f,
         Err(e) => {
             return Outcome {
