@@ -63,9 +63,10 @@ impl Bed {
         self.helm_list_in("testbed")
     }
 
-    /// `helm list -A --kube-context CONTEXT` rows of this bed's namespaces.
+    /// `helm list -A --kube-context CONTEXT` rows of this bed's namespaces (`--max 0`: all
+    /// releases, not helm's first 256, as other sessions share the test bed).
     fn helm_list_in(&self, context: &str) -> Vec<(String, String, String, String, String)> {
-        let out = testbed::run_ok(self.helm().args(["list", "-A", "-o", "json", "--kube-context", context])).expect("helm list");
+        let out = testbed::run_ok(self.helm().args(["list", "-A", "--max", "0", "-o", "json", "--kube-context", context])).expect("helm list");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut rows: Vec<_> = v
             .as_array()
