@@ -48,7 +48,10 @@ pub fn deps(root: &State, all: Option<&State>, o: &TemplateOpts) -> Outcome {
         let mut errs = Vec::new();
         for r in &rels {
             let chart = str_of(&get(r, "chart"));
-            let dir = st.base_dir.join(&chart);
+            // helmfile checks the chart as written against its working directory: a
+            // helmfile.d of several files is not changed into (st.cwd empty), so relative
+            // charts are not found there and skipped.
+            let dir = st.cwd.join(&chart);
             if chart.is_empty() || !dir.is_dir() || !dir.join("Chart.yaml").is_file() {
                 continue;
             }

@@ -2,8 +2,10 @@
 //! that render without a cluster (`template`, `write-values`, `show-dag`, `build`, `list`,
 //! `repos`, `lint`, `deps`, `fetch`) and the cluster ones (`sync`, `apply`, `diff`, `destroy`,
 //! `status`, `test`).
-//! [`run`] parses the global and command flags, loads the state from the state file's directory
-//! (helmfile changes into it) and returns what helmfile prints.
+//! [`run`] parses the global and command flags, finds the state files (state_files.rs: one file,
+//! or each file of a `helmfile.d` in turn, as `--sequential-helmfiles` does), loads the state from
+//! the state file's directory (helmfile changes into it for a single file) and returns what
+//! helmfile prints.
 
 use std::path::Path;
 
@@ -367,24 +369,39 @@ pub fn run(args: &[String]) -> Outcome {
         ));
     }
     let cwd = std::env::current_dir().unwrap_or_default();
-    let file = match &g.file {
-        Some(f) => {
-            if !cwd.join(f).exists() {
-                return Outcome { stdout: String::new(), stderr: format!("specified state file {f} is not found\n"), code: 1 };
+    // helmfile's FileOrDir: `--file`, else $HELMFILE_FILE_PATH.
+    let specified = g
+        .file
+        .clone()
+        .filter(|f| !f.is_empty())
+        .or_else(|| std::env::var("HELMFILE_FILE_PATH").ok().filter(|f| !f.is_empty()));
+    let files = match crate::state_files::find(specified.as_deref(), &cwd, command == "destroy") {
+        Ok(f) => f,
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                stderr: format!("{e}\n"),
+                code: 1,
             }
-            f.clone()
         }
-        None => match ["helmfile.yaml", "helmfile.yaml.gotmpl"].iter().find(|f| cwd.join(f).is_file()) {
-            Some(f) => f.to_string(),
-            None => {
-                return Outcome {
-                    stdout: String::new(),
-                    stderr: "no state file found. It must be named helmfile.d/*.{yaml,yml,yaml.gotmpl,yml.gotmpl}, helmfile.yaml, or helmfile.yaml.gotmpl, or otherwise specified with the --file flag or HELMFILE_FILE_PATH environment variable\n".into(),
-                    code: 1,
-                }
-            }
-        },
     };
+    let cluster = matches!(
+        command.as_str(),
+        "sync" | "apply" | "diff" | "destroy" | "status" | "test"
+    );
+    if cluster {
+        // Cluster commands: `needs` are honoured (helmfile's default for them).
+        o.skip_needs = skip_needs.unwrap_or(false);
+        if color != Some(true) && std::env::var("HELMFILE_NO_COLOR").is_ok_and(|v| v == "true") {
+            d.no_color = true;
+        }
+    }
+    let t = crate::deploy::TestCmdOpts { timeout: d.timeout, logs: test_logs };
+    let [file] = files.as_slice() else {
+        // helmfile.d with several files (or none): each file its own state, in order.
+        return run_files(&command, &files, &cwd, &g.load, &o, &d, &t);
+    };
+    let file = file.clone();
     // helmfile works from the state file's directory.
     let (dir, name) = match Path::new(&file)
         .parent()
@@ -406,7 +423,7 @@ pub fn run(args: &[String]) -> Outcome {
         ));
     }
     // helmfile names the state `DIR/FILE` in errors (`./FILE` from the working directory).
-    o.label = match Path::new(&file)
+    let label = match Path::new(&file)
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
     {
@@ -431,7 +448,7 @@ pub fn run(args: &[String]) -> Outcome {
             }
             return Outcome {
                 stdout: String::new(),
-                stderr: format!("in {}: {e}\n", o.label),
+                stderr: format!("in {label}: {e}\n"),
                 code: 1,
             };
         }
@@ -446,29 +463,71 @@ pub fn run(args: &[String]) -> Outcome {
         load(&name, &dir, &lo).ok()
     };
     let warnings = commands::load_warnings(all.as_ref().unwrap_or(&st));
-    let mut out = match command.as_str() {
-        "sync" | "apply" | "diff" | "destroy" | "status" | "test" => {
-            // Cluster commands: `needs` are honoured (helmfile's default for them).
-            o.skip_needs = skip_needs.unwrap_or(false);
-            d.template = o.clone();
-            if color != Some(true) && std::env::var("HELMFILE_NO_COLOR").is_ok_and(|v| v == "true") {
-                d.no_color = true;
-            }
-            match command.as_str() {
-                "sync" => crate::deploy::sync(&st, all.as_ref(), &d),
-                "apply" => crate::deploy::apply(&st, all.as_ref(), &d),
-                "diff" => crate::deploy::diff(&st, all.as_ref(), &d),
-                "status" => crate::deploy::status(&st, all.as_ref(), &d),
-                "test" => {
-                    let t = crate::deploy::TestCmdOpts { timeout: d.timeout, logs: test_logs };
-                    crate::deploy::test(&st, all.as_ref(), &d, &t)
-                }
-                _ => crate::deploy::destroy(&st, all.as_ref(), &d),
+    let mut out = run_state(&command, &st, all.as_ref(), &label, &o, &d, &t);
+    out.stderr = format!("{warnings}{}", out.stderr);
+    out
+}
+
+/// Runs `command` on one loaded state (`all`: the state without selectors, when selecting);
+/// `label` is the state's name in helmfile's `in LABEL: ...` errors.
+fn run_state(
+    command: &str,
+    st: &crate::State,
+    all: Option<&crate::State>,
+    label: &str,
+    o: &TemplateOpts,
+    d: &crate::deploy::DeployOpts,
+    t: &crate::deploy::TestCmdOpts,
+) -> Outcome {
+    let mut o = o.clone();
+    o.label = label.to_string();
+    let mut d = d.clone();
+    d.template = o.clone();
+    match command {
+        "sync" => crate::deploy::sync(st, all, &d),
+        "apply" => crate::deploy::apply(st, all, &d),
+        "diff" => crate::deploy::diff(st, all, &d),
+        "status" => crate::deploy::status(st, all, &d),
+        "test" => crate::deploy::test(st, all, &d, t),
+        "destroy" => crate::deploy::destroy(st, all, &d),
+        _ => run_command(command, st, all, &o),
+    }
+}
+
+/// A `helmfile.d` of several files: each file's state run in turn (state_files.rs); `list`
+/// prints one table of every file's releases once all are visited.
+fn run_files(
+    command: &str,
+    files: &[String],
+    cwd: &Path,
+    lo: &crate::LoadOptions,
+    o: &TemplateOpts,
+    d: &crate::deploy::DeployOpts,
+    t: &crate::deploy::TestCmdOpts,
+) -> Outcome {
+    // `--detailed-exitcode`: a file with changes (exit 2) does not end the run.
+    let how = crate::state_files::Visit {
+        tolerated_code: d.detailed_exitcode.then_some(2),
+    };
+    if command != "list" {
+        return crate::state_files::visit(files, cwd, lo, &how, |st, all, label| {
+            run_state(command, st, all, label, o, d, t)
+        });
+    }
+    let mut states = Vec::new();
+    let mut out = crate::state_files::visit(files, cwd, lo, &how, |st, _, label| {
+        states.push(st.clone());
+        commands::hooks_around(st, label, "list", Outcome::default)
+    });
+    if out.code == 0 {
+        match crate::state_files::list_table(&states) {
+            Ok(table) => out.stdout.push_str(&table),
+            Err(e) => {
+                out.stderr.push_str(&format!("{e}\n"));
+                out.code = 1;
             }
         }
-        _ => run_command(&command, &st, all.as_ref(), &o),
-    };
-    out.stderr = format!("{warnings}{}", out.stderr);
+    }
     out
 }
 

@@ -738,9 +738,13 @@ impl<'a> Run<'a> {
                 let tmpl = o.output_dir_template.clone().unwrap_or_else(|| {
                     "{{ .OutputDir }}/{{ .State.BaseName }}-{{ .State.AbsPathSHA1 }}-{{ .Release.Name}}".into()
                 });
-                match output_path_template(st, r, &tmpl, o.output_dir.as_deref().unwrap_or("")) {
+                // helmfile's TemplateImpl.OutputDir drops trailing separators.
+                let dir = o.output_dir.as_deref().unwrap_or("").trim_end_matches('/');
+                match output_path_template(st, r, &tmpl, dir) {
                     Ok(p) => {
-                        let p = rudder_engine::funcs::helmfile::clean(Path::new(&p));
+                        // As rendered, not cleaned: helm prints `wrote DIR/FILE` by joining
+                        // strings (`out//abs/path` for a state loaded with a base dir).
+                        let p = PathBuf::from(p);
                         let _ = std::fs::create_dir_all(st.cwd.join(&p));
                         j.output_dir = Some(p);
                     }

@@ -632,11 +632,30 @@ fn targets<'s>(plans: &'s [Planned<'s>], o: &DeployOpts) -> Vec<(Target<'s>, &'s
     out
 }
 
-fn chart_version(rel: &Release) -> String {
-    rel.chart
-        .as_ref()
-        .and_then(|c| c.metadata.as_ref().map(|m| m.version.clone()))
-        .unwrap_or_default()
+/// The VERSION helmfile's summary shows (getDeployedVersion): the part after `BASENAME-` of the
+/// listed CHART column, `BASENAME` being the last element of `chart:` as written; when the chart
+/// is named otherwise, the version `helm show chart CHART` reads, which for a local path
+/// resolves against helmfile's working directory `cwd` (a `helmfile.d` of several files is not
+/// changed into: its relative chart paths fail there, and helmfile shows nothing).
+fn chart_version(rel: &Release, chart: &str, cwd: &std::path::Path) -> String {
+    let Some(meta) = rel.chart.as_ref().and_then(|c| c.metadata.as_ref()) else {
+        return String::new();
+    };
+    let base = chart.rsplit('/').next().unwrap_or(chart);
+    let column = format!("{}-{}", meta.name, meta.version);
+    if let Some(v) = column.strip_prefix(&format!("{base}-")) {
+        return v.split_whitespace().next().unwrap_or("").to_string();
+    }
+    let local = cwd.join(chart);
+    if local.is_dir() {
+        return rudder_chart::load(&local)
+            .map(|c| c.metadata.version)
+            .unwrap_or_default();
+    }
+    if chart.starts_with('.') || chart.starts_with('/') {
+        return String::new();
+    }
+    meta.version.clone()
 }
 
 /// Fires a release hook from a runner task (the hook is a blocking subprocess).
@@ -691,7 +710,7 @@ async fn sync_release(j: &SyncJob) -> (String, run::Outcome) {
                 log.push_str(&helm_summary(&rel, installed));
                 log.push_str(&listing(&rel));
                 let mut o = run::Outcome::ok(if installed { run::Action::Install } else { run::Action::Upgrade });
-                o.chart_version = chart_version(&rel);
+                o.chart_version = chart_version(&rel, &j.chart, &j.hook_state.cwd);
                 (log, o)
             }
             Err(e) => (log, run::Outcome::failed(run::Action::Upgrade, e)),

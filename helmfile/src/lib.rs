@@ -32,6 +32,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod state_files;
 pub mod secrets;
 pub mod values;
 
@@ -399,7 +400,10 @@ impl<'a> Loader<'a> {
         let mut spec: BTreeMap<String, Value> = BTreeMap::new();
         let sets = &self.opts.state_values_set;
         let set_strings = &self.opts.state_values_set_string;
-        let overrides = self.state_values_files(&base)?;
+        // `--state-values-file` is read from helmfile's working directory: the state's own
+        // (it changes into it), or the process's for states loaded with a base directory.
+        let svf_base = if self.cwd.as_os_str().is_empty() { Path::new(".") } else { base.as_path() };
+        let overrides = self.state_values_files(svf_base)?;
         let mut defaults = Value::empty_map();
         let mut env_vals = inherited.cloned().unwrap_or_else(Value::empty_map);
         let merged = |d: &Value, e: &Value| {
@@ -783,7 +787,7 @@ fn is_zero(v: &Value, plain_bool: bool) -> bool {
 
 const UNDEFINED_ENV: &str = "\u{0}undefined environment: ";
 
-fn no_match(opts: &LoadOptions, env: &str) -> String {
+pub(crate) fn no_match(opts: &LoadOptions, env: &str) -> String {
     format!(
         "err: no releases found that matches specified selector({}) and environment({env}), in any helmfile",
         opts.selectors.join(", ")
@@ -814,7 +818,7 @@ fn selectors_compatible(cli: &[String], sub: &[String]) -> bool {
     })
 }
 
-fn count_releases(st: &State) -> usize {
+pub(crate) fn count_releases(st: &State) -> usize {
     list_items(&get(&st.spec, "releases")).len() + st.subs.iter().map(count_releases).sum::<usize>()
 }
 
@@ -833,8 +837,24 @@ pub fn load(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
     Ok(st)
 }
 
+/// One state file (and its nested `helmfiles:`) of a `helmfile.d` holding several, as helmfile's
+/// sequential visitStatesWithContext loads each: with its directory as base directory instead
+/// of changing into it, so relative paths resolve against the process's working directory and
+/// are shown joined to the (absolute) base directory. `None` when the file lacks the selected
+/// environment (skipped, not an error); a state even when no release in it is selected (the
+/// caller decides whether any file matched).
+pub fn load_with_base_dir(file: &Path, opts: &LoadOptions) -> R<Option<State>> {
+    match load_tree(&absolute(file).to_string_lossy(), Path::new(""), opts) {
+        Ok(st) => Ok(Some(st)),
+        Err(e) if e.starts_with(UNDEFINED_ENV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn load_tree(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
-    let cwd = absolute(cwd);
+    // An empty `cwd` (load_with_base_dir): `file` is absolute, `cwd.join(p)` is `p` (the
+    // process's working directory) and `rel_to` leaves paths absolute.
+    let cwd = if cwd.as_os_str().is_empty() { PathBuf::new() } else { absolute(cwd) };
     let loader = Loader { opts, cwd: cwd.clone() };
     let mut st = loader.load(file, &cwd, None, false)?;
     st.finish(opts)?;
@@ -882,18 +902,27 @@ fn load_tree(file: &str, cwd: &Path, opts: &LoadOptions) -> R<State> {
         let sub_loader_opts = &sub_opts;
         let files = if path.contains(['*', '?', '[']) { glob_files(&st.base_dir, &path) } else { vec![st.base_dir.join(&path)] };
         for f in files {
-            let rel = f.strip_prefix(&st.base_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let rel = if cwd.as_os_str().is_empty() {
+                // Loaded with a base directory: helmfile joins the entry to it.
+                rudder_engine::funcs::helmfile::clean(&f).to_string_lossy().into_owned()
+            } else {
+                f.strip_prefix(&st.base_dir).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+            };
             entry.insert("path".into(), Value::string(rel.as_str()));
             expanded.push(mk_map(entry.clone().into_iter().collect()));
-            let dir = f.parent().map(Path::to_path_buf).unwrap_or_default();
+            // helmfile wraps a nested state's errors as `in .helmfiles[I]: in PATH: `.
+            let at = format!("in .helmfiles[{}]: in {rel}", expanded.len() - 1);
+            // helmfile changes into the nested state's (clean) directory.
+            let clean_f = rudder_engine::funcs::helmfile::clean(&f);
+            let dir = clean_f.parent().map(Path::to_path_buf).unwrap_or_default();
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let sub_loader = Loader { opts: sub_loader_opts, cwd: dir.clone() };
             let mut sub = match sub_loader.load(&name, &dir, Some(&inherited), false) {
                 Ok(sub) => sub,
                 Err(e) if e.starts_with(UNDEFINED_ENV) => continue,
-                Err(e) => return Err(format!("in {rel}: {e}")),
+                Err(e) => return Err(format!("{at}: {e}")),
             };
-            sub.finish(&sub_opts).map_err(|e| format!("in {rel}: {e}"))?;
+            sub.finish(&sub_opts).map_err(|e| format!("{at}: {e}"))?;
             st.subs.push(sub);
         }
     }

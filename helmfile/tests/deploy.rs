@@ -2,7 +2,8 @@
 //! real helm v4.3.1 (`helm list -A`) and against the real helmfile v1.8.0 driving it.
 //!
 //! The test bed must be up (`conformance/testbed env`); without it these tests fail.
-//! Every namespace and release starts with `hfapply-`; namespaces are removed at the end.
+//! Every namespace and release starts with `hfapply-` (`hfdir-` for the helmfile.d test);
+//! namespaces are removed at the end.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,9 +63,10 @@ impl Bed {
         self.helm_list_in("testbed")
     }
 
-    /// `helm list -A --kube-context CONTEXT` rows of this bed's namespaces.
+    /// `helm list -A --kube-context CONTEXT` rows of this bed's namespaces (`--max 0`: all
+    /// releases, not helm's first 256, as other sessions share the test bed).
     fn helm_list_in(&self, context: &str) -> Vec<(String, String, String, String, String)> {
-        let out = testbed::run_ok(self.helm().args(["list", "-A", "-o", "json", "--kube-context", context])).expect("helm list");
+        let out = testbed::run_ok(self.helm().args(["list", "-A", "--max", "0", "-o", "json", "--kube-context", context])).expect("helm list");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut rows: Vec<_> = v
             .as_array()
@@ -661,4 +663,84 @@ fn apply_offline_from_a_bundle_deploys_what_real_helmfile_deploys() {
             );
         }
     }
+}
+
+/// A `helmfile.d` of two files (no `-f`): `sync`, `apply`, `diff` and `destroy` visit each file
+/// as its own state, in order (`destroy` in reverse), as `helmfile --sequential-helmfiles` does;
+/// sync's and destroy's output (one summary table per file; chart paths absolute, relative values
+/// files joined to helmfile.d/, VERSION empty for a local chart whose directory is not named
+/// after the chart) matches the real helmfile's, and helm sees the same releases.
+#[test]
+fn a_helmfile_d_deploys_file_by_file_as_helmfile_does() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let bed = Bed::new("hfdir-d", 2);
+    let p = "hfdir-d";
+    let (a, b) = (bed.namespaces[0].clone(), bed.namespaces[1].clone());
+    cm_chart(&bed.dir, "store");
+    cm_chart(&bed.dir, "app");
+    std::fs::rename(bed.dir.join("charts/app"), bed.dir.join("charts/app-dir")).unwrap();
+    std::fs::write(bed.dir.join("api-values.yaml"), "greeting: v1\n").unwrap();
+    let d = bed.dir.join("helmfile.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("10-data.yaml"),
+        format!("releases:\n- name: {p}-db\n  namespace: {a}\n  chart: ../charts/store\n  values:\n  - greeting: db\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("20-apps.yaml.gotmpl"),
+        format!(
+            "releases:\n- name: {p}-api\n  namespace: {b}\n  chart: ../charts/app-dir\n  values:\n  - ../api-values.yaml\n\
+             - name: {p}-web\n  namespace: {b}\n  chart: ../charts/store\n  needs: [{p}-api]\n  labels:\n    tier: {{{{ .Environment.Name }}}}\n"
+        ),
+    )
+    .unwrap();
+    let seq = "--sequential-helmfiles";
+
+    let mine_sync = bed.mine(&[seq, "sync"]);
+    ok(&mine_sync, "rudder sync");
+    let after_mine = bed.helm_list();
+    let names: Vec<&str> = after_mine.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, [format!("{p}-api"), format!("{p}-db"), format!("{p}-web")]);
+    let real_destroy = bed.real(&[seq, "destroy"]);
+    ok(&real_destroy, "real helmfile destroy of rudder's releases");
+    assert_eq!(bed.helm_list(), vec![]);
+    let real_sync = bed.real(&[seq, "sync"]);
+    ok(&real_sync, "real helmfile sync");
+    assert_eq!(bed.helm_list(), after_mine, "helm list -A after real helmfile's sync vs rudder's");
+    let mine_destroy = bed.mine(&[seq, "destroy"]);
+    ok(&mine_destroy, "rudder destroy of real helmfile's releases");
+    assert_eq!(bed.helm_list(), vec![]);
+    // One release per `needs` group: nothing runs concurrently, the output is in order.
+    assert_eq!(normalize(&mine_sync.stdout), normalize(&real_sync.stdout), "sync stdout");
+    assert_eq!(normalize(&mine_sync.stderr), normalize(&real_sync.stderr), "sync stderr");
+    assert_eq!(normalize(&mine_destroy.stdout), normalize(&real_destroy.stdout), "destroy stdout");
+    assert_eq!(normalize(&mine_destroy.stderr), normalize(&real_destroy.stderr), "destroy stderr");
+    let deleting: Vec<&str> = mine_destroy.stderr.lines().filter(|l| l.starts_with("Deleting ")).collect();
+    assert_eq!(deleting, [format!("Deleting {p}-web"), format!("Deleting {p}-api"), format!("Deleting {p}-db")]);
+
+    // apply (without the flag: Rudder is always sequential) installs both files' releases;
+    // a second apply compares all three and changes nothing.
+    ok(&bed.mine(&["apply"]), "first apply");
+    assert_eq!(bed.helm_list(), after_mine.iter().map(|r| (r.0.clone(), r.1.clone(), "1".into(), r.3.clone(), r.4.clone())).collect::<Vec<_>>());
+    let o = bed.mine(&["apply"]);
+    ok(&o, "second apply");
+    let comparing: Vec<&str> = o.stdout.lines().filter(|l| l.starts_with("Comparing release=")).collect();
+    assert_eq!(comparing.len(), 3, "{}", o.stdout);
+    assert!(comparing[0].contains(&format!("release={p}-db,")) && comparing[2].contains(&format!("release={p}-web,")), "{comparing:?}");
+    // A change in the first file's values: diff reports it (exit 2) and still compares the second.
+    std::fs::write(d.join("10-data.yaml"), format!("releases:\n- name: {p}-db\n  namespace: {a}\n  chart: ../charts/store\n  values:\n  - greeting: db2\n")).unwrap();
+    let o = bed.mine(&["diff", "--detailed-exitcode"]);
+    assert_eq!(o.code, 2, "diff --detailed-exitcode with a change: {}", o.stderr);
+    assert!(o.stdout.contains("-   greeting: db\n+   greeting: db2"), "{}", o.stdout);
+    assert!(o.stdout.contains(&format!("Comparing release={p}-web,")), "{}", o.stdout);
+    // A selector matching only the second file deploys only there; one matching nothing is
+    // helmfile's error, after visiting both files.
+    let o = bed.mine(&["-l", "tier=default", "sync", "--skip-needs"]);
+    ok(&o, "sync -l tier=default");
+    assert!(o.stderr.contains(&format!("Upgrading release={p}-web,")) && !o.stderr.contains(&format!("release={p}-db,")), "{}", o.stderr);
+    let o = bed.mine(&["-l", "tier=none", "sync"]);
+    assert_eq!((o.code, o.stderr.as_str()), (3, "err: no releases found that matches specified selector(tier=none) and environment(default), in any helmfile\n"));
+    ok(&bed.mine(&["destroy"]), "destroy");
+    assert_eq!(bed.helm_list(), vec![]);
 }

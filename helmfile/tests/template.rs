@@ -1,7 +1,7 @@
 //! `helmfile template`, `write-values` and `show-dag` byte for byte against the real helmfile
 //! v1.8.0 driving the real helm v4.3.1: stdout, stderr, exit code, and the files written
 //! (`write-values`, `--output-dir`), on the cases under tests/template-data/ (each a state file
-//! and a `cmds` file, one command line per line) and on the corpus helmfiles whose charts are
+//! or a `helmfile.d/`, and a `cmds` file, one command line per line) and on the corpus helmfiles whose charts are
 //! local.
 //!
 //! Normalised before comparing (both sides alike): lines naming helmfile's temporary values files

@@ -1,0 +1,1 @@
+{{ define "note" }}from {{ .Environment.Name }}{{ end }}
