@@ -6,6 +6,10 @@
 use std::collections::HashSet;
 
 use futures::future::join_all;
+
+/// How many existence reads [`Kube::exist_all`] has in flight: a chart of hundreds of objects
+/// must not open hundreds of connections to the apiserver at once (the client speaks HTTP/1.1).
+const EXIST_READS: usize = 16;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy, ValidationDirective};
 use serde_json::{json, Map, Value};
 
@@ -292,15 +296,14 @@ impl Kube {
         self.update_found(originals, targets, opts, None).await
     }
 
-    /// Whether each target exists (reads only, all at once), as [`Kube::update_found`] takes
-    /// it.
+    /// Whether each target exists (reads only, [`EXIST_READS`] at a time, in target order),
+    /// as [`Kube::update_found`] takes it.
     pub async fn exist_all(&self, targets: &[Resource]) -> Vec<Result<bool, kube::Error>> {
-        join_all(
-            targets
-                .iter()
-                .map(|t| async move { self.api(t).get_opt(&t.name).await.map(|o| o.is_some()) }),
-        )
-        .await
+        let mut out = Vec::with_capacity(targets.len());
+        for chunk in targets.chunks(EXIST_READS) {
+            out.extend(join_all(chunk.iter().map(|t| async move { self.api(t).get_opt(&t.name).await.map(|o| o.is_some()) })).await);
+        }
+        out
     }
 
     /// [`Kube::update`], with the targets' existence already asked ([`Kube::exist_all`], in
