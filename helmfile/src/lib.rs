@@ -227,6 +227,13 @@ fn parse_yaml(text: &str) -> R<Value> {
     Ok(native_to_value(&n))
 }
 
+/// Why a values file could not be read: a template error (which helmfile names the state file
+/// around), or any other (given as it is).
+enum ValuesFileError {
+    Render(String),
+    Other(String),
+}
+
 struct Loader<'a> {
     opts: &'a LoadOptions,
     /// helmfile's working directory (absolute).
@@ -274,24 +281,12 @@ impl<'a> Loader<'a> {
                         continue;
                     }
                     for f in files {
-                        // HCL files are rendered together after the others (hcl/).
-                        if f.extension().is_some_and(|e| e == "hcl") {
-                            let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
-                            hcl_files.push((f, fshown));
-                            continue;
+                        match self.values_file(f, base, &name, &ctx_vals, &mut hcl_files) {
+                            Ok(Some(v)) => vals = merge_maps(&vals, &v),
+                            Ok(None) => {}
+                            Err(ValuesFileError::Render(e)) => return Err(format!("failed to read {shown}: {e}")),
+                            Err(ValuesFileError::Other(e)) => return Err(e),
                         }
-                        let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
-                        let text = if f.extension().is_some_and(|e| e == "gotmpl") {
-                            let data = template_data(&name, "", &ctx_vals, "");
-                            let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
-                            render(&self.cwd, f.parent().unwrap_or(base), "values", &text, &data, false).map_err(|e| {
-                                format!("failed to read {shown}: failed to load environment values file \"{fshown}\": failed to render [{fshown}], because of {e}")
-                            })?
-                        } else {
-                            text
-                        };
-                        let v = parse_yaml(&text)?;
-                        vals = merge_maps(&vals, &v);
                     }
                 }
                 Value::Map(_) => vals = merge_maps(&vals, &item),
@@ -304,6 +299,27 @@ impl<'a> Loader<'a> {
         }
         // Secrets take precedence over the environment's values (helmfile's loadEnvValues).
         Ok(merge_maps(&vals, &secret_vals))
+    }
+
+    /// One environment values file as helmfile's loader reads it: YAML, `.gotmpl` rendered with
+    /// `ctx_vals` first, `.hcl` set aside in `hcl_files` (HCL files are rendered together after
+    /// the others, hcl/) and None returned for it.
+    fn values_file(&self, f: PathBuf, base: &Path, env: &str, ctx_vals: &Value, hcl_files: &mut Vec<(PathBuf, String)>) -> Result<Option<Value>, ValuesFileError> {
+        let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
+        if f.extension().is_some_and(|e| e == "hcl") {
+            hcl_files.push((f, fshown));
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&f).map_err(|e| ValuesFileError::Other(e.to_string()))?;
+        let text = if f.extension().is_some_and(|e| e == "gotmpl") {
+            let data = template_data(env, "", ctx_vals, "");
+            render(&self.cwd, f.parent().unwrap_or(base), "values", &text, &data, false).map_err(|e| {
+                ValuesFileError::Render(format!("failed to load environment values file \"{fshown}\": failed to render [{fshown}], because of {e}"))
+            })?
+        } else {
+            text
+        };
+        parse_yaml(&text).map(Some).map_err(ValuesFileError::Other)
     }
 
     /// The `--state-values-file` files, read as helmfile's environment values loader reads them
@@ -322,22 +338,12 @@ impl<'a> Loader<'a> {
                 return Err(format!("environment values file matching \"{p}\" does not exist in \"{}\"", rel_to(&self.cwd, base).display()));
             }
             for f in files {
-                // As in environment values: HCL files rendered together, after the others.
-                if f.extension().is_some_and(|e| e == "hcl") {
-                    let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
-                    hcl_files.push((f, fshown));
-                    continue;
+                // As environment values files, rendered with the environment's name only.
+                match self.values_file(f, base, &name, &Value::empty_map(), &mut hcl_files) {
+                    Ok(Some(v)) => vals = merge_maps(&vals, &v),
+                    Ok(None) => {}
+                    Err(ValuesFileError::Render(e) | ValuesFileError::Other(e)) => return Err(e),
                 }
-                let text = std::fs::read_to_string(&f).map_err(|e| e.to_string())?;
-                let text = if f.extension().is_some_and(|e| e == "gotmpl") {
-                    let data = template_data(&name, "", &Value::empty_map(), "");
-                    let fshown = rel_to(&self.cwd, &f).to_string_lossy().into_owned();
-                    render(&self.cwd, f.parent().unwrap_or(base), "values", &text, &data, false)
-                        .map_err(|e| format!("failed to load environment values file \"{fshown}\": failed to render [{fshown}], because of {e}"))?
-                } else {
-                    text
-                };
-                vals = merge_maps(&vals, &parse_yaml(&text)?);
             }
         }
         if !hcl_files.is_empty() {
