@@ -591,14 +591,6 @@ fn inherit_release(r: BTreeMap<String, Value>, templates: &Value, rname: &str, p
     Ok(merged)
 }
 
-fn rel_dir(shown: &str) -> String {
-    clean_str(Path::new(shown).parent().unwrap_or(Path::new(".")))
-}
-
-fn clean_str(p: &Path) -> String {
-    rudder_engine::funcs::helmfile::clean(p).to_string_lossy().into_owned()
-}
-
 /// go-yaml v3 strict decoding's "field X not found in type T" errors, in line order.
 fn unknown_fields(parsed: &Value, text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();

@@ -22,7 +22,7 @@ pub mod get;
 pub mod gotime;
 pub mod history;
 pub mod list;
-pub mod record_cache;
+pub(crate) mod record_cache;
 pub mod records;
 pub mod resources;
 pub mod selector;

@@ -17,7 +17,7 @@ use super::records::Summary;
 
 /// One stored state of an object.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Key {
+pub(crate) struct Key {
     pub uid: String,
     pub resource_version: String,
 }
@@ -35,7 +35,7 @@ struct File {
     entries: BTreeMap<String, Entry>,
 }
 
-pub struct RecordCache {
+pub(crate) struct RecordCache {
     path: PathBuf,
     file: File,
     dirty: bool,
@@ -44,7 +44,7 @@ pub struct RecordCache {
 impl RecordCache {
     /// The cache of records of `plural` in `namespace` ("" = all) on the cluster at `server`;
     /// None when turned off or without a cache home.
-    pub fn open(server: &str, plural: &str, namespace: &str) -> Option<RecordCache> {
+    pub(crate) fn open(server: &str, plural: &str, namespace: &str) -> Option<RecordCache> {
         if std::env::var("RUDDER_RECORD_CACHE").is_ok_and(|v| v == "0" || v == "false") || server.is_empty() {
             return None;
         }
@@ -59,22 +59,22 @@ impl RecordCache {
         Some(RecordCache { path, file, dirty: false })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.file.entries.is_empty()
     }
 
     /// The summary stored for exactly this state of the object.
-    pub fn get(&self, key: &Key) -> Option<&Summary> {
+    pub(crate) fn get(&self, key: &Key) -> Option<&Summary> {
         self.file.entries.get(&key.uid).filter(|e| e.rv == key.resource_version).map(|e| &e.summary)
     }
 
-    pub fn put(&mut self, key: Key, summary: Summary) {
+    pub(crate) fn put(&mut self, key: Key, summary: Summary) {
         self.file.entries.insert(key.uid, Entry { rv: key.resource_version, summary });
         self.dirty = true;
     }
 
     /// Keeps only the objects that still exist.
-    pub fn retain(&mut self, keys: Vec<Key>) {
+    pub(crate) fn retain(&mut self, keys: Vec<Key>) {
         let live: BTreeSet<String> = keys.into_iter().map(|k| k.uid).collect();
         let before = self.file.entries.len();
         self.file.entries.retain(|uid, _| live.contains(uid));
@@ -82,13 +82,13 @@ impl RecordCache {
     }
 
     /// Everything the cache holds becomes `entries` (after a full LIST).
-    pub fn replace(&mut self, entries: impl Iterator<Item = (Key, Summary)>) {
+    pub(crate) fn replace(&mut self, entries: impl Iterator<Item = (Key, Summary)>) {
         self.file.entries = entries.filter(|(k, _)| !k.uid.is_empty()).map(|(k, s)| (k.uid, Entry { rv: k.resource_version, summary: s })).collect();
         self.dirty = true;
     }
 
     /// Writes the file if anything changed; a cache that cannot be written is just not kept.
-    pub fn save(&mut self) {
+    pub(crate) fn save(&mut self) {
         if !self.dirty {
             return;
         }

@@ -298,7 +298,7 @@ struct RawData {
 /// (templates, files, values, manifest) is skipped by the parser without being kept. This is
 /// also what the record cache keeps (nothing of the values or manifests).
 #[derive(serde::Deserialize, serde::Serialize, Clone)]
-pub(super) struct Summary {
+pub(crate) struct Summary {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
