@@ -29,7 +29,8 @@ pub struct Plan {
     pub sources: Vec<Source>,
 }
 
-/// The state file `file` (default `helmfile.yaml` / `helmfile.yaml.gotmpl` in `cwd`) loaded
+/// The state file `file` (found as helmfile finds it: default `helmfile.yaml` /
+/// `helmfile.yaml.gotmpl` or every file of `helmfile.d/` in `cwd`, or `-f FILE|DIR`) loaded
 /// with `load` (environment, selectors), and the charts its releases need. The state's
 /// repositories are added first (as `helmfile template` adds them) so that `repo/chart`
 /// references resolve through their indexes. Errors are helmfile's texts.
@@ -40,47 +41,35 @@ pub fn plan(
     plain_http: bool,
     offline: bool,
 ) -> Result<Plan, String> {
-    let file = match file {
-        Some(f) if !cwd.join(f).exists() => {
-            return Err(format!("specified state file {f} is not found"))
+    let files = crate::state_files::find(file, cwd, false)?;
+    let several = files.len() > 1;
+    let mut plan = Plan::default();
+    for file in &files {
+        let one = plan_file(file, cwd, several, load, plain_http, offline)?;
+        plan.log.push_str(&one.log);
+        plan.sources.extend(one.sources);
+    }
+    Ok(plan)
+}
+
+/// [`plan`] for one state file. Of several (`helmfile.d`), each is loaded as the other commands
+/// load it there (its directory as base directory; skipped without the selected environment).
+fn plan_file(file: &str, cwd: &Path, several: bool, load: &LoadOptions, plain_http: bool, offline: bool) -> Result<Plan, String> {
+    let (dir, name, label) = crate::state_files::split(cwd, file);
+    let load_one = |lo: &LoadOptions| -> Result<Option<State>, String> {
+        if several {
+            crate::load_with_base_dir(&cwd.join(file), lo)
+        } else {
+            crate::load(&name, &dir, lo).map(Some)
         }
-        Some(f) => f.to_string(),
-        None => ["helmfile.yaml", "helmfile.yaml.gotmpl"]
-            .iter()
-            .find(|f| cwd.join(f).is_file())
-            .map(|f| f.to_string())
-            .ok_or_else(|| {
-                "no state file found (helmfile.yaml or helmfile.yaml.gotmpl; give one with -f)"
-                    .to_string()
-            })?,
     };
-    let (dir, name) = match Path::new(&file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        Some(p) => (
-            cwd.join(p),
-            Path::new(&file)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        ),
-        None => (cwd.to_path_buf(), file.clone()),
-    };
-    let label = match Path::new(&file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        Some(p) => format!("{}/{name}", p.display()),
-        None => format!("./{name}"),
-    };
-    let st = crate::load(&name, &dir, load).map_err(|e| format!("in {label}: {e}"))?;
+    let Some(st) = load_one(load).map_err(|e| format!("in {label}: {e}"))? else { return Ok(Plan::default()) };
     let all = if load.selectors.is_empty() {
         None
     } else {
         let mut lo = load.clone();
         lo.selectors.clear();
-        crate::load(&name, &dir, &lo).ok()
+        load_one(&lo).ok().flatten()
     };
     let o = TemplateOpts {
         label,

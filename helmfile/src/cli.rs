@@ -401,35 +401,14 @@ pub fn run(args: &[String]) -> Outcome {
         // helmfile.d with several files (or none): each file its own state, in order.
         return run_files(&command, &files, &cwd, &g.load, &o, &d, &t);
     };
-    let file = file.clone();
-    // helmfile works from the state file's directory.
-    let (dir, name) = match Path::new(&file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        Some(p) => (
-            cwd.join(p),
-            Path::new(&file)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        ),
-        None => (cwd.clone(), file.clone()),
-    };
+    // helmfile works from the state file's directory, and names the state `DIR/FILE` in errors.
+    let (dir, name, label) = crate::state_files::split(&cwd, file);
     if dir != cwd && std::env::set_current_dir(&dir).is_err() {
         return usage_error(&format!(
             "chdir {}: no such file or directory",
             dir.display()
         ));
     }
-    // helmfile names the state `DIR/FILE` in errors (`./FILE` from the working directory).
-    let label = match Path::new(&file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        Some(p) => format!("{}/{name}", p.display()),
-        None => format!("./{name}"),
-    };
     let st = match load(&name, &dir, &g.load) {
         Ok(st) => st,
         Err(e) => {

@@ -86,6 +86,19 @@ pub fn find(specified: Option<&str>, cwd: &Path, reverse: bool) -> Result<Vec<St
     Ok(files)
 }
 
+/// A state file as given (`sub/helmfile.yaml`) split the way helmfile works from it: the
+/// directory it runs in (joined to `cwd`), the file name loaded there, and the label helmfile puts
+/// before its errors (`sub/helmfile.yaml`, or `./helmfile.yaml` from the working directory).
+pub fn split(cwd: &Path, file: &str) -> (PathBuf, String, String) {
+    match Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(p) => {
+            let name = Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (cwd.join(p), name.clone(), format!("{}/{name}", p.display()))
+        }
+        None => (cwd.to_path_buf(), file.to_string(), format!("./{file}")),
+    }
+}
+
 /// Whether `name` matches the glob `*.y*ml`: a `.y` somewhere before a final `ml`.
 fn yaml_name(name: &str) -> bool {
     name.strip_suffix("ml")
