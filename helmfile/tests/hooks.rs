@@ -12,6 +12,8 @@
 //! Normalised on both sides alike: helmfile's temporary values file names, the clock
 //! (timestamps, durations) and the order of `Building dependency` runs (concurrent workers).
 
+mod common;
+use common::{mine, oracle_dir, real};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,31 +23,12 @@ use rudder_helmfile::commands::Outcome;
 
 const TEMPDIR: &str = "/tmp/rudder-hfhooks-tmpvalues";
 
-fn oracle_dir() -> PathBuf {
-    oracle("helmfile").parent().unwrap().to_path_buf()
-}
 
 fn homes() -> PathBuf {
     std::env::temp_dir().join("rudder-hfhooks-homes")
 }
 
-fn real(dir: &Path, args: &[String]) -> Outcome {
-    let out = Command::new(oracle("helmfile"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run the real helmfile");
-    Outcome {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
 
-fn mine(dir: &Path, args: &[String]) -> Outcome {
-    std::env::set_current_dir(dir).unwrap();
-    rudder_helmfile::cli::run(args)
-}
 
 fn normalize(s: &str) -> String {
     let re_time = regex::Regex::new(r"\d{4}-\d{2}-\d{2} [\d:.]+ \+0000 UTC").unwrap();

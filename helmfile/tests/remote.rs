@@ -18,20 +18,15 @@
 //!
 //! A missing server or oracle fails the test (no skips).
 
+mod common;
+use common::{mine, oracle_dir, real};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rudder_helmfile::commands::Outcome;
 
 const CHARTS: &str = "/work/shared/corpus/charts";
 
-fn oracle_dir() -> PathBuf {
-    rudder_conformance::testbed::oracle("helmfile")
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn scratch() -> PathBuf {
     std::env::temp_dir().join(format!("rudder-hfremote-{}", std::process::id()))
@@ -49,25 +44,7 @@ fn set_homes(h: &Path) {
     std::env::set_var("HELMFILE_CACHE_HOME", h.join("hfcache"));
 }
 
-fn real(dir: &Path, args: &[String]) -> Outcome {
-    let out = Command::new(oracle_dir().join("helmfile"))
-        .current_dir(dir)
-        .args(args)
-        .env("HELMFILE_UPGRADE_NOTICE_DISABLED", "1")
-        .env("HELMFILE_UPDATE_CHECK", "false")
-        .output()
-        .expect("run the real helmfile");
-    Outcome {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
 
-fn mine(dir: &Path, args: &[String]) -> Outcome {
-    std::env::set_current_dir(dir).unwrap();
-    rudder_helmfile::cli::run(args)
-}
 
 /// helmfile's temporary chart directory (`/tmp/<digits>`) and the lock's timestamp.
 fn normalize(s: &str) -> String {

@@ -11,6 +11,8 @@
 //! Differences listed in conformance/known-differences/helmfile_template.txt are reported but
 //! tolerated; any other difference fails the test.
 
+mod common;
+use common::{mine, oracle_dir, real};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,42 +23,12 @@ const CORPUS: &str = "/work/shared/corpus/helmfiles";
 const TEMPDIR: &str = "/tmp/rudder-hfrender-tmpvalues";
 const WV_DIR: &str = "/tmp/rudder-hfrender-wv";
 
-fn oracle_dir() -> PathBuf {
-    rudder_conformance::testbed::oracle("helmfile")
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn homes() -> PathBuf {
     std::env::temp_dir().join("rudder-hfrender-homes")
 }
 
-fn real(dir: &Path, args: &[String]) -> Outcome {
-    let bin = oracle_dir().join("helmfile");
-    let h = homes();
-    let out = Command::new(&bin)
-        .current_dir(dir)
-        .args(args)
-        .env("HELMFILE_UPGRADE_NOTICE_DISABLED", "1")
-        .env("HELMFILE_UPDATE_CHECK", "false")
-        .env("HELM_CONFIG_HOME", h.join("config"))
-        .env("HELM_CACHE_HOME", h.join("cache"))
-        .env("HELM_DATA_HOME", h.join("data"))
-        .env("HELMFILE_CACHE_HOME", h.join("hfcache"))
-        .output()
-        .expect("run the real helmfile");
-    Outcome {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    }
-}
 
-fn mine(dir: &Path, args: &[String]) -> Outcome {
-    std::env::set_current_dir(dir).unwrap();
-    rudder_helmfile::cli::run(args)
-}
 
 fn normalize(s: &str) -> String {
     let mut lines: Vec<String> = s
