@@ -227,8 +227,8 @@ fn parse_yaml(text: &str) -> R<Value> {
     Ok(native_to_value(&n))
 }
 
-/// Why a values file could not be read: a template error (which helmfile names the state file
-/// around), or any other (given as it is).
+/// Why a values file could not be read: a template or YAML error naming the file (which
+/// helmfile names the state file around), or any other (given as it is).
 enum ValuesFileError {
     Render(String),
     Other(String),
@@ -319,7 +319,9 @@ impl<'a> Loader<'a> {
         } else {
             text
         };
-        parse_yaml(&text).map(Some).map_err(ValuesFileError::Other)
+        parse_yaml(&text).map(Some).map_err(|e| {
+            ValuesFileError::Render(format!("failed to load environment values file \"{fshown}\": {e}\n\nOffending YAML:\n{text}"))
+        })
     }
 
     /// The `--state-values-file` files, read as helmfile's environment values loader reads them
