@@ -3,6 +3,8 @@
 //! number syntax. It produces the whole token list up front; an error token ends the list, so the
 //! parser meets it exactly where Go's lazy lexer would.
 
+use std::borrow::Cow;
+
 /// Token kinds (Go: `itemType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {
@@ -62,16 +64,17 @@ impl ItemType {
     }
 }
 
-/// A token: kind, byte offset, text, and the line it starts on.
+/// A token: kind, byte offset, text, and the line it starts on. The text borrows from the
+/// template source (only error messages are owned), so lexing allocates nothing per token.
 #[derive(Clone, Debug)]
-pub struct Item {
+pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go: `item.String`, as used in "unexpected X in Y".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -122,7 +125,7 @@ struct Lexer<'a> {
     line: usize,
     start_line: usize,
     paren_depth: i32,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     opts: Options,
 }
 
@@ -185,7 +188,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, typ: ItemType) {
-        let val = self.input[self.start..self.pos].to_string();
+        let val = Cow::Borrowed(&self.input[self.start..self.pos]);
         self.items.push(Item { typ, pos: self.start, val, line: self.start_line });
         self.start = self.pos;
         self.start_line = self.line;
@@ -213,7 +216,7 @@ impl<'a> Lexer<'a> {
 
     /// Go: `errorf`: an error item ends the stream.
     fn error(&mut self, msg: String) -> bool {
-        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: msg, line: self.start_line });
+        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: Cow::Owned(msg), line: self.start_line });
         false
     }
 
@@ -239,7 +242,7 @@ impl<'a> Lexer<'a> {
                 }
                 self.pos = text_end - trim;
                 self.line += self.input[self.start..self.pos].matches('\n').count();
-                let val = self.input[self.start..self.pos].to_string();
+                let val = Cow::Borrowed(&self.input[self.start..self.pos]);
                 let item = Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line };
                 self.start = self.pos;
                 self.start_line = self.line;
@@ -254,12 +257,12 @@ impl<'a> Lexer<'a> {
         self.pos = self.input.len();
         if self.pos > self.start {
             self.line += self.input[self.start..self.pos].matches('\n').count();
-            let val = self.input[self.start..self.pos].to_string();
+            let val = Cow::Borrowed(&self.input[self.start..self.pos]);
             self.items.push(Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line });
             self.start = self.pos;
             self.start_line = self.line;
         }
-        self.items.push(Item { typ: ItemType::Eof, pos: self.pos, val: "EOF".into(), line: self.start_line });
+        self.items.push(Item { typ: ItemType::Eof, pos: self.pos, val: Cow::Borrowed("EOF"), line: self.start_line });
         false
     }
 
@@ -589,7 +592,7 @@ pub fn go_sharp_u(c: char) -> String {
 }
 
 /// Lexes `input` into tokens, ending with `Eof` or `Error`.
-pub fn lex(input: &str, left: &str, right: &str, opts: Options) -> Vec<Item> {
+pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str, opts: Options) -> Vec<Item<'a>> {
     let left = if left.is_empty() { "{{" } else { left };
     let right = if right.is_empty() { "}}" } else { right };
     let mut l = Lexer {

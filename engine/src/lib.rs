@@ -7,6 +7,7 @@ pub mod exec;
 pub mod funcs;
 pub mod json;
 pub mod lex;
+pub mod par;
 pub mod parse;
 pub mod print;
 pub mod semver;

@@ -117,6 +117,39 @@ impl TemplateSet {
         parse::parse(name, text, &self.left_delim, &self.right_delim, &resolve, &mut self.trees).map_err(|e| Error { message: e.0 })
     }
 
+    /// Parses many texts as if by [`TemplateSet::parse`] on each in order, stopping at the first
+    /// failure (returned with its index). Parsing needs nothing from the set, so a large batch
+    /// (a chart tree's templates) is parsed on a few threads and the trees are then installed
+    /// in the given order: the set ends up exactly as sequential parsing would leave it, and the
+    /// error reported is that of the first failing text in order.
+    pub fn parse_all(&mut self, texts: &[(&str, &str)]) -> Result<(), (usize, Error)> {
+        if self.name.is_empty() {
+            if let Some((name, _)) = texts.first() {
+                self.name = name.to_string();
+            }
+        }
+        let funcs = self.funcs.clone();
+        let resolve = move |f: &str| resolve_func(&funcs, f);
+        let (left, right) = (self.left_delim.as_str(), self.right_delim.as_str());
+        let parse_one = |i: usize| {
+            let (name, text) = texts[i];
+            parse::parse_alone(name, text, left, right, &resolve).map_err(|e| Error { message: e.0 })
+        };
+        let total: usize = texts.iter().map(|(_, t)| t.len()).sum();
+        let threads = crate::par::threads(PARSE_THREADS);
+        let threads = if total < PARALLEL_PARSE_MIN { 1 } else { threads };
+        let results: Vec<Result<parse::Parsed, Error>> = crate::par::map_indexed(texts.len(), threads, &parse_one);
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(parsed) => {
+                    parsed.install(&mut self.trees);
+                }
+                Err(e) => return Err((i, e)),
+            }
+        }
+        Ok(())
+    }
+
     /// The names of all templates in the set (in no particular order).
     pub fn template_names(&self) -> impl Iterator<Item = &str> {
         self.trees.keys().map(String::as_str)
@@ -157,3 +190,9 @@ fn resolve_func(funcs: &FuncMap, f: &str) -> Option<Callee> {
         None => Builtin::lookup(f).map(|b| Callee::Builtin(BuiltinRef(b))),
     }
 }
+
+/// At most this many threads parse one batch (the work is a few tens of milliseconds; more
+/// threads cost more to start than they save).
+const PARSE_THREADS: usize = 4;
+/// Below this much template text a batch is parsed on the calling thread.
+const PARALLEL_PARSE_MIN: usize = 64 * 1024;

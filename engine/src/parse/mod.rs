@@ -53,6 +53,27 @@ pub fn parse(
     resolve: &dyn Fn(&str) -> Option<node::Callee>,
     set: &mut HashMap<String, Arc<Tree>>,
 ) -> Result<Arc<Tree>> {
+    Ok(parse_alone(name, text, left, right, resolve)?.install(set))
+}
+
+/// The trees of one template text, parsed but not yet in a set: parsing needs nothing from
+/// the set, so many texts can be parsed at once and then installed in their order.
+#[derive(Debug)]
+pub struct Parsed {
+    name: String,
+    text: Arc<str>,
+    /// The `define`s and the top-level tree, after Go's own-set redefinition check.
+    trees: Vec<Tree>,
+}
+
+/// Parses `text` as template `name` on its own (Go: `parse.Parse` into a fresh tree set).
+pub fn parse_alone(
+    name: &str,
+    text: &str,
+    left: &str,
+    right: &str,
+    resolve: &dyn Fn(&str) -> Option<node::Callee>,
+) -> Result<Parsed> {
     let items = lex::lex(
         text,
         left,
@@ -74,9 +95,8 @@ pub fn parse(
     };
     let root = p.parse_top()?;
     let top = Tree { name: name.to_string(), parse_name: name.to_string(), root, text: p.text.clone() };
-    // Go: parse.Parse fills a fresh tree set (where a second non-empty definition of one name
-    // is an error), then Template.AddParseTree associates each tree with the set: a tree
-    // replaces an existing one of the same name unless it is empty.
+    // Go: parse.Parse fills a fresh tree set, where a second non-empty definition of one name
+    // is an error.
     let mut local: Vec<Tree> = Vec::new();
     for t in std::mem::take(&mut p.defs).into_iter().chain(std::iter::once(top)) {
         match local.iter().position(|x| x.name == t.name) {
@@ -95,27 +115,35 @@ pub fn parse(
             None => local.push(t),
         }
     }
-    // The tree parsed for `name` itself, returned whether or not it joined the set: Go's
-    // `t.New(name).Parse(text)` executes its own tree even when the set keeps an older one.
-    let mut own: Option<Arc<Tree>> = None;
-    for t in local {
-        let is_top = t.name == name;
-        let keep_old = set.contains_key(&t.name) && node::is_empty_tree(&t.root);
-        let t = Arc::new(t);
-        if is_top {
-            own = Some(t.clone());
+    Ok(Parsed { name: name.to_string(), text: p.text, trees: local })
+}
+
+impl Parsed {
+    /// Adds the trees to `set` (Go: `Template.AddParseTree`): a tree replaces an existing one
+    /// of the same name unless it is empty. Returns the tree parsed for the template itself,
+    /// whether or not it joined the set: Go's `t.New(name).Parse(text)` executes its own tree
+    /// even when the set keeps an older one.
+    pub fn install(self, set: &mut HashMap<String, Arc<Tree>>) -> Arc<Tree> {
+        let mut own: Option<Arc<Tree>> = None;
+        for t in self.trees {
+            let is_top = t.name == self.name;
+            let keep_old = set.contains_key(&t.name) && node::is_empty_tree(&t.root);
+            let t = Arc::new(t);
+            if is_top {
+                own = Some(t.clone());
+            }
+            if !keep_old {
+                set.insert(t.name.clone(), t);
+            }
         }
-        if !keep_old {
-            set.insert(t.name.clone(), t);
-        }
+        own.unwrap_or_else(|| {
+            Arc::new(Tree { name: self.name.clone(), parse_name: self.name, root: Default::default(), text: self.text })
+        })
     }
-    Ok(own.unwrap_or_else(|| {
-        Arc::new(Tree { name: name.to_string(), parse_name: name.to_string(), root: Default::default(), text: Arc::from(text) })
-    }))
 }
 
 struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     idx: usize,
     parse_name: String,
     text: Arc<str>,
@@ -130,10 +158,10 @@ struct Parser<'a> {
     defs: Vec<Tree>,
 }
 
-impl Parser<'_> {
-    fn next(&mut self) -> Item {
+impl<'a> Parser<'a> {
+    fn next(&mut self) -> Item<'a> {
         let item = self.items.get(self.idx).cloned().unwrap_or_else(|| {
-            self.items.last().cloned().unwrap_or(Item { typ: ItemType::Eof, pos: 0, val: "EOF".into(), line: 1 })
+            self.items.last().cloned().unwrap_or(Item { typ: ItemType::Eof, pos: 0, val: std::borrow::Cow::Borrowed("EOF"), line: 1 })
         });
         self.touch(self.idx);
         if self.idx < self.items.len() {
@@ -146,7 +174,7 @@ impl Parser<'_> {
         self.idx -= 1;
     }
 
-    fn peek(&self) -> &Item {
+    fn peek(&self) -> &Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.touch(i);
         &self.items[i]
@@ -159,7 +187,7 @@ impl Parser<'_> {
         }
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -168,7 +196,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
@@ -179,7 +207,7 @@ impl Parser<'_> {
         ParseError(format!("template: {}:{}: {}", self.parse_name, line, msg))
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
+    fn unexpected(&self, token: &Item<'_>, context: &str) -> ParseError {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -193,7 +221,7 @@ impl Parser<'_> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> Result<Item> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> Result<Item<'a>> {
         let t = self.next_non_space();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
@@ -255,7 +283,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> Result<Node> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Node::Text { pos: token.pos, text: Arc::from(token.val.as_str()) }),
+            ItemType::Text => Ok(Node::Text { pos: token.pos, text: Arc::from(&*token.val) }),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -300,7 +328,7 @@ impl Parser<'_> {
         self.backup();
         let token = self.peek().clone();
         let pipe = self.pipeline("command", ItemType::RightDelim)?;
-        Ok(Node::Action { pos: token.pos, line: token.line, pipe })
+        Ok(Node::Action { pos: token.pos, line: token.line, pipe: Box::new(pipe) })
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> Result<Pipe> {
@@ -318,13 +346,13 @@ impl Parser<'_> {
             if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                 pipe.is_assign = next.typ == ItemType::Assign;
                 self.next_non_space();
-                pipe.decl.push(v.val.clone());
-                self.vars.push(v.val.clone());
+                pipe.decl.push(v.val.to_string());
+                self.vars.push(v.val.to_string());
                 break;
             } else if next.typ == ItemType::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(v.val.clone());
-                self.vars.push(v.val.clone());
+                pipe.decl.push(v.val.to_string());
+                self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue 'decls,
@@ -433,7 +461,7 @@ impl Parser<'_> {
         Ok(Node::Else { pos: t.pos, line: t.line })
     }
 
-    fn template_name(&mut self, token: &Item, context: &str) -> Result<String> {
+    fn template_name(&mut self, token: &Item<'_>, context: &str) -> Result<String> {
         match token.typ {
             ItemType::String | ItemType::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
@@ -455,7 +483,7 @@ impl Parser<'_> {
             return Err(self.errorf(format!("unexpected {end} in {context}")));
         }
         self.defs.push(Tree { name: name.clone(), parse_name: self.parse_name.clone(), root, text: self.text.clone() });
-        Ok(Node::Template { pos: token.pos, line: token.line, name, pipe: Some(pipe) })
+        Ok(Node::Template { pos: token.pos, line: token.line, name, pipe: Some(Box::new(pipe)) })
     }
 
     fn template_control(&mut self) -> Result<Node> {
@@ -465,7 +493,7 @@ impl Parser<'_> {
         let mut pipe = None;
         if self.next_non_space().typ != ItemType::RightDelim {
             self.backup();
-            pipe = Some(self.pipeline(context, ItemType::RightDelim)?);
+            pipe = Some(Box::new(self.pipeline(context, ItemType::RightDelim)?));
         }
         Ok(Node::Template { pos: token.pos, line: token.line, name, pipe })
     }
@@ -528,7 +556,7 @@ impl Parser<'_> {
                 let Some(callee) = (self.resolve)(&token.val) else {
                     return Err(self.errorf(format!("function {} not defined", crate::print::quote(&token.val))));
                 };
-                Arg::Identifier { pos: token.pos, name: token.val, callee }
+                Arg::Identifier { pos: token.pos, name: token.val.into_owned(), callee }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
             ItemType::Nil => Arg::Nil { pos: token.pos },
@@ -559,7 +587,7 @@ impl Parser<'_> {
             }
             ItemType::String | ItemType::RawString => {
                 let s = unquote(&token.val).map_err(|e| self.errorf(e))?;
-                Arg::String { pos: token.pos, quoted: token.val.clone(), text: Arc::from(s.as_str()) }
+                Arg::String { pos: token.pos, quoted: token.val.to_string(), text: Arc::from(s.as_str()) }
             }
             _ => {
                 self.backup();

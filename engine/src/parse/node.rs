@@ -15,11 +15,13 @@ pub struct ListNode {
 #[derive(Clone, Debug)]
 pub enum Node {
     Text { pos: usize, text: Arc<str> },
-    Action { pos: usize, line: usize, pipe: Pipe },
+    // Pipelines are boxed so that a node (most are text) stays small: trees are a chart's
+    // largest structure in memory.
+    Action { pos: usize, line: usize, pipe: Box<Pipe> },
     If(Box<Branch>),
     Range(Box<Branch>),
     With(Box<Branch>),
-    Template { pos: usize, line: usize, name: String, pipe: Option<Pipe> },
+    Template { pos: usize, line: usize, name: String, pipe: Option<Box<Pipe>> },
     Break { pos: usize, line: usize },
     Continue { pos: usize, line: usize },
     Comment { pos: usize, text: String },

@@ -6,7 +6,6 @@
 struct Digits {
     d: Vec<u8>,
     dp: i32,
-    neg: bool,
 }
 
 fn shortest(f: f64, bits32: bool) -> Digits {
@@ -15,10 +14,8 @@ fn shortest(f: f64, bits32: bool) -> Digits {
 }
 
 fn parse_sci(s: &str) -> Digits {
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
+    // The sign is the caller's business (it formats from the float itself).
+    let s = s.strip_prefix('-').unwrap_or(s);
     let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let d: Vec<u8> = mant.bytes().filter(|b| b.is_ascii_digit()).collect();
@@ -27,9 +24,9 @@ fn parse_sci(s: &str) -> Digits {
         d.pop();
     }
     if d == b"0" {
-        return Digits { d: Vec::new(), dp: 0, neg };
+        return Digits { d: Vec::new(), dp: 0 };
     }
-    Digits { d, dp: exp + 1, neg }
+    Digits { d, dp: exp + 1 }
 }
 
 /// Digits rounded to `n` significant digits (`%e`/`%g` with precision), via exact decimal
