@@ -8,11 +8,19 @@
 use rudder_engine::Value;
 
 /// A file of a chart: its path relative to the chart root (always `/`-separated) and its bytes
-/// (a UTF-8 BOM already stripped, as Helm does on load).
+/// (a UTF-8 BOM already stripped, as Helm does on load). The bytes are shared: a chart keeps
+/// each file in its raw list, its own lists and its `.Files` object, and loading a subchart
+/// from its parent's files must not copy them each time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
     pub name: String,
-    pub data: Vec<u8>,
+    pub data: std::sync::Arc<[u8]>,
+}
+
+impl File {
+    pub fn new(name: impl Into<String>, data: impl Into<std::sync::Arc<[u8]>>) -> File {
+        File { name: name.into(), data: data.into() }
+    }
 }
 
 /// One `dependencies` entry of Chart.yaml (or requirements.yaml for v1 charts).

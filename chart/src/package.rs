@@ -227,7 +227,7 @@ fn collect_entries(chart: &Chart, origin: &Origin, prefix: &str, stamp: Option<i
         }
     }
     for f in chart.raw.iter().filter(|f| f.name == "values.yaml") {
-        out.push(Entry { name: format!("{base}/values.yaml"), data: f.data.clone(), mtime: mtime("values.yaml") });
+        out.push(Entry { name: format!("{base}/values.yaml"), data: f.data.to_vec(), mtime: mtime("values.yaml") });
     }
     if let Some(schema) = &chart.schema {
         if rudder_engine::json::from_json(&String::from_utf8_lossy(schema)).is_err() {
@@ -242,7 +242,7 @@ fn collect_entries(chart: &Chart, origin: &Origin, prefix: &str, stamp: Option<i
     for f in chart.templates.iter().chain(chart.files.iter()) {
         out.push(Entry {
             name: crate::render::engine::go_path_join(&base, &f.name),
-            data: f.data.clone(),
+            data: f.data.to_vec(),
             mtime: mtime(&f.name),
         });
     }

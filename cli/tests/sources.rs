@@ -370,7 +370,7 @@ fn dependency_update_build_list_like_helm() {
             // file:// dependencies are packaged by each tool: same entries and contents (the
             // gzip streams differ: Go's compressor is not flate2's).
             let files = |b: &[u8]| {
-                let mut v: Vec<(String, Vec<u8>)> = rudder_chart::load::archive::load_archive_files(b).unwrap().into_iter().map(|f| (f.name, f.data)).collect();
+                let mut v: Vec<(String, Vec<u8>)> = rudder_chart::load::archive::load_archive_files(b).unwrap().into_iter().map(|f| (f.name, f.data.to_vec())).collect();
                 v.sort();
                 v
             };

@@ -253,12 +253,12 @@ pub fn chart_from_record(c: &rec::Chart) -> Result<Chart, String> {
     let meta_json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
     files.push(rudder_chart::model::File {
         name: "Chart.yaml".into(),
-        data: meta_json.into_bytes(),
+        data: meta_json.into_bytes().into(),
     });
     if !c.values.is_null() {
         files.push(rudder_chart::model::File {
             name: "values.yaml".into(),
-            data: c.values.to_string().into_bytes(),
+            data: c.values.to_string().into_bytes().into(),
         });
     }
     if let Some(s) = &c.schema {
@@ -271,13 +271,13 @@ pub fn chart_from_record(c: &rec::Chart) -> Result<Chart, String> {
         .map_err(|e| e.to_string())?;
         files.push(rudder_chart::model::File {
             name: "values.schema.json".into(),
-            data: b,
+            data: b.into(),
         });
     }
     for f in c.templates.iter().chain(c.files.iter()) {
         files.push(rudder_chart::model::File {
             name: f.name.clone(),
-            data: f.bytes().map_err(|e| e.to_string())?,
+            data: f.bytes().map_err(|e| e.to_string())?.into(),
         });
     }
     rudder_chart::load::load_files(files).map_err(|e| e.to_string())

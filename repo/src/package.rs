@@ -41,7 +41,7 @@ fn entries(c: &Chart, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<
         }
     }
     for f in c.raw.iter().filter(|f| f.name == "values.yaml") {
-        out.push((format!("{base}/values.yaml"), f.data.clone()));
+        out.push((format!("{base}/values.yaml"), f.data.to_vec()));
     }
     if let Some(s) = &c.schema {
         if serde_json::from_slice::<serde_json::Value>(s).is_err() {
@@ -50,7 +50,7 @@ fn entries(c: &Chart, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<
         out.push((format!("{base}/values.schema.json"), s.clone()));
     }
     for f in c.templates.iter().chain(&c.files) {
-        out.push((format!("{base}/{}", f.name), f.data.clone()));
+        out.push((format!("{base}/{}", f.name), f.data.to_vec()));
     }
     for d in &c.dependencies {
         entries(d, &format!("{base}/charts"), out)?;

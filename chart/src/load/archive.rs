@@ -80,7 +80,7 @@ pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<File>, LoadError> {
         }
         files.push(File {
             name: n,
-            data: strip_bom(data),
+            data: strip_bom(data).into(),
         });
     }
     if files.is_empty() {

@@ -108,7 +108,7 @@ impl Walker {
         self.remaining -= data.len() as u64;
         self.files.push(File {
             name: n,
-            data: strip_bom(data),
+            data: strip_bom(data).into(),
         });
         Ok(())
     }

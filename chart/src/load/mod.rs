@@ -193,9 +193,9 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
             }
             "values.yaml" => {
                 c.values = values::load_values(&f.data).map_err(|e| LoadError::Decode(format!("cannot load values.yaml: {e}")))?;
-                c.values_raw = Some(f.data.clone());
+                c.values_raw = Some(f.data.to_vec());
             }
-            "values.schema.json" => c.schema = Some(f.data.clone()),
+            "values.schema.json" => c.schema = Some(f.data.to_vec()),
             "requirements.yaml" => {
                 let m = md.get_or_insert_with(Metadata::default);
                 let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))

@@ -191,10 +191,14 @@ fn atoi(s: &str) -> i64 {
     }
 }
 
+/// Below this much rendered text the document heads are read on the calling thread.
+const PARALLEL_HEADS_MIN: usize = 256 * 1024;
+
 /// Helm's `SortManifests(files, nil, InstallOrder)` (or another kind order).
 pub fn sort_manifests(files: &BTreeMap<String, String>, order: &[&str]) -> Result<(Vec<Hook>, Vec<Manifest>), String> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
+    let mut docs: Vec<(&String, &str)> = Vec::new();
     for (path, content) in files {
         if crate::render::objects::go_path_base(path).starts_with('_') {
             continue;
@@ -202,8 +206,16 @@ pub fn sort_manifests(files: &BTreeMap<String, String>, order: &[&str]) -> Resul
         if content.trim_matches(go_is_space).is_empty() {
             continue;
         }
-        for m in split_manifests(content) {
-            let head = parse_head(m).map_err(|e| format!("YAML parse error on {path}: {e}"))?;
+        docs.extend(split_manifests(content).into_iter().map(|m| (path, m)));
+    }
+    // Reading a head decodes the whole document (as sigs.k8s.io/yaml does, so that any YAML
+    // error surfaces); the documents are independent, so big renders read them on two threads.
+    let total: usize = docs.iter().map(|(_, m)| m.len()).sum();
+    let threads = if total < PARALLEL_HEADS_MIN { 1 } else { rudder_engine::par::threads(2) };
+    let heads = rudder_engine::par::map_indexed(docs.len(), threads, &|i| parse_head(docs[i].1));
+    for ((path, m), head) in docs.into_iter().zip(heads) {
+        {
+            let head = head.map_err(|e| format!("YAML parse error on {path}: {e}"))?;
             let annotations = head.metadata.as_ref().and_then(|md| md.annotations.as_ref()).filter(|a| !a.is_empty());
             let Some(hook_types) = annotations.and_then(|a| a.get(HOOK_ANNOTATION)) else {
                 generic.push(Manifest { name: path.clone(), content: m.to_string(), head });

@@ -132,8 +132,9 @@ pub fn to_render_values(chart: &Chart, values: Value, release: &ReleaseOptions, 
     ]))
 }
 
-struct Renderable {
-    text: String,
+struct Renderable<'c> {
+    /// The template's text, borrowed from the chart unless it needed UTF-8 repair.
+    text: std::borrow::Cow<'c, str>,
     /// The chart scope's map (shared by all templates of one chart, as in Helm).
     vals: Arc<Map>,
     base_path: String,
@@ -147,7 +148,7 @@ fn lookup(m: &Value, key: &str) -> Value {
 }
 
 /// Go: `recAllTpls`.
-fn rec_all_tpls(c: &Chart, full_path: &str, is_root: bool, templates: &mut BTreeMap<String, Renderable>, parent: &Value) -> Value {
+fn rec_all_tpls<'c>(c: &'c Chart, full_path: &str, is_root: bool, templates: &mut BTreeMap<String, Renderable<'c>>, parent: &Value) -> Value {
     let mut meta = metadata_as_map(&c.metadata);
     meta.insert("IsRoot".into(), Value::Bool(is_root));
     let subcharts = Arc::new(Map::new(GoType::Interface, BTreeMap::new()));
@@ -173,7 +174,7 @@ fn rec_all_tpls(c: &Chart, full_path: &str, is_root: bool, templates: &mut BTree
         GoType::Interface,
         str_map(vec![
             ("Chart", Value::map(meta)),
-            ("Files", Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.as_slice()))).value()),
+            ("Files", Files::new(c.files.iter().map(|f| (f.name.as_str(), f.data.clone()))).value()),
             ("Release", lookup(parent, "Release")),
             ("Capabilities", lookup(parent, "Capabilities")),
             ("Values", values),
@@ -193,7 +194,7 @@ fn rec_all_tpls(c: &Chart, full_path: &str, is_root: bool, templates: &mut BTree
         templates.insert(
             go_path_join(full_path, &t.name),
             Renderable {
-                text: String::from_utf8_lossy(&t.data).into_owned(),
+                text: String::from_utf8_lossy(&t.data),
                 vals: next.clone(),
                 base_path: go_path_join(full_path, "templates"),
             },
@@ -293,11 +294,9 @@ impl Engine {
         let mut set = TemplateSet::new(self.func_map()).with_name("gotpl");
         set.set_missing_key(if self.strict { MissingKey::Error } else { MissingKey::Zero });
         let keys = sort_templates(tpls.keys());
-        for name in &keys {
-            let r = &tpls[name];
-            if let Err(e) = set.parse(name, &r.text) {
-                return Err(RenderError(cleanup_parse_error(name, &e.message)));
-            }
+        let texts: Vec<(&str, &str)> = keys.iter().map(|name| (name.as_str(), &*tpls[name].text)).collect();
+        if let Err((i, e)) = set.parse_all(&texts) {
+            return Err(RenderError(cleanup_parse_error(&keys[i], &e.message)));
         }
         let mut rendered = BTreeMap::new();
         for name in &keys {
@@ -315,7 +314,8 @@ impl Engine {
             let data = Value::Map(r.vals.clone());
             match set.execute(name, &data) {
                 Ok(out) => {
-                    rendered.insert(name.clone(), out.replace("<no value>", ""));
+                    let out = if out.contains("<no value>") { out.replace("<no value>", "") } else { out };
+                    rendered.insert(name.clone(), out);
                 }
                 Err(e) => return Err(RenderError(reformat_exec_error(name, &e.message))),
             }

@@ -28,10 +28,10 @@ pub struct Files {
 impl Files {
     /// From `(name, bytes)` pairs; a later file of the same name replaces an earlier one, as in
     /// Helm's map.
-    pub fn new<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Files {
+    pub fn new<'a>(files: impl IntoIterator<Item = (&'a str, Arc<[u8]>)>) -> Files {
         let mut m = BTreeMap::new();
         for (name, data) in files {
-            m.insert(Str::from(name), Value::Bytes(Arc::from(data)));
+            m.insert(Str::from(name), Value::Bytes(data));
         }
         Files::from_entries(m)
     }

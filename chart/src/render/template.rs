@@ -78,8 +78,8 @@ pub struct TemplateOutput {
 
 /// A CRD file of the chart tree (Helm: `Chart.CRDObjects`): `crds/` files with a `.yaml`, `.yml`
 /// or `.json` extension (any case), root chart first, then each subchart recursively.
-pub fn crd_objects(chart: &Chart) -> Vec<(String, Vec<u8>)> {
-    fn rec(c: &Chart, full: &str, out: &mut Vec<(String, Vec<u8>)>) {
+pub fn crd_objects(chart: &Chart) -> Vec<(String, std::sync::Arc<[u8]>)> {
+    fn rec(c: &Chart, full: &str, out: &mut Vec<(String, std::sync::Arc<[u8]>)>) {
         for f in &c.files {
             if f.name.starts_with("crds/") && has_manifest_extension(&f.name) {
                 out.push((go_path_join(full, &f.name), f.data.clone()));

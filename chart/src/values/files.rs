@@ -26,35 +26,6 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// k8s.io/apimachinery's `YAMLReader.Read` loop: a line starting with `---` ends a document (only
-/// spaces or a comment may follow it); empty documents are skipped.
-pub(crate) fn split_documents(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut data = data.to_vec();
-    if data.last().is_some_and(|&b| b != b'\n') {
-        data.push(b'\n');
-    }
-    let mut docs = Vec::new();
-    let mut buffer: Vec<u8> = Vec::new();
-    for line in data.split_inclusive(|&b| b == b'\n') {
-        if let Some(rest) = line.strip_prefix(b"---") {
-            let trimmed = String::from_utf8_lossy(rest);
-            let trimmed = trimmed.trim();
-            if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(format!("error reading yaml document: invalid Yaml document separator: {trimmed}"));
-            }
-            if !buffer.is_empty() {
-                docs.push(std::mem::take(&mut buffer));
-            }
-            continue;
-        }
-        buffer.extend_from_slice(line);
-    }
-    if !buffer.is_empty() {
-        docs.push(buffer);
-    }
-    Ok(docs)
-}
-
 /// Helm's `MergeMaps(a, b)`: a new map, `b` over `a`, maps merged recursively, anything else
 /// replaced.
 pub fn merge_maps(a: &Value, b: &Value) -> Value {
@@ -82,16 +53,4 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
 
 fn is_map(v: &Value) -> bool {
     table(v).is_some()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documents_split_like_yamlreader() {
-        let docs = split_documents(b"a: 1\n---\n---  # c\nb: 2\n--- \nc: 3").unwrap();
-        assert_eq!(docs, vec![b"a: 1\n".to_vec(), b"b: 2\n".to_vec(), b"c: 3\n".to_vec()]);
-        assert!(split_documents(b"a: 1\n--- x\n").is_err());
-    }
 }

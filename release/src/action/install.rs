@@ -321,13 +321,13 @@ pub async fn create_namespace(kube: &Kube, ns: &str) -> Result<()> {
 
 /// Helm's `installCRDs`: each `crds/` file's objects created (ones that exist are left alone),
 /// then waited until Established, and the REST mapper reset so their kinds resolve.
-async fn install_crds(kube: &Kube, crds: &[(String, Vec<u8>)]) -> Result<()> {
+async fn install_crds(kube: &Kube, crds: &[(String, std::sync::Arc<[u8]>)]) -> Result<()> {
     apply_crds(kube, crds, false).await
 }
 
 /// CRDs of `crds/` created, or with `update` also applied when they exist (Rudder's opt-in
 /// `--update-crds`, HIP-0011), then waited Established.
-pub(crate) async fn apply_crds(kube: &Kube, crds: &[(String, Vec<u8>)], update: bool) -> Result<()> {
+pub(crate) async fn apply_crds(kube: &Kube, crds: &[(String, std::sync::Arc<[u8]>)], update: bool) -> Result<()> {
     let mut created = Vec::new();
     for (name, data) in crds {
         let text = String::from_utf8_lossy(data);
