@@ -83,7 +83,23 @@ enum Command {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Transparent huge pages off for this process. mimalloc reserves memory in large segments;
+/// where the kernel backs every touched 2 MiB range with a huge page (THP "always"), a short
+/// run's resident set grows to about twice what it uses (kube-prometheus-stack's `template`:
+/// 77 MB against 45 MB without THP) while the time saved on page faults is a few
+/// milliseconds. The flag applies to every later page fault, so setting it first thing in
+/// `main` covers nearly all of the heap.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments only and changes no memory
+    // of this process; a failure (an old kernel) only leaves THP as it was.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() {
+    no_huge_pages();
     let mut args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().cloned().unwrap_or_default();
     let invoked_as = std::path::Path::new(&argv0)
