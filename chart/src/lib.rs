@@ -19,4 +19,4 @@ mod yaml;
 
 pub use deps::{check_dependencies, process_dependencies};
 pub use load::{load, LoadError};
-pub use values::{coalesce_values, validate_against_schema, ValueOptions, ValuesError, Warnings};
+pub use values::{coalesce_values, validate_against_schema, SchemaCheck, ValueOptions, ValuesError, Warnings};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args};
 use rudder_chart::render::template::{check_if_installable, validate_release_name};
-use rudder_chart::render::{template, KubeVersion, ReleaseOptions, TemplateError, TemplateOptions};
+use rudder_chart::render::{template_checked, KubeVersion, ReleaseOptions, TemplateError, TemplateOptions};
 
 use crate::flags::{ChartPathArgs, ValuesArgs};
 
@@ -271,11 +271,8 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         // Helm prints these with Go's `log.Printf` (local time; UTC here).
         eprintln!("{} {w}", go_log_timestamp());
     }
-    if !a.skip_schema_validation {
-        rudder_chart::validate_against_schema(&chart, &vals).map_err(|e| {
-            early(format!("values don't meet the specifications of the schema(s) in the following chart(s):\n{e}"))
-        })?;
-    }
+    // Checked while the chart renders (see `template_checked`).
+    let check = (!a.skip_schema_validation).then(|| rudder_chart::SchemaCheck::new(&chart, &vals));
     let opts = TemplateOptions {
         release: ReleaseOptions {
             name,
@@ -296,7 +293,7 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         sub_notes: a.render_subchart_notes,
         post_renderer: a.post_renderer.clone().filter(|p| !p.is_empty()).map(|p| (p, a.post_renderer_args.clone())),
     };
-    template(&chart, vals, &opts).map(|o| format!("{printed}{}", o.stdout))
+    template_checked(&chart, vals, &opts, check.as_ref()).map(|o| format!("{printed}{}", o.stdout))
 }
 
 /// Go's default `log` prefix: `2006/01/02 15:04:05` (UTC).

@@ -96,25 +96,29 @@ impl TemplateSet {
     /// Parses `text` as template `name` (Go: `t.New(name).Parse(text)`); its `define`s join the
     /// set. Function names are checked now, as Go does.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        if self.name.is_empty() {
-            self.name = name.to_string();
-        }
-        let funcs = self.funcs.clone();
-        let resolve = move |f: &str| resolve_func(&funcs, f);
-        parse::parse(name, text, &self.left_delim, &self.right_delim, &resolve, &mut self.trees)
-            .map(|_| ())
-            .map_err(|e| Error { message: e.0 })
+        self.parse_own(name, text).map(|_| ())
     }
 
     /// Like [`TemplateSet::parse`], returning the tree parsed for `name` itself (Go: the new
     /// `*Template`'s own tree, which an empty text does not install in the set).
     pub(crate) fn parse_own(&mut self, name: &str, text: &str) -> Result<Arc<Tree>, Error> {
+        self.name_if_unnamed(name);
+        let resolve = self.resolver();
+        parse::parse(name, text, &self.left_delim, &self.right_delim, &resolve, &mut self.trees).map_err(|e| Error { message: e.0 })
+    }
+
+    /// Go names a set after the first template parsed into it.
+    fn name_if_unnamed(&mut self, name: &str) {
         if self.name.is_empty() {
             self.name = name.to_string();
         }
+    }
+
+    /// How the parser resolves function names: against a snapshot of the set's table, so the
+    /// parser may run while the set is borrowed mutably (or on other threads).
+    fn resolver(&self) -> impl Fn(&str) -> Option<Callee> + Sync {
         let funcs = self.funcs.clone();
-        let resolve = move |f: &str| resolve_func(&funcs, f);
-        parse::parse(name, text, &self.left_delim, &self.right_delim, &resolve, &mut self.trees).map_err(|e| Error { message: e.0 })
+        move |f: &str| resolve_func(&funcs, f)
     }
 
     /// Parses many texts as if by [`TemplateSet::parse`] on each in order, stopping at the first
@@ -123,13 +127,10 @@ impl TemplateSet {
     /// in the given order: the set ends up exactly as sequential parsing would leave it, and the
     /// error reported is that of the first failing text in order.
     pub fn parse_all(&mut self, texts: &[(&str, &str)]) -> Result<(), (usize, Error)> {
-        if self.name.is_empty() {
-            if let Some((name, _)) = texts.first() {
-                self.name = name.to_string();
-            }
+        if let Some((name, _)) = texts.first() {
+            self.name_if_unnamed(name);
         }
-        let funcs = self.funcs.clone();
-        let resolve = move |f: &str| resolve_func(&funcs, f);
+        let resolve = self.resolver();
         let (left, right) = (self.left_delim.as_str(), self.right_delim.as_str());
         let parse_one = |i: usize| {
             let (name, text) = texts[i];

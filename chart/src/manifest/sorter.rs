@@ -214,48 +214,46 @@ pub fn sort_manifests(files: &BTreeMap<String, String>, order: &[&str]) -> Resul
     let threads = if total < PARALLEL_HEADS_MIN { 1 } else { rudder_engine::par::threads(2) };
     let heads = rudder_engine::par::map_indexed(docs.len(), threads, &|i| parse_head(docs[i].1));
     for ((path, m), head) in docs.into_iter().zip(heads) {
-        {
-            let head = head.map_err(|e| format!("YAML parse error on {path}: {e}"))?;
-            let annotations = head.metadata.as_ref().and_then(|md| md.annotations.as_ref()).filter(|a| !a.is_empty());
-            let Some(hook_types) = annotations.and_then(|a| a.get(HOOK_ANNOTATION)) else {
-                generic.push(Manifest { name: path.clone(), content: m.to_string(), head });
-                continue;
-            };
-            let ann = annotations.cloned().unwrap_or_default();
-            let mut events = Vec::new();
-            let mut unknown = false;
-            for t in hook_types.split(',') {
-                let t = t.trim_matches(go_is_space).to_lowercase();
-                match hook_event(&t) {
-                    Some(e) => events.push(e.to_string()),
-                    None => {
-                        unknown = true;
-                        break;
-                    }
+        let head = head.map_err(|e| format!("YAML parse error on {path}: {e}"))?;
+        let annotations = head.metadata.as_ref().and_then(|md| md.annotations.as_ref()).filter(|a| !a.is_empty());
+        let Some(hook_types) = annotations.and_then(|a| a.get(HOOK_ANNOTATION)) else {
+            generic.push(Manifest { name: path.clone(), content: m.to_string(), head });
+            continue;
+        };
+        let ann = annotations.cloned().unwrap_or_default();
+        let mut events = Vec::new();
+        let mut unknown = false;
+        for t in hook_types.split(',') {
+            let t = t.trim_matches(go_is_space).to_lowercase();
+            match hook_event(&t) {
+                Some(e) => events.push(e.to_string()),
+                None => {
+                    unknown = true;
+                    break;
                 }
             }
-            if unknown {
-                // Helm logs this through slog's text handler on stderr.
-                eprintln!("level=INFO msg=\"skipping unknown hooks\" hookTypes={}", slog_value(hook_types));
-                continue;
-            }
-            let list = |key: &str| -> Vec<String> {
-                ann.get(key)
-                    .map(|v| v.split(',').map(|p| p.trim_matches(go_is_space).to_lowercase()).collect())
-                    .unwrap_or_default()
-            };
-            let md = head.metadata.clone().unwrap_or_default();
-            hooks.push(Hook {
-                name: md.name,
-                kind: head.kind.clone(),
-                path: path.clone(),
-                manifest: m.to_string(),
-                events,
-                weight: ann.get(HOOK_WEIGHT_ANNOTATION).map(|w| atoi(w)).unwrap_or(0),
-                delete_policies: list(HOOK_DELETE_ANNOTATION),
-                output_log_policies: list(HOOK_OUTPUT_LOG_ANNOTATION),
-            });
         }
+        if unknown {
+            // Helm logs this through slog's text handler on stderr.
+            eprintln!("level=INFO msg=\"skipping unknown hooks\" hookTypes={}", slog_value(hook_types));
+            continue;
+        }
+        let list = |key: &str| -> Vec<String> {
+            ann.get(key)
+                .map(|v| v.split(',').map(|p| p.trim_matches(go_is_space).to_lowercase()).collect())
+                .unwrap_or_default()
+        };
+        let md = head.metadata.clone().unwrap_or_default();
+        hooks.push(Hook {
+            name: md.name,
+            kind: head.kind.clone(),
+            path: path.clone(),
+            manifest: m.to_string(),
+            events,
+            weight: ann.get(HOOK_WEIGHT_ANNOTATION).map(|w| atoi(w)).unwrap_or(0),
+            delete_policies: list(HOOK_DELETE_ANNOTATION),
+            output_log_policies: list(HOOK_OUTPUT_LOG_ANNOTATION),
+        });
     }
     sort_by_kind(&mut hooks, order, |h| h.kind.as_str());
     sort_by_kind(&mut generic, order, |m| m.head.kind.as_str());

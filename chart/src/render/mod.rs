@@ -10,4 +10,4 @@ pub mod template;
 
 pub use engine::{metadata_as_map, to_render_values, Engine, ReleaseOptions, RenderError};
 pub use objects::{BuildInfo, Capabilities, Files, KubeVersion, VersionSet};
-pub use template::{template, TemplateError, TemplateOptions, TemplateOutput};
+pub use template::{template, template_checked, TemplateError, TemplateOptions, TemplateOutput};

@@ -13,6 +13,7 @@ use crate::manifest::sort::INSTALL_ORDER;
 use crate::manifest::sorter::{sort_manifests, Hook};
 use crate::manifest::split::{go_is_space, split_manifests};
 use crate::model::Chart;
+use crate::values::schema::{schema_error_text, SchemaCheck};
 
 /// Options of `helm template` that act after values are merged.
 #[derive(Clone, Debug, Default)]
@@ -208,9 +209,8 @@ fn run_post_renderer(cmd: &str, args: &[String], input: &str) -> Result<String, 
     Ok(s)
 }
 
-/// Renders `chart` (dependencies already processed) with the coalesced `values` and prints
-/// what `helm template` prints.
-pub fn template(chart: &Chart, values: Value, opts: &TemplateOptions) -> Result<TemplateOutput, TemplateError> {
+/// The rendered files of `chart` (NOTES included), before anything is printed.
+fn render_files(chart: &Chart, values: Value, opts: &TemplateOptions) -> Result<BTreeMap<String, String>, TemplateError> {
     // Client-only capabilities.
     let mut caps = Capabilities::helm_default();
     if let Some(kv) = &opts.kube_version {
@@ -228,7 +228,42 @@ pub fn template(chart: &Chart, values: Value, opts: &TemplateOptions) -> Result<
         )));
     }
     let engine = Engine { enable_dns: opts.enable_dns, ..Engine::default() };
-    let mut files = engine.render(chart, &top).map_err(|e| TemplateError::late(e.0))?;
+    engine.render(chart, &top).map_err(|e| TemplateError::late(e.0))
+}
+
+/// Renders `chart` (dependencies already processed) with the coalesced `values` and prints
+/// what `helm template` prints.
+pub fn template(chart: &Chart, values: Value, opts: &TemplateOptions) -> Result<TemplateOutput, TemplateError> {
+    template_checked(chart, values, opts, None)
+}
+
+/// [`template`] preceded by the values' schema check, as Helm does it, except that a check
+/// with schemas to compile runs on another thread while the templates render. Its verdict is
+/// awaited before anything of the render is reported, written or run (errors, post-renderer,
+/// output files, hook messages), so the outcome is as if it had run first.
+pub fn template_checked(
+    chart: &Chart,
+    values: Value,
+    opts: &TemplateOptions,
+    check: Option<&SchemaCheck<'_>>,
+) -> Result<TemplateOutput, TemplateError> {
+    let schema_failed = |e: String| TemplateError::early(schema_error_text(&e));
+    let rendered = match check {
+        Some(check) if check.has_schemas() => std::thread::scope(|s| {
+            let pending = s.spawn(|| check.run());
+            let rendered = render_files(chart, values, opts);
+            match pending.join() {
+                Ok(verdict) => verdict.map_err(schema_failed).map(|()| rendered),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?,
+        Some(check) => {
+            check.run().map_err(schema_failed)?;
+            render_files(chart, values, opts)
+        }
+        None => render_files(chart, values, opts),
+    };
+    let mut files = rendered?;
 
     // NOTES.txt files leave the manifest set.
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());

@@ -10,7 +10,7 @@ pub mod strvals;
 pub use coalesce::{coalesce_tables, coalesce_values, deep_copy, merge_tables, merge_values, Warnings};
 pub use files::{load_values, merge_maps};
 pub use options::ValueOptions;
-pub use schema::validate_against_schema;
+pub use schema::{validate_against_schema, SchemaCheck};
 
 /// An error from assembling or coalescing values; `Display` is Helm's text.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -19,11 +19,61 @@ const SCHEMA_URL: &str = "file:///values.schema.json";
 /// subchart's schema its sub-map, recursively. The error is the text Helm puts after
 /// `values don't meet the specifications of the schema(s) in the following chart(s):\n`.
 pub fn validate_against_schema(chart: &Chart, values: &Value) -> Result<(), String> {
-    let mut sb = String::new();
-    if let Some(schema) = &chart.schema {
-        if let Err(e) = validate_single(values, schema) {
-            let _ = write!(sb, "{}:\n{e}", chart.name());
+    SchemaCheck::new(chart, values).run()
+}
+
+/// [`validate_against_schema`] split in two: `new` takes a snapshot of the values (as the JSON
+/// the validator sees), `run` compiles the schemas and validates, touching neither the chart's
+/// values nor anything shared, so it may run on another thread while the chart renders
+/// (templates may change `.Values` in place; the snapshot does not see that). A large schema
+/// (cilium's) takes a good part of a render to compile.
+pub struct SchemaCheck<'a> {
+    steps: Vec<Step<'a>>,
+}
+
+enum Step<'a> {
+    /// Validate `instance` against `schema`; a failure reads `{chart}:\n{error}`.
+    Validate { chart: String, schema: &'a [u8], instance: serde_json::Value },
+    /// Text reported as is (a subchart whose values are not a map).
+    Failed(String),
+}
+
+impl<'a> SchemaCheck<'a> {
+    pub fn new(chart: &'a Chart, values: &Value) -> SchemaCheck<'a> {
+        let mut steps = Vec::new();
+        collect(chart, values, &mut steps);
+        SchemaCheck { steps }
+    }
+
+    /// Whether there is a schema to compile at all (otherwise `run` costs nothing).
+    pub fn has_schemas(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Validate { .. }))
+    }
+
+    pub fn run(&self) -> Result<(), String> {
+        let mut sb = String::new();
+        for step in &self.steps {
+            match step {
+                Step::Validate { chart, schema, instance } => {
+                    if let Err(e) = validate_instance(instance, schema) {
+                        let _ = write!(sb, "{chart}:\n{e}");
+                    }
+                }
+                Step::Failed(text) => sb.push_str(text),
+            }
         }
+        if sb.is_empty() {
+            Ok(())
+        } else {
+            Err(sb)
+        }
+    }
+}
+
+/// The steps of Helm's recursion, in its order.
+fn collect<'a>(chart: &'a Chart, values: &Value, steps: &mut Vec<Step<'a>>) {
+    if let Some(schema) = &chart.schema {
+        steps.push(Step::Validate { chart: chart.name().to_string(), schema, instance: instance_of(values) });
     }
     for sub in &chart.dependencies {
         let raw = match table(values) {
@@ -35,22 +85,14 @@ pub fn validate_against_schema(chart: &Chart, values: &Value) -> Result<(), Stri
             continue;
         }
         if table(&raw).is_none() {
-            let _ = write!(
-                sb,
+            steps.push(Step::Failed(format!(
                 "{}:\ninvalid type for values: expected object (map), got {}\n",
                 sub.name(),
                 raw.go_type()
-            );
+            )));
             continue;
         }
-        if let Err(e) = validate_against_schema(sub, &raw) {
-            sb.push_str(&e);
-        }
-    }
-    if sb.is_empty() {
-        Ok(())
-    } else {
-        Err(sb)
+        collect(sub, &raw, steps);
     }
 }
 
@@ -77,17 +119,30 @@ pub fn to_json_value(v: &Value) -> serde_json::Value {
 
 /// Helm's `ValidateAgainstSingleSchema`; the error text ends with a newline.
 pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String> {
-    let schema: serde_json::Value = serde_json::from_slice(schema_json).map_err(|e| e.to_string())?;
-    let mut compiler = Compiler::new();
-    compiler.set_default_draft(boon::Draft::V2020_12);
-    compiler.add_resource(SCHEMA_URL, schema).map_err(|e| e.to_string())?;
-    let mut schemas = Schemas::new();
-    let idx = compiler.compile(SCHEMA_URL, &mut schemas).map_err(|e| e.to_string())?;
-    let instance = match values {
+    validate_instance(&instance_of(values), schema_json)
+}
+
+/// What the validator sees of `values`: the map as JSON, anything else as an empty object.
+fn instance_of(values: &Value) -> serde_json::Value {
+    match values {
         Value::Map(_) => to_json_value(values),
         _ => serde_json::Value::Object(Default::default()),
-    };
-    match schemas.validate(&instance, idx) {
+    }
+}
+
+fn validate_instance(instance: &serde_json::Value, schema_json: &[u8]) -> Result<(), String> {
+    let schema: serde_json::Value = serde_json::from_slice(schema_json).map_err(|e| e.to_string())?;
+    // A big schema is first tried split into resources; only a clean pass counts. Anything
+    // else (a compile error, a failed validation) is redone on the schema as written, so every
+    // message is exactly the one-piece one.
+    if schema_json.len() >= SPLIT_MIN && !has_references(schema_json, &schema) && split_passes(&schema, instance) {
+        return Ok(());
+    }
+    let mut c = compiler();
+    c.add_resource(SCHEMA_URL, schema).map_err(|e| e.to_string())?;
+    let mut schemas = Schemas::new();
+    let idx = c.compile(SCHEMA_URL, &mut schemas).map_err(|e| e.to_string())?;
+    match schemas.validate(instance, idx) {
         Ok(()) => Ok(()),
         Err(e) => {
             let mut out = String::new();
@@ -99,6 +154,83 @@ pub fn validate_single(values: &Value, schema_json: &[u8]) -> Result<(), String>
             };
             Err(text + "\n")
         }
+    }
+}
+
+fn compiler() -> Compiler {
+    let mut compiler = Compiler::new();
+    compiler.set_default_draft(boon::Draft::V2020_12);
+    compiler
+}
+
+/// Schemas at least this large are tried split (see [`split_passes`]).
+const SPLIT_MIN: usize = 16 * 1024;
+/// A `properties` subschema with at least this many objects in it becomes its own resource.
+const SPLIT_NODES: usize = 8;
+
+/// Whether the schema text may use references, identifiers or anchors (conservatively: any
+/// of their key names anywhere), which tie its parts to their place in the document. `id`
+/// is an identifier only in draft 4 (and below); later drafts have `$id`.
+fn has_references(schema_json: &[u8], schema: &serde_json::Value) -> bool {
+    const KEYS: [&[u8]; 7] =
+        [b"\"$ref\"", b"\"$id\"", b"\"$anchor\"", b"\"$dynamic", b"\"$recursive", b"\"$vocabulary\"", b"\"$defs\""];
+    let contains = |k: &[u8]| schema_json.windows(k.len()).any(|w| w == k);
+    let old_draft = schema.get("$schema").and_then(|d| d.as_str()).is_some_and(|d| d.contains("draft-04") || d.contains("draft-03"));
+    KEYS.iter().any(|k| contains(k)) || (old_draft && contains(b"\"id\""))
+}
+
+/// Validates `instance` against `schema` with its big `properties` subschemas moved into
+/// resources of their own, each compiled before the schemas that refer to it.
+///
+/// boon's compile queue finds each new location by a linear scan, so one compile of a schema
+/// with thousands of subschemas is quadratic: for cilium's 160 KB schema, most of the time of
+/// `rudder template`. Compiled piece by piece, every queue stays short and the pieces already
+/// compiled are found by hash. Without references, identifiers or anchors in the document
+/// (see [`has_references`]) a subschema means the same wherever it sits, and a `$ref` to it
+/// (its only key, so no draft ignores a sibling) validates exactly what it would in place.
+fn split_passes(schema: &serde_json::Value, instance: &serde_json::Value) -> bool {
+    fn objects(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Object(m) => 1 + m.values().map(objects).sum::<usize>(),
+            serde_json::Value::Array(a) => a.iter().map(objects).sum(),
+            _ => 0,
+        }
+    }
+    fn split(node: &mut serde_json::Value, dialect: Option<&serde_json::Value>, out: &mut Vec<(String, serde_json::Value)>) {
+        let Some(props) = node.get_mut("properties").and_then(|p| p.as_object_mut()) else { return };
+        for sub in props.values_mut() {
+            if !sub.is_object() {
+                continue;
+            }
+            split(sub, dialect, out);
+            if objects(sub) < SPLIT_NODES {
+                continue;
+            }
+            let url = format!("{SCHEMA_URL}.d/{}.json", out.len());
+            let mut piece = std::mem::replace(sub, serde_json::json!({ "$ref": url }));
+            if let (Some(d), Some(m)) = (dialect, piece.as_object_mut()) {
+                m.insert("$schema".into(), d.clone());
+            }
+            out.push((url, piece));
+        }
+    }
+    let mut root = schema.clone();
+    let dialect = schema.get("$schema");
+    let mut pieces = Vec::new();
+    split(&mut root, dialect, &mut pieces);
+    let mut c = compiler();
+    let mut schemas = Schemas::new();
+    for (url, piece) in pieces.iter() {
+        if c.add_resource(url, piece.clone()).is_err() {
+            return false;
+        }
+    }
+    if c.add_resource(SCHEMA_URL, root).is_err() || pieces.iter().any(|(url, _)| c.compile(url, &mut schemas).is_err()) {
+        return false;
+    }
+    match c.compile(SCHEMA_URL, &mut schemas) {
+        Ok(idx) => schemas.validate(instance, idx).is_ok(),
+        Err(_) => false,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cert;
 pub mod der;
 pub mod keys;
 pub mod pem;
+mod mont;
 mod prime;
 
 use std::any::Any;

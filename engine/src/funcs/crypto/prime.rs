@@ -23,7 +23,13 @@ use num_traits::{One, ToPrimitive, Zero};
 use rand::RngCore;
 
 /// The sieve bound: odd primes below it rule candidates out before any exponentiation.
-const SIEVE_BOUND: u32 = 1 << 14;
+/// Raising it from 2^14 to 2^16 saves about one in nine Miller-Rabin rounds for a 1024-bit
+/// prime at the cost of one remainder pass per start (well below one round).
+const SIEVE_BOUND: u32 = 1 << 16;
+/// Candidates sieved at once from one start: start, start+2, ..., start+2·(WINDOW−1). A
+/// 1024-bit prime is expected every ~710 numbers, so one window of 2048 numbers usually holds
+/// one; if not, the window moves on.
+const WINDOW: usize = 1024;
 /// How far from one random start the search steps before it draws a new start.
 const MAX_DELTA: u64 = 1 << 20;
 /// The public exponent every generated key uses.
@@ -51,6 +57,26 @@ fn sieve_primes() -> &'static [u32] {
     })
 }
 
+/// The sieve primes in runs whose product stays below 2^32, with that product: one pass of
+/// 32-bit steps over a big number gives its remainder modulo the whole run.
+fn prime_groups() -> &'static [(u64, std::ops::Range<usize>)] {
+    static GROUPS: OnceLock<Vec<(u64, std::ops::Range<usize>)>> = OnceLock::new();
+    GROUPS.get_or_init(|| {
+        let primes = sieve_primes();
+        let mut out = Vec::new();
+        let (mut start, mut product) = (0, 1u64);
+        for (i, &p) in primes.iter().enumerate() {
+            if product * u64::from(p) >= 1 << 32 {
+                out.push((product, start..i));
+                (start, product) = (i, 1);
+            }
+            product *= u64::from(p);
+        }
+        out.push((product, start..primes.len()));
+        out
+    })
+}
+
 /// Go's Miller-Rabin iteration count for a prime of `bits` bits.
 fn rounds(bits: usize) -> usize {
     match bits {
@@ -65,24 +91,21 @@ fn rounds(bits: usize) -> usize {
     }
 }
 
-/// `x mod m` for a small `m`, from big-endian bytes (no big-integer division).
-fn rem_small(bytes: &[u8], m: u64) -> u64 {
-    let mut r: u128 = 0;
-    for chunk in bytes.chunks(8) {
-        let mut v: u64 = 0;
-        for &b in chunk {
-            v = (v << 8) | u64::from(b);
-        }
-        r = ((r << (8 * chunk.len() as u32)) | u128::from(v)) % u128::from(m);
-    }
-    r as u64
+/// `x mod m` for `m < 2^32`, from big-endian 32-bit words (no big-integer division).
+fn rem_small(words: &[u32], m: u64) -> u64 {
+    words.iter().fold(0u64, |r, &w| ((r << 32) | u64::from(w)) % m)
 }
 
 /// A random prime of exactly `bits` bits (`bits` >= 16) with p - 1 coprime to 65537.
 pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
     assert!(bits >= 16, "prime size must be at least 16 bits");
     let primes = sieve_primes();
+    // Candidates are at least 2^(bits-1) + 2^(bits-2): sieve only with primes below that, so
+    // a small candidate is never thrown out for being one of the sieve primes itself.
+    let usable = primes.partition_point(|&p| (u64::from(p)) < 1u64 << (bits - 2).min(40));
     let mut bytes = vec![0u8; bits.div_ceil(8)];
+    let mut rems = vec![0u32; primes.len()];
+    let mut composite = [false; WINDOW];
     loop {
         rng.fill_bytes(&mut bytes);
         let excess = bytes.len() * 8 - bits;
@@ -95,28 +118,49 @@ pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
         }
         let last = bytes.len() - 1;
         bytes[last] |= 1;
-        let rems: Vec<u32> = primes.iter().map(|&p| rem_small(&bytes, u64::from(p)) as u32).collect();
-        let rem_e = rem_small(&bytes, E);
+        let mut words = vec![0u32; bytes.len().div_ceil(4)];
+        let pad = words.len() * 4 - bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            let k = i + pad;
+            words[k / 4] |= u32::from(b) << (8 * (3 - k % 4));
+        }
+        for (product, range) in prime_groups() {
+            let r = rem_small(&words, *product);
+            for i in range.clone() {
+                rems[i] = (r % u64::from(primes[i])) as u32;
+            }
+        }
+        let rem_e = rem_small(&words, E);
         let start = BigUint::from_bytes_be(&bytes);
-        let mut delta: u64 = 0;
-        'candidates: while delta < MAX_DELTA {
-            let d = delta;
-            delta += 2;
-            for (&p, &r) in primes.iter().zip(&rems) {
-                if (u64::from(r) + d) % u64::from(p) == 0 {
-                    continue 'candidates;
+        let mut base: u64 = 0; // the window's first delta
+        'windows: while base < MAX_DELTA {
+            // composite[i]: start + base + 2i has a factor among the usable primes.
+            composite.fill(false);
+            for (&p, &r) in primes[..usable].iter().zip(&rems) {
+                let p = u64::from(p);
+                // The first i with r + base + 2i ≡ 0 (mod p): 2i ≡ −(r + base), i.e.
+                // i ≡ (p − (r + base) mod p) · 2⁻¹, and 2⁻¹ = (p + 1) / 2 for odd p.
+                let neg = (p - (u64::from(r) + base) % p) % p;
+                let mut i = (neg * ((p + 1) / 2) % p) as usize;
+                while i < WINDOW {
+                    composite[i] = true;
+                    i += p as usize;
                 }
             }
-            if (rem_e + d) % E == 1 {
-                continue;
+            for (i, &c) in composite.iter().enumerate() {
+                let d = base + 2 * i as u64;
+                if c || (rem_e + d) % E == 1 {
+                    continue;
+                }
+                let candidate = &start + BigUint::from(d);
+                if candidate.bits() != bits {
+                    break 'windows; // stepped past the size: draw a new start
+                }
+                if miller_rabin(rng, &candidate, rounds(bits)) {
+                    return candidate;
+                }
             }
-            let candidate = &start + BigUint::from(d);
-            if candidate.bits() != bits {
-                break; // stepped past the size: draw a new start
-            }
-            if miller_rabin(rng, &candidate, rounds(bits)) {
-                return candidate;
-            }
+            base += 2 * WINDOW as u64;
         }
     }
 }
@@ -130,22 +174,11 @@ fn miller_rabin<R: RngCore + ?Sized>(rng: &mut R, n: &BigUint, rounds: usize) ->
     let two = BigUint::from(2u32);
     let upper = n - &two; // bases below n-2, plus 2 below: [2, n-2)
     let mut rng = RngAdapter(rng);
-    'rounds: for _ in 0..rounds {
+    for _ in 0..rounds {
         let a = rng.gen_biguint_range(&two, &upper);
-        let mut x = a.modpow(&d, n);
-        if x == one || x == n1 {
-            continue;
+        if !super::mont::passes_round(n, &a, &d, s) {
+            return false;
         }
-        for _ in 1..s {
-            x = (&x * &x) % n;
-            if x == n1 {
-                continue 'rounds;
-            }
-            if x == one {
-                return false;
-            }
-        }
-        return false;
     }
     !n.is_zero() && n.to_u64().is_none_or(|v| v > 3)
 }

@@ -1,0 +1,258 @@
+//! Miller-Rabin rounds in Montgomery arithmetic on fixed-size arrays of `u64` limbs, for the
+//! RSA prime search.
+//!
+//! A round is one modular exponentiation of a candidate (1024 bits for the RSA-2048 keys of
+//! `genCA`/`genSignedCert`), a key takes about a hundred of them, and so their speed decides
+//! the render time of charts like cilium. `num_bigint_dig::BigUint::modpow` works on heap
+//! vectors of any length; here the limb count is a constant (the modulus is padded with zero
+//! limbs up to 8, 16, 32 or 64: Montgomery form only needs R = 2^(64·N) > n), so each
+//! multiply-and-reduce step (CIOS) is a fully known loop on stack arrays, about twice as fast.
+//! Larger moduli fall back to `BigUint::modpow`.
+//!
+//! It is not constant-time: it only ever sees random candidates, never a finished key.
+//! Unoptimised builds (tests) also take the `BigUint` path: this code is only fast when
+//! optimised, and `num-bigint-dig` is built optimised even in dev (see the workspace profile).
+
+use num_bigint_dig::BigUint;
+use num_traits::One;
+
+/// A Miller-Rabin round of odd `n = 2^s·d + 1` with witness `base` in [2, n−2]: false when
+/// `base` proves `n` composite.
+pub fn passes_round(n: &BigUint, base: &BigUint, d: &BigUint, s: usize) -> bool {
+    if cfg!(debug_assertions) {
+        return passes_round_big(n, base, d, s);
+    }
+    match n.bits().div_ceil(64) {
+        0..=8 => Mont::<8>::new(n).passes_round(base, d, s),
+        9..=16 => Mont::<16>::new(n).passes_round(base, d, s),
+        17..=32 => Mont::<32>::new(n).passes_round(base, d, s),
+        33..=64 => Mont::<64>::new(n).passes_round(base, d, s),
+        _ => passes_round_big(n, base, d, s),
+    }
+}
+
+/// The same round on `BigUint`s.
+fn passes_round_big(n: &BigUint, base: &BigUint, d: &BigUint, s: usize) -> bool {
+    let one = BigUint::one();
+    let n1 = n - &one;
+    let mut x = base.modpow(d, n);
+    if x == one || x == n1 {
+        return true;
+    }
+    for _ in 1..s {
+        x = (&x * &x) % n;
+        if x == n1 {
+            return true;
+        }
+        if x == one {
+            return false;
+        }
+    }
+    false
+}
+
+/// The limbs of `x` (which must fit), little-endian, zero-padded.
+fn limbs<const N: usize>(x: &BigUint) -> [u64; N] {
+    let mut out = [0u64; N];
+    for (i, chunk) in x.to_bytes_le().chunks(8).enumerate().take(N) {
+        let mut v = [0u8; 8];
+        v[..chunk.len()].copy_from_slice(chunk);
+        out[i] = u64::from_le_bytes(v);
+    }
+    out
+}
+
+/// An odd modulus `n < 2^(64·N)` prepared for Montgomery multiplication.
+struct Mont<const N: usize> {
+    n: [u64; N],
+    /// −n⁻¹ mod 2^64.
+    n0: u64,
+    /// R² mod n, to move numbers into Montgomery form.
+    r2: [u64; N],
+}
+
+#[inline(always)]
+fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
+    let uv = u128::from(a) * u128::from(b) + u128::from(c) + u128::from(carry);
+    (uv as u64, (uv >> 64) as u64)
+}
+
+impl<const N: usize> Mont<N> {
+    fn new(n: &BigUint) -> Self {
+        let nl = limbs::<N>(n);
+        // Newton's iteration doubles the correct low bits of the inverse each step: 1 → 64.
+        let mut inv: u64 = 1;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(nl[0].wrapping_mul(inv)));
+        }
+        let r2 = (BigUint::one() << (128 * N)) % n;
+        Mont { n: nl, n0: inv.wrapping_neg(), r2: limbs::<N>(&r2) }
+    }
+
+    /// a·b·R⁻¹ mod n, for a, b < n.
+    #[inline(never)]
+    fn mul(&self, a: &[u64; N], b: &[u64; N]) -> [u64; N] {
+        let n = &self.n;
+        let mut t = [0u64; N];
+        let mut t_hi: u64 = 0;
+        for &bi in b {
+            let mut c = 0u64;
+            for j in 0..N {
+                (t[j], c) = mac(a[j], bi, t[j], c);
+            }
+            let (hi, over) = t_hi.overflowing_add(c);
+            let m = t[0].wrapping_mul(self.n0);
+            let (_, mut c) = mac(m, n[0], t[0], 0);
+            for j in 1..N {
+                (t[j - 1], c) = mac(m, n[j], t[j], c);
+            }
+            let (top, over2) = hi.overflowing_add(c);
+            t[N - 1] = top;
+            t_hi = u64::from(over) + u64::from(over2);
+        }
+        // t < 2n: subtract n once unless t < n already.
+        let mut out = [0u64; N];
+        let mut borrow = false;
+        for j in 0..N {
+            let (d1, b1) = t[j].overflowing_sub(n[j]);
+            let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
+            out[j] = d2;
+            borrow = b1 | b2;
+        }
+        if t_hi == 0 && borrow {
+            t
+        } else {
+            out
+        }
+    }
+
+    /// base^exp in Montgomery form (base < n), by fixed 4-bit windows.
+    fn pow(&self, base: &[u64; N], exp: &BigUint) -> [u64; N] {
+        let mut table = [[0u64; N]; 16];
+        let mut unit = [0u64; N];
+        unit[0] = 1;
+        table[0] = self.mul(&unit, &self.r2);
+        table[1] = self.mul(base, &self.r2);
+        for i in 2..16 {
+            table[i] = self.mul(&table[i - 1], &table[1]);
+        }
+        let mut acc = table[0];
+        let mut started = false;
+        for byte in exp.to_bytes_be() {
+            for w in [byte >> 4, byte & 0xf] {
+                if started {
+                    for _ in 0..4 {
+                        acc = self.mul(&acc, &acc);
+                    }
+                }
+                if w != 0 {
+                    acc = self.mul(&acc, &table[usize::from(w)]);
+                    started = true;
+                }
+            }
+        }
+        acc
+    }
+
+    fn passes_round(&self, base: &BigUint, d: &BigUint, s: usize) -> bool {
+        let mut unit = [0u64; N];
+        unit[0] = 1;
+        // One is R mod n in Montgomery form, minus one is n − (R mod n).
+        let one = self.mul(&unit, &self.r2);
+        let mut minus_one = [0u64; N];
+        let mut borrow = false;
+        for j in 0..N {
+            let (d1, b1) = self.n[j].overflowing_sub(one[j]);
+            let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
+            minus_one[j] = d2;
+            borrow = b1 | b2;
+        }
+        let mut x = self.pow(&limbs::<N>(base), d);
+        if x == one || x == minus_one {
+            return true;
+        }
+        for _ in 1..s {
+            x = self.mul(&x, &x);
+            if x == minus_one {
+                return true;
+            }
+            if x == one {
+                return false;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint_dig::RandBigInt;
+    use num_traits::Zero;
+    use rand::rngs::OsRng;
+
+    /// base^exp mod n through the Montgomery path.
+    fn modpow<const N: usize>(base: &BigUint, exp: &BigUint, n: &BigUint) -> BigUint {
+        let m = Mont::<N>::new(n);
+        let mut unit = [0u64; N];
+        unit[0] = 1;
+        let plain = m.mul(&m.pow(&limbs::<N>(&(base % n)), exp), &unit);
+        let bytes: Vec<u8> = plain.iter().flat_map(|l| l.to_le_bytes()).collect();
+        BigUint::from_bytes_le(&bytes)
+    }
+
+    #[test]
+    fn modpow_matches_biguint() {
+        let mut rng = OsRng;
+        for bits in [2usize, 63, 64, 65, 127, 128, 129, 300, 511, 512] {
+            for _ in 0..6 {
+                let n = rng.gen_biguint(bits) | BigUint::from(1u32);
+                if n.bits() < 2 {
+                    continue;
+                }
+                let a = rng.gen_biguint(bits + 7);
+                let e = rng.gen_biguint(bits);
+                assert_eq!(modpow::<8>(&a, &e, &n), a.modpow(&e, &n), "bits {bits}");
+                assert_eq!(modpow::<16>(&a, &e, &n), a.modpow(&e, &n), "bits {bits}, padded");
+            }
+        }
+        for _ in 0..3 {
+            let n = rng.gen_biguint(1024) | BigUint::from(1u32);
+            let a = rng.gen_biguint(1024);
+            let e = rng.gen_biguint(1024);
+            assert_eq!(modpow::<16>(&a, &e, &n), a.modpow(&e, &n));
+        }
+        let p = BigUint::from(0xffff_ffff_ffff_ffc5u64); // the largest 64-bit prime
+        let three = BigUint::from(3u32);
+        assert_eq!(modpow::<8>(&three, &(&p - 1u32), &p), BigUint::one());
+        assert_eq!(modpow::<8>(&three, &BigUint::zero(), &p), BigUint::one());
+    }
+
+    /// Both round implementations agree on primes, Carmichael numbers and random odd numbers.
+    #[test]
+    fn rounds_agree() {
+        let mut rng = OsRng;
+        let mut ns: Vec<BigUint> =
+            [561u64, 41041, 825265, 321197185, 5394826801, 4_294_967_291, 0xffff_ffff_ffff_ffc5]
+                .iter()
+                .map(|&v| BigUint::from(v))
+                .collect();
+        for bits in [70usize, 600, 1024] {
+            ns.extend((0..4).map(|_| rng.gen_biguint(bits) | BigUint::from(1u32)));
+        }
+        for n in ns {
+            let n1 = &n - 1u32;
+            let s = n1.trailing_zeros().unwrap();
+            let d = &n1 >> s;
+            for _ in 0..3 {
+                let a = rng.gen_biguint_range(&BigUint::from(2u32), &n1);
+                let want = passes_round_big(&n, &a, &d, s);
+                let got = match n.bits().div_ceil(64) {
+                    0..=8 => Mont::<8>::new(&n).passes_round(&a, &d, s),
+                    _ => Mont::<16>::new(&n).passes_round(&a, &d, s),
+                };
+                assert_eq!(got, want, "{n} base {a}");
+            }
+        }
+    }
+}
