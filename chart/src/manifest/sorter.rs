@@ -105,13 +105,17 @@ fn field_err(v: &Value, field: &str, ty: &str) -> String {
 
 /// `yaml.Unmarshal(doc, &SimpleHead{})`, with its errors.
 pub fn parse_head(doc: &str) -> Result<SimpleHead, String> {
-    let v = rudder_engine::yaml::from_yaml(doc).map_err(|e| {
-        if e.starts_with("error converting YAML to JSON") || e.starts_with("error unmarshaling JSON") {
-            e
-        } else {
-            format!("error converting YAML to JSON: {e}")
-        }
-    })?;
+    // Only these keys are read; the rest of the document needs checking, not building.
+    let v = match rudder_engine::yaml::from_yaml_top_level(doc, &["apiVersion", "kind", "metadata"]) {
+        Some(v) => v,
+        None => rudder_engine::yaml::from_yaml(doc).map_err(|e| {
+            if e.starts_with("error converting YAML to JSON") || e.starts_with("error unmarshaling JSON") {
+                e
+            } else {
+                format!("error converting YAML to JSON: {e}")
+            }
+        })?,
+    };
     let mut head = SimpleHead::default();
     let m = match &v {
         Value::Map(m) => m.clone(),

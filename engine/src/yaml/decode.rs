@@ -634,3 +634,174 @@ pub fn unmarshal_json_compat(text: &str) -> Result<Value, String> {
 
 #[allow(dead_code)]
 fn _style_used(_: ScalarStyle) {}
+
+/// [`unmarshal_json_compat`] of a document restricted to some of its top-level keys, without
+/// building the rest: `Some(map of those keys)` exactly when the full decode would succeed
+/// with a mapping, `None` when this shortcut cannot vouch for that (the caller then decodes
+/// in full, which also gives the exact error).
+///
+/// Reading the kind and metadata of every rendered document (Helm's `SortManifests`) decodes
+/// whole documents only to find their errors; for big CRDs that was most of a render. The
+/// shortcut runs the same parser over the whole document, so every syntax error still makes
+/// it give up, and it gives up on everything whose decoding could fail or differ later: tags,
+/// anchors, aliases, merge keys, keys that are not plain strings (JSON needs string keys), and
+/// numbers that JSON cannot hold (`.inf`, `.nan`).
+pub fn top_level_json_compat(text: &str, keys: &[&str]) -> Option<Value> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut s = Skim { parser: Parser::new(text) };
+    if s.next()?.typ != EventType::StreamStart || s.next()?.typ != EventType::DocumentStart {
+        return None;
+    }
+    let root = s.next()?;
+    if root.typ != EventType::MappingStart || !untagged(&root) {
+        return None;
+    }
+    let mut top = MapBuilder::default();
+    loop {
+        let k = s.next()?;
+        if k.typ == EventType::MappingEnd {
+            break;
+        }
+        let key = s.key(&k)?;
+        let v = s.next()?;
+        match &key {
+            Native::Str(name) if keys.contains(&name.as_str()) => {
+                let value = s.build(v)?;
+                top.set(key, value);
+            }
+            _ => s.skip(v)?,
+        }
+    }
+    if s.next()?.typ != EventType::DocumentEnd {
+        return None;
+    }
+    let native = Native::Map(top.entries);
+    check_keys(&native).ok()?;
+    to_json_value(&native).ok()
+}
+
+/// Whether a key event certainly decodes to a string or a bool, judged from its text: plain
+/// keys that may be nulls (`~`, `null`, empty), numbers (some not JSON-able as keys) or merge
+/// keys (`<<`) are left to the full decode, as is anything tagged or anchored. (YAML 1.1
+/// numbers, infinities and NaNs start with a digit, a sign or a dot.)
+fn plain_string_key(ev: &super::parser::Event) -> Option<()> {
+    if ev.typ != EventType::Scalar || !untagged(ev) {
+        return None;
+    }
+    if ev.implicit {
+        let v = &ev.value;
+        if matches!(v.first(), None | Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'<')) || v.eq_ignore_ascii_case(b"null") {
+            return None;
+        }
+    }
+    Some(())
+}
+
+fn untagged(ev: &super::parser::Event) -> bool {
+    ev.anchor.is_empty() && ev.tag.is_empty()
+}
+
+/// The event walk of [`top_level_json_compat`]; every method answers `None` to give up.
+struct Skim {
+    parser: Parser,
+}
+
+impl Skim {
+    fn next(&mut self) -> Option<super::parser::Event> {
+        self.parser.next().ok().flatten()
+    }
+
+    /// A mapping key that is certainly a string or a bool (both JSON-able keys).
+    fn key(&self, ev: &super::parser::Event) -> Option<Native> {
+        plain_string_key(ev)?;
+        let value = lossy(ev.value.clone());
+        if ev.implicit {
+            return match scalar_native("", &value).ok()? {
+                k @ (Native::Str(_) | Native::Bool(_)) => Some(k),
+                _ => None,
+            };
+        }
+        Some(Native::Str(value))
+    }
+
+    /// A scalar's value as the full decode makes it, if JSON can hold it.
+    fn scalar(&self, ev: &super::parser::Event) -> Option<Native> {
+        if !untagged(ev) {
+            return None;
+        }
+        let value = lossy(ev.value.clone());
+        if !ev.implicit {
+            return Some(Native::Str(value));
+        }
+        match scalar_native("", &value).ok()? {
+            Native::Float(f) if !f.is_finite() => None,
+            v => Some(v),
+        }
+    }
+
+    /// Checks a scalar without keeping it: only those that may read as numbers need a look.
+    fn check_scalar(&self, ev: &super::parser::Event) -> Option<()> {
+        if !untagged(ev) {
+            return None;
+        }
+        if ev.implicit && matches!(ev.value.first(), Some(b'0'..=b'9' | b'+' | b'-' | b'.')) {
+            self.scalar(ev)?;
+        }
+        Some(())
+    }
+
+    fn build(&mut self, ev: super::parser::Event) -> Option<Native> {
+        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || match ev.typ {
+            EventType::Scalar => self.scalar(&ev),
+            EventType::MappingStart if untagged(&ev) => {
+                let mut m = MapBuilder::default();
+                loop {
+                    let k = self.next()?;
+                    if k.typ == EventType::MappingEnd {
+                        return Some(Native::Map(m.entries));
+                    }
+                    let key = self.key(&k)?;
+                    let v = self.next()?;
+                    let value = self.build(v)?;
+                    m.set(key, value);
+                }
+            }
+            EventType::SequenceStart if untagged(&ev) => {
+                let mut items = Vec::new();
+                loop {
+                    let e = self.next()?;
+                    if e.typ == EventType::SequenceEnd {
+                        return Some(Native::Seq(items));
+                    }
+                    items.push(self.build(e)?);
+                }
+            }
+            _ => None,
+        })
+    }
+
+    fn skip(&mut self, ev: super::parser::Event) -> Option<()> {
+        stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || match ev.typ {
+            EventType::Scalar => self.check_scalar(&ev),
+            EventType::MappingStart if untagged(&ev) => loop {
+                let k = self.next()?;
+                if k.typ == EventType::MappingEnd {
+                    return Some(());
+                }
+                plain_string_key(&k)?;
+                let v = self.next()?;
+                self.skip(v)?;
+            },
+            EventType::SequenceStart if untagged(&ev) => loop {
+                let e = self.next()?;
+                if e.typ == EventType::SequenceEnd {
+                    return Some(());
+                }
+                self.skip(e)?;
+            },
+            _ => None,
+        })
+    }
+}

@@ -42,6 +42,13 @@ pub fn from_yaml(text: &str) -> Result<Value, String> {
     decode::unmarshal_json_compat(text)
 }
 
+/// [`from_yaml`] of a document restricted to some of its top-level keys, built without the
+/// rest; `None` when the full [`from_yaml`] is needed to know (see
+/// [`decode::top_level_json_compat`]).
+pub fn from_yaml_top_level(text: &str, keys: &[&str]) -> Option<Value> {
+    decode::top_level_json_compat(text, keys)
+}
+
 /// go-yaml v2 `yaml.Unmarshal(text, &iface)` without the JSON step: Go's native types (`int`,
 /// `uint64`, `float64`, `map[interface{}]interface{}`). Errors are go-yaml's (`yaml: ...`).
 pub fn from_yaml_native(text: &str) -> Result<Native, String> {

@@ -231,3 +231,49 @@ fn marshal_v2_direct_matches_literal() {
         assert_eq!(super::encode::marshal_v2(&v), super::encode::marshal_v2_literal(&v), "{v:?}");
     }
 }
+
+/// The head shortcut agrees with the full decode wherever it answers, and never answers for a
+/// document the full decode rejects.
+#[test]
+fn top_level_shortcut_agrees_with_the_full_decode() {
+    let keys = ["apiVersion", "kind", "metadata"];
+    let docs = [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations: {a: '1', b: \"2\"}\ndata:\n  k: v\n",
+        "kind: A\nspec:\n  versions: [{name: v1, served: true}]\n  n: 3\n  f: 1.5e3\n  list:\n  - a\n  - {b: [1, 2, null]}\n",
+        "metadata:\n  name: 007\n  labels: {yes: no, on: off}\nkind: K\nkind: L\n",
+        "apiVersion: v1\nspec: {x: .inf}\n",
+        "apiVersion: v1\nspec: {x: -.Inf}\n",
+        "apiVersion: v1\nspec: {x: .NaN}\n",
+        "apiVersion: v1\nspec: {x: '.inf'}\n",
+        "apiVersion: v1\nspec:\n  ~: null-key\n",
+        "apiVersion: v1\nspec:\n  18446744073709551615: big\n",
+        "apiVersion: v1\nspec:\n  1: one\n  1.5: f\n  true: t\n",
+        "apiVersion: v1\nbase: &b {x: 1}\nspec: *b\n",
+        "apiVersion: v1\nspec:\n  <<: {x: 1}\n",
+        "apiVersion: !!str v1\nkind: K\n",
+        "apiVersion: v1\nspec: !!binary aGVsbG8=\n",
+        "apiVersion: v1\nspec: !!binary '###'\n",
+        "apiVersion: v1\nspec: {a: 1\n",
+        "apiVersion: v1\n  bad: indent\n",
+        "apiVersion: v1\nkind: [a, b]\nmetadata: 5\n",
+        "- a\n- b\n",
+        "just a string\n",
+        "# comment only\n",
+        "apiVersion: v1\n---\nkind: second\n",
+        "apiVersion: v1\nspec:\n  ? [complex]\n  : key\n",
+        "apiVersion: v1\nspec:\n  x: \"\\xff\\u00e9\"\n",
+    ];
+    let mut answered = 0;
+    for doc in docs {
+        let full = from_yaml(doc);
+        let Some(short) = from_yaml_top_level(doc, &keys) else { continue };
+        answered += 1;
+        let full = full.unwrap_or_else(|e| panic!("shortcut answered for a document the full decode rejects ({e}):\n{doc}"));
+        for k in keys {
+            assert_eq!(get(&short, k), get(&full, k), "key {k} of:\n{doc}");
+        }
+        let Value::Map(m) = &short else { panic!("not a map: {doc}") };
+        assert!(m.read().keys().all(|k| keys.contains(&k.as_ref())), "extra keys from:\n{doc}");
+    }
+    assert!(answered >= 5, "the shortcut answered only {answered} times");
+}
