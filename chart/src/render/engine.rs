@@ -295,6 +295,7 @@ impl Engine {
         set.set_missing_key(if self.strict { MissingKey::Error } else { MissingKey::Zero });
         let keys = sort_templates(tpls.keys());
         let texts: Vec<(&str, &str)> = keys.iter().map(|name| (name.as_str(), &*tpls[name].text)).collect();
+        prefetch_keys(&texts);
         if let Err((i, e)) = set.parse_all(&texts) {
             return Err(RenderError(cleanup_parse_error(&keys[i], &e.message)));
         }
@@ -321,5 +322,17 @@ impl Engine {
             }
         }
         Ok(rendered)
+    }
+}
+
+/// Templates that call `genCA`, `genSignedCert` or `genSelfSignedCert` make RSA-2048 keys,
+/// whose prime search dominates their render: it is started in the background now, for as
+/// many keys as there are such calls (at most two; a call site in a branch not taken costs a
+/// little background work, not render time), so that it overlaps parsing and execution.
+fn prefetch_keys(texts: &[(&str, &str)]) {
+    const CALLS: [&str; 3] = ["genCA", "genSignedCert", "genSelfSignedCert"];
+    let sites: usize = texts.iter().map(|(_, t)| CALLS.iter().map(|c| t.matches(c).count()).sum::<usize>()).sum();
+    if sites > 0 {
+        rudder_engine::funcs::crypto::prefetch_rsa_2048(sites.min(2));
     }
 }

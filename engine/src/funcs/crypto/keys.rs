@@ -155,17 +155,27 @@ impl PrivKey {
         }
     }
 
-    /// An RSA key of `bits` bits with e = 65537, as Go's `rsa.GenerateKey`. The two primes are
-    /// searched for on two threads (prime search dominates the time; see [`super::prime`]).
+    /// An RSA key of `bits` bits with e = 65537, as Go's `rsa.GenerateKey`. Prime search
+    /// dominates the time (see [`super::prime`]): primes found ahead of need are used first
+    /// ([`super::prime::prefetch`]), and two still to be found are searched for on two threads.
     pub fn rsa(bits: usize) -> Result<PrivKey, String> {
+        use super::prime::{take, take_or_search};
         loop {
             let half = bits / 2;
-            let other = std::thread::spawn(move || super::prime::random_prime(&mut OsRng, bits - half));
-            let p: BigUint = super::prime::random_prime(&mut OsRng, half);
-            let q: BigUint = match other.join() {
-                Ok(q) => q,
-                Err(_) => return Err("failed to generate private key: prime search failed".into()),
+            let (p, q) = match (take(half), take(bits - half)) {
+                (Some(p), Some(q)) => (p, q),
+                (Some(p), None) => (p, take_or_search(bits - half)),
+                (None, Some(q)) => (take_or_search(half), q),
+                (None, None) => {
+                    let other = std::thread::spawn(move || take_or_search(bits - half));
+                    let p = take_or_search(half);
+                    match other.join() {
+                        Ok(q) => (p, q),
+                        Err(_) => return Err("failed to generate private key: prime search failed".into()),
+                    }
+                }
             };
+            let (p, q): (BigUint, BigUint) = (p, q);
             if p == q || (&p * &q).bits() != bits {
                 continue;
             }

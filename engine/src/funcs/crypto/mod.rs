@@ -10,6 +10,12 @@ pub mod pem;
 mod mont;
 mod prime;
 
+/// Starts finding the primes of `keys` RSA-2048 keys (what `genCA`, `genSelfSignedCert` and
+/// `genSignedCert` make) in the background; see `prime::prefetch`.
+pub fn prefetch_rsa_2048(keys: usize) {
+    prime::prefetch(1024, 2 * keys);
+}
+
 use std::any::Any;
 use std::sync::Arc;
 

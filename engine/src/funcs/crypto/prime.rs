@@ -165,6 +165,56 @@ pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
     }
 }
 
+/// Primes found ahead of need, by size: see [`prefetch`].
+static POOL: std::sync::Mutex<Vec<(usize, BigUint)>> = std::sync::Mutex::new(Vec::new());
+/// Primes the background search has yet to find (so repeated requests do not pile up).
+static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// At most this many primes are searched for ahead of need at a time.
+const PREFETCH_MAX: usize = 8;
+
+/// Starts searching, on a background thread, for `count` primes of `bits` bits that a later
+/// key generation takes from the pool instead of searching then ([`take_or_search`]).
+///
+/// A chart whose templates call `genCA`/`genSignedCert` (cilium: a CA and a certificate on
+/// every render) otherwise spends most of its render searching for primes on the rendering
+/// thread; started when the templates are known, the search overlaps their parsing and
+/// execution. Primes are drawn from the operating system's random source either way, and
+/// nothing about which key gets which prime is observable. Unused primes are dropped at exit.
+pub fn prefetch(bits: usize, count: usize) {
+    use std::sync::atomic::Ordering;
+    let pending = PENDING.load(Ordering::Relaxed);
+    let count = count.min(PREFETCH_MAX.saturating_sub(pending));
+    if count == 0 || bits < 16 {
+        return;
+    }
+    PENDING.fetch_add(count, Ordering::Relaxed);
+    let spawned = std::thread::Builder::new().name("prime-prefetch".into()).spawn(move || {
+        for _ in 0..count {
+            let p = random_prime(&mut rand::rngs::OsRng, bits);
+            POOL.lock().unwrap_or_else(|e| e.into_inner()).push((bits, p));
+            PENDING.fetch_sub(1, Ordering::Relaxed);
+        }
+    });
+    if spawned.is_err() {
+        PENDING.fetch_sub(count, Ordering::Relaxed);
+    }
+}
+
+/// A prime of `bits` bits from the pool if one is ready, otherwise searched for now.
+pub fn take_or_search(bits: usize) -> BigUint {
+    if let Some(p) = take(bits) {
+        return p;
+    }
+    random_prime(&mut rand::rngs::OsRng, bits)
+}
+
+/// A ready prime of `bits` bits from the pool.
+pub fn take(bits: usize) -> Option<BigUint> {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let i = pool.iter().position(|(b, _)| *b == bits)?;
+    Some(pool.swap_remove(i).1)
+}
+
 /// `rounds` Miller-Rabin rounds with random bases in [2, n-2]; false when `n` is composite.
 fn miller_rabin<R: RngCore + ?Sized>(rng: &mut R, n: &BigUint, rounds: usize) -> bool {
     let one = BigUint::one();
