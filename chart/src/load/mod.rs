@@ -153,6 +153,39 @@ fn ext(name: &str) -> &str {
 
 /// Helm's `LoadFiles`: sorts files (names relative to the chart root, `/`-separated, BOMs
 /// stripped, in load order) into a chart, loads subcharts recursively and validates Chart.yaml.
+/// Below this many bytes of values and subchart files, a chart loads on one thread.
+const PARALLEL_LOAD_MIN: usize = 256 * 1024;
+
+/// What one load job gives: the chart's own values or a subchart.
+enum Loaded {
+    Values(Value),
+    Chart(Box<Chart>),
+}
+
+/// A subchart archive whose entry is not named as its directory key (reported unwrapped).
+fn misnamed_archive(n: &str, files: &[File], parent: &str) -> Option<LoadError> {
+    let file = &files[0];
+    (ext(n) == ".tgz" && file.name != n)
+        .then(|| LoadError::Other(format!("error unpacking subchart tar in {parent}: expected {n}, got {}", file.name)))
+}
+
+fn decode_values(data: &[u8]) -> Result<Value, LoadError> {
+    values::load_values(data).map_err(|e| LoadError::Decode(format!("cannot load values.yaml: {e}")))
+}
+
+/// The subchart `n` from its files under `charts/` (a `.tgz`, checked by
+/// [`misnamed_archive`] first, or a directory).
+fn load_subchart(n: &str, files: &[File]) -> Result<Box<Chart>, LoadError> {
+    if ext(n) == ".tgz" {
+        return load_archive(&files[0].data).map(Box::new);
+    }
+    let buff: Vec<File> = files
+        .iter()
+        .filter_map(|f| f.name.split_once('/').map(|(_, rest)| File { name: rest.to_string(), data: f.data.clone() }))
+        .collect();
+    load_files(buff).map(Box::new)
+}
+
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
     let mut c = Chart::default();
     let mut md: Option<Metadata> = None;
@@ -171,6 +204,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         }
     }
     let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    let mut deferred_values: Option<std::sync::Arc<[u8]>> = None;
     for f in &files {
         c.raw.push(f.clone());
         let name = f.name.as_str();
@@ -192,7 +226,17 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                 }
             }
             "values.yaml" => {
-                c.values = values::load_values(&f.data).map_err(|e| LoadError::Decode(format!("cannot load values.yaml: {e}")))?;
+                // Decoded below, beside the subcharts, unless a file decoded later in this loop
+                // could fail first (then the order of errors needs it decoded now).
+                let decoded_after = files.iter().skip_while(|g| !std::ptr::eq(*g, f)).skip(1).any(|g| {
+                    matches!(g.name.as_str(), "Chart.lock" | "requirements.lock" | "requirements.yaml" | "values.yaml")
+                });
+                if decoded_after {
+                    c.values = decode_values(&f.data)?;
+                    deferred_values = None;
+                } else {
+                    deferred_values = Some(f.data.clone());
+                }
                 c.values_raw = Some(f.data.to_vec());
             }
             "values.schema.json" => c.schema = Some(f.data.to_vec()),
@@ -222,6 +266,34 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
             _ => c.files.push(f.clone()),
         }
     }
+    // The values and the subcharts are independent: big ones are decoded and loaded on two
+    // threads, and the results taken in the sequential order, so the first error is the same.
+    let subcharts: Vec<(String, Vec<File>)> =
+        subcharts.into_iter().filter(|(n, _)| !n.starts_with('_') && !n.starts_with('.')).collect();
+    let jobs = usize::from(deferred_values.is_some()) + subcharts.len();
+    let bytes: usize = deferred_values.as_ref().map_or(0, |v| v.len())
+        + subcharts.iter().flat_map(|(_, fs)| fs.iter()).map(|f| f.data.len()).sum::<usize>();
+    let threads = if bytes < PARALLEL_LOAD_MIN { 1 } else { rudder_engine::par::threads(2) };
+    let offset = usize::from(deferred_values.is_some());
+    let mut done = rudder_engine::par::map_indexed(jobs, threads, &|i| match (&deferred_values, i) {
+        (Some(data), 0) => decode_values(data).map(Loaded::Values),
+        _ => {
+            let (n, files) = &subcharts[i - offset];
+            if misnamed_archive(n, files, "").is_some() {
+                return Ok(Loaded::Values(Value::Nil)); // reported in order below
+            }
+            load_subchart(n, files).map(Loaded::Chart)
+        }
+    })
+    .into_iter();
+    if deferred_values.is_some() {
+        match done.next() {
+            Some(Ok(Loaded::Values(v))) => c.values = v,
+            Some(Err(e)) => return Err(e),
+            _ => {}
+        }
+    }
+
     let Some(mut md) = md else {
         return Err(LoadError::Other("Chart.yaml file is missing".into()));
     };
@@ -231,37 +303,16 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         c.values = Value::empty_map();
     }
 
-    for (n, files) in subcharts {
-        if n.starts_with('_') || n.starts_with('.') {
-            continue;
+    for ((n, files), sc) in subcharts.iter().zip(done) {
+        if let Some(e) = misnamed_archive(n, files, c.name()) {
+            return Err(e);
         }
-        let sc = if ext(&n) == ".tgz" {
-            let file = &files[0];
-            if file.name != n {
-                return Err(LoadError::Other(format!(
-                    "error unpacking subchart tar in {}: expected {n}, got {}",
-                    c.name(),
-                    file.name
-                )));
-            }
-            load_archive(&file.data)
-        } else {
-            let buff: Vec<File> = files
-                .into_iter()
-                .filter_map(|f| {
-                    f.name.split_once('/').map(|(_, rest)| File {
-                        name: rest.to_string(),
-                        data: f.data,
-                    })
-                })
-                .collect();
-            load_files(buff)
-        };
         match sc {
-            Ok(sc) => c.dependencies.push(sc),
+            Ok(Loaded::Chart(sc)) => c.dependencies.push(*sc),
+            Ok(Loaded::Values(_)) => {}
             Err(e) => {
                 return Err(LoadError::Subchart {
-                    name: n,
+                    name: n.clone(),
                     parent: c.name().to_string(),
                     source: Box::new(e),
                 })
