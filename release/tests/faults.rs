@@ -703,13 +703,17 @@ async fn apiserver_gone_at_the_record_update_then_rolled_back() {
         // write was refused.
         // (`UPGRADE FAILED: ` is the CLI's prefix to the action's message.)
         // The cause of the refused write depends on timing (the outage cuts open connections
-        // while new ones are refused): the request and the words before the cause must agree.
+        // while new ones are refused, or reset while they are being made): the request and the
+        // words before the cause must agree.
         let (r_req, r_cause) = split_cause(&normalized(&format!("UPGRADE FAILED: {rudder_err}"), name));
         let (h_req, h_cause) = split_cause(&normalized(&helm_error(&o_outage), name));
         assert_eq!(r_req, h_req);
         for c in [r_cause, h_cause] {
             assert!(
-                c == "EOF" || c.ends_with(": connect: connection refused") || c.ends_with(": read: connection reset by peer"),
+                c == "EOF"
+                    || c.ends_with(": connect: connection refused")
+                    || c.ends_with(": connect: connection reset by peer")
+                    || c.ends_with(": read: connection reset by peer"),
                 "{c}"
             );
         }
