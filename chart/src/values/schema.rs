@@ -131,12 +131,16 @@ fn instance_of(values: &Value) -> serde_json::Value {
 }
 
 fn validate_instance(instance: &serde_json::Value, schema_json: &[u8]) -> Result<(), String> {
-    let schema: serde_json::Value = serde_json::from_slice(schema_json).map_err(|e| e.to_string())?;
+    let parse = || serde_json::from_slice::<serde_json::Value>(schema_json).map_err(|e| e.to_string());
+    let mut schema = parse()?;
     // A big schema is first tried split into resources; only a clean pass counts. Anything
-    // else (a compile error, a failed validation) is redone on the schema as written, so every
-    // message is exactly the one-piece one.
-    if schema_json.len() >= SPLIT_MIN && !has_references(schema_json, &schema) && split_passes(&schema, instance) {
-        return Ok(());
+    // else (a compile error, a failed validation) is redone on the schema as written (parsed
+    // again: the split takes it apart), so every message is exactly the one-piece one.
+    if schema_json.len() >= SPLIT_MIN && !has_references(schema_json, &schema) {
+        if split_passes(schema, instance) {
+            return Ok(());
+        }
+        schema = parse()?;
     }
     let mut c = compiler();
     c.add_resource(SCHEMA_URL, schema).map_err(|e| e.to_string())?;
@@ -188,7 +192,7 @@ fn has_references(schema_json: &[u8], schema: &serde_json::Value) -> bool {
 /// compiled are found by hash. Without references, identifiers or anchors in the document
 /// (see [`has_references`]) a subschema means the same wherever it sits, and a `$ref` to it
 /// (its only key, so no draft ignores a sibling) validates exactly what it would in place.
-fn split_passes(schema: &serde_json::Value, instance: &serde_json::Value) -> bool {
+fn split_passes(mut root: serde_json::Value, instance: &serde_json::Value) -> bool {
     fn objects(v: &serde_json::Value) -> usize {
         match v {
             serde_json::Value::Object(m) => 1 + m.values().map(objects).sum::<usize>(),
@@ -214,18 +218,19 @@ fn split_passes(schema: &serde_json::Value, instance: &serde_json::Value) -> boo
             out.push((url, piece));
         }
     }
-    let mut root = schema.clone();
-    let dialect = schema.get("$schema");
+    let dialect = root.get("$schema").cloned();
     let mut pieces = Vec::new();
-    split(&mut root, dialect, &mut pieces);
+    split(&mut root, dialect.as_ref(), &mut pieces);
     let mut c = compiler();
     let mut schemas = Schemas::new();
-    for (url, piece) in pieces.iter() {
-        if c.add_resource(url, piece.clone()).is_err() {
+    let mut urls = Vec::with_capacity(pieces.len());
+    for (url, piece) in pieces {
+        if c.add_resource(&url, piece).is_err() {
             return false;
         }
+        urls.push(url);
     }
-    if c.add_resource(SCHEMA_URL, root).is_err() || pieces.iter().any(|(url, _)| c.compile(url, &mut schemas).is_err()) {
+    if c.add_resource(SCHEMA_URL, root).is_err() || urls.iter().any(|url| c.compile(url, &mut schemas).is_err()) {
         return false;
     }
     match c.compile(SCHEMA_URL, &mut schemas) {
