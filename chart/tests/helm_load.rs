@@ -148,6 +148,8 @@ fn bad_archives_fail_like_helm() {
 #[test]
 fn bad_directories_fail_like_helm() {
     let tmp = tempfile::tempdir().unwrap();
+    let big = vec![b'a'; 300 * 1024];
+    const S_CHART: &[u8] = b"apiVersion: v2\nname: s\nversion: 1.0.0\n";
     let cases: Vec<(&str, Vec<(&str, &[u8])>)> = vec![
         ("missing", vec![("values.yaml", b"a: 1\n")]),
         ("noname", vec![("Chart.yaml", b"apiVersion: v2\nversion: 1.0.0\n")]),
@@ -163,6 +165,24 @@ fn bad_directories_fail_like_helm() {
         ("valuesdoc", vec![("Chart.yaml", CHART_YAML), ("values.yaml", b"a: 1\n--- x\n")]),
         ("helmignore", vec![("Chart.yaml", CHART_YAML), (".helmignore", b"**/x\n")]),
         ("bom", vec![("Chart.yaml", b"\xef\xbb\xbfapiVersion: v2\nname: x\nversion: 1.0.0\n")]),
+        ("misnamedtgz", vec![("Chart.yaml", CHART_YAML), ("charts/s.tgz/Chart.yaml", b"apiVersion: v2\nname: s\nversion: 1.0.0\n")]),
+        // Big enough to load values and subcharts on two threads: the first error is still the
+        // one sequential loading meets first.
+        ("bigbadvalues", vec![("Chart.yaml", CHART_YAML), ("values.yaml", b"- 1\n"), ("charts/s/Chart.yaml", b"apiVersion: v2\nname: s\n"), ("charts/s/big.txt", &big)]),
+        ("bignochart", vec![("values.yaml", b"- 1\n"), ("charts/s/Chart.yaml", S_CHART), ("charts/s/big.txt", &big)]),
+        (
+            "bigbadsubs",
+            vec![
+                ("Chart.yaml", CHART_YAML),
+                ("values.yaml", b"a: 1\n"),
+                ("charts/a/Chart.yaml", S_CHART),
+                ("charts/a/big.txt", &big),
+                ("charts/b/Chart.yaml", b"apiVersion: v2\nname: b\nversion: one\n"),
+                ("charts/c/Chart.yaml", S_CHART),
+                ("charts/c/values.yaml", b"- 1\n"),
+            ],
+        ),
+        ("bigmisnamed", vec![("Chart.yaml", CHART_YAML), ("charts/a/Chart.yaml", S_CHART), ("charts/a/big.txt", &big), ("charts/b.tgz/Chart.yaml", S_CHART)]),
     ];
     for (name, files) in cases {
         let root = tmp.path().join(name);

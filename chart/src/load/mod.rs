@@ -151,15 +151,15 @@ fn ext(name: &str) -> &str {
     ""
 }
 
-/// Helm's `LoadFiles`: sorts files (names relative to the chart root, `/`-separated, BOMs
-/// stripped, in load order) into a chart, loads subcharts recursively and validates Chart.yaml.
 /// Below this many bytes of values and subchart files, a chart loads on one thread.
 const PARALLEL_LOAD_MIN: usize = 256 * 1024;
 
-/// What one load job gives: the chart's own values or a subchart.
+/// What one load job gives: the chart's own values, a subchart, or nothing (a misnamed
+/// subchart archive, whose error is reported in order afterwards).
 enum Loaded {
     Values(Value),
     Chart(Box<Chart>),
+    Skipped,
 }
 
 /// A subchart archive whose entry is not named as its directory key (reported unwrapped).
@@ -186,6 +186,8 @@ fn load_subchart(n: &str, files: &[File]) -> Result<Box<Chart>, LoadError> {
     load_files(buff).map(Box::new)
 }
 
+/// Helm's `LoadFiles`: sorts files (names relative to the chart root, `/`-separated, BOMs
+/// stripped, in load order) into a chart, loads subcharts recursively and validates Chart.yaml.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
     let mut c = Chart::default();
     let mut md: Option<Metadata> = None;
@@ -280,7 +282,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         _ => {
             let (n, files) = &subcharts[i - offset];
             if misnamed_archive(n, files, "").is_some() {
-                return Ok(Loaded::Values(Value::Nil)); // reported in order below
+                return Ok(Loaded::Skipped);
             }
             load_subchart(n, files).map(Loaded::Chart)
         }
@@ -309,7 +311,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         }
         match sc {
             Ok(Loaded::Chart(sc)) => c.dependencies.push(*sc),
-            Ok(Loaded::Values(_)) => {}
+            Ok(Loaded::Values(_) | Loaded::Skipped) => {}
             Err(e) => {
                 return Err(LoadError::Subchart {
                     name: n.clone(),

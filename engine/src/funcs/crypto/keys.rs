@@ -175,7 +175,6 @@ impl PrivKey {
                     }
                 }
             };
-            let (p, q): (BigUint, BigUint) = (p, q);
             if p == q || (&p * &q).bits() != bits {
                 continue;
             }
