@@ -5,12 +5,14 @@
 //! ```text
 //! release  the record model (JSON exactly as Helm writes it; unknown fields kept)
 //! codec    encode/decode of the stored payload
+//! connect  kube-rs clients with TCP_NODELAY connections (as Go's)
 //! driver   the Driver trait, labels, keys; memory, kube (Secret/ConfigMap) drivers
 //! lease    owners and leases on in-flight operations; stale pending records and recovery
 //! storage  Storage: history, last, deployed, max-history pruning
 //! ```
 
 pub mod codec;
+pub mod connect;
 pub mod driver;
 pub mod lease;
 pub mod release;

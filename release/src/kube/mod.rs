@@ -181,13 +181,9 @@ impl KubeOptions {
 /// default retries.
 pub fn client(mut config: Config) -> Result<Client, kube::Error> {
     config.default_retry = false;
-    if config.accept_invalid_certs && config.root_cert.is_none() {
-        // Any certificate is accepted, so the trust store is never consulted: an empty one
-        // spares reading and parsing every system CA (hundreds of files) per client.
-        config.root_cert = Some(Vec::new());
-    }
+    rudder_state::driver::kube::skip_unused_trust_store(&mut config);
     let layer = retry::RetryLayer::default().base(config.cluster_url.clone());
-    Ok(kube::client::ClientBuilder::try_from(config)?
+    Ok(rudder_state::connect::client_builder(config)?
         .with_layer(&layer)
         .build())
 }

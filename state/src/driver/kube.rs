@@ -37,7 +37,19 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
             .await
             .map_err(|e| Error::Kube(e.to_string()))?,
     };
-    Client::try_from(config).map_err(|e| Error::Kube(e.to_string()))
+    let mut config = config;
+    skip_unused_trust_store(&mut config);
+    Ok(crate::connect::client_builder(config).map_err(|e| Error::Kube(e.to_string()))?.build())
+}
+
+/// When any server certificate is accepted (`insecure-skip-tls-verify`) and no CA is given,
+/// the system trust store is never consulted, yet kube-rs would still read and parse every
+/// system CA (hundreds of files under /etc/ssl/certs, several ms) for each client. An empty
+/// store in its place changes nothing but that cost.
+pub fn skip_unused_trust_store(config: &mut Config) {
+    if config.accept_invalid_certs && config.root_cert.is_none() && config.root_cert_file.is_none() {
+        config.root_cert = Some(Vec::new());
+    }
 }
 
 /// A storage object kind: how the payload sits in it.
