@@ -182,6 +182,18 @@ fn main() {
             }
         },
     }
+    exit_now(0)
+}
+
+/// Ends the process once a command has finished and its output is flushed. `_exit` skips the
+/// C runtime's exit handlers, whose only work here is mimalloc's final collection: it walks
+/// and decommits the whole heap (about 4% of a big chart's render) for memory the OS takes
+/// back anyway. Rust runs no destructors at exit in either case.
+fn exit_now(code: i32) -> ! {
+    let _ = std::io::stdout().lock().flush();
+    let _ = std::io::stderr().lock().flush();
+    // SAFETY: `_exit` ends the process at once; it touches no memory of this program.
+    unsafe { libc::_exit(code) }
 }
 
 /// Prints what a chart tool wrote to stdout, then its error (exit code 1) if it failed.

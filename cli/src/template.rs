@@ -292,8 +292,13 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         enable_dns: a.enable_dns,
         sub_notes: a.render_subchart_notes,
         post_renderer: a.post_renderer.clone().filter(|p| !p.is_empty()).map(|p| (p, a.post_renderer_args.clone())),
+        exits_after: true,
     };
-    template_checked(&chart, vals, &opts, check.as_ref()).map(|o| format!("{printed}{}", o.stdout))
+    let out = template_checked(&chart, vals, &opts, check.as_ref()).map(|o| format!("{printed}{}", o.stdout));
+    // The command ends the process: the chart's files and trees are the OS's to reclaim.
+    std::mem::forget(check);
+    std::mem::forget(chart);
+    out
 }
 
 /// Go's default `log` prefix: `2006/01/02 15:04:05` (UTC).

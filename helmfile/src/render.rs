@@ -310,6 +310,7 @@ impl HelmTemplate {
             enable_dns: false,
             sub_notes: false,
             post_renderer: None,
+            exits_after: false,
         };
         template(&chart, vals, &opts)
             .map(|o| o.stdout)

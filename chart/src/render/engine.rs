@@ -43,6 +43,10 @@ pub struct Engine {
     /// Functions added last, shadowing Helm's (a cluster-backed `lookup` when rendering for
     /// install/upgrade, as Helm's engine does with a REST config).
     pub extra_funcs: Option<FuncMap>,
+    /// The process exits right after this render (the `template` command): the parsed
+    /// templates are left for the OS to reclaim instead of being freed node by node, which
+    /// costs a big chart (kube-prometheus-stack) about 7% of its render.
+    pub exits_after: bool,
 }
 
 /// An error from rendering, with Helm's text.
@@ -320,6 +324,10 @@ impl Engine {
                 }
                 Err(e) => return Err(RenderError(reformat_exec_error(name, &e.message))),
             }
+        }
+        if self.exits_after {
+            std::mem::forget(set);
+            std::mem::forget(tpls);
         }
         Ok(rendered)
     }

@@ -37,6 +37,8 @@ pub struct TemplateOptions {
     /// `--post-renderer`: an executable (and its `--post-renderer-args`) fed the manifests on
     /// stdin; its stdout replaces them.
     pub post_renderer: Option<(String, Vec<String>)>,
+    /// The process exits once the output is written (see [`Engine::exits_after`]).
+    pub exits_after: bool,
 }
 
 /// The error of a failed `helm template`, with whether Helm adds its
@@ -227,7 +229,7 @@ fn render_files(chart: &Chart, values: Value, opts: &TemplateOptions) -> Result<
             chart.metadata.kube_version, caps.kube_version.version
         )));
     }
-    let engine = Engine { enable_dns: opts.enable_dns, ..Engine::default() };
+    let engine = Engine { enable_dns: opts.enable_dns, exits_after: opts.exits_after, ..Engine::default() };
     engine.render(chart, &top).map_err(|e| TemplateError::late(e.0))
 }
 
