@@ -142,20 +142,24 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
         }
         Some(regex::Regex::new(&literal_braces(&opts.filter)).map_err(|e| InspectError::new(regex_error(&e, &opts.filter)))?)
     };
-    let results: Vec<Release> = records
-        .into_iter()
-        .filter(|r| filter.as_ref().is_none_or(|f| f.is_match(&r.name)))
-        .collect();
-    let total = results.len();
+    // Records are large (a kilobyte each) and there may be thousands: they are filtered in
+    // place (`retain` moves nothing while all are kept), sorted as a permutation, and only the
+    // page shown is moved out.
+    let mut rels = records;
+    if let Some(f) = &filter {
+        rels.retain(|r| f.is_match(&r.name));
+    }
+    let total = rels.len();
     if total == 0 {
         return Ok(Vec::new());
     }
     let mask = opts.state_mask();
-    let mut rels = if mask != SUPERSEDED { latest(results) } else { results };
-    rels.retain(|r| mask & state_bit(r.status().as_str()) != 0);
+    if mask != SUPERSEDED {
+        latest(&mut rels);
+    }
     let selector = Selector::parse(&opts.selector).map_err(InspectError::new)?;
-    rels.retain(|r| selector.matches(&r.labels));
-    sort(&mut rels, opts);
+    rels.retain(|r| mask & state_bit(r.status().as_str()) != 0 && selector.matches(&r.labels));
+    let order = sorted_order(&rels, opts);
     let offset = usize::try_from(opts.offset.max(0)).unwrap_or(usize::MAX);
     if offset >= rels.len() {
         return Ok(Vec::new());
@@ -165,42 +169,55 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
         limit = opts.max as usize;
     }
     let last = (offset + limit).min(rels.len());
-    Ok(rels.drain(offset..last).collect())
+    Ok(order[offset..last].iter().map(|&i| std::mem::take(&mut rels[i])).collect())
 }
 
-/// `filterLatestReleases`: the highest revision per namespace/name.
-fn latest(rels: Vec<Release>) -> Vec<Release> {
-    let mut by_key: std::collections::HashMap<(String, String), Release> = std::collections::HashMap::new();
-    for r in rels {
-        let key = (r.namespace.clone(), r.name.clone());
-        match by_key.get(&key) {
-            Some(prev) if prev.version > r.version => {}
-            _ => {
-                by_key.insert(key, r);
+/// `filterLatestReleases`: keeps the highest revision per namespace/name (of equal ones, the
+/// later), in input order.
+fn latest(rels: &mut Vec<Release>) {
+    use std::collections::hash_map::Entry;
+    let mut keep = vec![false; rels.len()];
+    {
+        let mut best: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::with_capacity(rels.len());
+        for (i, r) in rels.iter().enumerate() {
+            match best.entry((r.namespace.as_str(), r.name.as_str())) {
+                Entry::Occupied(mut e) => {
+                    if rels[*e.get()].version <= r.version {
+                        e.insert(i);
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(i);
+                }
             }
         }
+        for i in best.into_values() {
+            keep[i] = true;
+        }
     }
-    by_key.into_values().collect()
+    let mut i = 0;
+    rels.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
 
-/// Helm's sort: by name; `--reverse` by name descending; `--date` by last-deployed Unix second
-/// ascending then name (Helm calls that "ByDateDesc"), with `--reverse` the reverse of that.
-fn sort(rels: &mut [Release], opts: &ListOptions) {
-    let tie = |a: &Release, b: &Release| a.namespace.cmp(&b.namespace);
+/// Helm's sort, as the order of indices into `rels`: by name; `--reverse` by name descending;
+/// `--date` by last-deployed Unix second ascending then name (Helm calls that "ByDateDesc"),
+/// with `--reverse` the reverse of that; ties on name (and namespace) keep the input order.
+fn sorted_order(rels: &[Release], opts: &ListOptions) -> Vec<usize> {
+    let by_name = |a: usize, b: usize| rels[a].name.cmp(&rels[b].name).then_with(|| rels[a].namespace.cmp(&rels[b].namespace));
+    let mut order: Vec<usize> = (0..rels.len()).collect();
     if opts.by_date {
-        rels.sort_by(|a, b| {
-            let (ta, tb) = (last_deployed(a).secs, last_deployed(b).secs);
-            ta.cmp(&tb).then_with(|| a.name.cmp(&b.name)).then_with(|| tie(a, b))
-        });
-        if opts.reverse {
-            rels.reverse();
-        }
+        let secs: Vec<_> = rels.iter().map(|r| last_deployed(r).secs).collect();
+        order.sort_by(|&a, &b| secs[a].cmp(&secs[b]).then_with(|| by_name(a, b)));
     } else {
-        rels.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| tie(a, b)));
-        if opts.reverse {
-            rels.reverse();
-        }
+        order.sort_by(|&a, &b| by_name(a, b));
     }
+    if opts.reverse {
+        order.reverse();
+    }
+    order
 }
 
 /// Go's `regexp/syntax` error text for the common mistakes (`error parsing regexp: CODE: `EXPR``);

@@ -9,6 +9,7 @@
 //! selector  Kubernetes label selectors (list -l)
 //! records   where records come from: driver, namespace, kubeconfig; parallel decoding
 //! list      helm list
+//! meta_proto  the protobuf form of a metadata-only LIST, decoded
 //! history   helm history
 //! status    helm status (with the live resources table)
 //! get       helm get values|manifest|notes|hooks|metadata|all
@@ -22,6 +23,7 @@ pub mod get;
 pub mod gotime;
 pub mod history;
 pub mod list;
+pub mod meta_proto;
 pub(crate) mod record_cache;
 pub mod records;
 pub mod resources;

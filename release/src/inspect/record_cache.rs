@@ -45,12 +45,7 @@ impl RecordCache {
     /// The cache of records of `plural` in `namespace` ("" = all) on the cluster at `server`;
     /// None when turned off or without a cache home.
     pub(crate) fn open(server: &str, plural: &str, namespace: &str) -> Option<RecordCache> {
-        if std::env::var("RUDDER_RECORD_CACHE").is_ok_and(|v| v == "0" || v == "false") || server.is_empty() {
-            return None;
-        }
-        let scope = format!("{server}|{plural}|{namespace}");
-        let dir = rudder_repo::paths::HelmPaths::from_env().cache_home.join("rudder").join("records");
-        let path = dir.join(format!("{:016x}.json", fnv1a(scope.as_bytes())));
+        let (scope, path) = location(server, plural, namespace)?;
         let file = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<File>(&b).ok())
@@ -59,13 +54,24 @@ impl RecordCache {
         Some(RecordCache { path, file, dirty: false })
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.file.entries.is_empty()
+    /// Whether a cache file for this scope is there (without reading it), so that the caller
+    /// can pick its request while the file is read.
+    pub(crate) fn exists(server: &str, plural: &str, namespace: &str) -> bool {
+        location(server, plural, namespace).is_some_and(|(_, path)| std::fs::metadata(path).is_ok_and(|m| m.len() > 64))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.file.entries.len()
     }
 
     /// The summary stored for exactly this state of the object.
     pub(crate) fn get(&self, key: &Key) -> Option<&Summary> {
-        self.file.entries.get(&key.uid).filter(|e| e.rv == key.resource_version).map(|e| &e.summary)
+        self.get_parts(&key.uid, &key.resource_version)
+    }
+
+    /// [`get`](Self::get) by the uid and resourceVersion.
+    pub(crate) fn get_parts(&self, uid: &str, resource_version: &str) -> Option<&Summary> {
+        self.file.entries.get(uid).filter(|e| e.rv == resource_version).map(|e| &e.summary)
     }
 
     pub(crate) fn put(&mut self, key: Key, summary: Summary) {
@@ -104,6 +110,17 @@ impl RecordCache {
             let _ = std::fs::remove_file(&tmp);
         }
     }
+}
+
+/// The scope string and file of a cache; None when turned off or for an unnamed server.
+fn location(server: &str, plural: &str, namespace: &str) -> Option<(String, PathBuf)> {
+    if std::env::var("RUDDER_RECORD_CACHE").is_ok_and(|v| v == "0" || v == "false") || server.is_empty() {
+        return None;
+    }
+    let scope = format!("{server}|{plural}|{namespace}");
+    let dir = rudder_repo::paths::HelmPaths::from_env().cache_home.join("rudder").join("records");
+    let path = dir.join(format!("{:016x}.json", fnv1a(scope.as_bytes())));
+    Some((scope, path))
 }
 
 /// FNV-1a, 64 bits: a stable file name for a scope (std's hasher may change between releases).
