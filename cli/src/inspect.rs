@@ -255,7 +255,12 @@ pub fn list(a: &ListArgs) -> Result<String, InspectError> {
         output,
         colors,
     };
-    runtime()?.block_on(inspect::list::run(&t, &opts))
+    // One LIST and then work on blocking threads: no worker threads to start.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| InspectError::new(e.to_string()))?
+        .block_on(inspect::list::run(&t, &opts))
 }
 
 pub fn history(a: &HistoryArgs) -> Result<String, InspectError> {
