@@ -165,7 +165,21 @@ fn reader_error(problem: &str) -> ParseError {
 
 /// The reader's character check: which characters YAML allows in a stream.
 fn check_chars(s: &str) -> Option<ParseError> {
-    for c in s.chars() {
+    // Values files and rendered manifests are nearly all ASCII: bytes are checked one by one
+    // and only the (rare) non-ASCII characters are decoded.
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if !(b == 0x09 || b == 0x0A || b == 0x0D || (0x20..=0x7E).contains(&b)) {
+                return Some(reader_error("control characters are not allowed"));
+            }
+            i += 1;
+            continue;
+        }
+        let c = s[i..].chars().next().unwrap_or('\0');
+        i += c.len_utf8();
         let v = c as u32;
         let ok = v == 0x09
             || v == 0x0A
@@ -1359,5 +1373,29 @@ pub fn push_utf8(s: &mut Vec<u8>, value: u32) {
         s.push((0x80 + ((value >> 12) & 0x3F)) as u8);
         s.push((0x80 + ((value >> 6) & 0x3F)) as u8);
         s.push((0x80 + (value & 0x3F)) as u8);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_chars;
+
+    /// YAML 1.1's printable set, character by character (what `check_chars` must accept).
+    fn printable(c: char) -> bool {
+        matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+    }
+
+    #[test]
+    fn the_byte_fast_path_accepts_exactly_the_printable_characters() {
+        let samples = ['a', '\t', '\n', '\r', ' ', '~', '\u{7f}', '\u{1}', '\u{85}', '\u{9f}', '\u{a0}', 'é', '✓', '\u{fffe}', '\u{feff}', '😀'];
+        for &c in &samples {
+            for text in [c.to_string(), format!("key: {c}\n"), format!("ü{c}ü")] {
+                assert_eq!(check_chars(&text).is_none(), text.chars().all(printable), "{text:?}");
+            }
+        }
+        for b in 0u8..0x80 {
+            let text = format!("abc{}def", b as char);
+            assert_eq!(check_chars(&text).is_none(), printable(b as char), "byte {b:#x}");
+        }
     }
 }
