@@ -93,7 +93,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<Chart, LoadError> {
 
 /// pkg/chart/loader's `chartBase` sniff: only apiVersion v1, v2 (or none) go to the v2 loader.
 fn check_api_version(data: &[u8]) -> Result<(), LoadError> {
-    let doc = crate::yaml::parse(&String::from_utf8_lossy(data))
+    let doc = crate::yaml::parse(&crate::model::text_of(data))
         .map_err(|e| LoadError::Decode(format!("cannot load Chart.yaml: {e}")))?;
     let mut md = Metadata::default();
     if let Value::Map(m) = &doc {
@@ -195,7 +195,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
     for f in &files {
         if f.name == "Chart.yaml" {
             let m = md.get_or_insert_with(Metadata::default);
-            let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))
+            let doc = crate::yaml::parse(&crate::model::text_of(&f.data))
                 .map_err(|e| LoadError::Decode(format!("cannot load Chart.yaml: {e}")))?;
             metadata::decode_metadata_nulls(&doc, m, &mut nulls)
                 .map_err(|e| LoadError::Decode(format!("cannot load Chart.yaml: {e}")))?;
@@ -213,7 +213,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         match name {
             "Chart.yaml" => {}
             "Chart.lock" | "requirements.lock" => {
-                let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))
+                let doc = crate::yaml::parse(&crate::model::text_of(&f.data))
                     .map_err(|e| LoadError::Decode(format!("cannot load {name}: {e}")))?;
                 // A `null` document sets Go's `*Lock` to nil.
                 c.lock = match doc {
@@ -244,7 +244,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
             "values.schema.json" => c.schema = Some(f.data.to_vec()),
             "requirements.yaml" => {
                 let m = md.get_or_insert_with(Metadata::default);
-                let doc = crate::yaml::parse(&String::from_utf8_lossy(&f.data))
+                let doc = crate::yaml::parse(&crate::model::text_of(&f.data))
                     .map_err(|e| LoadError::Decode(format!("cannot load requirements.yaml: {e}")))?;
                 metadata::decode_metadata_nulls(&doc, m, &mut nulls)
                     .map_err(|e| LoadError::Decode(format!("cannot load requirements.yaml: {e}")))?;

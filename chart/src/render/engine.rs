@@ -198,7 +198,7 @@ fn rec_all_tpls<'c>(c: &'c Chart, full_path: &str, is_root: bool, templates: &mu
         templates.insert(
             go_path_join(full_path, &t.name),
             Renderable {
-                text: String::from_utf8_lossy(&t.data),
+                text: crate::model::text_of(&t.data),
                 vals: next.clone(),
                 base_path: go_path_join(full_path, "templates"),
             },

@@ -11,7 +11,7 @@ use super::coalesce::table;
 /// file gives `{}`. The error is Helm's text (`error reading yaml document: ...`,
 /// `cannot unmarshal yaml document: ...`).
 pub fn load_values(data: &[u8]) -> Result<Value, String> {
-    rudder_engine::yaml::load_values(&String::from_utf8_lossy(data))
+    rudder_engine::yaml::load_values(&crate::model::text_of(data))
 }
 
 /// encoding/json's name for the JSON kind of a decoded value (`UnmarshalTypeError.Value`).
