@@ -257,7 +257,9 @@ async fn get_metadata(c: &kube::Client, path: &str) -> Result<Option<Vec<MetaIte
         let text = std::str::from_utf8(&body).map_err(|e| fail(e.to_string()))?;
         return json_metadata(text);
     }
-    let Some(mut encoded) = super::meta_proto::list_items(&body).map_err(fail)? else { return Ok(None) };
+    // A protobuf answer this decoder cannot read is not an error of the listing: `Ok(None)`
+    // sends the caller to the full JSON LIST, as for an answer of another kind.
+    let Ok(Some(mut encoded)) = super::meta_proto::list_items(&body) else { return Ok(None) };
     let mut items: Vec<MetaItem> = std::iter::repeat_with(MetaItem::default).take(encoded.len()).collect();
     let mut errors: Vec<Option<String>> = vec![None; encoded.len()];
     in_parallel(&mut encoded, &mut items, &mut errors, |item, slot, error| match super::meta_proto::decode_item(item) {
@@ -273,7 +275,10 @@ async fn get_metadata(c: &kube::Client, path: &str) -> Result<Option<Vec<MetaIte
         Err(e) => *error = Some(e),
     });
     match errors.into_iter().flatten().next() {
-        Some(e) => Err(fail(e)),
+        Some(e) => {
+            tracing::debug!(error = %e, "protobuf metadata list not decoded; listing in full");
+            Ok(None)
+        }
         None => Ok(Some(items)),
     }
 }
@@ -387,7 +392,7 @@ struct RawList {
     items: Vec<RawObject>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 struct RawObject {
     #[serde(default)]
     metadata: RawMeta,
@@ -514,36 +519,24 @@ fn release_of(s: &Summary, labels: std::collections::BTreeMap<String, String>) -
 /// Parses the list and decodes its records on `available_parallelism` blocking tasks, keeping
 /// their order: each with its cache key and summary.
 async fn decode_parallel(body: String, secret: bool) -> Result<Vec<(super::record_cache::Key, Summary, Release)>, InspectError> {
-    let list: RawList = tokio::task::spawn_blocking(move || serde_json::from_str(&body))
-        .await
-        .map_err(|e| InspectError::new(e.to_string()))?
-        .map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
-    let mut items = list.items;
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
-    let chunk = items.len().div_ceil(workers).max(16);
-    let mut tasks = Vec::new();
-    while !items.is_empty() {
-        let rest = items.split_off(chunk.min(items.len()));
-        let part = std::mem::replace(&mut items, rest);
-        tasks.push(tokio::task::spawn_blocking(move || {
-            part.into_iter()
-                .filter_map(|mut o| {
-                    let key = o.metadata.key();
-                    let labels = o.metadata.labels.take().unwrap_or_default();
-                    let s = summary_of(o, secret)?;
-                    let r = release_of(&s, labels)?;
-                    Some((key, s, r))
-                })
-                .collect::<Vec<_>>()
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        if let Ok(mut part) = t.await {
-            out.append(&mut part);
-        }
-    }
-    Ok(out)
+    tokio::task::spawn_blocking(move || {
+        let list: RawList = serde_json::from_str(&body).map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
+        let mut items = list.items;
+        let mut out: Vec<Option<(super::record_cache::Key, Summary, Release)>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+        let mut unused = vec![(); items.len()];
+        in_parallel(&mut items, &mut out, &mut unused, |o, slot, _| {
+            let key = o.metadata.key();
+            let labels = o.metadata.labels.take().unwrap_or_default();
+            // An undecodable record is skipped, as Helm's drivers skip it.
+            *slot = summary_of(std::mem::take(o), secret).and_then(|s| {
+                let r = release_of(&s, labels)?;
+                Some((key, s, r))
+            });
+        });
+        Ok(out.into_iter().flatten().collect())
+    })
+    .await
+    .map_err(|e| InspectError::new(e.to_string()))?
 }
 
 /// A kubeconfig problem in the words Helm wraps it with.
