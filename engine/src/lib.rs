@@ -11,6 +11,7 @@ pub mod par;
 pub mod parse;
 pub mod print;
 pub mod semver;
+pub mod speculate;
 pub mod template;
 pub mod toml;
 pub mod value;

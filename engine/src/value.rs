@@ -147,6 +147,9 @@ pub struct Map {
     /// Everything else (indexing, ranging, functions) sees an ordinary map, as Go's assignability
     /// rules let a named map pass wherever its underlying type is expected.
     pub named: Option<Arc<NamedMapType>>,
+    /// The [`crate::speculate`] epoch the map was made in: a speculative execution may write
+    /// only to maps made in its own round.
+    born: u32,
 }
 
 /// The type of a named map: its name as `%T` prints it, and its methods, looked up before keys.
@@ -164,12 +167,12 @@ impl fmt::Debug for NamedMapType {
 
 impl Map {
     pub fn new(elem: GoType, entries: BTreeMap<Str, Value>) -> Self {
-        Map { elem, entries: RwLock::new(entries), named: None }
+        Map { elem, entries: RwLock::new(entries), named: None, born: crate::speculate::epoch() }
     }
 
     /// A map of a named map type (see [`Map::named`]).
     pub fn new_named(ty: Arc<NamedMapType>, elem: GoType, entries: BTreeMap<Str, Value>) -> Self {
-        Map { elem, entries: RwLock::new(entries), named: Some(ty) }
+        Map { elem, entries: RwLock::new(entries), named: Some(ty), born: crate::speculate::epoch() }
     }
 
     /// Read access to the entries. (A poisoned lock cannot happen: nothing panics while holding it;
@@ -179,7 +182,10 @@ impl Map {
     }
 
     /// Write access to the entries: Go's in-place map assignment and delete.
+    /// Inside a speculative execution, a write to a map made before its round ends that
+    /// execution instead (see [`crate::speculate`]).
     pub fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<Str, Value>> {
+        crate::speculate::check_write(self.born);
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -200,6 +206,18 @@ impl Map {
     /// map into a fresh one).
     pub fn shallow_copy(&self) -> Map {
         Map::new(self.elem.clone(), self.read().clone())
+    }
+
+    /// A copy with the same entries and type (named maps keep their methods).
+    pub fn copy_keeping_type(&self) -> Map {
+        Map { named: self.named.clone(), ..self.shallow_copy() }
+    }
+
+    /// This map, treated as shared by every speculative execution whatever round made it: a
+    /// per-execution copy of a map that executions run one after another would share.
+    pub fn into_shared(mut self) -> Map {
+        self.born = 0;
+        self
     }
 }
 

@@ -303,28 +303,12 @@ impl Engine {
         if let Err((i, e)) = set.parse_all(&texts) {
             return Err(RenderError(cleanup_parse_error(&keys[i], &e.message)));
         }
-        let mut rendered = BTreeMap::new();
-        for name in &keys {
-            if go_path_base(name).starts_with('_') {
-                continue;
-            }
-            let r = &tpls[name];
-            r.vals.write().insert(
-                "Template".into(),
-                Value::map(str_map(vec![
-                    ("Name", Value::string(name.as_str())),
-                    ("BasePath", Value::string(r.base_path.as_str())),
-                ])),
-            );
-            let data = Value::Map(r.vals.clone());
-            match set.execute(name, &data) {
-                Ok(out) => {
-                    let out = if out.contains("<no value>") { out.replace("<no value>", "") } else { out };
-                    rendered.insert(name.clone(), out);
-                }
-                Err(e) => return Err(RenderError(reformat_exec_error(name, &e.message))),
-            }
-        }
+        let names: Vec<&String> = keys.iter().filter(|name| !go_path_base(name).starts_with('_')).collect();
+        // Lint prints warnings as templates run, and a cluster-backed `lookup` talks to the
+        // apiserver: both keep Helm's one-at-a-time order.
+        let threads = if self.lint_mode || self.extra_funcs.is_some() { 1 } else { exec_threads() };
+        let outputs = execute_in_order(&set, &names, &tpls, threads)?;
+        let rendered: BTreeMap<String, String> = names.into_iter().cloned().zip(outputs).collect();
         if self.exits_after {
             std::mem::forget(set);
             std::mem::forget(tpls);
@@ -332,6 +316,129 @@ impl Engine {
         Ok(rendered)
     }
 }
+
+/// At most this many threads execute a chart's templates.
+const EXEC_THREADS: usize = 8;
+
+/// Threads that execute templates: the machine's (at most [`EXEC_THREADS`]), or
+/// `RUDDER_RENDER_THREADS` (1: one template at a time, as Helm; for comparing and debugging).
+fn exec_threads() -> usize {
+    match std::env::var("RUDDER_RENDER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => n.clamp(1, EXEC_THREADS),
+        None => rudder_engine::par::threads(EXEC_THREADS),
+    }
+}
+/// After this many conflicts (templates that change what later ones see) the rest of a chart
+/// runs one template at a time: each conflict costs a new round.
+const MAX_CONFLICTS: usize = 16;
+
+/// `.Template` for template `name`.
+fn template_object(name: &str, r: &Renderable<'_>) -> Value {
+    Value::map(str_map(vec![("Name", Value::string(name)), ("BasePath", Value::string(r.base_path.as_str()))]))
+}
+
+/// Executes template `name` as Helm does: `.Template` set on the chart's shared map, which is
+/// the data. Returns its output with `<no value>` removed.
+fn execute_one(set: &TemplateSet, name: &str, r: &Renderable<'_>) -> Result<String, RenderError> {
+    r.vals.write().insert("Template".into(), template_object(name, r));
+    finish(name, set.execute(name, &Value::Map(r.vals.clone())))
+}
+
+fn finish(name: &str, result: Result<String, rudder_engine::Error>) -> Result<String, RenderError> {
+    match result {
+        Ok(out) if out.contains("<no value>") => Ok(out.replace("<no value>", "")),
+        Ok(out) => Ok(out),
+        Err(e) => Err(RenderError(reformat_exec_error(name, &e.message))),
+    }
+}
+
+/// Executes templates `names` (in Helm's order) and returns their outputs, or the first error
+/// in that order: the same as executing them one after another, which is what Helm does.
+///
+/// With more than one thread, templates run in speculative rounds (see
+/// [`rudder_engine::speculate`]): each on its own copy of its chart's top-level map (with its
+/// `.Template`), all reading the values as the round found them. A template that would write to
+/// a map from before the round (`set .Values …`, cilium's `set . "commonCA" …`) is stopped
+/// before the write; the results before it stand, it is run alone for real, and a new round
+/// starts after it. (One trace of the copies remains: during a round a template reading another
+/// chart's `.Template` through `.Subcharts` sees the one from before the round. Helm sets
+/// `.Template` on the chart's shared map, so it would see the last one executed.)
+fn execute_in_order(set: &TemplateSet, names: &[&String], tpls: &BTreeMap<String, Renderable<'_>>, threads: usize) -> Result<Vec<String>, RenderError> {
+    use rudder_engine::speculate::{Outcome, Round};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let n = names.len();
+    let mut outputs = Vec::with_capacity(n);
+    let mut conflicts = 0;
+    while outputs.len() < n {
+        let start = outputs.len();
+        if threads < 2 || n - start < 2 || conflicts >= MAX_CONFLICTS {
+            for name in &names[start..] {
+                outputs.push(execute_one(set, name, &tpls[*name])?);
+            }
+            break;
+        }
+        let round = Round::begin();
+        let next = AtomicUsize::new(start);
+        // The first index that conflicted or failed: nothing after it is needed this round.
+        let stop = AtomicUsize::new(usize::MAX);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || i > stop.load(Ordering::Relaxed) {
+                    return done;
+                }
+                let name = names[i].as_str();
+                let r = &tpls[name];
+                let top = r.vals.copy_keeping_type();
+                top.write().insert("Template".into(), template_object(name, r));
+                let data = Value::Map(Arc::new(top.into_shared()));
+                let outcome = round.run(|| set.execute(name, &data));
+                if !matches!(outcome, Outcome::Done(Ok(_))) {
+                    stop.fetch_min(i, Ordering::Relaxed);
+                }
+                done.push((i, outcome));
+            }
+        };
+        let mut slots: Vec<Option<Outcome<Result<String, rudder_engine::Error>>>> = (start..n).map(|_| None).collect();
+        std::thread::scope(|s| {
+            let helpers: Vec<_> = (1..threads.min(n - start))
+                .filter_map(|_| std::thread::Builder::new().stack_size(EXEC_STACK).spawn_scoped(s, work).ok())
+                .collect();
+            for (i, o) in work() {
+                slots[i - start] = Some(o);
+            }
+            for h in helpers {
+                match h.join() {
+                    Ok(done) => {
+                        for (i, o) in done {
+                            slots[i - start] = Some(o);
+                        }
+                    }
+                    Err(payload) => std::panic::resume_unwind(payload),
+                }
+            }
+        });
+        for (slot, name) in slots.into_iter().zip(&names[start..]) {
+            match slot {
+                Some(Outcome::Done(result)) => outputs.push(finish(name, result)?),
+                Some(Outcome::Conflict) => {
+                    conflicts += 1;
+                    outputs.push(execute_one(set, name, &tpls[*name])?);
+                    break;
+                }
+                // Not run: after a conflict or an error earlier in this round.
+                None => break,
+            }
+        }
+    }
+    Ok(outputs)
+}
+
+/// Worker threads get the main thread's usual stack: execution recurses once per nesting level
+/// and `include`, as Go's does.
+const EXEC_STACK: usize = 8 << 20;
 
 /// Templates that call `genCA`, `genSignedCert` or `genSelfSignedCert` make RSA-2048 keys,
 /// whose prime search dominates their render: it is started in the background now, for as

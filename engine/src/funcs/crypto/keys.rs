@@ -178,6 +178,8 @@ impl PrivKey {
             if p == q || (&p * &q).bits() != bits {
                 continue;
             }
+            super::prime::note_used(half, &p);
+            super::prime::note_used(bits - half, &q);
             match rsa::RsaPrivateKey::from_p_q(p, q, BigUint::from(65_537u32)) {
                 Ok(k) => return Ok(PrivKey::Rsa(Box::new(k))),
                 // Both primes avoid p ≡ 1 (mod e), so this is not expected; draw again if it is.

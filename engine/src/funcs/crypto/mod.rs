@@ -16,6 +16,17 @@ pub fn prefetch_rsa_2048(keys: usize) {
     prime::prefetch(1024, 2 * keys);
 }
 
+/// A speculative execution ran to the end: the primes its keys used stay used.
+pub(crate) fn speculation_kept() {
+    prime::forget_noted();
+}
+
+/// A speculative execution was dropped (see [`crate::speculate`]): the primes of the keys it
+/// made go back to the pool, so running it again for real does not search for them again.
+pub(crate) fn speculation_dropped() {
+    prime::restore_noted();
+}
+
 use std::any::Any;
 use std::sync::Arc;
 

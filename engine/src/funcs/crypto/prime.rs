@@ -215,6 +215,32 @@ pub fn take(bits: usize) -> Option<BigUint> {
     Some(pool.swap_remove(i).1)
 }
 
+thread_local! {
+    /// The primes this thread's speculative execution has put into keys so far.
+    static NOTED: std::cell::RefCell<Vec<(usize, BigUint)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records that a speculative execution used prime `p` of `bits` bits (see
+/// [`crate::speculate`]); outside one, nothing is recorded.
+pub fn note_used(bits: usize, p: &BigUint) {
+    if crate::speculate::active() {
+        NOTED.with(|n| n.borrow_mut().push((bits, p.clone())));
+    }
+}
+
+/// The speculative execution stands: its primes stay used.
+pub fn forget_noted() {
+    NOTED.with(|n| n.borrow_mut().clear());
+}
+
+/// The speculative execution was dropped: its primes are unused again.
+pub fn restore_noted() {
+    let noted = NOTED.with(|n| std::mem::take(&mut *n.borrow_mut()));
+    if !noted.is_empty() {
+        POOL.lock().unwrap_or_else(|e| e.into_inner()).extend(noted);
+    }
+}
+
 /// `rounds` Miller-Rabin rounds with random bases in [2, n-2]; false when `n` is composite.
 fn miller_rabin<R: RngCore + ?Sized>(rng: &mut R, n: &BigUint, rounds: usize) -> bool {
     let one = BigUint::one();
