@@ -126,6 +126,69 @@ impl<const N: usize> Mont<N> {
         }
     }
 
+    /// a·a·R⁻¹ mod n, for a < n: the square in full (each cross product computed once and
+    /// doubled, about half the multiplications of [`Mont::mul`]'s), then a Montgomery
+    /// reduction. Exponentiation is mostly squarings, so this is where the prime search spends
+    /// its time.
+    #[inline(never)]
+    fn sqr(&self, a: &[u64; N]) -> [u64; N] {
+        let n = &self.n;
+        // The 2N-limb square (N is at most 64).
+        let mut t = [0u64; 128];
+        for i in 0..N {
+            let mut c = 0u64;
+            for j in (i + 1)..N {
+                (t[i + j], c) = mac(a[i], a[j], t[i + j], c);
+            }
+            t[i + N] = c;
+        }
+        let mut top = 0u64;
+        for v in t.iter_mut().take(2 * N) {
+            let x = *v;
+            *v = (x << 1) | top;
+            top = x >> 63;
+        }
+        let mut carry: u128 = 0;
+        for i in 0..N {
+            let sq = u128::from(a[i]) * u128::from(a[i]);
+            let lo = u128::from(t[2 * i]) + (sq & u128::from(u64::MAX)) + carry;
+            t[2 * i] = lo as u64;
+            let hi = u128::from(t[2 * i + 1]) + (sq >> 64) + (lo >> 64);
+            t[2 * i + 1] = hi as u64;
+            carry = hi >> 64;
+        }
+        // Reduction: each step clears limb i; its carry lands on limb i+N, where the next
+        // step's carry also goes, so one running carry (`extra`) suffices.
+        let mut extra = 0u64;
+        for i in 0..N {
+            let m = t[i].wrapping_mul(self.n0);
+            let mut c = 0u64;
+            for j in 0..N {
+                (t[i + j], c) = mac(m, n[j], t[i + j], c);
+            }
+            let (s1, o1) = t[i + N].overflowing_add(c);
+            let (s2, o2) = s1.overflowing_add(extra);
+            t[i + N] = s2;
+            extra = u64::from(o1) + u64::from(o2);
+        }
+        let mut r = [0u64; N];
+        r.copy_from_slice(&t[N..2 * N]);
+        // r < 2n: subtract n once unless r < n already.
+        let mut out = [0u64; N];
+        let mut borrow = false;
+        for j in 0..N {
+            let (d1, b1) = r[j].overflowing_sub(n[j]);
+            let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
+            out[j] = d2;
+            borrow = b1 | b2;
+        }
+        if extra == 0 && borrow {
+            r
+        } else {
+            out
+        }
+    }
+
     /// base^exp in Montgomery form (base < n), by fixed 4-bit windows.
     fn pow(&self, base: &[u64; N], exp: &BigUint) -> [u64; N] {
         let mut table = [[0u64; N]; 16];
@@ -142,7 +205,7 @@ impl<const N: usize> Mont<N> {
             for w in [byte >> 4, byte & 0xf] {
                 if started {
                     for _ in 0..4 {
-                        acc = self.mul(&acc, &acc);
+                        acc = self.sqr(&acc);
                     }
                 }
                 if w != 0 {
@@ -172,7 +235,7 @@ impl<const N: usize> Mont<N> {
             return true;
         }
         for _ in 1..s {
-            x = self.mul(&x, &x);
+            x = self.sqr(&x);
             if x == minus_one {
                 return true;
             }
@@ -226,6 +289,35 @@ mod tests {
         let three = BigUint::from(3u32);
         assert_eq!(modpow::<8>(&three, &(&p - 1u32), &p), BigUint::one());
         assert_eq!(modpow::<8>(&three, &BigUint::zero(), &p), BigUint::one());
+    }
+
+    /// Squaring agrees with multiplying a number by itself, at the edges too (0, 1, n−1).
+    #[test]
+    fn sqr_matches_mul() {
+        fn check<const N: usize>(n: &BigUint, rng: &mut OsRng) {
+            let m = Mont::<N>::new(n);
+            let mut xs: Vec<BigUint> = (0..20).map(|_| rng.gen_biguint_below(n)).collect();
+            xs.extend([BigUint::zero(), BigUint::one(), n - 1u32]);
+            for x in xs {
+                let a = limbs::<N>(&x);
+                assert_eq!(m.sqr(&a), m.mul(&a, &a), "{x} mod {n}");
+            }
+        }
+        let mut rng = OsRng;
+        for bits in [3usize, 64, 65, 200, 511, 512] {
+            for _ in 0..4 {
+                let n = rng.gen_biguint(bits) | BigUint::from(1u32);
+                check::<8>(&n, &mut rng);
+                check::<16>(&n, &mut rng);
+            }
+        }
+        for bits in [1023usize, 1024] {
+            let n = (rng.gen_biguint(bits) | BigUint::from(1u32)) | (BigUint::one() << (bits - 1));
+            check::<16>(&n, &mut rng);
+        }
+        // All-ones limbs: the largest carries.
+        let n = (BigUint::one() << 1024) - 1u32;
+        check::<16>(&n, &mut rng);
     }
 
     /// Both round implementations agree on primes, Carmichael numbers and random odd numbers.
