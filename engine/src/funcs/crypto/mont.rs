@@ -110,16 +110,22 @@ impl<const N: usize> Mont<N> {
             t[N - 1] = top;
             t_hi = u64::from(over) + u64::from(over2);
         }
-        // t < 2n: subtract n once unless t < n already.
+        self.below_n(t, t_hi)
+    }
+
+    /// `t + hi·2^(64·N)`, known to be below 2n, reduced below n: n subtracted once unless it
+    /// is below n already.
+    #[inline(always)]
+    fn below_n(&self, t: [u64; N], hi: u64) -> [u64; N] {
         let mut out = [0u64; N];
         let mut borrow = false;
         for j in 0..N {
-            let (d1, b1) = t[j].overflowing_sub(n[j]);
+            let (d1, b1) = t[j].overflowing_sub(self.n[j]);
             let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
             out[j] = d2;
             borrow = b1 | b2;
         }
-        if t_hi == 0 && borrow {
+        if hi == 0 && borrow {
             t
         } else {
             out
@@ -173,20 +179,7 @@ impl<const N: usize> Mont<N> {
         }
         let mut r = [0u64; N];
         r.copy_from_slice(&t[N..2 * N]);
-        // r < 2n: subtract n once unless r < n already.
-        let mut out = [0u64; N];
-        let mut borrow = false;
-        for j in 0..N {
-            let (d1, b1) = r[j].overflowing_sub(n[j]);
-            let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
-            out[j] = d2;
-            borrow = b1 | b2;
-        }
-        if extra == 0 && borrow {
-            r
-        } else {
-            out
-        }
+        self.below_n(r, extra)
     }
 
     /// base^exp in Montgomery form (base < n), by fixed 4-bit windows.
