@@ -53,10 +53,22 @@ pub(crate) fn check_write(born: u32) {
 
 /// How a speculative execution ended.
 pub enum Outcome<T> {
-    /// It ran to the end without writing to a shared map: its result stands.
-    Done(T),
+    /// It ran to the end without writing to a shared map. Its result stands if the caller
+    /// [`Done::keep`]s it; dropped, whatever it consumed that can be handed back is (the primes
+    /// of the RSA keys it made, which are slow to find).
+    Done(T, Done),
     /// It tried to write to a map made before the round; nothing it did is visible.
     Conflict,
+}
+
+/// What a finished speculative execution consumed, returned unless kept.
+pub struct Done(crate::funcs::crypto::Noted);
+
+impl Done {
+    /// The caller uses the execution's result.
+    pub fn keep(self) {
+        self.0.keep();
+    }
 }
 
 /// One round of speculative executions, all seeing the maps as they were when it began.
@@ -76,15 +88,11 @@ impl Round {
         let before = ACTIVE.with(|a| a.replace(self.epoch));
         let result = catch_unwind(AssertUnwindSafe(f));
         ACTIVE.with(|a| a.set(before));
+        // Dropped unless the caller keeps the result: a conflict hands the primes back now.
+        let noted = crate::funcs::crypto::take_noted_primes();
         match result {
-            Ok(v) => {
-                crate::funcs::crypto::speculation_kept();
-                Outcome::Done(v)
-            }
-            Err(payload) if payload.is::<SharedWrite>() => {
-                crate::funcs::crypto::speculation_dropped();
-                Outcome::Conflict
-            }
+            Ok(v) => Outcome::Done(v, Done(noted)),
+            Err(payload) if payload.is::<SharedWrite>() => Outcome::Conflict,
             Err(payload) => resume_unwind(payload),
         }
     }
@@ -120,7 +128,10 @@ mod tests {
         let set = set_of(r#"{{ $d := dict }}{{ $_ := set $d "k" (len .) }}{{ $d = merge $d (dict "z" 1) }}{{ toJson $d }}"#);
         let round = Round::begin();
         match round.run(|| set.execute("t", &shared)) {
-            Outcome::Done(r) => assert_eq!(r.unwrap(), r#"{"k":0,"z":1}"#),
+            Outcome::Done(r, done) => {
+                done.keep();
+                assert_eq!(r.unwrap(), r#"{"k":0,"z":1}"#)
+            }
             Outcome::Conflict => panic!("no shared map was written"),
         }
     }

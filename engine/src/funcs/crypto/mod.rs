@@ -9,6 +9,7 @@ pub mod keys;
 pub mod pem;
 mod mont;
 mod prime;
+pub(crate) use prime::Noted;
 
 /// Starts finding the primes of `keys` RSA-2048 keys (what `genCA`, `genSelfSignedCert` and
 /// `genSignedCert` make) in the background; see `prime::prefetch`.
@@ -16,15 +17,10 @@ pub fn prefetch_rsa_2048(keys: usize) {
     prime::prefetch(1024, 2 * keys);
 }
 
-/// A speculative execution ran to the end: the primes its keys used stay used.
-pub(crate) fn speculation_kept() {
-    prime::forget_noted();
-}
-
-/// A speculative execution was dropped (see [`crate::speculate`]): the primes of the keys it
-/// made go back to the pool, so running it again for real does not search for them again.
-pub(crate) fn speculation_dropped() {
-    prime::restore_noted();
+/// The primes the speculative execution that just ended on this thread used (see
+/// [`crate::speculate`]): back to the pool when dropped, unless kept.
+pub(crate) fn take_noted_primes() -> Noted {
+    prime::take_noted()
 }
 
 use std::any::Any;

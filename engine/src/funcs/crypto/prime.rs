@@ -228,17 +228,30 @@ pub fn note_used(bits: usize, p: &BigUint) {
     }
 }
 
-/// The speculative execution stands: its primes stay used.
-pub fn forget_noted() {
-    NOTED.with(|n| n.borrow_mut().clear());
+/// The primes one speculative execution put into keys, taken from the thread's record when it
+/// ended. Dropped, they go back to the pool: the execution's result was not used, so running
+/// it again for real need not search for them again. [`Noted::keep`] marks them used.
+#[must_use]
+pub struct Noted(Vec<(usize, BigUint)>);
+
+impl Noted {
+    /// The execution's result is used: so are its primes.
+    pub fn keep(mut self) {
+        self.0.clear();
+    }
 }
 
-/// The speculative execution was dropped: its primes are unused again.
-pub fn restore_noted() {
-    let noted = NOTED.with(|n| std::mem::take(&mut *n.borrow_mut()));
-    if !noted.is_empty() {
-        POOL.lock().unwrap_or_else(|e| e.into_inner()).extend(noted);
+impl Drop for Noted {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            POOL.lock().unwrap_or_else(|e| e.into_inner()).append(&mut self.0);
+        }
     }
+}
+
+/// What this thread's speculative execution noted so far, cleared from the record.
+pub fn take_noted() -> Noted {
+    Noted(NOTED.with(|n| std::mem::take(&mut *n.borrow_mut())))
 }
 
 /// `rounds` Miller-Rabin rounds with random bases in [2, n-2]; false when `n` is composite.
