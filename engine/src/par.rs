@@ -20,34 +20,58 @@ pub fn map_indexed<T: Send>(n: usize, threads: usize, one: &(dyn Fn(usize) -> T 
     if threads < 2 || n < 2 {
         return (0..n).map(one).collect();
     }
-    let next = AtomicUsize::new(0);
+    let (slots, _) = map_until(0..n, threads, one, &|_| false);
+    // A thread that panicked leaves its items empty; they are done again here, where the
+    // panic (if it repeats) surfaces on the caller's thread.
+    slots.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| one(i))).collect()
+}
+
+/// Like [`map_indexed`] over the indices `range`, but once an item's result satisfies `stops`
+/// no item after it is started (those already running finish). Returns the results by
+/// position in `range` (`None` for items not run, and for those of a thread that panicked)
+/// and whether a thread panicked. Every item before the first stopping one is run.
+pub fn map_until<T: Send>(
+    range: std::ops::Range<usize>,
+    threads: usize,
+    one: &(dyn Fn(usize) -> T + Sync),
+    stops: &(dyn Fn(&T) -> bool + Sync),
+) -> (Vec<Option<T>>, bool) {
+    let base = range.start;
+    let next = AtomicUsize::new(range.start);
+    let stop = AtomicUsize::new(usize::MAX);
     let work = || {
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= n {
+            if i >= range.end || i > stop.load(Ordering::Relaxed) {
                 return done;
             }
-            done.push((i, one(i)));
+            let r = one(i);
+            if stops(&r) {
+                stop.fetch_min(i, Ordering::Relaxed);
+            }
+            done.push((i, r));
         }
     };
-    let mut slots: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let mut slots: Vec<Option<T>> = range.clone().map(|_| None).collect();
+    let mut panicked = false;
     std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads.min(n))
+        let handles: Vec<_> = (1..threads.min(range.len()))
             .filter_map(|_| std::thread::Builder::new().stack_size(STACK).spawn_scoped(s, work).ok())
             .collect();
         for (i, r) in work() {
-            slots[i] = Some(r);
+            slots[i - base] = Some(r);
         }
         for h in handles {
-            // A thread that panicked leaves its items empty; they are done again below, where
-            // the panic (if it repeats) surfaces on the caller's thread.
-            if let Ok(done) = h.join() {
-                for (i, r) in done {
-                    slots[i] = Some(r);
+            match h.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        slots[i - base] = Some(r);
+                    }
                 }
+                Err(_) => panicked = true,
             }
         }
     });
-    slots.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| one(i))).collect()
+    (slots, panicked)
 }

@@ -368,7 +368,6 @@ fn finish(name: &str, result: Result<String, rudder_engine::Error>) -> Result<St
 /// `.Template` on the chart's shared map, so it would see the last one executed.)
 fn execute_in_order(set: &TemplateSet, names: &[&String], tpls: &BTreeMap<String, Renderable<'_>>, threads: usize) -> Result<Vec<String>, RenderError> {
     use rudder_engine::speculate::{Outcome, Round};
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     let n = names.len();
     let mut outputs = Vec::with_capacity(n);
@@ -382,47 +381,21 @@ fn execute_in_order(set: &TemplateSet, names: &[&String], tpls: &BTreeMap<String
             break;
         }
         let round = Round::begin();
-        let next = AtomicUsize::new(start);
-        // The first index that conflicted or failed: nothing after it is needed this round.
-        let stop = AtomicUsize::new(usize::MAX);
-        let work = || {
-            let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n || i > stop.load(Ordering::Relaxed) {
-                    return done;
-                }
-                let name = names[i].as_str();
-                let r = &tpls[name];
-                let top = r.vals.copy_keeping_type();
-                top.write().insert("Template".into(), template_object(name, r));
-                let data = Value::Map(Arc::new(top.into_shared()));
-                let outcome = round.run(|| set.execute(name, &data));
-                if !matches!(outcome, Outcome::Done(Ok(_), _)) {
-                    stop.fetch_min(i, Ordering::Relaxed);
-                }
-                done.push((i, outcome));
-            }
+        let run = |i: usize| {
+            let name = names[i].as_str();
+            let r = &tpls[name];
+            let top = r.vals.copy_keeping_type();
+            top.write().insert("Template".into(), template_object(name, r));
+            let data = Value::Map(Arc::new(top.into_shared()));
+            round.run(|| set.execute(name, &data))
         };
-        let mut slots: Vec<Option<Outcome<Result<String, rudder_engine::Error>>>> = (start..n).map(|_| None).collect();
-        std::thread::scope(|s| {
-            let helpers: Vec<_> = (1..threads.min(n - start))
-                .filter_map(|_| std::thread::Builder::new().stack_size(EXEC_STACK).spawn_scoped(s, work).ok())
-                .collect();
-            for (i, o) in work() {
-                slots[i - start] = Some(o);
-            }
-            for h in helpers {
-                match h.join() {
-                    Ok(done) => {
-                        for (i, o) in done {
-                            slots[i - start] = Some(o);
-                        }
-                    }
-                    Err(payload) => std::panic::resume_unwind(payload),
-                }
-            }
-        });
+        // After a conflict or an error nothing later is needed this round.
+        let (slots, panicked) = rudder_engine::par::map_until(start..n, threads, &run, &|o| !matches!(o, Outcome::Done(Ok(_), _)));
+        if panicked {
+            // A bug in the executor: from the first template without a result on, templates
+            // run one at a time, where the panic (if it repeats) surfaces on this thread.
+            conflicts = MAX_CONFLICTS;
+        }
         for (slot, name) in slots.into_iter().zip(&names[start..]) {
             match slot {
                 Some(Outcome::Done(result, done)) => {
@@ -441,10 +414,6 @@ fn execute_in_order(set: &TemplateSet, names: &[&String], tpls: &BTreeMap<String
     }
     Ok(outputs)
 }
-
-/// Worker threads get the main thread's usual stack: execution recurses once per nesting level
-/// and `include`, as Go's does.
-const EXEC_STACK: usize = 8 << 20;
 
 /// Templates that call `genCA`, `genSignedCert` or `genSelfSignedCert` make RSA-2048 keys,
 /// whose prime search dominates their render: it is started in the background now, for as
