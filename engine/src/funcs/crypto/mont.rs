@@ -31,6 +31,23 @@ pub fn passes_round(n: &BigUint, base: &BigUint, d: &BigUint, s: usize) -> bool 
     }
 }
 
+/// A Miller-Rabin round of odd `n = 2^s·d + 1` with witness 2: false when 2 proves `n`
+/// composite. Cheaper than [`passes_round`] with any other base: multiplying by 2 is a shift,
+/// so the exponentiation is squarings and doublings only. The prime search runs it first on
+/// every candidate, and nearly every composite fails it.
+pub fn passes_base_two(n: &BigUint, d: &BigUint, s: usize) -> bool {
+    if cfg!(debug_assertions) {
+        return passes_round_big(n, &BigUint::from(2u32), d, s);
+    }
+    match n.bits().div_ceil(64) {
+        0..=8 => Mont::<8>::new(n).passes_base_two(d, s),
+        9..=16 => Mont::<16>::new(n).passes_base_two(d, s),
+        17..=32 => Mont::<32>::new(n).passes_base_two(d, s),
+        33..=64 => Mont::<64>::new(n).passes_base_two(d, s),
+        _ => passes_round_big(n, &BigUint::from(2u32), d, s),
+    }
+}
+
 /// The same round on `BigUint`s.
 fn passes_round_big(n: &BigUint, base: &BigUint, d: &BigUint, s: usize) -> bool {
     let one = BigUint::one();
@@ -182,6 +199,71 @@ impl<const N: usize> Mont<N> {
         self.below_n(r, extra)
     }
 
+    /// 2·a mod n, for a < n (in Montgomery form or not: doubling commutes with R).
+    #[inline(always)]
+    fn double(&self, a: &[u64; N]) -> [u64; N] {
+        let mut t = [0u64; N];
+        let mut top = 0u64;
+        for j in 0..N {
+            t[j] = (a[j] << 1) | top;
+            top = a[j] >> 63;
+        }
+        self.below_n(t, top)
+    }
+
+    /// R mod n (one in Montgomery form) and n − (R mod n) (minus one).
+    fn one_and_minus_one(&self) -> ([u64; N], [u64; N]) {
+        let mut unit = [0u64; N];
+        unit[0] = 1;
+        let one = self.mul(&unit, &self.r2);
+        let mut minus_one = [0u64; N];
+        let mut borrow = false;
+        for j in 0..N {
+            let (d1, b1) = self.n[j].overflowing_sub(one[j]);
+            let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
+            minus_one[j] = d2;
+            borrow = b1 | b2;
+        }
+        (one, minus_one)
+    }
+
+    /// The round's end: x = base^d (Montgomery form) squared up to s − 1 times, looking for −1.
+    fn round_ends(&self, mut x: [u64; N], s: usize) -> bool {
+        let (one, minus_one) = self.one_and_minus_one();
+        if x == one || x == minus_one {
+            return true;
+        }
+        for _ in 1..s {
+            x = self.sqr(&x);
+            if x == minus_one {
+                return true;
+            }
+            if x == one {
+                return false;
+            }
+        }
+        false
+    }
+
+    fn passes_base_two(&self, d: &BigUint, s: usize) -> bool {
+        // Left to right over d's bits: square, and double where the bit is set.
+        let (one, _) = self.one_and_minus_one();
+        let mut acc = one;
+        let mut started = false;
+        for byte in d.to_bytes_be() {
+            for bit in (0..8).rev() {
+                if started {
+                    acc = self.sqr(&acc);
+                }
+                if byte >> bit & 1 == 1 {
+                    acc = self.double(&acc);
+                    started = true;
+                }
+            }
+        }
+        self.round_ends(acc, s)
+    }
+
     /// base^exp in Montgomery form (base < n), by fixed 4-bit windows.
     fn pow(&self, base: &[u64; N], exp: &BigUint) -> [u64; N] {
         let mut table = [[0u64; N]; 16];
@@ -211,32 +293,7 @@ impl<const N: usize> Mont<N> {
     }
 
     fn passes_round(&self, base: &BigUint, d: &BigUint, s: usize) -> bool {
-        let mut unit = [0u64; N];
-        unit[0] = 1;
-        // One is R mod n in Montgomery form, minus one is n − (R mod n).
-        let one = self.mul(&unit, &self.r2);
-        let mut minus_one = [0u64; N];
-        let mut borrow = false;
-        for j in 0..N {
-            let (d1, b1) = self.n[j].overflowing_sub(one[j]);
-            let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
-            minus_one[j] = d2;
-            borrow = b1 | b2;
-        }
-        let mut x = self.pow(&limbs::<N>(base), d);
-        if x == one || x == minus_one {
-            return true;
-        }
-        for _ in 1..s {
-            x = self.sqr(&x);
-            if x == minus_one {
-                return true;
-            }
-            if x == one {
-                return false;
-            }
-        }
-        false
+        self.round_ends(self.pow(&limbs::<N>(base), d), s)
     }
 }
 
@@ -337,6 +394,35 @@ mod tests {
                     _ => Mont::<16>::new(&n).passes_round(&a, &d, s),
                 };
                 assert_eq!(got, want, "{n} base {a}");
+            }
+        }
+    }
+
+    /// The base-2 round agrees with the general one, on strong pseudoprimes to base 2 (which
+    /// pass it), on primes, and on random odd numbers.
+    #[test]
+    fn base_two_agrees() {
+        let mut rng = OsRng;
+        let mut ns: Vec<BigUint> = [2047u64, 3277, 4033, 4681, 8321, 15841, 29341, 42799, 3_215_031_751, 4_294_967_291, 0xffff_ffff_ffff_ffc5]
+            .iter()
+            .map(|&v| BigUint::from(v))
+            .collect();
+        for bits in [70usize, 600, 1023, 1024] {
+            ns.extend((0..6).map(|_| rng.gen_biguint(bits) | BigUint::from(1u32)));
+        }
+        let two = BigUint::from(2u32);
+        for n in ns {
+            let n1 = &n - 1u32;
+            let s = n1.trailing_zeros().unwrap();
+            let d = &n1 >> s;
+            let want = passes_round_big(&n, &two, &d, s);
+            let got = match n.bits().div_ceil(64) {
+                0..=8 => Mont::<8>::new(&n).passes_base_two(&d, s),
+                _ => Mont::<16>::new(&n).passes_base_two(&d, s),
+            };
+            assert_eq!(got, want, "{n}");
+            if n.bits() < 40 && n != BigUint::from(4_294_967_291u64) {
+                assert!(got, "{n} is a strong pseudoprime to base 2");
             }
         }
     }

@@ -8,9 +8,11 @@
 //! Go does not run. This search instead:
 //! - takes a random odd start with the top two bits set (as Go's `randomPrime`, so two such
 //!   primes always make a modulus of the full size),
-//! - sieves the candidates start, start+2, ... with the odd primes below 2^14 (its remainders
+//! - sieves the candidates start, start+2, ... with the odd primes below 2^16 (its remainders
 //!   are computed once per start, then stepped with small-integer arithmetic),
-//! - runs Go's number of Miller-Rabin rounds for the size (FIPS 186-5 / BoringSSL's table, as
+//! - runs a Miller-Rabin round with base 2 first (squarings and doublings only, about a fifth
+//!   cheaper than a round with another base; nearly every composite fails it),
+//! - then Go's number of Miller-Rabin rounds for the size (FIPS 186-5 / BoringSSL's table, as
 //!   `crypto/internal/fips140/rsa.isPrime`: 5 rounds for the 1024-bit primes of RSA-2048) with
 //!   random bases, the candidates being random and not adversarial.
 //!
@@ -97,7 +99,19 @@ fn rem_small(words: &[u32], m: u64) -> u64 {
 }
 
 /// A random prime of exactly `bits` bits (`bits` >= 16) with p - 1 coprime to 65537.
+#[cfg(test)]
 pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
+    match search(rng, bits, &|| false) {
+        Some(p) => p,
+        None => unreachable!("a search that is never stopped ends with a prime"),
+    }
+}
+
+/// A random prime of exactly `bits` bits (`bits` >= 16) with p - 1 coprime to 65537, given up (`None`) as soon as `stop` says so; it is asked before each
+/// candidate's exponentiation. Giving up loses nothing but the current start's sieve: the
+/// search has no memory (every candidate is as likely prime as the next), so the expected time
+/// to a prime is the same from any point of it.
+fn search<R: RngCore + ?Sized>(rng: &mut R, bits: usize, stop: &dyn Fn() -> bool) -> Option<BigUint> {
     assert!(bits >= 16, "prime size must be at least 16 bits");
     let primes = sieve_primes();
     // Candidates are at least 2^(bits-1) + 2^(bits-2): sieve only with primes below that, so
@@ -152,12 +166,15 @@ pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
                 if c || (rem_e + d) % E == 1 {
                     continue;
                 }
+                if stop() {
+                    return None;
+                }
                 let candidate = &start + BigUint::from(d);
                 if candidate.bits() != bits {
                     break 'windows; // stepped past the size: draw a new start
                 }
                 if miller_rabin(rng, &candidate, rounds(bits)) {
-                    return candidate;
+                    return Some(candidate);
                 }
             }
             base += 2 * WINDOW as u64;
@@ -165,54 +182,128 @@ pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
     }
 }
 
-/// Primes found ahead of need, by size: see [`prefetch`].
-static POOL: std::sync::Mutex<Vec<(usize, BigUint)>> = std::sync::Mutex::new(Vec::new());
-/// Primes the background search has yet to find (so repeated requests do not pile up).
-static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-/// At most this many primes are searched for ahead of need at a time.
+/// Primes of one size: those found and not yet used, how many more are expected to be asked
+/// for, and how many background searchers are running.
+struct Supply {
+    bits: usize,
+    pool: Vec<BigUint>,
+    /// Primes of this size expected to be taken still: what [`prefetch`] announced, less those
+    /// handed out since (and plus those given back).
+    expected: usize,
+    /// Background searchers running for this size.
+    searchers: usize,
+}
+
+impl Supply {
+    /// Whether the background searchers outnumber the primes still expected beyond the pool.
+    fn too_many_searchers(&self) -> bool {
+        self.pool.len() + self.searchers > self.expected
+    }
+}
+
+/// The supplies, one per prime size asked for (in practice one: RSA-2048's 1024 bits).
+static SUPPLIES: std::sync::Mutex<Vec<Supply>> = std::sync::Mutex::new(Vec::new());
+/// At most this many primes of a size are expected ahead of need.
 const PREFETCH_MAX: usize = 8;
 
-/// Starts searching, on a background thread, for `count` primes of `bits` bits that a later
-/// key generation takes from the pool instead of searching then ([`take_or_search`]).
+/// Runs `f` on the supply of `bits`-bit primes (made empty if there is none yet).
+fn with_supply<T>(bits: usize, f: impl FnOnce(&mut Supply) -> T) -> T {
+    let mut all = SUPPLIES.lock().unwrap_or_else(|e| e.into_inner());
+    let i = match all.iter().position(|s| s.bits == bits) {
+        Some(i) => i,
+        None => {
+            all.push(Supply { bits, pool: Vec::new(), expected: 0, searchers: 0 });
+            all.len() - 1
+        }
+    };
+    f(&mut all[i])
+}
+
+/// Announces that `count` primes of `bits` bits will be asked for, and starts searching for
+/// them on background threads, which a later key generation takes from ([`take_or_search`]).
 ///
 /// A chart whose templates call `genCA`/`genSignedCert` (cilium: a CA and a certificate on
 /// every render) otherwise spends most of its render searching for primes on the rendering
 /// thread; started when the templates are known, the search overlaps their parsing and
-/// execution. Primes are drawn from the operating system's random source either way, and
-/// nothing about which key gets which prime is observable. Unused primes are dropped at exit.
+/// execution. The searchers stop as soon as the primes still expected are in the pool or
+/// being searched for by enough threads (a key generation that finds its own prime first
+/// counts), so nothing is searched for twice. Primes are drawn from the operating system's
+/// random source either way, and nothing about which key gets which prime is observable.
+/// Unused primes are dropped at exit.
 pub fn prefetch(bits: usize, count: usize) {
-    use std::sync::atomic::Ordering;
-    let pending = PENDING.load(Ordering::Relaxed);
-    let count = count.min(PREFETCH_MAX.saturating_sub(pending));
     if count == 0 || bits < 16 {
         return;
     }
-    PENDING.fetch_add(count, Ordering::Relaxed);
-    let spawned = std::thread::Builder::new().name("prime-prefetch".into()).spawn(move || {
-        for _ in 0..count {
-            let p = random_prime(&mut rand::rngs::OsRng, bits);
-            POOL.lock().unwrap_or_else(|e| e.into_inner()).push((bits, p));
-            PENDING.fetch_sub(1, Ordering::Relaxed);
-        }
+    // One searcher per two cores (the rendering threads need the rest), at least one.
+    let most = (crate::par::threads(PREFETCH_MAX) / 2).max(1);
+    let spawn = with_supply(bits, |s| {
+        s.expected = (s.expected + count).min(PREFETCH_MAX);
+        let wanted = s.expected.saturating_sub(s.pool.len()).min(most);
+        let spawn = wanted.saturating_sub(s.searchers);
+        s.searchers += spawn;
+        spawn
     });
-    if spawned.is_err() {
-        PENDING.fetch_sub(count, Ordering::Relaxed);
+    for _ in 0..spawn {
+        let spawned = std::thread::Builder::new().name("prime-prefetch".into()).spawn(move || background(bits));
+        if spawned.is_err() {
+            with_supply(bits, |s| s.searchers -= 1);
+        }
     }
 }
 
-/// A prime of `bits` bits from the pool if one is ready, otherwise searched for now.
-pub fn take_or_search(bits: usize) -> BigUint {
-    if let Some(p) = take(bits) {
-        return p;
+/// A background searcher: finds primes of `bits` bits for the pool until there are enough.
+fn background(bits: usize) {
+    // Leaving is decided and counted under one lock, so that of two searchers one too many
+    // only one leaves.
+    let leave = || {
+        with_supply(bits, |s| {
+            let leave = s.too_many_searchers();
+            if leave {
+                s.searchers -= 1;
+            }
+            leave
+        })
+    };
+    while !leave() {
+        match search(&mut rand::rngs::OsRng, bits, &leave) {
+            Some(p) => with_supply(bits, |s| s.pool.push(p)),
+            None => return,
+        }
     }
-    random_prime(&mut rand::rngs::OsRng, bits)
+}
+
+/// A prime of `bits` bits: from the pool if one is ready, otherwise searched for now, taking
+/// one from the pool instead as soon as a background searcher puts one there.
+pub fn take_or_search(bits: usize) -> BigUint {
+    loop {
+        if let Some(p) = take(bits) {
+            return p;
+        }
+        let ready = || with_supply(bits, |s| !s.pool.is_empty());
+        if let Some(p) = search(&mut rand::rngs::OsRng, bits, &ready) {
+            with_supply(bits, |s| s.expected = s.expected.saturating_sub(1));
+            return p;
+        }
+    }
 }
 
 /// A ready prime of `bits` bits from the pool.
 pub fn take(bits: usize) -> Option<BigUint> {
-    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    let i = pool.iter().position(|(b, _)| *b == bits)?;
-    Some(pool.swap_remove(i).1)
+    with_supply(bits, |s| {
+        let p = s.pool.pop()?;
+        s.expected = s.expected.saturating_sub(1);
+        Some(p)
+    })
+}
+
+/// Primes handed out whose key was thrown away: back into the pool, expected again.
+fn give_back(primes: Vec<(usize, BigUint)>) {
+    for (bits, p) in primes {
+        with_supply(bits, |s| {
+            s.pool.push(p);
+            s.expected += 1;
+        });
+    }
 }
 
 thread_local! {
@@ -244,7 +335,7 @@ impl Noted {
 impl Drop for Noted {
     fn drop(&mut self) {
         if !self.0.is_empty() {
-            POOL.lock().unwrap_or_else(|e| e.into_inner()).append(&mut self.0);
+            give_back(std::mem::take(&mut self.0));
         }
     }
 }
@@ -262,6 +353,11 @@ fn miller_rabin<R: RngCore + ?Sized>(rng: &mut R, n: &BigUint, rounds: usize) ->
     let d = &n1 >> s;
     let two = BigUint::from(2u32);
     let upper = n - &two; // bases below n-2, plus 2 below: [2, n-2)
+    // Base 2 first, the cheapest witness: nearly every composite candidate fails it. The
+    // random bases follow, as many as Go's table asks for.
+    if n.bits() > 2 && !super::mont::passes_base_two(n, &d, s) {
+        return false;
+    }
     let mut rng = RngAdapter(rng);
     for _ in 0..rounds {
         let a = rng.gen_biguint_range(&two, &upper);
@@ -310,6 +406,37 @@ mod tests {
         }
         let p = random_prime(&mut OsRng, 1024);
         assert_eq!(p.bits(), 1024);
+    }
+
+    /// Announced primes are handed out (from the pool or searched for by the taker), the
+    /// background searchers stop once nothing more is expected, and given-back primes are
+    /// handed out again.
+    #[test]
+    fn supply_hands_out_and_stops() {
+        const BITS: usize = 44; // a size no other test asks for
+        prefetch(BITS, 3);
+        let got: Vec<BigUint> = (0..3).map(|_| take_or_search(BITS)).collect();
+        for p in &got {
+            assert_eq!(p.bits(), BITS);
+            assert!(is_prime_u128(p.to_u128().unwrap()));
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (searchers, pooled, expected) = with_supply(BITS, |s| (s.searchers, s.pool.len(), s.expected));
+            assert_eq!(expected, 0);
+            if searchers == 0 {
+                // At most one prime per searcher that was racing the last taker.
+                let most = (crate::par::threads(PREFETCH_MAX) / 2).max(1);
+                assert!(pooled <= most, "{pooled} primes searched for in excess");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "background searchers did not stop");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        with_supply(BITS, |s| s.pool.clear());
+        give_back(vec![(BITS, got[0].clone())]);
+        assert_eq!(take(BITS), Some(got[0].clone()));
+        assert_eq!(take(BITS), None);
     }
 
     #[test]
