@@ -5,7 +5,7 @@
 //! error such as a control character therefore surfaces here before any scanner error, which is
 //! what go-yaml does for inputs shorter than a chunk).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// A position: character index, 0-based line and column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -146,11 +146,42 @@ pub struct Scanner {
     indents: Vec<isize>,
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
-    simple_keys_by_tok: HashMap<usize, usize>,
+    /// Token number → index in `simple_keys` of the possible simple keys (go-yaml's map):
+    /// at most one per flow level, so a short list searched in order beats hashing.
+    simple_keys_by_tok: TokIndex,
     flow_level: usize,
     /// A reader error found while decoding the input, raised on the first fetch.
     reader_error: Option<ParseError>,
     pub failed: Option<ParseError>,
+}
+
+/// A small map from token numbers to simple-key indexes, in insertion order (token numbers
+/// grow, so the oldest entry comes first).
+#[derive(Default)]
+struct TokIndex(Vec<(usize, usize)>);
+
+impl TokIndex {
+    /// The index for token `tok`, the next token to be parsed. Entries of tokens already
+    /// parsed can never be asked for again (token numbers only grow) and are dropped here: as
+    /// in go-yaml, a key that stopped being possible keeps its entry, and they would pile up.
+    fn get(&mut self, tok: usize) -> Option<usize> {
+        if self.0.first().is_some_and(|(t, _)| *t < tok) {
+            self.0.retain(|(t, _)| *t >= tok);
+        }
+        self.0.iter().find(|(t, _)| *t == tok).map(|(_, i)| *i)
+    }
+    fn insert(&mut self, tok: usize, idx: usize) {
+        match self.0.iter_mut().find(|(t, _)| *t == tok) {
+            Some(e) => e.1 = idx,
+            None => self.0.push((tok, idx)),
+        }
+    }
+    fn remove(&mut self, tok: usize) {
+        self.0.retain(|(t, _)| *t != tok);
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 fn reader_error(problem: &str) -> ParseError {
@@ -170,6 +201,14 @@ fn check_chars(s: &str) -> Option<ParseError> {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
+        // 32 bytes at a time while they are all printable ASCII, tab or a break (a loop
+        // without an early exit, which the compiler turns into vector code).
+        if let Some(chunk) = bytes.get(i..i + 32) {
+            if chunk.iter().fold(true, |ok, &b| ok & ((0x20..=0x7E).contains(&b) | (b == 0x09) | (b == 0x0A) | (b == 0x0D))) {
+                i += 32;
+                continue;
+            }
+        }
         let b = bytes[i];
         if b < 0x80 {
             if !(b == 0x09 || b == 0x0A || b == 0x0D || (0x20..=0x7E).contains(&b)) {
@@ -249,7 +288,7 @@ impl Scanner {
             indents: Vec::new(),
             simple_key_allowed: false,
             simple_keys: Vec::new(),
-            simple_keys_by_tok: HashMap::new(),
+            simple_keys_by_tok: TokIndex::default(),
             flow_level: 0,
             reader_error,
             failed: None,
@@ -342,6 +381,30 @@ impl Scanner {
         self.mark.column += 1;
     }
 
+    /// Advances over the run of ASCII characters at the reading position for which `keep`
+    /// holds (at most `max`), all at once: the per-character loops of the scanner spend most
+    /// of a big document's time on such runs (indentation, words). Returns the run's length.
+    /// `keep` must not hold for breaks or the end marker (0).
+    #[inline]
+    fn skip_ascii_run(&mut self, max: usize, keep: impl Fn(u8) -> bool) -> usize {
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        let rest = &rest[..rest.len().min(max)];
+        let n = rest.iter().position(|&b| !(b.is_ascii() && keep(b))).unwrap_or(rest.len());
+        self.pos += n;
+        self.mark.index += n;
+        self.mark.column += n;
+        n
+    }
+
+    /// [`Scanner::skip_ascii_run`], appending the run to `s` as [`Scanner::read`] would.
+    #[inline]
+    fn read_ascii_run(&mut self, s: &mut Vec<u8>, keep: impl Fn(u8) -> bool) -> usize {
+        let from = self.pos;
+        let n = self.skip_ascii_run(usize::MAX, keep);
+        s.extend_from_slice(&self.buf[from..from + n]);
+        n
+    }
+
     fn read_line(&mut self, s: &mut Vec<u8>) {
         let b0 = self.ch();
         let b1 = self.at(1);
@@ -423,7 +486,7 @@ impl Scanner {
     fn fetch_more_tokens(&mut self) -> R<()> {
         loop {
             if !self.tokens.is_empty() {
-                match self.simple_keys_by_tok.get(&self.tokens_parsed).copied() {
+                match self.simple_keys_by_tok.get(self.tokens_parsed) {
                     None => break,
                     Some(idx) => {
                         if !self.simple_key_is_valid(idx)? {
@@ -544,7 +607,7 @@ impl Scanner {
             }
             self.simple_keys[i].possible = false;
             let tn = self.simple_keys[i].token_number;
-            self.simple_keys_by_tok.remove(&tn);
+            self.simple_keys_by_tok.remove(tn);
         }
         Ok(())
     }
@@ -568,7 +631,7 @@ impl Scanner {
         if self.flow_level > 0 {
             self.flow_level -= 1;
             if let Some(last) = self.simple_keys.pop() {
-                self.simple_keys_by_tok.remove(&last.token_number);
+                self.simple_keys_by_tok.remove(last.token_number);
             }
         }
     }
@@ -724,7 +787,7 @@ impl Scanner {
             self.insert_token(Some(sk.token_number - self.tokens_parsed), t);
             self.roll_indent(sk.mark.column as isize, Some(sk.token_number), TokenType::BlockMappingStart, sk.mark)?;
             self.simple_keys[idx].possible = false;
-            self.simple_keys_by_tok.remove(&sk.token_number);
+            self.simple_keys_by_tok.remove(sk.token_number);
             self.simple_key_allowed = false;
         } else {
             if self.flow_level == 0 {
@@ -789,9 +852,8 @@ impl Scanner {
             if self.mark.column == 0 && self.ch() == 0xEF && self.at(1) == 0xBB && self.at(2) == 0xBF {
                 self.skip();
             }
-            while self.ch() == b' ' || ((self.flow_level > 0 || !self.simple_key_allowed) && self.ch() == b'\t') {
-                self.skip();
-            }
+            let tabs = self.flow_level > 0 || !self.simple_key_allowed;
+            self.skip_ascii_run(usize::MAX, |b| b == b' ' || (tabs && b == b'\t'));
             if self.ch() == b'#' {
                 while !self.is_breakz() {
                     self.skip();
@@ -1098,7 +1160,9 @@ impl Scanner {
             trailing_breaks.clear();
             leading_blank = self.is_blank();
             while !self.is_breakz() {
-                self.read(&mut s);
+                if self.read_ascii_run(&mut s, |b| b == b'\t' || (b' '..=b'~').contains(&b)) == 0 {
+                    self.read(&mut s);
+                }
             }
             self.read_line(&mut leading_break);
             self.scan_block_scalar_breaks(&mut indent, &mut trailing_breaks, start, &mut end)?;
@@ -1119,9 +1183,8 @@ impl Scanner {
         *end = self.mark;
         let mut max_indent = 0usize;
         loop {
-            while (*indent == 0 || self.mark.column < *indent) && self.ch() == b' ' {
-                self.skip();
-            }
+            let most = if *indent == 0 { usize::MAX } else { indent.saturating_sub(self.mark.column) };
+            self.skip_ascii_run(most, |b| b == b' ');
             if self.mark.column > max_indent {
                 max_indent = self.mark.column;
             }
@@ -1283,6 +1346,9 @@ impl Scanner {
         let indent = self.indent + 1;
         let start = self.mark;
         let mut end = self.mark;
+        // Whether characters were read since `end` was last set: `end` is the mark after the
+        // last one (set once per run, not per character).
+        let mut read_any = false;
         loop {
             if self.mark.column == 0
                 && ((self.at(0) == b'-' && self.at(1) == b'-' && self.at(2) == b'-') || (self.at(0) == b'.' && self.at(1) == b'.' && self.at(2) == b'.'))
@@ -1320,8 +1386,17 @@ impl Scanner {
                         whitespaces.clear();
                     }
                 }
-                self.read(&mut s);
+                // Characters that cannot end the scalar (no blank, break, ':' or flow
+                // indicator) go in at once; anything else one at a time, as before.
+                let flow = self.flow_level > 0;
+                if self.read_ascii_run(&mut s, |b| (b'!'..=b'~').contains(&b) && b != b':' && !(flow && matches!(b, b',' | b'?' | b'[' | b']' | b'{' | b'}'))) == 0 {
+                    self.read(&mut s);
+                }
+                read_any = true;
+            }
+            if read_any {
                 end = self.mark;
+                read_any = false;
             }
             if !(self.is_blank() || self.is_break()) {
                 break;
