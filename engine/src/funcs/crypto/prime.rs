@@ -107,8 +107,8 @@ pub fn random_prime<R: RngCore + ?Sized>(rng: &mut R, bits: usize) -> BigUint {
     }
 }
 
-/// A random prime of exactly `bits` bits (`bits` >= 16) with p - 1 coprime to 65537, given up (`None`) as soon as `stop` says so; it is asked before each
-/// candidate's exponentiation. Giving up loses nothing but the current start's sieve: the
+/// A random prime of exactly `bits` bits (`bits` >= 16) with p - 1 coprime to 65537, given
+/// up (`None`) as soon as `stop` says so; it is asked before each candidate's exponentiation. Giving up loses nothing but the current start's sieve: the
 /// search has no memory (every candidate is as likely prime as the next), so the expected time
 /// to a prime is the same from any point of it.
 fn search<R: RngCore + ?Sized>(rng: &mut R, bits: usize, stop: &dyn Fn() -> bool) -> Option<BigUint> {
