@@ -53,7 +53,13 @@ fn warm_listings_print_what_helm_prints() {
     let c = c.to_str().unwrap();
     let helm_do = |args: &[&str]| ok(cmd(&helm, &home, args, false), &args.join(" "));
     let same = |step: &str, want_cached: bool| {
-        for args in [vec!["list", "-n", ns.as_str()], vec!["list", "-n", ns.as_str(), "--superseded", "--uninstalled", "--deployed", "-o", "json"], vec!["list", "-A", "-f", "^lc-", "--uninstalled", "-d"]] {
+        for args in [
+            vec!["list", "-n", ns.as_str()],
+            vec!["list", "-n", ns.as_str(), "--superseded", "--uninstalled", "--deployed", "-o", "json"],
+            // A selector needs the storage labels, which the cache does not hold.
+            vec!["list", "-n", ns.as_str(), "-l", "name!=lc-a,status in (deployed,uninstalled)", "--uninstalled"],
+            vec!["list", "-A", "-f", "^lc-", "--uninstalled", "-d"],
+        ] {
             let want = ok(cmd(&helm, &home, &args, false), "helm list");
             let got = ok(cmd(&rudder, &home, &args, true), "rudder list");
             assert_eq!(String::from_utf8_lossy(&got.stdout), String::from_utf8_lossy(&want.stdout), "{step}: {args:?}");
@@ -75,10 +81,17 @@ fn warm_listings_print_what_helm_prints() {
     helm_do(&["rollback", "lc-a", "1", "-n", &ns]);
     helm_do(&["uninstall", "lc-c", "-n", &ns, "--keep-history"]);
     same("after rollback and uninstall --keep-history", true);
-    // A damaged cache file is an empty cache.
+    // A damaged cache file (cut short, or not one at all) is an empty cache.
     let records = home.join("cache/rudder/records");
-    for e in std::fs::read_dir(&records).expect("the record cache was written").flatten() {
-        std::fs::write(e.path(), b"{ not json").unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(&records).expect("the record cache was written").flatten().map(|e| e.path()).collect();
+    assert!(!files.is_empty(), "no cache file in {}", records.display());
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        std::fs::write(f, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    same("truncated cache", false);
+    for f in &files {
+        std::fs::write(f, b"{ not a cache").unwrap();
     }
     same("damaged cache", false);
     let _ = tb;

@@ -15,8 +15,8 @@ use serde::Serialize;
 use super::encode::{encode_json, encode_yaml};
 use super::selector::Selector;
 use super::table::Table;
-use super::{app_version, chart_name, last_deployed, Colors, Format, InspectError, Target};
-use rudder_state::Release;
+use super::records::Listed;
+use super::{Colors, Format, InspectError, Target};
 
 /// Status bits (`action.ListStates`).
 pub const DEPLOYED: u32 = 1;
@@ -127,13 +127,13 @@ impl ListOptions {
 /// Runs `helm list` and returns stdout.
 pub async fn run(target: &Target, opts: &ListOptions) -> Result<String, InspectError> {
     let ns = if opts.all_namespaces { "" } else { target.namespace.as_str() };
-    let records = target.list_all(ns).await?;
+    let records = target.list_all(ns, !opts.selector.is_empty()).await?;
     let releases = select(records, opts)?;
     render(&releases, opts)
 }
 
 /// The action: filter, latest revisions, mask, selector, sort, offset and max.
-pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>, InspectError> {
+pub fn select(records: Vec<Listed>, opts: &ListOptions) -> Result<Vec<Listed>, InspectError> {
     let filter = if opts.filter.is_empty() {
         None
     } else {
@@ -142,9 +142,8 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
         }
         Some(regex::Regex::new(&literal_braces(&opts.filter)).map_err(|e| InspectError::new(regex_error(&e, &opts.filter)))?)
     };
-    // Records are large (a kilobyte each) and there may be thousands: they are filtered in
-    // place (`retain` moves nothing while all are kept), sorted as a permutation, and only the
-    // page shown is moved out.
+    // There may be thousands of records: they are filtered in place (`retain` moves nothing
+    // while all are kept), sorted as a permutation, and only the page shown is moved out.
     let mut rels = records;
     if let Some(f) = &filter {
         rels.retain(|r| f.is_match(&r.name));
@@ -158,7 +157,7 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
         latest(&mut rels);
     }
     let selector = Selector::parse(&opts.selector).map_err(InspectError::new)?;
-    rels.retain(|r| mask & state_bit(r.status().as_str()) != 0 && selector.matches(&r.labels));
+    rels.retain(|r| mask & state_bit(&r.status) != 0 && selector.matches(&r.labels));
     let order = sorted_order(&rels, opts);
     let offset = usize::try_from(opts.offset.max(0)).unwrap_or(usize::MAX);
     if offset >= rels.len() {
@@ -174,7 +173,7 @@ pub fn select(records: Vec<Release>, opts: &ListOptions) -> Result<Vec<Release>,
 
 /// `filterLatestReleases`: keeps the highest revision per namespace/name (of equal ones, the
 /// later), in input order.
-fn latest(rels: &mut Vec<Release>) {
+fn latest(rels: &mut Vec<Listed>) {
     use std::collections::hash_map::Entry;
     let mut keep = vec![false; rels.len()];
     {
@@ -182,7 +181,7 @@ fn latest(rels: &mut Vec<Release>) {
         for (i, r) in rels.iter().enumerate() {
             match best.entry((r.namespace.as_str(), r.name.as_str())) {
                 Entry::Occupied(mut e) => {
-                    if rels[*e.get()].version <= r.version {
+                    if rels[*e.get()].revision <= r.revision {
                         e.insert(i);
                     }
                 }
@@ -205,11 +204,11 @@ fn latest(rels: &mut Vec<Release>) {
 /// Helm's sort, as the order of indices into `rels`: by name; `--reverse` by name descending;
 /// `--date` by last-deployed Unix second ascending then name (Helm calls that "ByDateDesc"),
 /// with `--reverse` the reverse of that; ties on name (and namespace) keep the input order.
-fn sorted_order(rels: &[Release], opts: &ListOptions) -> Vec<usize> {
+fn sorted_order(rels: &[Listed], opts: &ListOptions) -> Vec<usize> {
     let by_name = |a: usize, b: usize| rels[a].name.cmp(&rels[b].name).then_with(|| rels[a].namespace.cmp(&rels[b].namespace));
     let mut order: Vec<usize> = (0..rels.len()).collect();
     if opts.by_date {
-        let secs: Vec<_> = rels.iter().map(|r| last_deployed(r).secs).collect();
+        let secs: Vec<_> = rels.iter().map(|r| r.last_deployed().secs).collect();
         order.sort_by(|&a, &b| secs[a].cmp(&secs[b]).then_with(|| by_name(a, b)));
     } else {
         order.sort_by(|&a, &b| by_name(a, b));
@@ -415,7 +414,7 @@ struct Element {
 }
 
 /// The output of `helm list` for the selected releases.
-pub fn render(rels: &[Release], opts: &ListOptions) -> Result<String, InspectError> {
+pub fn render(rels: &[Listed], opts: &ListOptions) -> Result<String, InspectError> {
     if opts.short {
         let names: Vec<&str> = rels.iter().map(|r| r.name.as_str()).collect();
         return match opts.output {
@@ -427,7 +426,7 @@ pub fn render(rels: &[Release], opts: &ListOptions) -> Result<String, InspectErr
     let elements: Vec<Element> = rels
         .iter()
         .map(|r| {
-            let t = last_deployed(r);
+            let t = r.last_deployed();
             let updated = if t.is_zero() {
                 "-".to_string()
             } else if !opts.time_format.is_empty() {
@@ -438,11 +437,11 @@ pub fn render(rels: &[Release], opts: &ListOptions) -> Result<String, InspectErr
             Element {
                 name: r.name.clone(),
                 namespace: r.namespace.clone(),
-                revision: r.version.to_string(),
+                revision: r.revision.to_string(),
                 updated,
-                status: r.status().to_string(),
-                chart: chart_name(r),
-                app_version: app_version(r),
+                status: r.status.clone(),
+                chart: r.chart_name(),
+                app_version: r.app_version(),
             }
         })
         .collect();

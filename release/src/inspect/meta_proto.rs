@@ -73,23 +73,49 @@ pub fn list_items(body: &[u8]) -> Result<Option<Vec<&[u8]>>, String> {
 
 /// One encoded `PartialObjectMetadata` (an element of [`list_items`]).
 pub fn decode_item(item: &[u8]) -> Result<ItemMeta, String> {
-    let mut meta = ItemMeta::default();
+    let r = decode_item_ref(item, true)?;
+    Ok(ItemMeta {
+        name: r.name.into(),
+        namespace: r.namespace.into(),
+        uid: r.uid.into(),
+        resource_version: r.resource_version.into(),
+        labels: r.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    })
+}
+
+/// The metadata fields of one listed object, borrowed from the encoded answer (a thousand
+/// records' strings are then not copied; `list` copies only those it shows).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemRef<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub uid: &'a str,
+    pub resource_version: &'a str,
+    /// In the order encoded (the server sorts them by key); a repeated key's last value wins
+    /// for a reader that collects them into a map, as for protobuf maps.
+    pub labels: Vec<(&'a str, &'a str)>,
+}
+
+/// [`decode_item`] without copying; the labels are left out unless `labels` (a caller that
+/// does not need them saves a vector per item).
+pub fn decode_item_ref(item: &[u8], labels: bool) -> Result<ItemRef<'_>, String> {
+    let mut meta = ItemRef::default();
     for f in Fields(item) {
         if let (1, Wire::Bytes(object_meta)) = f? {
-            object_meta_into(object_meta, &mut meta)?;
+            object_meta_into(object_meta, &mut meta, labels)?;
         }
     }
     Ok(meta)
 }
 
-fn object_meta_into(bytes: &[u8], meta: &mut ItemMeta) -> Result<(), String> {
+fn object_meta_into<'a>(bytes: &'a [u8], meta: &mut ItemRef<'a>, labels: bool) -> Result<(), String> {
     for field in Fields(bytes) {
         match field? {
-            (1, Wire::Bytes(b)) => meta.name = text(b)?.to_string(),
-            (3, Wire::Bytes(b)) => meta.namespace = text(b)?.to_string(),
-            (5, Wire::Bytes(b)) => meta.uid = text(b)?.to_string(),
-            (6, Wire::Bytes(b)) => meta.resource_version = text(b)?.to_string(),
-            (11, Wire::Bytes(entry)) => {
+            (1, Wire::Bytes(b)) => meta.name = text(b)?,
+            (3, Wire::Bytes(b)) => meta.namespace = text(b)?,
+            (5, Wire::Bytes(b)) => meta.uid = text(b)?,
+            (6, Wire::Bytes(b)) => meta.resource_version = text(b)?,
+            (11, Wire::Bytes(entry)) if labels => {
                 let (mut key, mut value) = ("", "");
                 for f in Fields(entry) {
                     match f? {
@@ -98,7 +124,7 @@ fn object_meta_into(bytes: &[u8], meta: &mut ItemMeta) -> Result<(), String> {
                         _ => {}
                     }
                 }
-                meta.labels.insert(key.to_string(), value.to_string());
+                meta.labels.push((key, value));
             }
             _ => {}
         }

@@ -11,9 +11,13 @@
 //! (`PartialObjectMetadataList`: names, labels, uids, resourceVersions, no payloads); records
 //! whose uid and resourceVersion the cache has are taken from it, the others are fetched one by
 //! one (or, when many changed, with the full LIST as before) and cached. A resourceVersion changes
-//! with every write of the object, so a cached summary is exactly what decoding would give.
+//! with every write of the object, so a cached entry is exactly what decoding would give.
 //! The metadata LIST asks for protobuf first (`meta_proto.rs`: the server encodes it in half
-//! the time of JSON), then JSON.
+//! the time of JSON), then JSON; its items are read in place, without copying their strings,
+//! and labels are read only when a selector needs them.
+//!
+//! What a listing yields is a [`Listed`] per record (the fields `list` shows, sorts and
+//! filters on), never a whole [`Release`].
 
 use std::path::PathBuf;
 
@@ -22,6 +26,7 @@ use rudder_state::driver::kube::{client, StorageObject};
 use rudder_state::driver::DriverKind;
 use rudder_state::{codec, AnyDriver, Release, Storage};
 
+use super::meta_proto::ItemRef;
 use super::InspectError;
 
 /// How to reach the records.
@@ -67,20 +72,21 @@ impl Target {
         Ok(Storage::new(driver))
     }
 
-    /// Every record with `owner=helm` in `namespace` ("" = all), with all their labels, decoded
-    /// in parallel; undecodable records are skipped (as Helm's drivers skip them).
-    pub async fn list_all(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
+    /// What `list` shows of every record with `owner=helm` in `namespace` ("" = all), with
+    /// their storage labels when `labels` (a selector needs them; otherwise they may be left
+    /// out); undecodable records are skipped (as Helm's drivers skip them).
+    pub async fn list_all(&self, namespace: &str, labels: bool) -> Result<Vec<Listed>, InspectError> {
         match self.driver {
             DriverKind::Memory => {
                 let st = self.storage(namespace).await?;
-                Ok(st.list_releases().await?)
+                Ok(st.list_releases().await?.iter().map(Listed::of).collect())
             }
-            DriverKind::Secret => self.list_kind::<Secret>(namespace).await,
-            DriverKind::ConfigMap => self.list_kind::<ConfigMap>(namespace).await,
+            DriverKind::Secret => self.list_kind::<Secret>(namespace, labels).await,
+            DriverKind::ConfigMap => self.list_kind::<ConfigMap>(namespace, labels).await,
         }
     }
 
-    async fn list_kind<K: StorageObject>(&self, namespace: &str) -> Result<Vec<Release>, InspectError> {
+    async fn list_kind<K: StorageObject>(&self, namespace: &str, labels: bool) -> Result<Vec<Listed>, InspectError> {
         self.preflight()?;
         let c = client(self.kubeconfig.as_deref(), self.context.as_deref()).await.map_err(unreachable)?;
         let t0 = std::time::Instant::now();
@@ -114,11 +120,13 @@ impl Target {
             self.check_reachable(&c).await?;
         }
         let mut cache = opening.await.ok().flatten();
-        let mut first = Some(first?);
-        if let (Some(cache), Some(First::Meta(items))) = (cache.as_mut(), first.as_mut()) {
-            let items = std::mem::take(items);
-            first = None;
-            if let Some(out) = self.list_cached(&c, items, plural, secret, cache).await? {
+        let first = first?;
+        if let (Some(cache), First::Meta(meta)) = (cache.as_mut(), &first) {
+            let items = meta.items(labels);
+            if let Some(out) = match &items {
+                Some(items) => self.list_cached(&c, items, plural, secret, labels, cache).await?,
+                None => None,
+            } {
                 cache.save();
                 if timing {
                     eprintln!("list (metadata + cache) {:?}", t0.elapsed());
@@ -127,43 +135,40 @@ impl Target {
             }
         }
         let body = match first {
-            Some(First::Full(b)) => b,
-            _ => get_text(&c, &path, "application/json").await?,
+            First::Full(b) => b,
+            First::Meta(_) => get_text(&c, &path, "application/json").await?,
         };
         let t1 = std::time::Instant::now();
         let decoded = decode_parallel(body, secret).await?;
         if let Some(cache) = cache.as_mut() {
-            cache.replace(decoded.iter().map(|(k, s, _)| (k.clone(), s.clone())));
+            cache.replace(decoded.iter().map(|(k, l)| (k, l)));
             cache.save();
         }
         if timing {
             eprintln!("list {:?} decode {:?}", t1 - t0, t1.elapsed());
         }
-        Ok(decoded.into_iter().map(|(_, _, r)| r).collect())
+        Ok(decoded.into_iter().map(|(_, l)| l).collect())
     }
 
-    /// The listing from a metadata LIST (`items`; None when the server answered another kind)
-    /// and the cache; None when so many records are new or changed that one full LIST is
-    /// cheaper than fetching them one by one.
+    /// The listing from the items of a metadata LIST and the cache; None when so many records
+    /// are new or changed that one full LIST is cheaper than fetching them one by one.
     async fn list_cached(
         &self,
         c: &kube::Client,
-        items: Option<Vec<MetaItem>>,
+        items: &[ItemRef<'_>],
         plural: &str,
         secret: bool,
+        labels: bool,
         cache: &mut super::record_cache::RecordCache,
-    ) -> Result<Option<Vec<Release>>, InspectError> {
-        let Some(mut items) = items else { return Ok(None) };
-        let cached = |m: &RawMeta| cache.get_parts(m.uid.as_deref().unwrap_or(""), m.resource_version.as_deref().unwrap_or(""));
-        let missing: Vec<usize> = (0..items.len()).filter(|&n| cached(&items[n].metadata).is_none()).collect();
+    ) -> Result<Option<Vec<Listed>>, InspectError> {
+        let missing: Vec<usize> = (0..items.len()).filter(|&n| !cache.has(items[n].uid, items[n].resource_version)).collect();
         if missing.len() > FETCH_ONE_BY_ONE {
             return Ok(None);
         }
         if !missing.is_empty() {
             // The few records the cache lacks, fetched concurrently.
             let fetched = futures::future::join_all(missing.iter().map(|&n| {
-                let ns = items[n].metadata.namespace.clone().unwrap_or_default();
-                let name = items[n].metadata.name.clone().unwrap_or_default();
+                let (ns, name) = (items[n].namespace, items[n].name);
                 async move {
                     let p = format!("/api/v1/namespaces/{ns}/{plural}/{name}");
                     get_text(c, &p, "application/json").await.ok()
@@ -173,41 +178,27 @@ impl Target {
             for body in fetched.into_iter().flatten() {
                 let Ok(obj) = serde_json::from_str::<RawObject>(&body) else { continue };
                 let key = obj.metadata.key();
-                if let Some(s) = summary_of(obj, secret) {
-                    cache.put(key, s);
+                if let Some(l) = summary_of(obj, secret).map(|s| listed_of(&s, Default::default())) {
+                    cache.put(&key, &l);
                 }
             }
-            // Deleted or rewritten between the LIST and the GET: its current state is in
-            // neither; list it from a fresh full LIST instead.
-            if missing.iter().any(|&n| cache.get(&items[n].metadata.key()).is_none()) {
+            // Deleted or rewritten between the LIST and the GET (or undecodable): its current
+            // state is in neither; list it from a fresh full LIST instead.
+            if missing.iter().any(|&n| !cache.has(items[n].uid, items[n].resource_version)) {
                 return Ok(None);
             }
         }
-        // Each release is built straight into its slot of the output (a release is about a
-        // kilobyte: a thousand of them copied around is measurable).
-        let cache_ref = &*cache;
-        let mut out: Vec<Release> = std::iter::repeat_with(Release::default).take(items.len()).collect();
-        let mut built = vec![false; items.len()];
-        in_parallel(&mut items, &mut out, &mut built, |i, slot, ok| {
-            let m = &mut i.metadata;
-            // An undecodable record is skipped, as Helm's drivers skip it.
-            if let Some(s) = cache_ref.get_parts(m.uid.as_deref().unwrap_or(""), m.resource_version.as_deref().unwrap_or("")) {
-                if let Some(r) = release_of(s, m.labels.take().unwrap_or_default()) {
-                    *slot = r;
-                    *ok = true;
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            if let Some(mut l) = cache.get(i.uid, i.resource_version) {
+                if labels {
+                    l.labels = i.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 }
+                out.push(l);
             }
-        });
-        let found = built.iter().filter(|&&b| b).count();
-        if found != out.len() {
-            let mut n = 0;
-            out.retain(|_| {
-                n += 1;
-                built[n - 1]
-            });
         }
-        if cache.len() != found {
-            cache.retain(items.iter().map(|i| i.metadata.key()).collect());
+        if cache.len() != out.len() {
+            cache.retain(items.iter().map(|i| i.uid));
         }
         Ok(Some(out))
     }
@@ -218,17 +209,66 @@ impl Target {
 const METADATA: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,\
 application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
-/// What the first LIST brought: metadata items (None: the server answered another kind), or
-/// a full JSON list.
+/// What the first LIST brought: a metadata list, or a full JSON list.
 enum First {
-    Meta(Option<Vec<MetaItem>>),
+    Meta(Metadata),
     Full(String),
+}
+
+/// A metadata LIST's answer, kept whole: its items borrow from it.
+enum Metadata {
+    /// A protobuf `PartialObjectMetadataList`.
+    Protobuf(Vec<u8>),
+    /// A JSON one, parsed.
+    Json(Vec<RawMeta>),
+    /// Another kind (the server ignored the `as=` parameters).
+    Other,
+}
+
+impl Metadata {
+    /// The items; None when there are none to read (another kind, or a protobuf answer this
+    /// decoder cannot read: not an error of the listing, the caller lists in full instead).
+    fn items(&self, labels: bool) -> Option<Vec<ItemRef<'_>>> {
+        use super::meta_proto as mp;
+        match self {
+            Metadata::Protobuf(body) => {
+                let decoded = mp::list_items(body).and_then(|items| {
+                    items.map(|items| items.into_iter().map(|i| mp::decode_item_ref(i, labels)).collect::<Result<Vec<_>, _>>()).transpose()
+                });
+                match decoded {
+                    Ok(items) => items,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "protobuf metadata list not decoded; listing in full");
+                        None
+                    }
+                }
+            }
+            Metadata::Json(metas) => Some(
+                metas
+                    .iter()
+                    .map(|m| {
+                        fn t(v: &Option<String>) -> &str {
+                            v.as_deref().unwrap_or("")
+                        }
+                        ItemRef {
+                            name: t(&m.name),
+                            namespace: t(&m.namespace),
+                            uid: t(&m.uid),
+                            resource_version: t(&m.resource_version),
+                            labels: m.labels.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                        }
+                    })
+                    .collect(),
+            ),
+            Metadata::Other => None,
+        }
+    }
 }
 
 /// The metadata LIST at `path`, in whichever form the server chose. A failed request is
 /// asked again as plain JSON, so that its error reads exactly as every other LIST's (an error
 /// answered in protobuf would not decode as one).
-async fn get_metadata(c: &kube::Client, path: &str) -> Result<Option<Vec<MetaItem>>, InspectError> {
+async fn get_metadata(c: &kube::Client, path: &str) -> Result<Metadata, InspectError> {
     use http_body_util::BodyExt;
     let fail = |e: String| InspectError::new(format!("list: failed to list: {e}"));
     let req = http::Request::get(path)
@@ -257,30 +297,7 @@ async fn get_metadata(c: &kube::Client, path: &str) -> Result<Option<Vec<MetaIte
         let text = std::str::from_utf8(&body).map_err(|e| fail(e.to_string()))?;
         return json_metadata(text);
     }
-    // A protobuf answer this decoder cannot read is not an error of the listing: `Ok(None)`
-    // sends the caller to the full JSON LIST, as for an answer of another kind.
-    let Ok(Some(mut encoded)) = super::meta_proto::list_items(&body) else { return Ok(None) };
-    let mut items: Vec<MetaItem> = std::iter::repeat_with(MetaItem::default).take(encoded.len()).collect();
-    let mut errors: Vec<Option<String>> = vec![None; encoded.len()];
-    in_parallel(&mut encoded, &mut items, &mut errors, |item, slot, error| match super::meta_proto::decode_item(item) {
-        Ok(m) => {
-            slot.metadata = RawMeta {
-                labels: Some(m.labels),
-                name: Some(m.name),
-                namespace: Some(m.namespace),
-                uid: Some(m.uid),
-                resource_version: Some(m.resource_version),
-            }
-        }
-        Err(e) => *error = Some(e),
-    });
-    match errors.into_iter().flatten().next() {
-        Some(e) => {
-            tracing::debug!(error = %e, "protobuf metadata list not decoded; listing in full");
-            Ok(None)
-        }
-        None => Ok(Some(items)),
-    }
+    Ok(Metadata::Protobuf(body))
 }
 
 /// `f` over the elements of three slices of equal length taken together (an input, its output
@@ -316,9 +333,12 @@ fn in_parallel<T: Send, R: Send, E: Send>(items: &mut [T], out: &mut [R], extra:
     })
 }
 
-fn json_metadata(body: &str) -> Result<Option<Vec<MetaItem>>, InspectError> {
+fn json_metadata(body: &str) -> Result<Metadata, InspectError> {
     let list: MetaList = serde_json::from_str(body).map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
-    Ok((list.kind.as_deref() == Some("PartialObjectMetadataList")).then_some(list.items))
+    Ok(match list.kind.as_deref() {
+        Some("PartialObjectMetadataList") => Metadata::Json(list.items.into_iter().map(|i| i.metadata).collect()),
+        _ => Metadata::Other,
+    })
 }
 
 /// More new or changed records than this and one full LIST replaces the per-record GETs.
@@ -431,10 +451,9 @@ struct RawData {
 }
 
 /// The fields of a record `helm list` shows or filters on; everything else in the payload
-/// (templates, files, values, manifest) is skipped by the parser without being kept. This is
-/// also what the record cache keeps (nothing of the values or manifests).
-#[derive(serde::Deserialize, serde::Serialize, Clone)]
-pub(crate) struct Summary {
+/// (templates, files, values, manifest) is skipped by the parser without being kept.
+#[derive(serde::Deserialize)]
+struct Summary {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -447,7 +466,7 @@ pub(crate) struct Summary {
     namespace: Option<String>,
 }
 
-#[derive(serde::Deserialize, serde::Serialize, Clone)]
+#[derive(serde::Deserialize)]
 struct SummaryInfo {
     #[serde(default)]
     last_deployed: Option<String>,
@@ -455,13 +474,13 @@ struct SummaryInfo {
     status: Option<String>,
 }
 
-#[derive(serde::Deserialize, serde::Serialize, Clone)]
+#[derive(serde::Deserialize)]
 struct SummaryChart {
     #[serde(default)]
     metadata: Option<SummaryMeta>,
 }
 
-#[derive(serde::Deserialize, serde::Serialize, Clone)]
+#[derive(serde::Deserialize)]
 struct SummaryMeta {
     #[serde(default)]
     name: Option<String>,
@@ -486,52 +505,106 @@ fn summary_of(obj: RawObject, secret: bool) -> Option<Summary> {
 }
 
 /// A (summary) release from a summary and the object's labels.
-fn release_of(s: &Summary, labels: std::collections::BTreeMap<String, String>) -> Option<Release> {
+fn listed_of(s: &Summary, labels: std::collections::BTreeMap<String, String>) -> Listed {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut r = Release {
+    Listed {
         name: text(&s.name),
-        version: s.version.unwrap_or_default(),
         namespace: text(&s.namespace),
-        ..Default::default()
-    };
-    if let Some(i) = &s.info {
-        r.info = Some(rudder_state::release::Info {
-            last_deployed: i.last_deployed.clone().filter(|t| !t.is_empty() && t != rudder_state::release::ZERO_TIME),
-            status: rudder_state::Status::from(i.status.as_deref().unwrap_or_default()),
-            ..Default::default()
-        });
+        revision: s.version.unwrap_or_default(),
+        // As `Release::status`: "unknown" without info, the text as stored with it.
+        status: match &s.info {
+            Some(i) => rudder_state::Status::from(i.status.as_deref().unwrap_or_default()).to_string(),
+            None => rudder_state::Status::default().to_string(),
+        },
+        last_deployed: s.info.as_ref().and_then(|i| i.last_deployed.clone()).filter(|t| !t.is_empty() && t != rudder_state::release::ZERO_TIME),
+        chart: s.chart.as_ref().and_then(|c| c.metadata.as_ref()).map(|m| ListedChart {
+            name: text(&m.name),
+            version: text(&m.version),
+            app_version: text(&m.app_version),
+        }),
+        labels,
     }
-    if let Some(c) = &s.chart {
-        r.chart = Some(rudder_state::release::Chart {
-            metadata: c.metadata.as_ref().map(|m| rudder_state::release::Metadata {
-                name: text(&m.name),
-                version: text(&m.version),
-                app_version: text(&m.app_version),
-                ..Default::default()
+}
+
+/// What `list` shows, sorts and filters on of one record: all it keeps of it (a full
+/// [`Release`] is a kilobyte before its payload; a thousand of them built, moved and dropped
+/// were a third of a listing's own time).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Listed {
+    pub name: String,
+    pub namespace: String,
+    pub revision: i64,
+    /// The status as [`Release::status`] gives it ("unknown" for a record without info).
+    pub status: String,
+    /// `info.last_deployed`; None when absent, empty or Go's zero time.
+    pub last_deployed: Option<String>,
+    /// The chart's metadata; None for a record without it.
+    pub chart: Option<ListedChart>,
+    /// The storage object's labels (empty unless asked for).
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The chart metadata `list` shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListedChart {
+    pub name: String,
+    pub version: String,
+    pub app_version: String,
+}
+
+impl Listed {
+    /// The listing of a decoded release (the memory driver's records), with its labels.
+    pub fn of(r: &Release) -> Listed {
+        Listed {
+            name: r.name.clone(),
+            namespace: r.namespace.clone(),
+            revision: r.version,
+            status: r.status().to_string(),
+            last_deployed: r.info.as_ref().and_then(|i| i.last_deployed.clone()),
+            chart: r.chart.as_ref().and_then(|c| c.metadata.as_ref()).map(|m| ListedChart {
+                name: m.name.clone(),
+                version: m.version.clone(),
+                app_version: m.app_version.clone(),
             }),
-            ..Default::default()
-        });
+            labels: r.labels.clone(),
+        }
     }
-    r.labels = labels;
-    Some(r)
+
+    /// `formatChartName`: `name-version`, or `MISSING` without chart metadata.
+    pub fn chart_name(&self) -> String {
+        match &self.chart {
+            Some(c) => format!("{}-{}", c.name, c.version),
+            None => "MISSING".into(),
+        }
+    }
+
+    /// `formatAppVersion`: the chart's appVersion, or `MISSING`.
+    pub fn app_version(&self) -> String {
+        match &self.chart {
+            Some(c) => c.app_version.clone(),
+            None => "MISSING".into(),
+        }
+    }
+
+    /// `Info.LastDeployed` (zero when absent).
+    pub fn last_deployed(&self) -> super::gotime::GoTime {
+        super::gotime::GoTime::from_field(self.last_deployed.as_deref())
+    }
 }
 
 /// Parses the list and decodes its records on `available_parallelism` blocking tasks, keeping
-/// their order: each with its cache key and summary.
-async fn decode_parallel(body: String, secret: bool) -> Result<Vec<(super::record_cache::Key, Summary, Release)>, InspectError> {
+/// their order: each with its cache key.
+async fn decode_parallel(body: String, secret: bool) -> Result<Vec<(super::record_cache::Key, Listed)>, InspectError> {
     tokio::task::spawn_blocking(move || {
         let list: RawList = serde_json::from_str(&body).map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
         let mut items = list.items;
-        let mut out: Vec<Option<(super::record_cache::Key, Summary, Release)>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+        let mut out: Vec<Option<(super::record_cache::Key, Listed)>> = std::iter::repeat_with(|| None).take(items.len()).collect();
         let mut unused = vec![(); items.len()];
         in_parallel(&mut items, &mut out, &mut unused, |o, slot, _| {
             let key = o.metadata.key();
             let labels = o.metadata.labels.take().unwrap_or_default();
             // An undecodable record is skipped, as Helm's drivers skip it.
-            *slot = summary_of(std::mem::take(o), secret).and_then(|s| {
-                let r = release_of(&s, labels)?;
-                Some((key, s, r))
-            });
+            *slot = summary_of(std::mem::take(o), secret).map(|s| (key, listed_of(&s, labels)));
         });
         Ok(out.into_iter().flatten().collect())
     })
