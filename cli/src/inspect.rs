@@ -255,12 +255,16 @@ pub fn list(a: &ListArgs) -> Result<String, InspectError> {
         output,
         colors,
     };
-    // One LIST and then work on blocking threads: no worker threads to start.
-    tokio::runtime::Builder::new_current_thread()
+    // One LIST and then work on blocking threads: no worker threads to start. The blocking
+    // thread that read the record cache is idle by the end; the runtime does not wait for it
+    // to notice the shutdown and exit (a fifth of a millisecond).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| InspectError::new(e.to_string()))?
-        .block_on(inspect::list::run(&t, &opts))
+        .map_err(|e| InspectError::new(e.to_string()))?;
+    let out = rt.block_on(inspect::list::run(&t, &opts));
+    rt.shutdown_background();
+    out
 }
 
 pub fn history(a: &HistoryArgs) -> Result<String, InspectError> {

@@ -454,16 +454,8 @@ pub fn render(rels: &[Listed], opts: &ListOptions) -> Result<String, InspectErro
             if !opts.no_headers {
                 t.add_row(["NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"].map(|h| c.header(h)));
             }
-            for e in &elements {
-                t.add_row([
-                    e.name.clone(),
-                    c.namespace(&e.namespace),
-                    e.revision.clone(),
-                    e.updated.clone(),
-                    c.status(&e.status),
-                    e.chart.clone(),
-                    e.app_version.clone(),
-                ]);
+            for e in elements {
+                t.add_row([e.name, c.namespace(&e.namespace), e.revision, e.updated, c.status(&e.status), e.chart, e.app_version]);
             }
             Ok(t.encode())
         }

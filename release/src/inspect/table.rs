@@ -25,9 +25,11 @@ impl Table {
         self.rows.push(cells.into_iter().map(Into::into).collect());
     }
 
-    /// `output.EncodeTable`: the table text plus a newline ("\n" alone for no rows).
+    /// `output.EncodeTable`: the table text plus a newline ("\n" alone for no rows). Written
+    /// straight into one string (a thousand-row listing has seven thousand cells).
     pub fn encode(&self) -> String {
         let mut widths: Vec<usize> = Vec::new();
+        let mut size = 0;
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate() {
                 if widths.len() <= i {
@@ -35,42 +37,58 @@ impl Table {
                 }
                 let w = cell.split('\n').map(string_width).max().unwrap_or(0);
                 widths[i] = widths[i].max(w);
+                size += cell.len() + 1;
             }
         }
-        let mut lines = Vec::new();
-        for row in &self.rows {
+        let mut out = String::with_capacity(size + self.rows.len() * widths.iter().sum::<usize>() + 1);
+        for (r, row) in self.rows.iter().enumerate() {
+            if r > 0 {
+                out.push('\n');
+            }
+            if !row.iter().any(|c| c.contains('\n')) {
+                for (y, cell) in row.iter().enumerate() {
+                    if y > 0 {
+                        out.push('\t');
+                    }
+                    pad_into(&mut out, cell, widths[y]);
+                }
+                continue;
+            }
             // A cell with several lines makes the row several lines (uitable's Row.String).
             let split: Vec<Vec<&str>> = row.iter().map(|c| c.split('\n').collect()).collect();
             let height = split.iter().map(Vec::len).max().unwrap_or(1);
             for x in 0..height {
-                let line: Vec<String> = split
-                    .iter()
-                    .enumerate()
-                    .map(|(y, parts)| pad(parts.get(x).copied().unwrap_or(""), widths[y]))
-                    .collect();
-                lines.push(line.join("\t"));
+                if x > 0 {
+                    out.push('\n');
+                }
+                for (y, parts) in split.iter().enumerate() {
+                    if y > 0 {
+                        out.push('\t');
+                    }
+                    pad_into(&mut out, parts.get(x).copied().unwrap_or(""), widths[y]);
+                }
             }
         }
-        let mut out = lines.join("\n");
         out.push('\n');
         out
     }
 }
 
-/// `strutil.Resize(s, width, false)` for a width at least the string's: right padding.
-fn pad(s: &str, width: usize) -> String {
-    let w = string_width(s);
-    if width == 0 || w >= width {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + width - w);
+/// `strutil.Resize(s, width, false)` for a width at least the string's: `s` with right
+/// padding, appended to `out`.
+fn pad_into(out: &mut String, s: &str, width: usize) {
     out.push_str(s);
-    out.extend(std::iter::repeat_n(' ', width - w));
-    out
+    let w = string_width(s);
+    if width > w {
+        out.extend(std::iter::repeat_n(' ', width - w));
+    }
 }
 
 /// Display width without ANSI escape sequences.
 pub fn string_width(s: &str) -> usize {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
     strip_ansi(s).chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
