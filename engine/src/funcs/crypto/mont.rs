@@ -19,16 +19,7 @@ use num_traits::One;
 /// A Miller-Rabin round of odd `n = 2^s·d + 1` with witness `base` in [2, n−2]: false when
 /// `base` proves `n` composite.
 pub fn passes_round(n: &BigUint, base: &BigUint, d: &BigUint, s: usize) -> bool {
-    if cfg!(debug_assertions) {
-        return passes_round_big(n, base, d, s);
-    }
-    match n.bits().div_ceil(64) {
-        0..=8 => Mont::<8>::new(n).passes_round(base, d, s),
-        9..=16 => Mont::<16>::new(n).passes_round(base, d, s),
-        17..=32 => Mont::<32>::new(n).passes_round(base, d, s),
-        33..=64 => Mont::<64>::new(n).passes_round(base, d, s),
-        _ => passes_round_big(n, base, d, s),
-    }
+    passes(n, Witness::Base(base), d, s)
 }
 
 /// A Miller-Rabin round of odd `n = 2^s·d + 1` with witness 2: false when 2 proves `n`
@@ -36,15 +27,31 @@ pub fn passes_round(n: &BigUint, base: &BigUint, d: &BigUint, s: usize) -> bool 
 /// so the exponentiation is squarings and doublings only. The prime search runs it first on
 /// every candidate, and nearly every composite fails it.
 pub fn passes_base_two(n: &BigUint, d: &BigUint, s: usize) -> bool {
-    if cfg!(debug_assertions) {
-        return passes_round_big(n, &BigUint::from(2u32), d, s);
+    passes(n, Witness::Two, d, s)
+}
+
+/// A round's witness.
+#[derive(Clone, Copy)]
+enum Witness<'a> {
+    Two,
+    Base(&'a BigUint),
+}
+
+/// A round with witness `w`, in the limb count that fits `n`.
+fn passes(n: &BigUint, w: Witness<'_>, d: &BigUint, s: usize) -> bool {
+    let limbs = n.bits().div_ceil(64);
+    if cfg!(debug_assertions) || limbs > 64 {
+        let base = match w {
+            Witness::Two => &BigUint::from(2u32),
+            Witness::Base(b) => b,
+        };
+        return passes_round_big(n, base, d, s);
     }
-    match n.bits().div_ceil(64) {
-        0..=8 => Mont::<8>::new(n).passes_base_two(d, s),
-        9..=16 => Mont::<16>::new(n).passes_base_two(d, s),
-        17..=32 => Mont::<32>::new(n).passes_base_two(d, s),
-        33..=64 => Mont::<64>::new(n).passes_base_two(d, s),
-        _ => passes_round_big(n, &BigUint::from(2u32), d, s),
+    match limbs {
+        0..=8 => Mont::<8>::new(n).passes(w, d, s),
+        9..=16 => Mont::<16>::new(n).passes(w, d, s),
+        17..=32 => Mont::<32>::new(n).passes(w, d, s),
+        _ => Mont::<64>::new(n).passes(w, d, s),
     }
 }
 
@@ -292,8 +299,11 @@ impl<const N: usize> Mont<N> {
         acc
     }
 
-    fn passes_round(&self, base: &BigUint, d: &BigUint, s: usize) -> bool {
-        self.round_ends(self.pow(&limbs::<N>(base), d), s)
+    fn passes(&self, w: Witness<'_>, d: &BigUint, s: usize) -> bool {
+        match w {
+            Witness::Two => self.passes_base_two(d, s),
+            Witness::Base(base) => self.round_ends(self.pow(&limbs::<N>(base), d), s),
+        }
     }
 }
 
@@ -390,8 +400,8 @@ mod tests {
                 let a = rng.gen_biguint_range(&BigUint::from(2u32), &n1);
                 let want = passes_round_big(&n, &a, &d, s);
                 let got = match n.bits().div_ceil(64) {
-                    0..=8 => Mont::<8>::new(&n).passes_round(&a, &d, s),
-                    _ => Mont::<16>::new(&n).passes_round(&a, &d, s),
+                    0..=8 => Mont::<8>::new(&n).passes(Witness::Base(&a), &d, s),
+                    _ => Mont::<16>::new(&n).passes(Witness::Base(&a), &d, s),
                 };
                 assert_eq!(got, want, "{n} base {a}");
             }
@@ -417,8 +427,8 @@ mod tests {
             let d = &n1 >> s;
             let want = passes_round_big(&n, &two, &d, s);
             let got = match n.bits().div_ceil(64) {
-                0..=8 => Mont::<8>::new(&n).passes_base_two(&d, s),
-                _ => Mont::<16>::new(&n).passes_base_two(&d, s),
+                0..=8 => Mont::<8>::new(&n).passes(Witness::Two, &d, s),
+                _ => Mont::<16>::new(&n).passes(Witness::Two, &d, s),
             };
             assert_eq!(got, want, "{n}");
             if n.bits() < 40 && n != BigUint::from(4_294_967_291u64) {
