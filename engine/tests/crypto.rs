@@ -288,7 +288,11 @@ fn openssl_verify(ca: &str, leaf: &str) {
         Command::new("openssl").arg("version").output().is_ok(),
         "openssl is required for this test (Debian package `openssl`)"
     );
-    let dir = std::env::temp_dir().join(format!("rudder-crypto-{}", std::process::id()));
+    // One directory per call: the tests of this file run on parallel threads of one process,
+    // and a shared directory let one test's CA overwrite another's before openssl read it.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rudder-crypto-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ca.pem"), ca).unwrap();
     std::fs::write(dir.join("leaf.pem"), leaf).unwrap();
