@@ -132,6 +132,113 @@ fn object_meta_into<'a>(bytes: &'a [u8], meta: &mut ItemRef<'a>, labels: bool) -
     Ok(())
 }
 
+/// Finds the items of a protobuf `PartialObjectMetadataList` while its bytes are still
+/// arriving, so that a caller can work on each item as soon as it is complete instead of
+/// after the last byte. It only walks the framing: whether the answer is really a metadata
+/// list (its kind, no content encoding, which come around the items) is for
+/// [`list_items`] to say on the whole answer at the end.
+#[derive(Default)]
+pub struct ItemScanner {
+    /// Where scanning goes on.
+    pos: usize,
+    /// The end of the list's bytes (the envelope's `raw`), once its header has arrived.
+    raw_end: Option<usize>,
+    /// The framing is not what a metadata list has: nothing more is found.
+    pub failed: bool,
+}
+
+impl ItemScanner {
+    /// Calls `f` with every item complete in `body` (the bytes so far, a prefix of the answer)
+    /// that an earlier call did not give.
+    pub fn scan<'a>(&mut self, body: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+        if self.failed {
+            return;
+        }
+        if self.pos == 0 {
+            if body.len() < MAGIC.len() {
+                return;
+            }
+            if !body.starts_with(MAGIC) {
+                self.failed = true;
+                return;
+            }
+            self.pos = MAGIC.len();
+        }
+        loop {
+            let Some(raw_end) = self.raw_end else {
+                // Envelope fields up to `raw`.
+                match self.field_at(body) {
+                    Framing::Incomplete => return,
+                    Framing::Bad => {
+                        self.failed = true;
+                        return;
+                    }
+                    Framing::Field { number: 2, start, end } => {
+                        self.raw_end = Some(end);
+                        self.pos = start;
+                    }
+                    Framing::Field { end, .. } if end <= body.len() => self.pos = end,
+                    Framing::Field { .. } => return,
+                }
+                continue;
+            };
+            if self.pos >= raw_end {
+                return;
+            }
+            match self.field_at(body) {
+                Framing::Incomplete => return,
+                Framing::Bad => self.failed = true,
+                Framing::Field { end, .. } if end > raw_end => self.failed = true,
+                Framing::Field { end, .. } if end > body.len() => return,
+                Framing::Field { number, start, end } => {
+                    if number == 2 {
+                        f(&body[start..end]);
+                    }
+                    self.pos = end;
+                    continue;
+                }
+            }
+            return;
+        }
+    }
+
+    /// The length-delimited field header at `pos` (every field of the envelope and of the list
+    /// is one).
+    fn field_at(&self, body: &[u8]) -> Framing {
+        let mut f = Fields(&body[self.pos.min(body.len())..]);
+        let before = f.0.len();
+        let Some(key) = partial_varint(&mut f) else { return Framing::Incomplete };
+        let Ok(key) = key else { return Framing::Bad };
+        if key & 7 != 2 {
+            return Framing::Bad;
+        }
+        let Some(len) = partial_varint(&mut f) else { return Framing::Incomplete };
+        let Ok(len) = len else { return Framing::Bad };
+        let start = self.pos + (before - f.0.len());
+        match usize::try_from(len).ok().and_then(|l| start.checked_add(l)) {
+            Some(end) => Framing::Field { number: key >> 3, start, end },
+            None => Framing::Bad,
+        }
+    }
+}
+
+enum Framing {
+    Incomplete,
+    Bad,
+    Field { number: u64, start: usize, end: usize },
+}
+
+/// A varint at the start of `f`: None when the bytes end inside it, an error when it is
+/// longer than ten bytes.
+fn partial_varint(f: &mut Fields<'_>) -> Option<Result<u64, ()>> {
+    let len = f.0.iter().position(|b| b & 0x80 == 0);
+    match len {
+        None if f.0.len() >= 10 => Some(Err(())),
+        None => None,
+        Some(_) => Some(f.varint().map_err(|_| ())),
+    }
+}
+
 fn text(b: &[u8]) -> Result<&str, String> {
     std::str::from_utf8(b).map_err(|e| format!("invalid UTF-8 in a protobuf string: {e}"))
 }
@@ -253,6 +360,16 @@ mod tests {
         assert_eq!(items[0].uid, "uid-1");
         assert_eq!(items[0].resource_version, "42");
         assert_eq!(items[0].labels.get("owner").map(String::as_str), Some("helm"));
+
+        // Fed in pieces, the scanner finds the same items, each once, wherever the cuts are.
+        for cut in 0..=body.len() {
+            let mut sc = ItemScanner::default();
+            let mut found: Vec<&[u8]> = Vec::new();
+            sc.scan(&body[..cut], |i| found.push(i));
+            sc.scan(&body, |i| found.push(i));
+            assert!(!sc.failed, "cut at {cut}");
+            assert_eq!(found, list_items(&body).unwrap().unwrap(), "cut at {cut}");
+        }
 
         // Another kind in the envelope: not a metadata list.
         let other = [bytes_field(1, b"v1"), bytes_field(2, b"SecretList")].concat();

@@ -14,7 +14,9 @@
 //! with every write of the object, so a cached entry is exactly what decoding would give.
 //! The metadata LIST asks for protobuf first (`meta_proto.rs`: the server encodes it in half
 //! the time of JSON), then JSON; its items are read in place, without copying their strings,
-//! and labels are read only when a selector needs them.
+//! and labels are read only when a selector needs them. When nothing changed, each item is
+//! matched against the cache as soon as its bytes have arrived, while the server still sends
+//! the rest (`meta_proto::ItemScanner`); the whole answer is checked at the end.
 //!
 //! What a listing yields is a [`Listed`] per record (the fields `list` shows, sorts and
 //! filters on), never a whole [`Release`].
@@ -108,8 +110,11 @@ impl Target {
             tokio::task::spawn_blocking(move || super::record_cache::RecordCache::open(&server, &plural, &namespace))
         };
         let timing = std::env::var_os("RUDDER_TIMING").is_some();
+        let mut opening = Some(opening);
+        let mut cache = None;
+        let mut streamed = None;
         let first = if warm {
-            get_metadata(&c, &path).await.map(First::Meta)
+            get_metadata(&c, &path, &mut opening, &mut cache, labels, &mut streamed).await.map(First::Meta)
         } else {
             get_text(&c, &path, "application/json").await.map(First::Full)
         };
@@ -119,9 +124,18 @@ impl Target {
         if first.is_err() {
             self.check_reachable(&c).await?;
         }
-        let mut cache = opening.await.ok().flatten();
+        if let Some(opening) = opening {
+            cache = opening.await.ok().flatten();
+        }
         let first = first?;
         if let (Some(cache), First::Meta(meta)) = (cache.as_mut(), &first) {
+            // Every item was found in the cache as it arrived: done.
+            if let Some(rows) = streamed.and_then(|s: Streamed| s.finish(meta, cache)) {
+                if timing {
+                    eprintln!("list (metadata + cache) {:?}, streamed", t0.elapsed());
+                }
+                return Ok(rows);
+            }
             let items = meta.items(labels);
             if let Some(out) = match &items {
                 Some(items) => self.list_cached(&c, items, plural, secret, labels, cache).await?,
@@ -265,10 +279,56 @@ impl Metadata {
     }
 }
 
+/// A warm listing's rows, made from the cache item by item while the metadata LIST arrives.
+#[derive(Default)]
+struct Streamed {
+    rows: Vec<Listed>,
+    /// An item the cache does not have (new or changed), or one that did not decode: the
+    /// listing then takes the ordinary path over the whole answer.
+    failed: bool,
+}
+
+impl Streamed {
+    fn take(&mut self, item: &[u8], cache: &super::record_cache::RecordCache, labels: bool) {
+        if self.failed {
+            return;
+        }
+        let Ok(m) = super::meta_proto::decode_item_ref(item, labels) else {
+            self.failed = true;
+            return;
+        };
+        match cache.get(m.uid, m.resource_version) {
+            Some(mut l) => {
+                if labels {
+                    l.labels = m.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                }
+                self.rows.push(l);
+            }
+            None => self.failed = true,
+        }
+    }
+
+    /// The rows, when every item of the whole answer `meta` was found and the cache holds
+    /// nothing else (records deleted since, for the ordinary path to forget); None sends the
+    /// listing the ordinary way.
+    fn finish(self, meta: &Metadata, cache: &super::record_cache::RecordCache) -> Option<Vec<Listed>> {
+        let Metadata::Protobuf(body) = meta else { return None };
+        let items = super::meta_proto::list_items(body).ok()??;
+        (!self.failed && items.len() == self.rows.len() && cache.len() == self.rows.len()).then_some(self.rows)
+    }
+}
+
 /// The metadata LIST at `path`, in whichever form the server chose. A failed request is
 /// asked again as plain JSON, so that its error reads exactly as every other LIST's (an error
 /// answered in protobuf would not decode as one).
-async fn get_metadata(c: &kube::Client, path: &str) -> Result<Metadata, InspectError> {
+async fn get_metadata(
+    c: &kube::Client,
+    path: &str,
+    opening: &mut Option<tokio::task::JoinHandle<Option<super::record_cache::RecordCache>>>,
+    cache: &mut Option<super::record_cache::RecordCache>,
+    labels: bool,
+    streamed: &mut Option<Streamed>,
+) -> Result<Metadata, InspectError> {
     use http_body_util::BodyExt;
     let fail = |e: String| InspectError::new(format!("list: failed to list: {e}"));
     let req = http::Request::get(path)
@@ -284,6 +344,14 @@ async fn get_metadata(c: &kube::Client, path: &str) -> Result<Metadata, InspectE
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/vnd.kubernetes.protobuf"));
+    // The cache has long been read by now (the request took longer); with it, each item is
+    // looked up as soon as it has arrived, while the server is still sending the rest.
+    if protobuf {
+        if let Some(o) = opening.take() {
+            *cache = o.await.ok().flatten();
+        }
+    }
+    let mut scan = (protobuf && cache.is_some()).then(|| (super::meta_proto::ItemScanner::default(), Streamed::default()));
     // Frames go straight into one buffer (a thousand records' metadata is ~400 KiB); the
     // capacity beyond what arrives is never touched.
     let mut stream = res.into_body();
@@ -291,8 +359,15 @@ async fn get_metadata(c: &kube::Client, path: &str) -> Result<Metadata, InspectE
     while let Some(frame) = stream.frame().await {
         if let Ok(data) = frame.map_err(|e| fail(e.to_string()))?.into_data() {
             body.extend_from_slice(&data);
+            if let (Some((scanner, st)), Some(cache)) = (scan.as_mut(), cache.as_ref()) {
+                scanner.scan(&body, |item| st.take(item, cache, labels));
+                if scanner.failed {
+                    st.failed = true;
+                }
+            }
         }
     }
+    *streamed = scan.map(|(_, st)| st);
     if !protobuf {
         let text = std::str::from_utf8(&body).map_err(|e| fail(e.to_string()))?;
         return json_metadata(text);
