@@ -358,7 +358,18 @@ fn hooks_and_commands_match_real_helmfile() {
         };
         let want = run_case(&case, &ns, "helmfile");
         let got = run_case(&case, &ns, "rudder");
-        let diffs = diff_runs(&case, &want, &got);
+        let mut diffs = diff_runs(&case, &want, &got);
+        if !diffs.is_empty() {
+            // The real helmfile is not the same every run everywhere (once, its COMBINED
+            // OUTPUT of a failed `helm test` lacked helm's stdout lines): when a second run of
+            // it differs from its first and Rudder's output is that second run's, the
+            // difference is helmfile's own, not Rudder's.
+            let again = run_case(&case, &ns, "helmfile");
+            if !diff_runs(&case, &want, &again).is_empty() && diff_runs(&case, &again, &got).is_empty() {
+                eprintln!("{}: the real helmfile's two runs differ; Rudder's is identical to the second", case.name);
+                diffs.clear();
+            }
+        }
         for line in &case.lines {
             let e = per_cmd.entry(command_of(line)).or_default();
             e.1 += 1;
