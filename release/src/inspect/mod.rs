@@ -156,18 +156,25 @@ pub fn valid_release_name(name: &str) -> bool {
 
 /// `formatChartName`: `name-version`, or `MISSING` for a record without chart metadata.
 pub fn chart_name(r: &rudder_state::Release) -> String {
-    match r.chart.as_ref().and_then(|c| c.metadata.as_ref()) {
-        Some(m) => format!("{}-{}", m.name, m.version),
-        None => "MISSING".into(),
-    }
+    format_chart_name(r.chart.as_ref().and_then(|c| c.metadata.as_ref()).map(|m| (m.name.as_str(), m.version.as_str())))
 }
 
 /// `formatAppVersion`: the chart's appVersion, or `MISSING`.
 pub fn app_version(r: &rudder_state::Release) -> String {
-    match r.chart.as_ref().and_then(|c| c.metadata.as_ref()) {
-        Some(m) => m.app_version.clone(),
+    format_app_version(r.chart.as_ref().and_then(|c| c.metadata.as_ref()).map(|m| m.app_version.as_str()))
+}
+
+/// `formatChartName` over the chart metadata's name and version (None: no metadata).
+pub fn format_chart_name(name_version: Option<(&str, &str)>) -> String {
+    match name_version {
+        Some((name, version)) => format!("{name}-{version}"),
         None => "MISSING".into(),
     }
+}
+
+/// `formatAppVersion` over the chart metadata's appVersion (None: no metadata).
+pub fn format_app_version(app_version: Option<&str>) -> String {
+    app_version.map_or_else(|| "MISSING".into(), str::to_string)
 }
 
 /// `Info.LastDeployed` (zero when absent).

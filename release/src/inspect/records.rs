@@ -202,15 +202,7 @@ impl Target {
                 return Ok(None);
             }
         }
-        let mut out = Vec::with_capacity(items.len());
-        for i in items {
-            if let Some(mut l) = cache.get(i.uid, i.resource_version) {
-                if labels {
-                    l.labels = i.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                }
-                out.push(l);
-            }
-        }
+        let out: Vec<Listed> = items.iter().filter_map(|i| cached_row(cache, i, labels)).collect();
         if cache.len() != out.len() {
             cache.retain(items.iter().map(|i| i.uid));
         }
@@ -279,6 +271,16 @@ impl Metadata {
     }
 }
 
+/// The cached row of exactly this state of the item's object, with the item's labels when
+/// `labels`; None when the cache does not hold that state.
+fn cached_row(cache: &super::record_cache::RecordCache, item: &ItemRef<'_>, labels: bool) -> Option<Listed> {
+    let mut l = cache.get(item.uid, item.resource_version)?;
+    if labels {
+        l.labels = item.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    }
+    Some(l)
+}
+
 /// A warm listing's rows, made from the cache item by item while the metadata LIST arrives.
 #[derive(Default)]
 struct Streamed {
@@ -297,13 +299,8 @@ impl Streamed {
             self.failed = true;
             return;
         };
-        match cache.get(m.uid, m.resource_version) {
-            Some(mut l) => {
-                if labels {
-                    l.labels = m.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                }
-                self.rows.push(l);
-            }
+        match cached_row(cache, &m, labels) {
+            Some(l) => self.rows.push(l),
             None => self.failed = true,
         }
     }
@@ -375,30 +372,30 @@ async fn get_metadata(
     Ok(Metadata::Protobuf(body))
 }
 
-/// `f` over the elements of three slices of equal length taken together (an input, its output
-/// slot and a flag or error slot), on as many scoped threads as there are cores (the caller's
-/// thread takes the first share). For the per-record work of a listing: a thousand records
-/// cost a millisecond or two on one core, a thread starts in tens of µs; writing into slots
-/// moves no result after it is made.
-fn in_parallel<T: Send, R: Send, E: Send>(items: &mut [T], out: &mut [R], extra: &mut [E], f: impl Fn(&mut T, &mut R, &mut E) + Sync) {
-    debug_assert!(items.len() == out.len() && out.len() == extra.len());
-    let run = |items: &mut [T], out: &mut [R], extra: &mut [E]| {
-        for ((i, o), e) in items.iter_mut().zip(out.iter_mut()).zip(extra.iter_mut()) {
-            f(i, o, e);
+/// `f` over the elements of two slices of equal length taken together (an input and its
+/// output slot), on as many scoped threads as there are cores (the caller's thread takes the
+/// first share). For the per-record work of a cold listing: a thousand records cost a
+/// millisecond or two on one core, a thread starts in tens of µs; writing into slots moves no
+/// result after it is made.
+fn in_parallel<T: Send, R: Send>(items: &mut [T], out: &mut [R], f: impl Fn(&mut T, &mut R) + Sync) {
+    debug_assert!(items.len() == out.len());
+    let run = |items: &mut [T], out: &mut [R]| {
+        for (i, o) in items.iter_mut().zip(out.iter_mut()) {
+            f(i, o);
         }
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     if workers == 1 || items.len() < 64 {
-        return run(items, out, extra);
+        return run(items, out);
     }
     let chunk = items.len().div_ceil(workers);
     let run = &run;
     std::thread::scope(|scope| {
-        let mut parts = items.chunks_mut(chunk).zip(out.chunks_mut(chunk)).zip(extra.chunks_mut(chunk));
+        let mut parts = items.chunks_mut(chunk).zip(out.chunks_mut(chunk));
         let first = parts.next();
-        let rest: Vec<_> = parts.map(|((i, o), e)| scope.spawn(move || run(i, o, e))).collect();
-        if let Some(((i, o), e)) = first {
-            run(i, o, e);
+        let rest: Vec<_> = parts.map(|(i, o)| scope.spawn(move || run(i, o))).collect();
+        if let Some((i, o)) = first {
+            run(i, o);
         }
         for handle in rest {
             if let Err(panic) = handle.join() {
@@ -579,7 +576,7 @@ fn summary_of(obj: RawObject, secret: bool) -> Option<Summary> {
     serde_json::from_slice(&json).ok()
 }
 
-/// A (summary) release from a summary and the object's labels.
+/// The row of a decoded summary, with the object's labels.
 fn listed_of(s: &Summary, labels: std::collections::BTreeMap<String, String>) -> Listed {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     Listed {
@@ -645,20 +642,14 @@ impl Listed {
         }
     }
 
-    /// `formatChartName`: `name-version`, or `MISSING` without chart metadata.
+    /// `formatChartName`.
     pub fn chart_name(&self) -> String {
-        match &self.chart {
-            Some(c) => format!("{}-{}", c.name, c.version),
-            None => "MISSING".into(),
-        }
+        super::format_chart_name(self.chart.as_ref().map(|c| (c.name.as_str(), c.version.as_str())))
     }
 
-    /// `formatAppVersion`: the chart's appVersion, or `MISSING`.
+    /// `formatAppVersion`.
     pub fn app_version(&self) -> String {
-        match &self.chart {
-            Some(c) => c.app_version.clone(),
-            None => "MISSING".into(),
-        }
+        super::format_app_version(self.chart.as_ref().map(|c| c.app_version.as_str()))
     }
 
     /// `Info.LastDeployed` (zero when absent).
@@ -674,8 +665,7 @@ async fn decode_parallel(body: String, secret: bool) -> Result<Vec<(super::recor
         let list: RawList = serde_json::from_str(&body).map_err(|e| InspectError::new(format!("list: failed to list: {e}")))?;
         let mut items = list.items;
         let mut out: Vec<Option<(super::record_cache::Key, Listed)>> = std::iter::repeat_with(|| None).take(items.len()).collect();
-        let mut unused = vec![(); items.len()];
-        in_parallel(&mut items, &mut out, &mut unused, |o, slot, _| {
+        in_parallel(&mut items, &mut out, |o, slot| {
             let key = o.metadata.key();
             let labels = o.metadata.labels.take().unwrap_or_default();
             // An undecodable record is skipped, as Helm's drivers skip it.

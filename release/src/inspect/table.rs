@@ -42,30 +42,18 @@ impl Table {
         }
         let mut out = String::with_capacity(size + self.rows.len() * widths.iter().sum::<usize>() + 1);
         for (r, row) in self.rows.iter().enumerate() {
-            if r > 0 {
-                out.push('\n');
-            }
-            if !row.iter().any(|c| c.contains('\n')) {
+            // A cell with several lines makes the row several lines (uitable's Row.String).
+            let height = row.iter().map(|c| c.matches('\n').count() + 1).max().unwrap_or(1);
+            for x in 0..height {
+                if r > 0 || x > 0 {
+                    out.push('\n');
+                }
                 for (y, cell) in row.iter().enumerate() {
                     if y > 0 {
                         out.push('\t');
                     }
-                    pad_into(&mut out, cell, widths[y]);
-                }
-                continue;
-            }
-            // A cell with several lines makes the row several lines (uitable's Row.String).
-            let split: Vec<Vec<&str>> = row.iter().map(|c| c.split('\n').collect()).collect();
-            let height = split.iter().map(Vec::len).max().unwrap_or(1);
-            for x in 0..height {
-                if x > 0 {
-                    out.push('\n');
-                }
-                for (y, parts) in split.iter().enumerate() {
-                    if y > 0 {
-                        out.push('\t');
-                    }
-                    pad_into(&mut out, parts.get(x).copied().unwrap_or(""), widths[y]);
+                    let part = if height == 1 { cell.as_str() } else { cell.split('\n').nth(x).unwrap_or("") };
+                    pad_into(&mut out, part, widths[y]);
                 }
             }
         }
