@@ -899,6 +899,14 @@ async fn lookup_reads_the_cluster_as_helm_does() {
             api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "seed"}, "data": {"k": "from the cluster"}})).unwrap())
                 .await
                 .unwrap();
+            // The controller-manager publishes `kube-root-ca.crt` into every new namespace
+            // a moment after it is created; the `count` line below counts it, so both
+            // namespaces must hold it before either install renders.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while api.get_opt("kube-root-ca.crt").await.unwrap().is_none() {
+                assert!(std::time::Instant::now() < deadline, "kube-root-ca.crt never appeared in {n}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         }
         let rel = rudder_install(&ns, "lk", &chart, &[]).await;
         run(helm("helm", &home).args(["install", "lk", chart.to_str().unwrap(), "-n", &ns_helm]));
