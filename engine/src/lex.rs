@@ -133,8 +133,12 @@ fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
+#[inline]
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '_';
+    }
+    c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
 }
 
 /// Go's `unicode.IsDigit` (category Nd).
@@ -162,20 +166,67 @@ fn has_right_trim_marker(s: &str) -> bool {
     b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
 }
 
+/// Where `needle` (a delimiter) first occurs in `hay`: memchr for its first byte, then a
+/// comparison. Texts between actions are short, so this beats setting up a substring
+/// searcher for every one of them.
+#[inline]
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let first = *n.first()?;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(first, &h[from..]) {
+        let at = from + i;
+        if h[at..].starts_with(n) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The number of `\n` bytes in `s` (a byte count the compiler vectorises).
+#[inline]
+fn count_newlines(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'\n').count()
+}
+
 const SPACE_CHARS: [char; 4] = [' ', '\t', '\r', '\n'];
 
 impl<'a> Lexer<'a> {
+    /// The next character, consumed. ASCII (nearly every byte of a template) is read as a
+    /// byte; only other characters are decoded.
+    #[inline]
     fn next(&mut self) -> Option<char> {
+        let b = *self.input.as_bytes().get(self.pos)?;
+        if b < 0x80 {
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
+            }
+            return Some(b as char);
+        }
         let c = self.input[self.pos..].chars().next()?;
         self.pos += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
-        }
         Some(c)
     }
 
+    #[inline]
     fn peek(&self) -> Option<char> {
+        let b = *self.input.as_bytes().get(self.pos)?;
+        if b < 0x80 {
+            return Some(b as char);
+        }
         self.input[self.pos..].chars().next()
+    }
+
+    /// Steps over a run of ASCII letters, digits and underscores (the common body of
+    /// identifiers, fields and variables) without decoding characters; the caller's
+    /// character loop then handles whatever follows, non-ASCII letters included.
+    #[inline]
+    fn skip_ascii_alnum(&mut self) {
+        let rest = &self.input.as_bytes()[self.pos..];
+        let n = rest.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).unwrap_or(rest.len());
+        self.pos += n;
     }
 
     fn backup(&mut self, c: Option<char>) {
@@ -195,7 +246,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += count_newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -237,7 +288,7 @@ impl<'a> Lexer<'a> {
 
     /// Go: `lexText`. Returns false when lexing is over.
     fn lex_text(&mut self) -> bool {
-        if let Some(x) = self.input[self.pos..].find(self.left) {
+        if let Some(x) = find(&self.input[self.pos..], self.left) {
             if x > 0 {
                 // Scan over the text without counting lines twice.
                 let text_end = self.pos + x;
@@ -248,7 +299,7 @@ impl<'a> Lexer<'a> {
                     trim = s.len() - s.trim_end_matches(SPACE_CHARS).len();
                 }
                 self.pos = text_end - trim;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
+                self.line += count_newlines(&self.input[self.start..self.pos]);
                 let val = Cow::Borrowed(&self.input[self.start..self.pos]);
                 let item = Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line };
                 self.start = self.pos;
@@ -263,7 +314,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.line += count_newlines(&self.input[self.start..self.pos]);
             let val = Cow::Borrowed(&self.input[self.start..self.pos]);
             self.items.push(Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line });
             self.start = self.pos;
@@ -299,7 +350,7 @@ impl<'a> Lexer<'a> {
         if !delim {
             return self.error("comment ends before closing delimiter".into());
         }
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += count_newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
         self.start_line = self.line;
         if trim {
@@ -440,6 +491,7 @@ impl<'a> Lexer<'a> {
 
     fn lex_identifier(&mut self) -> bool {
         loop {
+            self.skip_ascii_alnum();
             let c = self.next();
             match c {
                 Some(c) if is_alnum(c) => {}
@@ -479,6 +531,7 @@ impl<'a> Lexer<'a> {
         }
         let mut last;
         loop {
+            self.skip_ascii_alnum();
             last = self.next();
             match last {
                 Some(c) if is_alnum(c) => {}

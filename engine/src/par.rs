@@ -8,9 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// the main thread's usual stack size.
 const STACK: usize = 8 << 20;
 
-/// Threads worth using on this machine, at most `max`.
+/// Threads worth using on this machine, at most `max`. The machine's count is asked once:
+/// `available_parallelism` reads the cgroup files on every call (three opens and reads, as
+/// long as a small template's whole parse), and a render asks at every parallel step.
 pub fn threads(max: usize) -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(max)
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    (*CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))).min(max)
 }
 
 /// Runs `one(i)` for every `i < n` on `threads` threads (the caller's included), each taking

@@ -452,7 +452,7 @@ impl<'t, 'o> State<'t, 'o> {
         dot: &Wv,
         receiver: &Wv,
         node: &'t Arg,
-        ident: &'t [String],
+        ident: &'t [crate::parse::node::Name],
         args: &'t [Arg],
         final_: Option<Value>,
     ) -> Result<Wv> {
@@ -732,13 +732,13 @@ fn truncate_int(i: i64, k: IntKind) -> i64 {
 /// Follows `names` from `v` through keys present in plain (unnamed) maps, as far as it can,
 /// holding each map's read lock while it looks deeper; stores a clone of the last value reached
 /// (with Go's interface wrapping of map elements) in `reached` and returns the number of steps.
-fn map_steps(v: &Value, names: &[String], reached: &mut Option<Wv>) -> usize {
+fn map_steps(v: &Value, names: &[crate::parse::node::Name], reached: &mut Option<Wv>) -> usize {
     let (Value::Map(m), Some(name)) = (v, names.first()) else { return 0 };
     if m.named.is_some() {
         return 0;
     }
     let entries = m.read();
-    let Some(next) = entries.get(name.as_str()) else { return 0 };
+    let Some(next) = entries.get(&**name) else { return 0 };
     let deeper = map_steps(next, &names[1..], reached);
     if deeper == 0 {
         *reached = Some(Wv { v: next.clone(), wrapped: m.elem == GoType::Interface });

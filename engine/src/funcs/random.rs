@@ -18,7 +18,9 @@ fn random_from(count: i64, set: &[u8]) -> String {
     if count <= 0 {
         return String::new();
     }
-    let mut rng = rand::rngs::OsRng;
+    // A CSPRNG seeded from the OS once per thread (as goutils reads crypto/rand), rather than
+    // one getrandom call per character.
+    let mut rng = rand::thread_rng();
     (0..count).map(|_| set[rng.gen_range(0..set.len())] as char).collect()
 }
 

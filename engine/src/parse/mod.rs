@@ -7,6 +7,8 @@ pub mod node;
 type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use crate::lex::{self, Item, ItemType};
 use node::{Arg, Branch, Command, ListNode, Node, Number, Pipe};
 
@@ -81,6 +83,7 @@ pub fn parse_alone(
         lex::Options { break_ok: resolve("break").is_none(), continue_ok: resolve("continue").is_none() },
     );
     let mut p = Parser {
+        input: text,
         items,
         idx: 0,
         parse_name: name.to_string(),
@@ -92,6 +95,12 @@ pub fn parse_alone(
         stack_depth: 0,
         furthest: std::cell::Cell::new(0),
         defs: Vec::new(),
+        names: Default::default(),
+        chains: Default::default(),
+        strings: Default::default(),
+        node_stack: Vec::new(),
+        cmd_stack: Vec::new(),
+        arg_stack: Vec::new(),
     };
     let root = p.parse_top()?;
     let top = Tree { name: name.to_string(), parse_name: name.to_string(), root, text: p.text.clone() };
@@ -143,6 +152,7 @@ impl Parsed {
 }
 
 struct Parser<'a> {
+    input: &'a str,
     items: Vec<Item<'a>>,
     idx: usize,
     parse_name: String,
@@ -156,9 +166,48 @@ struct Parser<'a> {
     /// the latest token the lexer produced, peeked or not.
     furthest: std::cell::Cell<usize>,
     defs: Vec<Tree>,
+    /// One copy of each distinct name, field chain (by its token text, `.a.b` or `$x.a`) and
+    /// string literal (by its quoted text) of this parse.
+    names: FxHashMap<&'a str, node::Name>,
+    chains: FxHashMap<&'a str, Arc<[node::Name]>>,
+    strings: FxHashMap<&'a str, Arc<str>>,
+    /// Nodes, commands and operands of the lists, pipelines and commands being parsed, each
+    /// level's above its parent's: a finished level moves its own into a vector of exactly
+    /// their number (pushing into each vector directly leaves most with spare room for four
+    /// or more, which made up a third of a chart's trees).
+    node_stack: Vec<Node>,
+    cmd_stack: Vec<Command>,
+    arg_stack: Vec<Arg>,
 }
 
 impl<'a> Parser<'a> {
+    fn name(&mut self, s: &'a str) -> node::Name {
+        self.names.entry(s).or_insert_with(|| Arc::from(s)).clone()
+    }
+
+    /// The names of a field chain token split at its dots (`$x.a.b` → `$x`, `a`, `b`;
+    /// `.a.b` → `a`, `b`), shared with every other occurrence of the same token.
+    fn chain(&mut self, token: &'a str) -> Arc<[node::Name]> {
+        if let Some(c) = self.chains.get(token) {
+            return c.clone();
+        }
+        let body = token.strip_prefix('.').unwrap_or(token);
+        let c: Arc<[node::Name]> = body.split('.').map(|n| self.name(n)).collect();
+        self.chains.insert(token, c.clone());
+        c
+    }
+
+    /// A token's text as a slice of the source (for tokens other than errors, whose text
+    /// is a message).
+    fn src(&self, t: &Item<'_>) -> &'a str {
+        &self.input[t.pos..t.pos + t.val.len()]
+    }
+
+    /// The source span of a token.
+    fn span(&self, t: &Item<'_>) -> node::Span {
+        node::Span::new(&self.text, t.pos, t.pos + t.val.len())
+    }
+
     fn next(&mut self) -> Item<'a> {
         let item = self.items.get(self.idx).cloned().unwrap_or_else(|| {
             self.items.last().cloned().unwrap_or(Item { typ: ItemType::Eof, pos: 0, val: std::borrow::Cow::Borrowed("EOF"), line: 1 })
@@ -231,6 +280,7 @@ impl<'a> Parser<'a> {
 
     fn parse_top(&mut self) -> Result<ListNode> {
         let mut root = ListNode { pos: self.peek().pos, nodes: Vec::new() };
+        let start = self.node_stack.len();
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let save = self.idx;
@@ -244,9 +294,10 @@ impl<'a> Parser<'a> {
             let n = self.text_or_action()?;
             match n {
                 Node::End { .. } | Node::Else { .. } => return Err(self.errorf(format!("unexpected {n}"))),
-                n => root.nodes.push(n),
+                n => self.node_stack.push(n),
             }
         }
+        root.nodes = self.node_stack.drain(start..).collect();
         Ok(root)
     }
 
@@ -270,11 +321,15 @@ impl<'a> Parser<'a> {
 
     fn item_list(&mut self) -> Result<(ListNode, Node)> {
         let mut list = ListNode { pos: self.peek_non_space().pos, nodes: Vec::new() };
+        let start = self.node_stack.len();
         while self.peek_non_space().typ != ItemType::Eof {
             let n = self.text_or_action()?;
             match n {
-                Node::End { .. } | Node::Else { .. } => return Ok((list, n)),
-                n => list.nodes.push(n),
+                Node::End { .. } | Node::Else { .. } => {
+                    list.nodes = self.node_stack.drain(start..).collect();
+                    return Ok((list, n));
+                }
+                n => self.node_stack.push(n),
             }
         }
         Err(self.errorf("unexpected EOF"))
@@ -283,7 +338,7 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> Result<Node> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Node::Text { pos: token.pos, text: Arc::from(&*token.val) }),
+            ItemType::Text => Ok(Node::Text { pos: token.pos, text: self.span(&token) }),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -366,9 +421,11 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        let start = self.cmd_stack.len();
         loop {
             let token = self.next_non_space();
             if token.typ == end {
+                pipe.cmds = self.cmd_stack.drain(start..).collect();
                 self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
@@ -387,7 +444,7 @@ impl<'a> Parser<'a> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let cmd = self.command()?;
-                    pipe.cmds.push(cmd);
+                    self.cmd_stack.push(cmd);
                 }
                 _ => return Err(self.unexpected(&token, context)),
             }
@@ -500,10 +557,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> Result<Command> {
         let mut cmd = Command { pos: self.peek_non_space().pos, args: Vec::new() };
+        let start = self.arg_stack.len();
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                cmd.args.push(op);
+                self.arg_stack.push(op);
             }
             let token = self.next();
             match token.typ {
@@ -514,6 +572,7 @@ impl<'a> Parser<'a> {
             }
             break;
         }
+        cmd.args = self.arg_stack.drain(start..).collect();
         if cmd.args.is_empty() {
             return Err(self.errorf("empty command"));
         }
@@ -526,26 +585,22 @@ impl<'a> Parser<'a> {
             return Ok(Some(node));
         }
         let pos = self.peek().pos;
-        let mut fields = Vec::new();
+        let mut fields: Vec<node::Name> = Vec::new();
         while self.peek().typ == ItemType::Field {
-            let f = self.next().val;
-            fields.push(f[1..].to_string());
+            let t = self.next();
+            let f = self.src(&t);
+            fields.push(self.name(&f[1..]));
         }
+        let joined = |ident: &[node::Name], fields: Vec<node::Name>| -> Arc<[node::Name]> {
+            ident.iter().cloned().chain(fields).collect()
+        };
         Ok(Some(match node {
-            Arg::Field { ident, .. } => {
-                let mut i = ident;
-                i.extend(fields);
-                Arg::Field { pos, ident: i }
-            }
-            Arg::Variable { ident, .. } => {
-                let mut i = ident;
-                i.extend(fields);
-                Arg::Variable { pos, ident: i }
-            }
+            Arg::Field { ident, .. } => Arg::Field { pos, ident: joined(&ident, fields) },
+            Arg::Variable { ident, .. } => Arg::Variable { pos, ident: joined(&ident, fields) },
             Arg::Bool { .. } | Arg::String { .. } | Arg::Number { .. } | Arg::Nil { .. } | Arg::Dot { .. } => {
                 return Err(self.errorf(format!("unexpected . after term {}", crate::print::quote(&node.to_string()))));
             }
-            other => Arg::Chain { pos, node: Box::new(other), field: fields },
+            other => Arg::Chain { pos, node: Box::new(other), field: fields.into() },
         }))
     }
 
@@ -556,21 +611,23 @@ impl<'a> Parser<'a> {
                 let Some(callee) = (self.resolve)(&token.val) else {
                     return Err(self.errorf(format!("function {} not defined", crate::print::quote(&token.val))));
                 };
-                Arg::Identifier { pos: token.pos, name: token.val.into_owned(), callee }
+                let v = self.src(&token);
+                Arg::Identifier { pos: token.pos, name: self.name(v), callee }
             }
             ItemType::Dot => Arg::Dot { pos: token.pos },
             ItemType::Nil => Arg::Nil { pos: token.pos },
             ItemType::Variable => {
-                let ident: Vec<String> = token.val.split('.').map(str::to_string).collect();
-                if !self.vars.iter().any(|v| *v == ident[0]) {
+                let v = self.src(&token);
+                let ident = self.chain(v);
+                if !self.vars.iter().any(|v| **v == *ident[0]) {
                     return Err(self.errorf(format!("undefined variable {}", crate::print::quote(&ident[0]))));
                 }
                 Arg::Variable { pos: token.pos, ident }
             }
-            ItemType::Field => Arg::Field {
-                pos: token.pos,
-                ident: token.val[1..].split('.').map(str::to_string).collect(),
-            },
+            ItemType::Field => {
+                let v = self.src(&token);
+                Arg::Field { pos: token.pos, ident: self.chain(v) }
+            }
             ItemType::Bool => Arg::Bool { pos: token.pos, val: token.val == "true" },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 let num = parse_number(&token.val, token.typ).map_err(|e| self.errorf(e))?;
@@ -586,8 +643,17 @@ impl<'a> Parser<'a> {
                 Arg::Pipe { pos: token.pos, pipe: Box::new(r?) }
             }
             ItemType::String | ItemType::RawString => {
-                let s = unquote(&token.val).map_err(|e| self.errorf(e))?;
-                Arg::String { pos: token.pos, quoted: token.val.to_string(), text: Arc::from(s.as_str()) }
+                let quoted = self.span(&token);
+                let v = self.src(&token);
+                let text = match self.strings.get(v) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t: Arc<str> = Arc::from(unquote(v).map_err(|e| self.errorf(e))?.as_str());
+                        self.strings.insert(v, t.clone());
+                        t
+                    }
+                };
+                Arg::String { pos: token.pos, quoted, text }
             }
             _ => {
                 self.backup();

@@ -12,9 +12,45 @@ pub struct ListNode {
     pub nodes: Vec<Node>,
 }
 
+/// A piece of a template's source: the text between actions and the quoted form of string
+/// literals point into the parsed text instead of each holding a copy (a big chart has tens
+/// of thousands of them; one allocation each made up a large part of its trees' memory).
+#[derive(Clone)]
+pub struct Span {
+    src: Arc<str>,
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    /// `src[start..end]`; the range must lie on character boundaries of `src`.
+    pub fn new(src: &Arc<str>, start: usize, end: usize) -> Span {
+        debug_assert!(src.is_char_boundary(start) && src.is_char_boundary(end) && start <= end);
+        Span { src: src.clone(), start, end }
+    }
+}
+
+impl std::ops::Deref for Span {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.src[self.start..self.end]
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// Names in a tree (functions, fields, variables) are shared: a parse keeps one copy of each
+/// distinct name and one of each distinct field chain (`.Values.image.tag` is written many
+/// times in one template).
+pub type Name = Arc<str>;
+
 #[derive(Clone, Debug)]
 pub enum Node {
-    Text { pos: usize, text: Arc<str> },
+    Text { pos: usize, text: Span },
     // Pipelines are boxed so that a node (most are text) stays small: trees are a chart's
     // largest structure in memory.
     Action { pos: usize, line: usize, pipe: Box<Pipe> },
@@ -83,18 +119,18 @@ pub enum Callee {
 /// An operand of a command.
 #[derive(Clone, Debug)]
 pub enum Arg {
-    Identifier { pos: usize, name: String, callee: Callee },
+    Identifier { pos: usize, name: Name, callee: Callee },
     Dot { pos: usize },
     Nil { pos: usize },
     /// `$x.a.b` (ident[0] is the variable name).
-    Variable { pos: usize, ident: Vec<String> },
+    Variable { pos: usize, ident: Arc<[Name]> },
     /// `.a.b`
-    Field { pos: usize, ident: Vec<String> },
+    Field { pos: usize, ident: Arc<[Name]> },
     /// `(pipe).a.b` or `ident.a`.
-    Chain { pos: usize, node: Box<Arg>, field: Vec<String> },
+    Chain { pos: usize, node: Box<Arg>, field: Arc<[Name]> },
     Bool { pos: usize, val: bool },
     Number { pos: usize, num: Box<Number> },
-    String { pos: usize, quoted: String, text: Arc<str> },
+    String { pos: usize, quoted: Span, text: Arc<str> },
     Pipe { pos: usize, pipe: Box<Pipe> },
 }
 
@@ -121,9 +157,17 @@ impl fmt::Display for Arg {
             Arg::Identifier { name, .. } => f.write_str(name),
             Arg::Dot { .. } => f.write_str("."),
             Arg::Nil { .. } => f.write_str("nil"),
-            Arg::Variable { ident, .. } => f.write_str(&ident.join(".")),
+            Arg::Variable { ident, .. } => {
+                for (i, name) in ident.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(name)?;
+                }
+                Ok(())
+            }
             Arg::Field { ident, .. } => {
-                for i in ident {
+                for i in ident.iter() {
                     write!(f, ".{i}")?;
                 }
                 Ok(())
@@ -134,7 +178,7 @@ impl fmt::Display for Arg {
                 } else {
                     write!(f, "{node}")?;
                 }
-                for i in field {
+                for i in field.iter() {
                     write!(f, ".{i}")?;
                 }
                 Ok(())
