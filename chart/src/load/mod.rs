@@ -123,7 +123,43 @@ fn check_api_version(data: &[u8]) -> Result<(), LoadError> {
 /// Helm's v2 `LoadDir`: walks `dir` (symlinks followed, names sorted), applies `.helmignore`
 /// plus the built-in `templates/.?*` rule, strips BOMs, enforces the 100 MiB budget.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<Chart, LoadError> {
-    load_files(dir::load_dir_files(dir.as_ref())?)
+    let early = EarlyValues::start(dir.as_ref());
+    load_files_early(dir::load_dir_files(dir.as_ref())?, early)
+}
+
+/// Files of `values.yaml` at least this big are decoded while their chart directory is walked.
+const EARLY_VALUES_MIN: u64 = 64 << 10;
+
+/// The top chart's `values.yaml`, read and decoded on another thread while the directory is
+/// walked: the walk waits on the file system with one core, and decoding a big chart's values
+/// (kube-prometheus-stack: 200 kB) is the longest single step after it. The result is used only
+/// for exactly the bytes the walk then reads for `values.yaml` (so `.helmignore`, symlinks and
+/// files changing in between are all as without it); otherwise it is dropped.
+struct EarlyValues(std::thread::JoinHandle<Option<(Vec<u8>, Result<Value, LoadError>)>>);
+
+impl EarlyValues {
+    fn start(dir: &Path) -> Option<EarlyValues> {
+        let path = dir.join("values.yaml");
+        if std::fs::metadata(&path).ok()?.len() < EARLY_VALUES_MIN {
+            return None;
+        }
+        std::thread::Builder::new()
+            .name("values-early".into())
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let data = strip_bom(std::fs::read(&path).ok()?);
+                let decoded = decode_values(&data);
+                Some((data, decoded))
+            })
+            .ok()
+            .map(EarlyValues)
+    }
+
+    /// The decoded values if they were decoded from `data`.
+    fn take(self, data: &[u8]) -> Option<Result<Value, LoadError>> {
+        let (bytes, decoded) = self.0.join().ok()??;
+        (bytes == data).then_some(decoded)
+    }
 }
 
 /// Helm's v2 `LoadArchive`: a gzipped tar stream in memory (no `.helmignore`).
@@ -189,6 +225,11 @@ fn load_subchart(n: &str, files: &[File]) -> Result<Box<Chart>, LoadError> {
 /// Helm's `LoadFiles`: sorts files (names relative to the chart root, `/`-separated, BOMs
 /// stripped, in load order) into a chart, loads subcharts recursively and validates Chart.yaml.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    load_files_early(files, None)
+}
+
+/// [`load_files`], with the chart's own values perhaps decoded already.
+fn load_files_early(files: Vec<File>, mut early: Option<EarlyValues>) -> Result<Chart, LoadError> {
     let mut c = Chart::default();
     let mut md: Option<Metadata> = None;
     let mut nulls = NullEntries::default();
@@ -234,7 +275,10 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                     matches!(g.name.as_str(), "Chart.lock" | "requirements.lock" | "requirements.yaml" | "values.yaml")
                 });
                 if decoded_after {
-                    c.values = decode_values(&f.data)?;
+                    c.values = match early.take().and_then(|e| e.take(&f.data)) {
+                        Some(decoded) => decoded?,
+                        None => decode_values(&f.data)?,
+                    };
                     deferred_values = None;
                 } else {
                     deferred_values = Some(f.data.clone());
@@ -272,6 +316,13 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
     // threads, and the results taken in the sequential order, so the first error is the same.
     let subcharts: Vec<(String, Vec<File>)> =
         subcharts.into_iter().filter(|(n, _)| !n.starts_with('_') && !n.starts_with('.')).collect();
+    let early_values = match (&deferred_values, early) {
+        (Some(data), Some(e)) => e.take(data),
+        _ => None,
+    };
+    if early_values.is_some() {
+        deferred_values = None;
+    }
     let jobs = usize::from(deferred_values.is_some()) + subcharts.len();
     let bytes: usize = deferred_values.as_ref().map_or(0, |v| v.len())
         + subcharts.iter().flat_map(|(_, fs)| fs.iter()).map(|f| f.data.len()).sum::<usize>();
@@ -288,7 +339,9 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
         }
     })
     .into_iter();
-    if deferred_values.is_some() {
+    if let Some(decoded) = early_values {
+        c.values = decoded?;
+    } else if deferred_values.is_some() {
         match done.next() {
             Some(Ok(Loaded::Values(v))) => c.values = v,
             Some(Err(e)) => return Err(e),
