@@ -294,7 +294,7 @@ fn run_inner(a: &TemplateArgs) -> Result<String, TemplateError> {
         post_renderer: a.post_renderer.clone().filter(|p| !p.is_empty()).map(|p| (p, a.post_renderer_args.clone())),
         exits_after: true,
     };
-    let out = template_checked(&chart, vals, &opts, check.as_ref()).map(|o| format!("{printed}{}", o.stdout));
+    let out = template_checked(&chart, vals, &opts, check.as_ref()).map(|o| if printed.is_empty() { o.stdout } else { printed + &o.stdout });
     // The command ends the process: the chart's files and trees are the OS's to reclaim.
     std::mem::forget(check);
     std::mem::forget(chart);

@@ -28,27 +28,29 @@ pub fn load_dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
         files: Vec::new(),
         deferred: Vec::new(),
     };
-    w.walk_children(&topdir)?;
+    if let Err(e) = w.walk_children(&topdir) {
+        // The files walked before the error are read first: an error reading one of them
+        // comes first in Helm's walk.
+        w.read_deferred()?;
+        return Err(e);
+    }
     w.read_deferred()?;
     Ok(w.files)
 }
 
-/// Files at least this big are opened during the walk and read after it, on two threads
-/// (kube-prometheus-stack: 7 MB in 360 files, 5 MB of it in six CRDs): reading is mostly the
-/// kernel filling fresh pages, which the second core can share.
-const DEFER_MIN: u64 = 64 << 10;
-/// At most this many files wait open at once (file descriptors); later big files are read
-/// during the walk.
-const DEFER_MAX: usize = 128;
+/// Below this many files a chart's files are read on one thread.
+const PARALLEL_READ_MIN: usize = 16;
 
 struct Walker {
     top: PathBuf,
     rules: Rules,
     remaining: u64,
     files: Vec<File>,
-    /// Big files opened but not yet read: (index in `files`, the open file, its size when
-    /// walked, its path).
-    deferred: Vec<(usize, fs::File, u64, PathBuf)>,
+    /// The files walked, not yet read: (index in `files`, their size when walked, their
+    /// path). The walk only looks at names and sizes; the files are opened and read after it,
+    /// on two threads (kube-prometheus-stack: 7 MB in 360 files): reading is mostly system
+    /// calls and the kernel filling fresh pages, which the second core can share.
+    deferred: Vec<(usize, u64, PathBuf)>,
 }
 
 fn budget_err(n: &str) -> LoadError {
@@ -111,25 +113,14 @@ impl Walker {
         if meta.len() > self.remaining {
             return Err(budget_err(&n));
         }
-        let f = fs::File::open(path)
-            .map_err(|e| LoadError::Io(format!("error reading {n}: open {}: {}", path.display(), go_errno_text(&e))))?;
-        if meta.len() >= DEFER_MIN && self.deferred.len() < DEFER_MAX {
-            // Counted now at its walked size; checked again once read.
-            self.remaining -= meta.len();
-            self.deferred.push((self.files.len(), f, meta.len(), path.to_path_buf()));
-            self.files.push(File { name: n, data: std::sync::Arc::from(&[][..]) });
-            return Ok(());
-        }
-        let data = read_whole(&f, meta.len(), self.remaining).map_err(|e| read_err(&n, path, &e))?;
-        if data.len() as u64 > self.remaining {
-            return Err(budget_err(&n));
-        }
-        self.remaining -= data.len() as u64;
-        self.files.push(File { name: n, data: strip_bom(data) });
+        // Counted now at its walked size; checked again once read.
+        self.remaining -= meta.len();
+        self.deferred.push((self.files.len(), meta.len(), path.to_path_buf()));
+        self.files.push(File { name: n, data: std::sync::Arc::from(&[][..]) });
         Ok(())
     }
 
-    /// Reads the files left open by the walk, in parallel, and checks them against the budget
+    /// Reads the files walked, in parallel, and checks them against the budget
     /// in walk order, as if each had been read when walked.
     fn read_deferred(&mut self) -> Result<(), LoadError> {
         let deferred = std::mem::take(&mut self.deferred);
@@ -137,15 +128,22 @@ impl Walker {
             return Ok(());
         }
         let limit = self.remaining;
-        let threads = rudder_engine::par::threads(2);
+        let threads = if deferred.len() < PARALLEL_READ_MIN { 1 } else { rudder_engine::par::threads(2) };
         let read = rudder_engine::par::map_indexed(deferred.len(), threads, &|i| {
-            let (_, f, size, _) = &deferred[i];
+            let (_, size, path) = &deferred[i];
+            let f = fs::File::open(path).map_err(|e| (true, e))?;
             // The walked size was already counted: up to `limit` more may turn up.
-            read_whole(f, *size, size + limit)
+            read_whole(&f, *size, size + limit).map_err(|e| (false, e))
         });
-        for ((at, _, size, path), data) in deferred.into_iter().zip(read) {
+        for ((at, size, path), data) in deferred.into_iter().zip(read) {
             let n = self.files[at].name.clone();
-            let data = data.map_err(|e| read_err(&n, &path, &e))?;
+            let data = data.map_err(|(open, e)| {
+                if open {
+                    LoadError::Io(format!("error reading {n}: open {}: {}", path.display(), go_errno_text(&e)))
+                } else {
+                    read_err(&n, &path, &e)
+                }
+            })?;
             let got = data.len() as u64;
             if got > size {
                 if got - size > self.remaining {

@@ -297,7 +297,11 @@ pub fn template_checked(
     let (hooks, manifests) = sort_manifests(&files, INSTALL_ORDER).map_err(TemplateError::late)?;
 
     let mut stdout = String::new();
-    let mut b = String::new();
+    // The whole output is built in one buffer sized for it up front: a big chart's output runs
+    // to megabytes, and each doubling or copy of it is fresh memory the kernel must fault in.
+    let size: usize = manifests.iter().map(|m| m.name.len() + m.content.len() + 16).sum::<usize>()
+        + hooks.iter().map(|h| h.path.len() + h.manifest.len() + 16).sum::<usize>();
+    let mut b = String::with_capacity(size + 1);
     let mut written: BTreeMap<String, bool> = BTreeMap::new();
     let base_dir = opts.output_dir.as_ref().map(|d| {
         if opts.use_release_name {
@@ -321,7 +325,7 @@ pub fn template_checked(
     }
     for m in &manifests {
         match &base_dir {
-            None => b.push_str(&format!("---\n# Source: {}\n{}\n", m.name, m.content)),
+            None => push_source(&mut b, &m.name, &m.content),
             Some(d) => {
                 let append = written.get(&m.name).copied().unwrap_or(false);
                 write_to_file(d, &m.name, &m.content, append, &mut stdout).map_err(TemplateError::late)?;
@@ -331,8 +335,11 @@ pub fn template_checked(
     }
 
     // pkg/cmd/template.go
-    let mut out = String::new();
-    out.push_str(b.trim_matches(go_is_space));
+    let end = b.trim_end_matches(go_is_space).len();
+    b.truncate(end);
+    let start = b.len() - b.trim_start_matches(go_is_space).len();
+    b.drain(..start);
+    let mut out = b;
     out.push('\n');
     if !opts.disable_hooks {
         let mut hook_written: BTreeMap<String, bool> = BTreeMap::new();
@@ -341,7 +348,7 @@ pub fn template_checked(
                 continue;
             }
             match &base_dir {
-                None => out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.manifest)),
+                None => push_source(&mut out, &h.path, &h.manifest),
                 Some(d) => {
                     if Path::new(&format!("{}/{}", d.display(), h.path)).exists() {
                         hook_written.insert(h.path.clone(), true);
@@ -376,10 +383,21 @@ pub fn template_checked(
         for m in to_render {
             stdout.push_str(&format!("---\n{m}\n"));
         }
+    } else if stdout.is_empty() {
+        stdout = out;
     } else {
         stdout.push_str(&out);
     }
     Ok(TemplateOutput { stdout, notes })
+}
+
+/// Appends `---\n# Source: <name>\n<content>\n`.
+fn push_source(out: &mut String, name: &str, content: &str) {
+    out.push_str("---\n# Source: ");
+    out.push_str(name);
+    out.push('\n');
+    out.push_str(content);
+    out.push('\n');
 }
 
 fn is_test_hook(h: &Hook) -> bool {
