@@ -3,8 +3,6 @@
 //! number syntax. It produces the whole token list up front; an error token ends the list, so the
 //! parser meets it exactly where Go's lazy lexer would.
 
-use std::borrow::Cow;
-
 /// Token kinds (Go: `itemType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {
@@ -64,30 +62,53 @@ impl ItemType {
     }
 }
 
-/// A token: kind, byte offset, text, and the line it starts on. The text borrows from the
-/// template source (only error messages are owned), so lexing allocates nothing per token.
-#[derive(Clone, Debug)]
-pub struct Item<'a> {
+/// A token: kind, byte offset and length of its text in the template source, and the line it
+/// starts on. Sixteen bytes and no lifetime: a big chart has a couple of hundred thousand
+/// tokens, and a thread reuses one token buffer for all the texts it parses. The text of an
+/// error token is the lexer's message ([`Lexed::error`]), of the end token "EOF".
+#[derive(Clone, Copy, Debug)]
+pub struct Item {
     pub typ: ItemType,
-    pub pos: usize,
-    pub val: Cow<'a, str>,
-    pub line: usize,
+    pub pos: u32,
+    pub len: u32,
+    pub line: u32,
 }
 
-impl std::fmt::Display for Item<'_> {
-    /// Go: `item.String`, as used in "unexpected X in Y".
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.typ {
-            ItemType::Eof => f.write_str("EOF"),
-            ItemType::Error => f.write_str(&self.val),
-            t if t.is_keyword() => write!(f, "<{}>", self.val),
-            _ if self.val.chars().count() > 10 => {
-                let head: String = self.val.chars().take(10).collect();
-                write!(f, "{}...", crate::print::quote(&head))
-            }
-            _ => f.write_str(&crate::print::quote(&self.val)),
-        }
+impl Item {
+    pub fn pos(&self) -> usize {
+        self.pos as usize
     }
+
+    pub fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    /// The token's text in `input` (the source it was lexed from); "" for the end token.
+    pub fn text<'s>(&self, input: &'s str) -> &'s str {
+        input.get(self.pos as usize..(self.pos + self.len) as usize).unwrap_or("")
+    }
+}
+
+/// Go: `item.String`, as used in "unexpected X in Y": `text` is the token's text (the message
+/// of an error token).
+pub fn describe(typ: ItemType, text: &str) -> String {
+    match typ {
+        ItemType::Eof => "EOF".to_string(),
+        ItemType::Error => text.to_string(),
+        t if t.is_keyword() => format!("<{text}>"),
+        _ if text.chars().count() > 10 => {
+            let head: String = text.chars().take(10).collect();
+            format!("{}...", crate::print::quote(&head))
+        }
+        _ => crate::print::quote(text),
+    }
+}
+
+/// A lexed text: its tokens, ending with `Eof` or `Error`, and the error's message.
+#[derive(Default)]
+pub struct Lexed {
+    pub items: Vec<Item>,
+    pub error: String,
 }
 
 fn keyword(word: &str) -> Option<ItemType> {
@@ -125,7 +146,8 @@ struct Lexer<'a> {
     line: usize,
     start_line: usize,
     paren_depth: i32,
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
+    error: String,
     opts: Options,
 }
 
@@ -238,9 +260,14 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    fn item(&self, typ: ItemType, start: usize, end: usize) -> Item {
+        // `lex` refuses texts of 4 GiB and more, so offsets fit.
+        Item { typ, pos: start as u32, len: (end - start) as u32, line: self.start_line as u32 }
+    }
+
     fn emit(&mut self, typ: ItemType) {
-        let val = Cow::Borrowed(&self.input[self.start..self.pos]);
-        self.items.push(Item { typ, pos: self.start, val, line: self.start_line });
+        let item = self.item(typ, self.start, self.pos);
+        self.items.push(item);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -267,7 +294,9 @@ impl<'a> Lexer<'a> {
 
     /// Go: `errorf`: an error item ends the stream.
     fn error(&mut self, msg: String) -> bool {
-        self.items.push(Item { typ: ItemType::Error, pos: self.start, val: Cow::Owned(msg), line: self.start_line });
+        let item = self.item(ItemType::Error, self.start, self.start);
+        self.items.push(item);
+        self.error = msg;
         false
     }
 
@@ -300,13 +329,12 @@ impl<'a> Lexer<'a> {
                 }
                 self.pos = text_end - trim;
                 self.line += count_newlines(&self.input[self.start..self.pos]);
-                let val = Cow::Borrowed(&self.input[self.start..self.pos]);
-                let item = Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line };
+                let item = self.item(ItemType::Text, self.start, self.pos);
                 self.start = self.pos;
                 self.start_line = self.line;
                 self.pos += trim;
                 self.ignore();
-                if !item.val.is_empty() {
+                if item.len > 0 {
                     self.items.push(item);
                 }
             }
@@ -315,12 +343,13 @@ impl<'a> Lexer<'a> {
         self.pos = self.input.len();
         if self.pos > self.start {
             self.line += count_newlines(&self.input[self.start..self.pos]);
-            let val = Cow::Borrowed(&self.input[self.start..self.pos]);
-            self.items.push(Item { typ: ItemType::Text, pos: self.start, val, line: self.start_line });
+            let item = self.item(ItemType::Text, self.start, self.pos);
+            self.items.push(item);
             self.start = self.pos;
             self.start_line = self.line;
         }
-        self.items.push(Item { typ: ItemType::Eof, pos: self.pos, val: Cow::Borrowed("EOF"), line: self.start_line });
+        let item = self.item(ItemType::Eof, self.pos, self.pos);
+        self.items.push(item);
         false
     }
 
@@ -652,9 +681,23 @@ pub fn go_sharp_u(c: char) -> String {
 }
 
 /// Lexes `input` into tokens, ending with `Eof` or `Error`.
-pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str, opts: Options) -> Vec<Item<'a>> {
+pub fn lex(input: &str, left: &str, right: &str, opts: Options) -> Lexed {
+    lex_into(input, left, right, opts, Vec::new())
+}
+
+/// [`lex`] into `items` (emptied first): a caller lexing many texts hands the same buffer back
+/// each time, so its memory is touched once.
+pub fn lex_into(input: &str, left: &str, right: &str, opts: Options, mut items: Vec<Item>) -> Lexed {
+    items.clear();
+    if input.len() >= u32::MAX as usize {
+        items.push(Item { typ: ItemType::Error, pos: 0, len: 0, line: 1 });
+        return Lexed { items, error: "template text too large (4 GiB or more)".into() };
+    }
     let left = if left.is_empty() { "{{" } else { left };
     let right = if right.is_empty() { "}}" } else { right };
+    // About a dozen items per action (spaces count): one allocation instead of a doubling
+    // series whose copies touch twice the memory.
+    items.reserve(input.matches(left).count() * 12 + 2);
     let mut l = Lexer {
         input,
         left,
@@ -664,11 +707,10 @@ pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str, opts: Options) -> 
         line: 1,
         start_line: 1,
         paren_depth: 0,
-        // About a dozen items per action (spaces count): one allocation instead of a doubling
-        // series whose copies touch twice the memory (a big chart's tokens run to megabytes).
-        items: Vec::with_capacity(input.matches(left).count() * 12 + 2),
+        items,
+        error: String::new(),
         opts,
     };
     while l.lex_text() {}
-    l.items
+    Lexed { items: l.items, error: l.error }
 }

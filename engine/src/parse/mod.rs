@@ -76,15 +76,21 @@ pub fn parse_alone(
     right: &str,
     resolve: &dyn Fn(&str) -> Option<node::Callee>,
 ) -> Result<Parsed> {
-    let items = lex::lex(
+    thread_local! {
+        /// This thread's token buffer, lent to each parse.
+        static TOKENS: std::cell::Cell<Vec<Item>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let lexed = lex::lex_into(
         text,
         left,
         right,
         lex::Options { break_ok: resolve("break").is_none(), continue_ok: resolve("continue").is_none() },
+        TOKENS.take(),
     );
     let mut p = Parser {
         input: text,
-        items,
+        items: lexed.items,
+        lex_error: lexed.error,
         idx: 0,
         parse_name: name.to_string(),
         text: Arc::from(text),
@@ -102,6 +108,16 @@ pub fn parse_alone(
         cmd_stack: Vec::new(),
         arg_stack: Vec::new(),
     };
+    let parsed = parse_parsed(&mut p, name);
+    // A buffer that grew huge (a giant text) is not kept.
+    if p.items.capacity() <= 1 << 22 {
+        TOKENS.set(std::mem::take(&mut p.items));
+    }
+    parsed
+}
+
+/// The rest of [`parse_alone`], once the text is lexed.
+fn parse_parsed(p: &mut Parser<'_>, name: &str) -> Result<Parsed> {
     let root = p.parse_top()?;
     let top = Tree { name: name.to_string(), parse_name: name.to_string(), root, text: p.text.clone() };
     // Go: parse.Parse fills a fresh tree set, where a second non-empty definition of one name
@@ -111,7 +127,7 @@ pub fn parse_alone(
         match local.iter().position(|x| x.name == t.name) {
             Some(i) if !node::is_empty_tree(&local[i].root) => {
                 if !node::is_empty_tree(&t.root) {
-                    let line = p.items.get(p.furthest.get()).map_or(1, |i| i.line);
+                    let line = p.items.get(p.furthest.get()).map_or(1, |i| i.line());
                     return Err(ParseError(format!(
                         "template: {}:{}: template: multiple definition of template {}",
                         name,
@@ -124,7 +140,7 @@ pub fn parse_alone(
             None => local.push(t),
         }
     }
-    Ok(Parsed { name: name.to_string(), text: p.text, trees: local })
+    Ok(Parsed { name: name.to_string(), text: p.text.clone(), trees: local })
 }
 
 impl Parsed {
@@ -153,7 +169,9 @@ impl Parsed {
 
 struct Parser<'a> {
     input: &'a str,
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
+    /// The message of the error token ending `items`, if one does.
+    lex_error: String,
     idx: usize,
     parse_name: String,
     text: Arc<str>,
@@ -197,20 +215,29 @@ impl<'a> Parser<'a> {
         c
     }
 
+    /// A token's text: the error message for an error token, else [`Parser::src`].
+    fn val(&self, t: &Item) -> &str {
+        if t.typ == ItemType::Error {
+            &self.lex_error
+        } else {
+            t.text(self.input)
+        }
+    }
+
     /// A token's text as a slice of the source (for tokens other than errors, whose text
     /// is a message).
-    fn src(&self, t: &Item<'_>) -> &'a str {
-        &self.input[t.pos..t.pos + t.val.len()]
+    fn src(&self, t: &Item) -> &'a str {
+        t.text(self.input)
     }
 
     /// The source span of a token.
-    fn span(&self, t: &Item<'_>) -> node::Span {
-        node::Span::new(&self.text, t.pos, t.pos + t.val.len())
+    fn span(&self, t: &Item) -> node::Span {
+        node::Span::new(&self.text, t.pos(), t.pos() + t.len as usize)
     }
 
-    fn next(&mut self) -> Item<'a> {
+    fn next(&mut self) -> Item {
         let item = self.items.get(self.idx).cloned().unwrap_or_else(|| {
-            self.items.last().cloned().unwrap_or(Item { typ: ItemType::Eof, pos: 0, val: std::borrow::Cow::Borrowed("EOF"), line: 1 })
+            self.items.last().copied().unwrap_or(Item { typ: ItemType::Eof, pos: 0, len: 0, line: 1 })
         });
         self.touch(self.idx);
         if self.idx < self.items.len() {
@@ -223,7 +250,7 @@ impl<'a> Parser<'a> {
         self.idx -= 1;
     }
 
-    fn peek(&self) -> &Item<'a> {
+    fn peek(&self) -> &Item {
         let i = self.idx.min(self.items.len() - 1);
         self.touch(i);
         &self.items[i]
@@ -236,7 +263,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
+    fn next_non_space(&mut self) -> Item {
         loop {
             let t = self.next();
             if t.typ != ItemType::Space {
@@ -245,32 +272,32 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item<'a> {
+    fn peek_non_space(&mut self) -> Item {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
     fn errorf(&self, msg: impl std::fmt::Display) -> ParseError {
-        let line = self.items.get(self.furthest.get()).map_or(1, |i| i.line);
+        let line = self.items.get(self.furthest.get()).map_or(1, |i| i.line());
         ParseError(format!("template: {}:{}: {}", self.parse_name, line, msg))
     }
 
-    fn unexpected(&self, token: &Item<'_>, context: &str) -> ParseError {
+    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
+            if self.action_line != 0 && self.action_line != token.line() {
                 extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
-                if token.val.ends_with(" action") {
+                if self.val(token).ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{token}{extra}"));
+            return self.errorf(format!("{}{extra}", self.val(token)));
         }
-        self.errorf(format!("unexpected {token} in {context}"))
+        self.errorf(format!("unexpected {} in {context}", lex::describe(token.typ, self.val(token))))
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> Result<Item<'a>> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> Result<Item> {
         let t = self.next_non_space();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
@@ -279,7 +306,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_top(&mut self) -> Result<ListNode> {
-        let mut root = ListNode { pos: self.peek().pos, nodes: Vec::new() };
+        let mut root = ListNode { pos: self.peek().pos(), nodes: Vec::new() };
         let start = self.node_stack.len();
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
@@ -307,7 +334,7 @@ impl<'a> Parser<'a> {
         if name_tok.typ != ItemType::String && name_tok.typ != ItemType::RawString {
             return Err(self.unexpected(&name_tok, context));
         }
-        let name = unquote(&name_tok.val).map_err(|e| self.errorf(e))?;
+        let name = unquote(self.src(&name_tok)).map_err(|e| self.errorf(e))?;
         self.expect(ItemType::RightDelim, context)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (root, end) = self.item_list()?;
@@ -320,7 +347,7 @@ impl<'a> Parser<'a> {
     }
 
     fn item_list(&mut self) -> Result<(ListNode, Node)> {
-        let mut list = ListNode { pos: self.peek_non_space().pos, nodes: Vec::new() };
+        let mut list = ListNode { pos: self.peek_non_space().pos(), nodes: Vec::new() };
         let start = self.node_stack.len();
         while self.peek_non_space().typ != ItemType::Eof {
             let n = self.text_or_action()?;
@@ -338,9 +365,9 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> Result<Node> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Node::Text { pos: token.pos, text: self.span(&token) }),
+            ItemType::Text => Ok(Node::Text { pos: token.pos(), text: self.span(&token) }),
             ItemType::LeftDelim => {
-                self.action_line = token.line;
+                self.action_line = token.line();
                 let r = self.action();
                 self.action_line = 0;
                 r
@@ -364,15 +391,15 @@ impl<'a> Parser<'a> {
                     return Err(self.errorf(format!("{what} outside {{{{range}}}}")));
                 }
                 return Ok(if is_break {
-                    Node::Break { pos: token.pos, line: token.line }
+                    Node::Break { pos: token.pos(), line: token.line() }
                 } else {
-                    Node::Continue { pos: token.pos, line: token.line }
+                    Node::Continue { pos: token.pos(), line: token.line() }
                 });
             }
             ItemType::Else => return self.else_control(),
             ItemType::End => {
                 let t = self.expect(ItemType::RightDelim, "end")?;
-                return Ok(Node::End { pos: t.pos });
+                return Ok(Node::End { pos: t.pos() });
             }
             ItemType::If => return self.branch_control("if"),
             ItemType::Range => return self.branch_control("range"),
@@ -383,12 +410,12 @@ impl<'a> Parser<'a> {
         self.backup();
         let token = self.peek().clone();
         let pipe = self.pipeline("command", ItemType::RightDelim)?;
-        Ok(Node::Action { pos: token.pos, line: token.line, pipe: Box::new(pipe) })
+        Ok(Node::Action { pos: token.pos(), line: token.line(), pipe: Box::new(pipe) })
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> Result<Pipe> {
         let token = self.peek_non_space();
-        let mut pipe = Pipe { pos: token.pos, line: token.line, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
+        let mut pipe = Pipe { pos: token.pos(), line: token.line(), is_assign: false, decl: Vec::new(), cmds: Vec::new() };
         'decls: loop {
             let v = self.peek_non_space();
             if v.typ != ItemType::Variable {
@@ -401,13 +428,13 @@ impl<'a> Parser<'a> {
             if next.typ == ItemType::Assign || next.typ == ItemType::Declare {
                 pipe.is_assign = next.typ == ItemType::Assign;
                 self.next_non_space();
-                pipe.decl.push(v.val.to_string());
-                self.vars.push(v.val.to_string());
+                pipe.decl.push(self.src(&v).to_string());
+                self.vars.push(self.src(&v).to_string());
                 break;
-            } else if next.typ == ItemType::Char && next.val == "," {
+            } else if next.typ == ItemType::Char && self.src(&next) == "," {
                 self.next_non_space();
-                pipe.decl.push(v.val.to_string());
-                self.vars.push(v.val.to_string());
+                pipe.decl.push(self.src(&v).to_string());
+                self.vars.push(self.src(&v).to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue 'decls,
@@ -512,15 +539,15 @@ impl<'a> Parser<'a> {
     fn else_control(&mut self) -> Result<Node> {
         let peek = self.peek_non_space();
         if peek.typ == ItemType::If || peek.typ == ItemType::With {
-            return Ok(Node::Else { pos: peek.pos, line: peek.line });
+            return Ok(Node::Else { pos: peek.pos(), line: peek.line() });
         }
         let t = self.expect(ItemType::RightDelim, "else")?;
-        Ok(Node::Else { pos: t.pos, line: t.line })
+        Ok(Node::Else { pos: t.pos(), line: t.line() })
     }
 
-    fn template_name(&mut self, token: &Item<'_>, context: &str) -> Result<String> {
+    fn template_name(&mut self, token: &Item, context: &str) -> Result<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
+            ItemType::String | ItemType::RawString => unquote(self.src(token)).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -540,7 +567,7 @@ impl<'a> Parser<'a> {
             return Err(self.errorf(format!("unexpected {end} in {context}")));
         }
         self.defs.push(Tree { name: name.clone(), parse_name: self.parse_name.clone(), root, text: self.text.clone() });
-        Ok(Node::Template { pos: token.pos, line: token.line, name, pipe: Some(Box::new(pipe)) })
+        Ok(Node::Template { pos: token.pos(), line: token.line(), name, pipe: Some(Box::new(pipe)) })
     }
 
     fn template_control(&mut self) -> Result<Node> {
@@ -552,11 +579,11 @@ impl<'a> Parser<'a> {
             self.backup();
             pipe = Some(Box::new(self.pipeline(context, ItemType::RightDelim)?));
         }
-        Ok(Node::Template { pos: token.pos, line: token.line, name, pipe })
+        Ok(Node::Template { pos: token.pos(), line: token.line(), name, pipe })
     }
 
     fn command(&mut self) -> Result<Command> {
-        let mut cmd = Command { pos: self.peek_non_space().pos, args: Vec::new() };
+        let mut cmd = Command { pos: self.peek_non_space().pos(), args: Vec::new() };
         let start = self.arg_stack.len();
         loop {
             self.peek_non_space();
@@ -584,7 +611,7 @@ impl<'a> Parser<'a> {
         if self.peek().typ != ItemType::Field {
             return Ok(Some(node));
         }
-        let pos = self.peek().pos;
+        let pos = self.peek().pos();
         let mut fields: Vec<node::Name> = Vec::new();
         while self.peek().typ == ItemType::Field {
             let t = self.next();
@@ -608,30 +635,30 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(callee) = (self.resolve)(&token.val) else {
-                    return Err(self.errorf(format!("function {} not defined", crate::print::quote(&token.val))));
+                let Some(callee) = (self.resolve)(self.src(&token)) else {
+                    return Err(self.errorf(format!("function {} not defined", crate::print::quote(self.src(&token)))));
                 };
                 let v = self.src(&token);
-                Arg::Identifier { pos: token.pos, name: self.name(v), callee }
+                Arg::Identifier { pos: token.pos(), name: self.name(v), callee }
             }
-            ItemType::Dot => Arg::Dot { pos: token.pos },
-            ItemType::Nil => Arg::Nil { pos: token.pos },
+            ItemType::Dot => Arg::Dot { pos: token.pos() },
+            ItemType::Nil => Arg::Nil { pos: token.pos() },
             ItemType::Variable => {
                 let v = self.src(&token);
                 let ident = self.chain(v);
                 if !self.vars.iter().any(|v| **v == *ident[0]) {
                     return Err(self.errorf(format!("undefined variable {}", crate::print::quote(&ident[0]))));
                 }
-                Arg::Variable { pos: token.pos, ident }
+                Arg::Variable { pos: token.pos(), ident }
             }
             ItemType::Field => {
                 let v = self.src(&token);
-                Arg::Field { pos: token.pos, ident: self.chain(v) }
+                Arg::Field { pos: token.pos(), ident: self.chain(v) }
             }
-            ItemType::Bool => Arg::Bool { pos: token.pos, val: token.val == "true" },
+            ItemType::Bool => Arg::Bool { pos: token.pos(), val: self.src(&token) == "true" },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                let num = parse_number(&token.val, token.typ).map_err(|e| self.errorf(e))?;
-                Arg::Number { pos: token.pos, num: Box::new(num) }
+                let num = parse_number(self.src(&token), token.typ).map_err(|e| self.errorf(e))?;
+                Arg::Number { pos: token.pos(), num: Box::new(num) }
             }
             ItemType::LeftParen => {
                 if self.stack_depth >= MAX_STACK_DEPTH {
@@ -640,7 +667,7 @@ impl<'a> Parser<'a> {
                 self.stack_depth += 1;
                 let r = self.pipeline("parenthesized pipeline", ItemType::RightParen);
                 self.stack_depth -= 1;
-                Arg::Pipe { pos: token.pos, pipe: Box::new(r?) }
+                Arg::Pipe { pos: token.pos(), pipe: Box::new(r?) }
             }
             ItemType::String | ItemType::RawString => {
                 let quoted = self.span(&token);
@@ -653,7 +680,7 @@ impl<'a> Parser<'a> {
                         t
                     }
                 };
-                Arg::String { pos: token.pos, quoted, text }
+                Arg::String { pos: token.pos(), quoted, text }
             }
             _ => {
                 self.backup();
