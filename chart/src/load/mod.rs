@@ -124,41 +124,91 @@ fn check_api_version(data: &[u8]) -> Result<(), LoadError> {
 /// plus the built-in `templates/.?*` rule, strips BOMs, enforces the 100 MiB budget.
 pub fn load_dir(dir: impl AsRef<Path>) -> Result<Chart, LoadError> {
     let early = EarlyValues::start(dir.as_ref());
-    load_files_early(dir::load_dir_files(dir.as_ref())?, early)
+    let at = early.as_ref().map(|values| EarlyAt { values, prefix: "" });
+    load_files_early(dir::load_dir_files(dir.as_ref())?, at)
 }
 
-/// Files of `values.yaml` at least this big are decoded while their chart directory is walked.
+/// A chart directory whose `values.yaml` files (its own and its directory subcharts') add up
+/// to at least this much has them decoded while it is walked.
 const EARLY_VALUES_MIN: u64 = 64 << 10;
 
-/// The top chart's `values.yaml`, read and decoded on another thread while the directory is
+/// The `values.yaml` files of a chart directory and of its subchart directories
+/// (`charts/<name>/values.yaml`), read and decoded on another thread while the directory is
 /// walked: the walk waits on the file system with one core, and decoding a big chart's values
-/// (kube-prometheus-stack: 200 kB) is the longest single step after it. The result is used only
-/// for exactly the bytes the walk then reads for `values.yaml` (so `.helmignore`, symlinks and
+/// (kube-prometheus-stack: 330 kB in six files) is the longest step after it. A result is used
+/// only for exactly the bytes the walk then reads for that file (so `.helmignore`, symlinks and
 /// files changing in between are all as without it); otherwise it is dropped.
-struct EarlyValues(std::thread::JoinHandle<Option<(Vec<u8>, Result<Value, LoadError>)>>);
+struct EarlyValues {
+    running: std::sync::Mutex<Option<std::thread::JoinHandle<Vec<Early>>>>,
+    done: std::sync::OnceLock<Vec<Early>>,
+}
+
+/// One file decoded early: its path below the chart (`values.yaml`, `charts/x/values.yaml`),
+/// its bytes (BOM stripped, as the walk gives them) and what decoding them gave.
+struct Early {
+    path: String,
+    data: Vec<u8>,
+    decoded: Result<Value, LoadError>,
+}
 
 impl EarlyValues {
     fn start(dir: &Path) -> Option<EarlyValues> {
-        let path = dir.join("values.yaml");
-        if std::fs::metadata(&path).ok()?.len() < EARLY_VALUES_MIN {
+        let mut paths = vec!["values.yaml".to_string()];
+        if let Ok(rd) = std::fs::read_dir(dir.join("charts")) {
+            let mut subs: Vec<String> = rd
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .map(|n| format!("charts/{n}/values.yaml"))
+                .collect();
+            subs.sort();
+            paths.extend(subs);
+        }
+        let sizes: u64 = paths.iter().filter_map(|p| std::fs::metadata(dir.join(p)).ok()).map(|m| m.len()).sum();
+        if sizes < EARLY_VALUES_MIN {
             return None;
         }
-        std::thread::Builder::new()
+        let dir = dir.to_path_buf();
+        let handle = std::thread::Builder::new()
             .name("values-early".into())
             .stack_size(8 << 20)
             .spawn(move || {
-                let data = strip_bom(std::fs::read(&path).ok()?);
-                let decoded = decode_values(&data);
-                Some((data, decoded))
+                // The biggest first: the chart's own, which is needed first, usually is.
+                paths
+                    .into_iter()
+                    .filter_map(|path| {
+                        let data = strip_bom(std::fs::read(dir.join(&path)).ok()?);
+                        let decoded = decode_values(&data);
+                        Some(Early { path, data, decoded })
+                    })
+                    .collect()
             })
-            .ok()
-            .map(EarlyValues)
+            .ok()?;
+        Some(EarlyValues { running: std::sync::Mutex::new(Some(handle)), done: std::sync::OnceLock::new() })
     }
 
-    /// The decoded values if they were decoded from `data`.
-    fn take(self, data: &[u8]) -> Option<Result<Value, LoadError>> {
-        let (bytes, decoded) = self.0.join().ok()??;
-        (bytes == data).then_some(decoded)
+    /// The decoded values of the file at `path` if they were decoded from `data`.
+    fn take(&self, path: &str, data: &[u8]) -> Option<Result<Value, LoadError>> {
+        let all = self.done.get_or_init(|| {
+            let handle = self.running.lock().ok().and_then(|mut h| h.take());
+            handle.and_then(|h| h.join().ok()).unwrap_or_default()
+        });
+        let e = all.iter().find(|e| e.path == path)?;
+        (e.data == data).then(|| e.decoded.clone())
+    }
+}
+
+/// Where a chart being loaded finds early-decoded values: the set and the chart's path in it.
+#[derive(Clone, Copy)]
+struct EarlyAt<'e> {
+    values: &'e EarlyValues,
+    /// "" for the top chart, `charts/<name>/` for a subchart directory.
+    prefix: &'e str,
+}
+
+impl EarlyAt<'_> {
+    fn take(&self, data: &[u8]) -> Option<Result<Value, LoadError>> {
+        self.values.take(&format!("{}values.yaml", self.prefix), data)
     }
 }
 
@@ -211,7 +261,7 @@ fn decode_values(data: &[u8]) -> Result<Value, LoadError> {
 
 /// The subchart `n` from its files under `charts/` (a `.tgz`, checked by
 /// [`misnamed_archive`] first, or a directory).
-fn load_subchart(n: &str, files: &[File]) -> Result<Box<Chart>, LoadError> {
+fn load_subchart(n: &str, files: &[File], early: Option<EarlyAt<'_>>) -> Result<Box<Chart>, LoadError> {
     if ext(n) == ".tgz" {
         return load_archive(&files[0].data).map(Box::new);
     }
@@ -219,7 +269,10 @@ fn load_subchart(n: &str, files: &[File]) -> Result<Box<Chart>, LoadError> {
         .iter()
         .filter_map(|f| f.name.split_once('/').map(|(_, rest)| File { name: rest.to_string(), data: f.data.clone() }))
         .collect();
-    load_files(buff).map(Box::new)
+    // Values decoded early reach one level down: the top chart's own subchart directories.
+    let prefix = format!("charts/{n}/");
+    let early = early.filter(|e| e.prefix.is_empty()).map(|e| EarlyAt { values: e.values, prefix: &prefix });
+    load_files_early(buff, early).map(Box::new)
 }
 
 /// Helm's `LoadFiles`: sorts files (names relative to the chart root, `/`-separated, BOMs
@@ -229,7 +282,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
 }
 
 /// [`load_files`], with the chart's own values perhaps decoded already.
-fn load_files_early(files: Vec<File>, mut early: Option<EarlyValues>) -> Result<Chart, LoadError> {
+fn load_files_early(files: Vec<File>, early: Option<EarlyAt<'_>>) -> Result<Chart, LoadError> {
     let mut c = Chart::default();
     let mut md: Option<Metadata> = None;
     let mut nulls = NullEntries::default();
@@ -275,7 +328,7 @@ fn load_files_early(files: Vec<File>, mut early: Option<EarlyValues>) -> Result<
                     matches!(g.name.as_str(), "Chart.lock" | "requirements.lock" | "requirements.yaml" | "values.yaml")
                 });
                 if decoded_after {
-                    c.values = match early.take().and_then(|e| e.take(&f.data)) {
+                    c.values = match early.and_then(|e| e.take(&f.data)) {
                         Some(decoded) => decoded?,
                         None => decode_values(&f.data)?,
                     };
@@ -335,7 +388,7 @@ fn load_files_early(files: Vec<File>, mut early: Option<EarlyValues>) -> Result<
             if misnamed_archive(n, files, "").is_some() {
                 return Ok(Loaded::Skipped);
             }
-            load_subchart(n, files).map(Loaded::Chart)
+            load_subchart(n, files, early).map(Loaded::Chart)
         }
     })
     .into_iter();
