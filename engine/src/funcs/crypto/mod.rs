@@ -7,6 +7,7 @@ pub mod cert;
 pub mod der;
 pub mod keys;
 pub mod pem;
+mod ifma;
 mod mont;
 mod prime;
 pub(crate) use prime::Noted;

@@ -120,6 +120,10 @@ fn search<R: RngCore + ?Sized>(rng: &mut R, bits: usize, stop: &dyn Fn() -> bool
     let mut bytes = vec![0u8; bits.div_ceil(8)];
     let mut rems = vec![0u32; primes.len()];
     let mut composite = [false; WINDOW];
+    // With AVX-512 IFMA, sieve survivors are first put to a Fermat test base 2 eight at a time;
+    // only those passing (nearly always primes) get the Miller-Rabin rounds.
+    let batched = (256..=super::ifma::MAX_BITS).contains(&bits) && super::ifma::available();
+    let mut pending: Vec<BigUint> = Vec::with_capacity(super::ifma::LANES);
     loop {
         rng.fill_bytes(&mut bytes);
         let excess = bytes.len() * 8 - bits;
@@ -173,13 +177,42 @@ fn search<R: RngCore + ?Sized>(rng: &mut R, bits: usize, stop: &dyn Fn() -> bool
                 if candidate.bits() != bits {
                     break 'windows; // stepped past the size: draw a new start
                 }
+                if batched {
+                    pending.push(candidate);
+                    if pending.len() == super::ifma::LANES {
+                        if let Some(p) = first_prime(rng, &mut pending, bits) {
+                            return Some(p);
+                        }
+                    }
+                    continue;
+                }
                 if miller_rabin(rng, &candidate, rounds(bits)) {
                     return Some(candidate);
                 }
             }
             base += 2 * WINDOW as u64;
         }
+        if let Some(p) = first_prime(rng, &mut pending, bits) {
+            return Some(p);
+        }
     }
+}
+
+/// The first of `pending` (emptied) that passes the batch Fermat test and then the
+/// Miller-Rabin rounds.
+fn first_prime<R: RngCore + ?Sized>(rng: &mut R, pending: &mut Vec<BigUint>, bits: usize) -> Option<BigUint> {
+    if pending.is_empty() {
+        return None;
+    }
+    let passed = super::ifma::fermat_base_two(pending).unwrap_or_else(|| vec![true; pending.len()]);
+    let found = pending
+        .drain(..)
+        .zip(passed)
+        .filter(|(_, ok)| *ok)
+        .map(|(c, _)| c)
+        .find(|c| miller_rabin(rng, c, rounds(bits)));
+    pending.clear();
+    found
 }
 
 /// Primes of one size: those found and not yet used, how many more are expected to be asked
