@@ -148,34 +148,34 @@ mod imp {
     type V = __m512i;
 
     /// a·b·R⁻¹ mod n (below 2n for a, b below 4n), per lane; limbs below 2^52 in and out.
+    ///
+    /// Round i adds a·b_i and m_i·n at limb offset i of a double-width accumulator, where m_i
+    /// clears limb i modulo 2^52 (every contribution to limb i is in by then), whose carry
+    /// moves up; the result is the upper half. Nothing is shifted, so nothing is copied.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     unsafe fn mont_mul(a: &[V; LIMBS], b: &[V; LIMBS], n: &[V; LIMBS], n0: V) -> [V; LIMBS] {
         let zero = _mm512_setzero_si512();
-        let mut t = [zero; LIMBS + 1];
-        for &bi in b.iter() {
+        let mut t = [zero; 2 * LIMBS + 1];
+        for i in 0..LIMBS {
+            let bi = b[i];
             for j in 0..LIMBS {
-                t[j] = _mm512_madd52lo_epu64(t[j], a[j], bi);
-                t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], a[j], bi);
+                t[i + j] = _mm512_madd52lo_epu64(t[i + j], a[j], bi);
+                t[i + j + 1] = _mm512_madd52hi_epu64(t[i + j + 1], a[j], bi);
             }
-            // m makes the lowest limb vanish modulo 2^52 (only t[0]'s low 52 bits count).
-            let m = _mm512_madd52lo_epu64(zero, t[0], n0);
+            // m makes limb i vanish modulo 2^52 (only t[i]'s low 52 bits count).
+            let m = _mm512_madd52lo_epu64(zero, t[i], n0);
             for j in 0..LIMBS {
-                t[j] = _mm512_madd52lo_epu64(t[j], n[j], m);
-                t[j + 1] = _mm512_madd52hi_epu64(t[j + 1], n[j], m);
+                t[i + j] = _mm512_madd52lo_epu64(t[i + j], n[j], m);
+                t[i + j + 1] = _mm512_madd52hi_epu64(t[i + j + 1], n[j], m);
             }
-            let carry = _mm512_srli_epi64::<52>(t[0]);
-            for j in 0..LIMBS {
-                t[j] = t[j + 1];
-            }
-            t[LIMBS] = zero;
-            t[0] = _mm512_add_epi64(t[0], carry);
+            t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_srli_epi64::<52>(t[i]));
         }
         let mask = _mm512_set1_epi64(MASK as i64);
         let mut out = [zero; LIMBS];
         let mut carry = zero;
         for j in 0..LIMBS {
-            let v = _mm512_add_epi64(t[j], carry);
+            let v = _mm512_add_epi64(t[LIMBS + j], carry);
             out[j] = _mm512_and_si512(v, mask);
             carry = _mm512_srli_epi64::<52>(v);
         }
