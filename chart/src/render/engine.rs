@@ -309,8 +309,10 @@ impl Engine {
         // Nor when primes are being searched for in the background: that search keeps the
         // second core busy, and templates run beside it only compete with it (cilium renders
         // about 10% slower that way on 2 cores).
-        let threads = if self.lint_mode || self.extra_funcs.is_some() || (searching && rudder_engine::par::threads(3) < 3) { 1 } else { exec_threads() };
-        let outputs = execute_in_order(&set, &names, &tpls, threads)?;
+        // Only while the search runs: once it is over, the templates left run side by side.
+        let threads = if self.lint_mode || self.extra_funcs.is_some() { 1 } else { exec_threads() };
+        let gate = searching && rudder_engine::par::threads(3) < 3;
+        let outputs = execute_in_order(&set, &names, &tpls, threads, gate)?;
         let rendered: BTreeMap<String, String> = names.into_iter().cloned().zip(outputs).collect();
         if self.exits_after {
             std::mem::forget(set);
@@ -366,7 +368,16 @@ fn finish(name: &str, result: Result<String, rudder_engine::Error>) -> Result<St
 /// starts after it. (One trace of the copies remains: during a round a template reading another
 /// chart's `.Template` through `.Subcharts` sees the one from before the round. Helm sets
 /// `.Template` on the chart's shared map, so it would see the last one executed.)
-fn execute_in_order(set: &TemplateSet, names: &[&String], tpls: &BTreeMap<String, Renderable<'_>>, threads: usize) -> Result<Vec<String>, RenderError> {
+///
+/// With `gate`, templates run one at a time while primes are searched for in the background,
+/// and in rounds once that search is over.
+fn execute_in_order(
+    set: &TemplateSet,
+    names: &[&String],
+    tpls: &BTreeMap<String, Renderable<'_>>,
+    threads: usize,
+    gate: bool,
+) -> Result<Vec<String>, RenderError> {
     use rudder_engine::speculate::{Outcome, Round};
 
     let n = names.len();
@@ -374,6 +385,10 @@ fn execute_in_order(set: &TemplateSet, names: &[&String], tpls: &BTreeMap<String
     let mut conflicts = 0;
     while outputs.len() < n {
         let start = outputs.len();
+        if threads >= 2 && n - start >= 2 && conflicts < MAX_CONFLICTS && gate && rudder_engine::funcs::crypto::searching_primes() {
+            outputs.push(execute_one(set, names[start], &tpls[names[start]])?);
+            continue;
+        }
         if threads < 2 || n - start < 2 || conflicts >= MAX_CONFLICTS {
             for name in &names[start..] {
                 outputs.push(execute_one(set, name, &tpls[*name])?);

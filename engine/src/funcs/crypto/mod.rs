@@ -18,6 +18,11 @@ pub fn prefetch_rsa_2048(keys: usize) {
     prime::prefetch(1024, 2 * keys);
 }
 
+/// Whether primes are being searched for in the background (see [`prefetch_rsa_2048`]).
+pub fn searching_primes() -> bool {
+    prime::searching()
+}
+
 /// The primes the speculative execution that just ended on this thread used (see
 /// [`crate::speculate`]): back to the pool when dropped, unless kept.
 pub(crate) fn take_noted_primes() -> Noted {

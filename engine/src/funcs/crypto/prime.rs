@@ -260,6 +260,11 @@ fn with_supply<T>(bits: usize, f: impl FnOnce(&mut Supply) -> T) -> T {
     f(&mut all[i])
 }
 
+/// Whether background searchers are running (for any size).
+pub fn searching() -> bool {
+    SUPPLIES.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|s| s.searchers > 0)
+}
+
 /// Announces that `count` primes of `bits` bits will be asked for, and starts searching for
 /// them on background threads, which a later key generation takes from ([`take_or_search`]).
 ///
