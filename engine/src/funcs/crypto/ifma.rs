@@ -82,9 +82,11 @@ fn neg_inverse(n0: u64) -> u64 {
 }
 
 /// For each of `ns` (at most [`LANES`] odd numbers of at most [`MAX_BITS`] bits, each above
-/// 2^64), whether 2^(n−1) ≡ 1 (mod n). `None` where the machine lacks IFMA.
+/// 2^64), whether 2^(n−1) ≡ 1 (mod n). `None` where the machine lacks IFMA or a number is
+/// outside that range.
 pub fn fermat_base_two(ns: &[BigUint]) -> Option<Vec<bool>> {
-    if ns.is_empty() || ns.len() > LANES || !available() {
+    let fits = |x: &BigUint| x.bits() > 64 && x.bits() <= MAX_BITS && x.to_bytes_le().first().is_some_and(|b| b & 1 == 1);
+    if ns.is_empty() || ns.len() > LANES || !ns.iter().all(fits) || !available() {
         return None;
     }
     let r: BigUint = BigUint::one() << (52 * LIMBS);
@@ -257,7 +259,7 @@ mod tests {
                 let mut ns: Vec<BigUint> = (0..count)
                     .map(|_| rng.gen_biguint(bits) | BigUint::one() | (BigUint::one() << (bits - 1)))
                     .collect();
-                // A prime among them: the Mersenne-like 2^521 − 1 when it fits, else a found one.
+                // From 521 bits on, the first is the Mersenne prime 2^521 − 1.
                 if bits >= 521 {
                     ns[0] = (BigUint::one() << 521usize) - 1u32;
                 }
@@ -272,6 +274,10 @@ mod tests {
         let p = (BigUint::one() << 521usize) - 1u32;
         let q = (BigUint::one() << 607usize) - 1u32;
         let pm = &p * ((BigUint::one() << 61usize) - 1u32);
-        assert_eq!(fermat_base_two(&[p, q, pm]), Some(vec![true, true, false]));
+        assert_eq!(fermat_base_two(&[p.clone(), q, pm]), Some(vec![true, true, false]));
+        // Outside the batch's range: even, too small, too big.
+        assert_eq!(fermat_base_two(&[&p + 1u32]), None);
+        assert_eq!(fermat_base_two(&[BigUint::from(1_000_003u32)]), None);
+        assert_eq!(fermat_base_two(&[(BigUint::one() << 1100usize) + 1u32]), None);
     }
 }
