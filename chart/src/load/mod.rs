@@ -173,21 +173,15 @@ impl EarlyValues {
             .name("values-early".into())
             .stack_size(8 << 20)
             .spawn(move || {
-                // The biggest first: the chart's own, which is needed first, usually is.
-                paths
-                    .into_iter()
-                    .filter_map(|path| {
-                        let data = strip_bom(std::fs::read(dir.join(&path)).ok()?);
-                        let decoded = decode_values(&data);
-                        Some(Early { path, data, decoded })
-                    })
-                    .collect()
+                // The chart's own first: it is needed first.
+                paths.into_iter().filter_map(|path| read_early(&dir, path)).collect()
             })
             .ok()?;
         Some(EarlyValues { running: std::sync::Mutex::new(Some(handle)), done: std::sync::OnceLock::new() })
     }
 
-    /// The decoded values of the file at `path` if they were decoded from `data`.
+    /// The decoded values of the file at `path` if they were decoded from `data`. (The walk has
+    /// checked that file: a regular file within the chart's size budget.)
     fn take(&self, path: &str, data: &[u8]) -> Option<Result<Value, LoadError>> {
         let all = self.done.get_or_init(|| {
             let handle = self.running.lock().ok().and_then(|mut h| h.take());
@@ -196,6 +190,25 @@ impl EarlyValues {
         let e = all.iter().find(|e| e.path == path)?;
         (e.data == data).then(|| e.decoded.clone())
     }
+}
+
+/// `dir/path` read and decoded, if it is a regular file (symlinks followed) that fits the
+/// chart's size budget; anything else is left to the walk, which reports it.
+fn read_early(dir: &Path, path: String) -> Option<Early> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO would wait for a writer.
+    if !std::fs::metadata(dir.join(&path)).ok()?.is_file() {
+        return None;
+    }
+    let f = std::fs::File::open(dir.join(&path)).ok()?;
+    let mut data = Vec::new();
+    f.take(MAX_DECOMPRESSED_CHART_SIZE + 1).read_to_end(&mut data).ok()?;
+    if data.len() as u64 > MAX_DECOMPRESSED_CHART_SIZE {
+        return None;
+    }
+    let data = strip_bom(data);
+    let decoded = decode_values(&data);
+    Some(Early { path, data, decoded })
 }
 
 /// Where a chart being loaded finds early-decoded values: the set and the chart's path in it.

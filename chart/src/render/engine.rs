@@ -306,10 +306,9 @@ impl Engine {
         let names: Vec<&String> = keys.iter().filter(|name| !go_path_base(name).starts_with('_')).collect();
         // Lint prints warnings as templates run, and a cluster-backed `lookup` talks to the
         // apiserver: both keep Helm's one-at-a-time order.
-        // Nor when primes are being searched for in the background: that search keeps the
-        // second core busy, and templates run beside it only compete with it (cilium renders
-        // about 10% slower that way on 2 cores).
-        // Only while the search runs: once it is over, the templates left run side by side.
+        // Nor, on two cores, while primes are searched for in the background (`gate`): that
+        // search keeps the second core busy, and templates run beside it only compete with it
+        // (cilium renders about 10% slower that way); once it is over, the rest run side by side.
         let threads = if self.lint_mode || self.extra_funcs.is_some() { 1 } else { exec_threads() };
         let gate = searching && rudder_engine::par::threads(3) < 3;
         let outputs = execute_in_order(&set, &names, &tpls, threads, gate)?;

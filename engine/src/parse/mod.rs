@@ -7,8 +7,6 @@ pub mod node;
 type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
 use crate::lex::{self, Item, ItemType};
 use node::{Arg, Branch, Command, ListNode, Node, Number, Pipe};
 
@@ -186,9 +184,9 @@ struct Parser<'a> {
     defs: Vec<Tree>,
     /// One copy of each distinct name, field chain (by its token text, `.a.b` or `$x.a`) and
     /// string literal (by its quoted text) of this parse.
-    names: FxHashMap<&'a str, node::Name>,
-    chains: FxHashMap<&'a str, Arc<[node::Name]>>,
-    strings: FxHashMap<&'a str, Arc<str>>,
+    names: HashMap<&'a str, node::Name>,
+    chains: HashMap<&'a str, Arc<[node::Name]>>,
+    strings: HashMap<&'a str, Arc<str>>,
     /// Nodes, commands and operands of the lists, pipelines and commands being parsed, each
     /// level's above its parent's: a finished level moves its own into a vector of exactly
     /// their number (pushing into each vector directly leaves most with spare room for four
